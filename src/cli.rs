@@ -1,0 +1,215 @@
+//! The command line, in one place: clap derive, with doc comments as the
+//! help text. Shell completions and the man page come from these same
+//! definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// pipedesk: a help desk that lives inside the mail system.
+///
+/// An MTA (Postfix, Exim) runs `pipedesk deliver` once per incoming message;
+/// admins run the other commands by hand to read, answer and close tickets.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pipedesk",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Configuration file [default: $PIPEDESK_CONFIG, else
+    /// /etc/pipedesk/pipedesk.toml where it exists, else built-in defaults]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store one message from stdin in its ticket (run by the MTA)
+    ///
+    /// Exit codes: 0 stored (or already stored), 64 bad command line, 65 empty
+    /// or too large, 67 unknown ticket or address, 75 anything else (the MTA
+    /// keeps the message and retries). Prints nothing on success unless
+    /// --json.
+    Deliver(DeliverArgs),
+    /// List tickets, newest first
+    List(ListArgs),
+    /// Show a ticket and its whole history
+    Show(ShowArgs),
+    /// Answer the requestor: the body comes from stdin or $EDITOR
+    Reply(WriteArgs),
+    /// Add a comment only staff see: the body comes from stdin or $EDITOR
+    Comment(WriteArgs),
+    /// Resolve a ticket and tell the requestor
+    Close(StatusArgs),
+    /// Open a resolved ticket again
+    Reopen(StatusArgs),
+    /// Become the owner of a ticket
+    Take(TakeArgs),
+    /// Give a ticket to a member of staff
+    Assign(AssignArgs),
+    /// Write a ticket's messages as an mbox (mboxrd) on stdout
+    Export(ExportArgs),
+    /// Send the outgoing mail still queued
+    Flush(FlushArgs),
+    /// Write a commented configuration and create the database
+    Init(InitArgs),
+    /// Validate the configuration, the templates and the database
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// Read the message from this file instead of stdin
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Envelope recipient [default: $ORIGINAL_RECIPIENT, else $RECIPIENT,
+    /// else the first of our addresses in Delivered-To, X-Original-To, To, Cc]
+    #[arg(long, value_name = "ADDR")]
+    pub recipient: Option<String>,
+    /// Envelope sender; empty or <> for a bounce [default: $SENDER, else
+    /// Return-Path]
+    #[arg(long, value_name = "ADDR", allow_hyphen_values = true)]
+    pub sender: Option<String>,
+    /// Print what was done as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Route and print the action, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Store, but queue no outgoing mail (for replaying old messages)
+    #[arg(long)]
+    pub no_mail: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only tickets in this status (new, open, resolved); repeatable
+    #[arg(long, value_name = "S")]
+    pub status: Vec<String>,
+    /// Only tickets in this queue
+    #[arg(long, value_name = "Q")]
+    pub queue: Option<String>,
+    /// Only tickets owned by this address
+    #[arg(long, value_name = "ADDR")]
+    pub owner: Option<String>,
+    /// Only tickets opened by this address
+    #[arg(long, value_name = "ADDR")]
+    pub requestor: Option<String>,
+    /// List the bounces that routed to no ticket instead
+    #[arg(long)]
+    pub bounces: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Ticket number
+    pub id: i64,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Ticket number
+    pub id: i64,
+    /// Author [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+    /// Print what was done as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Ticket number
+    pub id: i64,
+    /// Who does it [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TakeArgs {
+    /// Ticket number
+    pub id: i64,
+    /// The member of staff taking it
+    #[arg(long = "as", value_name = "ADDR", required = true)]
+    pub author: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// Ticket number
+    pub id: i64,
+    /// The new owner
+    pub owner: String,
+    /// Who does it [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Ticket number
+    pub id: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct FlushArgs {
+    /// Send everything queued now, ignoring back-off
+    #[arg(long)]
+    pub force: bool,
+    /// Print the result of each send as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the configuration [default: --config, else
+    /// $PIPEDESK_CONFIG, else ./pipedesk.toml]
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Overwrite an existing configuration file
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn deliver_takes_an_empty_sender() {
+        let cli = Cli::try_parse_from([
+            "pipedesk",
+            "deliver",
+            "--sender",
+            "",
+            "--recipient",
+            "submit@x",
+        ])
+        .unwrap();
+        let Command::Deliver(args) = cli.command else {
+            panic!("not deliver")
+        };
+        assert_eq!(args.sender.as_deref(), Some(""));
+    }
+}

@@ -1,0 +1,80 @@
+//! `pipedesk init` writes a commented configuration and creates the
+//! database; `pipedesk check` validates both.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::InitArgs;
+use crate::config::{Config, Transport, SAMPLE};
+use crate::outbound::templates::Texts;
+use crate::store;
+
+pub fn run(config_path: Option<&Path>, args: InitArgs) -> Result<()> {
+    let path: PathBuf = args
+        .path
+        .or_else(|| config_path.map(Path::to_path_buf))
+        .or_else(|| {
+            std::env::var_os("PIPEDESK_CONFIG")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from("pipedesk.toml"));
+    if path.exists() && !args.force {
+        eprintln!("keeping the existing {}", path.display());
+    } else {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, SAMPLE).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    let config = Config::load(&path)?;
+    let db = &config.site.database;
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    crate::commands::open(&config, db)?;
+    eprintln!("database ready at {}", db.display());
+    Ok(())
+}
+
+pub fn check(config: &Config) -> Result<()> {
+    let source = config
+        .source
+        .as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "built-in defaults".into());
+    Texts::load(config)
+        .and_then(|t| t.check(config))
+        .map_err(|e| crate::exit::Fail::Config(format!("{e:#}")))?;
+    match config.mail.transport {
+        Transport::Sendmail if !config.mail.sendmail.exists() => {
+            return Err(crate::exit::Fail::Config(format!(
+                "mail.sendmail: {} does not exist",
+                config.mail.sendmail.display()
+            ))
+            .into());
+        }
+        Transport::Smtp => {
+            lettre::SmtpTransport::from_url(&config.mail.smtp_url)
+                .map_err(|e| crate::exit::Fail::Config(format!("mail.smtp_url: {e}")))?;
+        }
+        _ => {}
+    }
+    println!("config: {source}: ok");
+    let conn = crate::commands::open_existing(config)?;
+    let problems = store::check(&conn)?;
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("pipedesk: database {}: {p}", config.site.database.display());
+        }
+        bail!(
+            "database {}: {} problems",
+            config.site.database.display(),
+            problems.len()
+        );
+    }
+    println!("database: {}: ok", config.site.database.display());
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! `pipedesk list`: tickets, newest first, as aligned columns or JSON.
+
+use anyhow::{bail, Result};
+
+use crate::cli::ListArgs;
+use crate::config::Config;
+use crate::sanitize::one_line;
+use crate::store::{self, Filter, Status};
+
+pub fn run(config: &Config, args: ListArgs) -> Result<()> {
+    let conn = crate::commands::open_existing(config)?;
+    if args.bounces {
+        let bounces = store::bounces(&conn)?;
+        if args.json {
+            return crate::commands::print_json(&bounces);
+        }
+        for b in bounces {
+            println!(
+                "{:>6}  {}  {:<30}  {}",
+                b.id,
+                b.received,
+                one_line(&b.author),
+                one_line(&b.subject)
+            );
+        }
+        return Ok(());
+    }
+    let mut statuses = Vec::new();
+    for s in &args.status {
+        match Status::parse(&s.to_ascii_lowercase()) {
+            Some(st) => statuses.push(st),
+            None => bail!("unknown status {s:?} (new, open or resolved)"),
+        }
+    }
+    let filter = Filter {
+        statuses,
+        queue: args.queue,
+        owner: args.owner,
+        requestor: args.requestor,
+        limit: None,
+    };
+    let tickets = store::list(&conn, &filter)?;
+    if args.json {
+        return crate::commands::print_json(&tickets);
+    }
+    if tickets.is_empty() {
+        eprintln!("no tickets");
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let rows: Vec<[String; 5]> = tickets
+        .iter()
+        .map(|l| {
+            let t = &l.ticket;
+            [
+                t.id.to_string(),
+                t.status.as_str().into(),
+                age(&t.updated, now),
+                one_line(&t.requestor),
+                one_line(&t.subject),
+            ]
+        })
+        .collect();
+    let header = ["ID", "STATUS", "AGE", "REQUESTOR", "SUBJECT"].map(String::from);
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            rows.iter()
+                .chain([&header])
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in std::iter::once(&header).chain(&rows) {
+        println!(
+            "{:>w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+    }
+    Ok(())
+}
+
+/// "5m", "3h", "2d": how long since `stamp`.
+pub fn age(stamp: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(stamp) else {
+        return "?".into();
+    };
+    let secs = (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    match secs {
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_short() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(age("2026-11-22T11:55:00Z", now), "5m");
+        assert_eq!(age("2026-11-22T09:00:00Z", now), "3h");
+        assert_eq!(age("2026-11-20T12:00:00Z", now), "2d");
+        assert_eq!(age("garbage", now), "?");
+    }
+}

@@ -1,0 +1,555 @@
+//! TOML → a validated `Config`, once per process (SPEC §2). Nothing else in
+//! pipedesk reads the environment or files for settings.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::exit::Fail;
+
+/// Where the system-wide configuration lives when nothing else names one.
+pub const SYSTEM_CONFIG: &str = "/etc/pipedesk/pipedesk.toml";
+
+/// The whole configuration. Every key is optional; the defaults make
+/// `pipedesk deliver < msg.eml` work in an empty folder.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub site: Site,
+    pub addresses: Addresses,
+    pub queues: Vec<Queue>,
+    pub staff: Staff,
+    pub policy: Policy,
+    pub mail: Mail,
+    pub autoreply: Autoreply,
+    pub templates: Templates,
+    /// The file this came from, if any (for messages).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Site {
+    /// The name in the subject tag: `[name #42]`.
+    pub name: String,
+    /// Mail for these domains is ours.
+    pub domains: Vec<String>,
+    pub database: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Addresses {
+    pub submit: String,
+    pub ticket_prefix: String,
+    pub comment_suffix: String,
+    pub done_suffix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    pub name: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Staff {
+    pub admins: Vec<String>,
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownTicket {
+    Reject,
+    Create,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloseFrom {
+    RequestorOrStaff,
+    Staff,
+    Anyone,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    pub unknown_ticket: UnknownTicket,
+    pub close_from: CloseFrom,
+    /// Where set, staff status needs this MTA's Authentication-Results to
+    /// show a DMARC (or aligned DKIM) pass.
+    pub trusted_authserv_id: String,
+    pub max_message_bytes: u64,
+    pub busy_wait_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Sendmail,
+    Smtp,
+    File,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mail {
+    pub transport: Transport,
+    pub sendmail: PathBuf,
+    pub smtp_url: String,
+    pub dir: PathBuf,
+    pub from_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Autoreply {
+    pub enabled: bool,
+    pub per_sender_per_day: u32,
+}
+
+/// Files overriding the built-in texts, by template name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Templates {
+    pub autoreply: Option<PathBuf>,
+    pub new_ticket: Option<PathBuf>,
+    pub correspondence: Option<PathBuf>,
+    pub comment: Option<PathBuf>,
+    pub resolved: Option<PathBuf>,
+    pub staff_reply: Option<PathBuf>,
+}
+
+impl Templates {
+    /// (template name, override file) for every template that is overridden.
+    pub fn overrides(&self) -> impl Iterator<Item = (&'static str, &Path)> {
+        [
+            ("autoreply", &self.autoreply),
+            ("new_ticket", &self.new_ticket),
+            ("correspondence", &self.correspondence),
+            ("comment", &self.comment),
+            ("resolved", &self.resolved),
+            ("staff_reply", &self.staff_reply),
+        ]
+        .into_iter()
+        .filter_map(|(name, path)| path.as_deref().map(|p| (name, p)))
+    }
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            name: "pipedesk".into(),
+            domains: vec!["localhost".into()],
+            database: PathBuf::from("pipedesk.db"),
+        }
+    }
+}
+
+impl Default for Addresses {
+    fn default() -> Self {
+        Addresses {
+            submit: "submit".into(),
+            ticket_prefix: "ticket-".into(),
+            comment_suffix: "-comment".into(),
+            done_suffix: "-done".into(),
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            unknown_ticket: UnknownTicket::Reject,
+            close_from: CloseFrom::RequestorOrStaff,
+            trusted_authserv_id: String::new(),
+            max_message_bytes: 50 * 1024 * 1024,
+            busy_wait_secs: 30,
+        }
+    }
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Mail {
+            transport: Transport::File,
+            sendmail: PathBuf::from("/usr/sbin/sendmail"),
+            smtp_url: "smtp://localhost:25".into(),
+            dir: PathBuf::from("outbox"),
+            from_name: "Support".into(),
+        }
+    }
+}
+
+impl Default for Autoreply {
+    fn default() -> Self {
+        Autoreply {
+            enabled: true,
+            per_sender_per_day: 5,
+        }
+    }
+}
+
+impl Config {
+    /// Finds and loads the configuration: `explicit` (from `--config`), else
+    /// `$PIPEDESK_CONFIG`, else the system file where it exists, else the
+    /// built-in defaults.
+    pub fn find(explicit: Option<&Path>) -> Result<Config, Fail> {
+        if let Some(path) = explicit {
+            return Config::load(path);
+        }
+        if let Some(path) = std::env::var_os("PIPEDESK_CONFIG").filter(|p| !p.is_empty()) {
+            return Config::load(Path::new(&path));
+        }
+        let system = Path::new(SYSTEM_CONFIG);
+        if system.exists() {
+            return Config::load(system);
+        }
+        let mut config = Config::default();
+        config.normalize();
+        config.validate().map_err(|(_, msg)| Fail::Config(msg))?;
+        Ok(config)
+    }
+
+    /// Loads one file; relative paths inside it are taken relative to its
+    /// folder.
+    pub fn load(path: &Path) -> Result<Config, Fail> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Fail::Config(format!("config {}: {e}", path.display())))?;
+        let mut config = Config::parse(&text)
+            .map_err(|msg| Fail::Config(format!("config {}:{msg}", path.display())))?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        config.source = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text. The error reads `LINE: key `K`: what`.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+            let key = key_at_line(text, line);
+            let what = e.message().trim().to_string();
+            match key {
+                Some(key) if !what.contains(&key) => format!("{line}: key `{key}`: {what}"),
+                _ => format!("{line}: {what}"),
+            }
+        })?;
+        config.normalize();
+        config.validate().map_err(|(key, msg)| {
+            let line = find_key_line(text, &key).unwrap_or(1);
+            format!("{line}: key `{key}`: {msg}")
+        })?;
+        Ok(config)
+    }
+
+    fn normalize(&mut self) {
+        for d in &mut self.site.domains {
+            *d = d.trim().to_ascii_lowercase();
+        }
+        for a in self
+            .staff
+            .admins
+            .iter_mut()
+            .chain(self.staff.members.iter_mut())
+        {
+            *a = a.trim().to_ascii_lowercase();
+        }
+        let a = &mut self.addresses;
+        for s in [
+            &mut a.submit,
+            &mut a.ticket_prefix,
+            &mut a.comment_suffix,
+            &mut a.done_suffix,
+        ] {
+            *s = s.trim().to_ascii_lowercase();
+        }
+        for q in &mut self.queues {
+            q.address = q.address.trim().to_ascii_lowercase();
+        }
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        join(&mut self.site.database);
+        join(&mut self.mail.dir);
+        let t = &mut self.templates;
+        for p in [
+            &mut t.autoreply,
+            &mut t.new_ticket,
+            &mut t.correspondence,
+            &mut t.comment,
+            &mut t.resolved,
+            &mut t.staff_reply,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            join(p);
+        }
+    }
+
+    /// Checks what serde cannot: returns (dotted key, problem).
+    fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |k: &str, m: String| Err((k.to_string(), m));
+        let name = &self.site.name;
+        if name.trim().is_empty() || name.contains(['[', ']', '#', '\r', '\n']) {
+            return bad(
+                "site.name",
+                format!("{name:?} cannot be used in a subject tag"),
+            );
+        }
+        if self.site.domains.is_empty() {
+            return bad("site.domains", "must name at least one domain".into());
+        }
+        if let Some(d) = self.site.domains.iter().find(|d| !is_plain_domain(d)) {
+            return bad("site.domains", format!("{d:?} is not a domain"));
+        }
+        let a = &self.addresses;
+        for (key, value) in [
+            ("addresses.submit", &a.submit),
+            ("addresses.ticket_prefix", &a.ticket_prefix),
+        ] {
+            if value.is_empty() || !is_local_part(value) {
+                return bad(key, format!("{value:?} is not a usable local part"));
+            }
+        }
+        for (key, value) in [
+            ("addresses.comment_suffix", &a.comment_suffix),
+            ("addresses.done_suffix", &a.done_suffix),
+        ] {
+            if value.is_empty()
+                || !is_local_part(value)
+                || value.starts_with(|c: char| c.is_ascii_digit())
+            {
+                return bad(key, format!("{value:?} is not a usable suffix"));
+            }
+        }
+        if a.comment_suffix == a.done_suffix {
+            return bad(
+                "addresses.done_suffix",
+                "must differ from addresses.comment_suffix".into(),
+            );
+        }
+        let mut seen = vec![a.submit.clone()];
+        for q in &self.queues {
+            if q.name.trim().is_empty() || q.name == "spam" {
+                return bad(
+                    "queues.name",
+                    format!("{:?} cannot be a queue name", q.name),
+                );
+            }
+            if !is_local_part(&q.address)
+                || seen.contains(&q.address)
+                || q.address.starts_with(&a.ticket_prefix)
+            {
+                return bad(
+                    "queues.address",
+                    format!(
+                        "{:?} is empty, repeated or clashes with our other addresses",
+                        q.address
+                    ),
+                );
+            }
+            seen.push(q.address.clone());
+        }
+        for who in self.staff.admins.iter().chain(&self.staff.members) {
+            if !who.contains('@') || who.contains(char::is_whitespace) {
+                return bad("staff", format!("{who:?} is not an address"));
+            }
+        }
+        if self.policy.max_message_bytes == 0 {
+            return bad("policy.max_message_bytes", "must be above 0".into());
+        }
+        if self.mail.from_name.contains(['\r', '\n']) {
+            return bad("mail.from_name", "must be one line".into());
+        }
+        Ok(())
+    }
+
+    /// The site's first domain: where our own outgoing addresses live.
+    pub fn domain(&self) -> &str {
+        self.site
+            .domains
+            .first()
+            .map(String::as_str)
+            .unwrap_or("localhost")
+    }
+
+    /// Is `addr` (lowercase) a member of staff?
+    pub fn is_staff_address(&self, addr: &str) -> bool {
+        self.staff
+            .admins
+            .iter()
+            .chain(&self.staff.members)
+            .any(|s| s == addr)
+    }
+
+    /// The queue whose address is `local` (lowercase), `general` for submit@.
+    pub fn queue_for_local(&self, local: &str) -> Option<&str> {
+        if local == self.addresses.submit {
+            return Some("general");
+        }
+        self.queues
+            .iter()
+            .find(|q| q.address == local)
+            .map(|q| q.name.as_str())
+    }
+
+    /// `ticket-N@domain`, with `suffix` (`""`, the comment or done suffix).
+    pub fn ticket_address(&self, id: i64, suffix: &str) -> String {
+        format!(
+            "{}{id}{suffix}@{}",
+            self.addresses.ticket_prefix,
+            self.domain()
+        )
+    }
+}
+
+fn is_plain_domain(d: &str) -> bool {
+    !d.is_empty()
+        && d.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+fn is_local_part(s: &str) -> bool {
+    !s.is_empty() && !s.contains(['@', ' ', '\t', '"', '<', '>', ',', ';', '\r', '\n'])
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The dotted key defined on line `line` (1-based), from the table headers
+/// above it: what a person needs to find the mistake.
+fn key_at_line(text: &str, line: usize) -> Option<String> {
+    let mut table = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.starts_with('[') {
+            table = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        }
+        if i + 1 == line {
+            let key = l.split('=').next()?.trim();
+            if l.starts_with('[') || key.is_empty() || !l.contains('=') {
+                return (!table.is_empty()).then_some(table);
+            }
+            return Some(if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            });
+        }
+    }
+    None
+}
+
+/// The line where dotted `key` is set, for errors found after parsing.
+fn find_key_line(text: &str, key: &str) -> Option<usize> {
+    let (table, leaf) = key.rsplit_once('.').unwrap_or(("", key));
+    let mut current = String::new();
+    let mut table_line = None;
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.starts_with('[') {
+            current = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            if current == table || current == key {
+                table_line.get_or_insert(i + 1);
+            }
+        } else if current == table && l.split('=').next().map(str::trim) == Some(leaf) {
+            return Some(i + 1);
+        }
+    }
+    table_line
+}
+
+/// The commented configuration `pipedesk init` writes.
+pub const SAMPLE: &str = include_str!("../examples/pipedesk.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.site.name, "pipedesk");
+        assert_eq!(c.site.domains, ["localhost"]);
+        assert_eq!(c.policy.unknown_ticket, UnknownTicket::Reject);
+        assert_eq!(c.mail.transport, Transport::File);
+        assert_eq!(c.autoreply.per_sender_per_day, 5);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let err =
+            Config::parse("[site]\nname = \"x\"\n\n[policy]\nbusy_wiat_secs = 3\n").unwrap_err();
+        assert!(err.starts_with("5:"), "{err}");
+        assert!(err.contains("busy_wiat_secs"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_names_line_and_key() {
+        let err = Config::parse("[policy]\nunknown_ticket = \"maybe\"\n").unwrap_err();
+        assert!(err.starts_with("2:"), "{err}");
+        assert!(err.contains("policy.unknown_ticket"), "{err}");
+        let err = Config::parse("[mail]\ntransport = 7\n").unwrap_err();
+        assert!(err.contains("mail.transport"), "{err}");
+    }
+
+    #[test]
+    fn validation_errors_name_line_and_key() {
+        let err = Config::parse("# c\n[site]\ndomains = []\n").unwrap_err();
+        assert_eq!(err, "3: key `site.domains`: must name at least one domain");
+        let err = Config::parse("[[queues]]\nname = \"web\"\naddress = \"submit\"\n").unwrap_err();
+        assert!(err.contains("queues.address"), "{err}");
+    }
+
+    #[test]
+    fn addresses_and_domains_are_lowercased() {
+        let c = Config::parse(
+            "[site]\ndomains=[\"Help.Example.ORG\"]\n[staff]\nadmins=[\"Stef@Example.org\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.domain(), "help.example.org");
+        assert!(c.is_staff_address("stef@example.org"));
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("pipedesk-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.toml");
+        std::fs::write(
+            &file,
+            "[site]\ndatabase = \"db/x.db\"\n[mail]\ndir = \"/abs/out\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&file).unwrap();
+        assert_eq!(c.site.database, dir.join("db/x.db"));
+        assert_eq!(c.mail.dir, PathBuf::from("/abs/out"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_sample_config_is_valid() {
+        Config::parse(SAMPLE).unwrap();
+    }
+}

@@ -1,0 +1,139 @@
+//! The exit-code contract with the MTA (SPEC §3), named like fd's
+//! `exit_codes.rs`. Postfix's pipe(8) retries only on 75 (and 71) and bounces
+//! on every other non-zero code; Exim's pipe transport retries on 75 and 73.
+//! So anything that is not the message's own fault must become `TempFail`.
+
+use std::fmt;
+
+/// How a `pipedesk` process ends. The numbers come from sysexits.h.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Stored, or already stored.
+    Success,
+    /// Any other error of a command for people.
+    GeneralError,
+    /// EX_USAGE: bad command line. The MTA bounces.
+    Usage,
+    /// EX_DATAERR: empty input, or larger than `policy.max_message_bytes`.
+    DataErr,
+    /// EX_NOUSER: unknown ticket or unknown address at our domains.
+    NoUser,
+    /// EX_SOFTWARE: a bug in a command for people (never used by `deliver`).
+    Software,
+    /// EX_TEMPFAIL: the MTA keeps the message and retries.
+    TempFail,
+    /// EX_CONFIG: a command for people found a bad configuration.
+    Config,
+}
+
+impl ExitCode {
+    /// The number the process exits with.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitCode::Success => 0,
+            ExitCode::GeneralError => 1,
+            ExitCode::Usage => 64,
+            ExitCode::DataErr => 65,
+            ExitCode::NoUser => 67,
+            ExitCode::Software => 70,
+            ExitCode::TempFail => 75,
+            ExitCode::Config => 78,
+        }
+    }
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        // Every code above fits in a u8.
+        std::process::ExitCode::from(code.code() as u8)
+    }
+}
+
+/// An error whose kind decides the exit code. Anything else that goes wrong is
+/// a plain `anyhow::Error`, which means "not the message's fault": 75 for
+/// `deliver`, 1 for the commands for people.
+#[derive(Debug)]
+pub enum Fail {
+    /// A bad command line (64).
+    Usage(String),
+    /// The message itself is unacceptable: empty or too large (65).
+    Refused(String),
+    /// Unknown ticket or unknown address at our domains (67).
+    NoSuch(String),
+    /// The configuration is missing, unreadable or invalid (78 for people, 75
+    /// for `deliver`, which must keep the mail queued until it is fixed).
+    Config(String),
+}
+
+impl fmt::Display for Fail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fail::Usage(s) | Fail::Refused(s) | Fail::NoSuch(s) | Fail::Config(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for Fail {}
+
+/// Which contract an error is mapped under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// `pipedesk deliver`, run by an MTA.
+    Deliver,
+    /// Every other command, run by a person.
+    People,
+}
+
+/// Maps an error to its exit code. The `Fail` may sit anywhere in the chain,
+/// below any `.context(…)` that was added on the way up.
+pub fn code_for(err: &anyhow::Error, ctx: Context) -> ExitCode {
+    let fail = err.chain().find_map(|e| e.downcast_ref::<Fail>());
+    match (fail, ctx) {
+        (Some(Fail::Usage(_)), _) => ExitCode::Usage,
+        (Some(Fail::Refused(_)), Context::Deliver) => ExitCode::DataErr,
+        (Some(Fail::NoSuch(_)), Context::Deliver) => ExitCode::NoUser,
+        (Some(Fail::Config(_)), Context::Deliver) => ExitCode::TempFail,
+        (Some(Fail::Config(_)), Context::People) => ExitCode::Config,
+        (Some(Fail::Refused(_) | Fail::NoSuch(_)), Context::People) => ExitCode::GeneralError,
+        (None, Context::Deliver) => ExitCode::TempFail,
+        (None, Context::People) => ExitCode::GeneralError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn numbers_match_sysexits() {
+        assert_eq!(ExitCode::Usage.code(), 64);
+        assert_eq!(ExitCode::DataErr.code(), 65);
+        assert_eq!(ExitCode::NoUser.code(), 67);
+        assert_eq!(ExitCode::TempFail.code(), 75);
+        assert_eq!(ExitCode::Config.code(), 78);
+    }
+
+    #[test]
+    fn unknown_errors_in_deliver_are_temporary() {
+        let err = anyhow::anyhow!("disk I/O error");
+        assert_eq!(code_for(&err, Context::Deliver), ExitCode::TempFail);
+        assert_eq!(code_for(&err, Context::People), ExitCode::GeneralError);
+    }
+
+    #[test]
+    fn a_bad_config_keeps_mail_queued_but_tells_people_78() {
+        let err = anyhow::Error::new(Fail::Config("bad".into()));
+        assert_eq!(code_for(&err, Context::Deliver), ExitCode::TempFail);
+        assert_eq!(code_for(&err, Context::People), ExitCode::Config);
+    }
+
+    #[test]
+    fn the_kind_is_found_below_added_context() {
+        let err: anyhow::Result<()> = Err(Fail::NoSuch("no ticket #9".into()).into());
+        let err = err.context("routing").unwrap_err();
+        assert_eq!(code_for(&err, Context::Deliver), ExitCode::NoUser);
+        let err = anyhow::Error::new(Fail::Refused("empty".into()));
+        assert_eq!(code_for(&err, Context::Deliver), ExitCode::DataErr);
+    }
+}

@@ -1,0 +1,64 @@
+//! Glue: parse the command line, run, map the error to an exit code. As in
+//! ripgrep, errors print on one line with their whole cause chain, here as
+//! `pipedesk: …`, because an MTA pastes that line into its bounce.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::process::ExitCode as ProcessExit;
+
+use clap::Parser;
+use pipedesk::cli::{Cli, Command};
+use pipedesk::exit::{code_for, Context, ExitCode};
+
+fn main() -> ProcessExit {
+    // A panic prints one line; the exit code is decided below.
+    panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("pipedesk: internal error (a bug): {what}{at}");
+    }));
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            }
+            .into();
+        }
+    };
+    let ctx = match cli.command {
+        Command::Deliver(_) => Context::Deliver,
+        _ => Context::People,
+    };
+    match panic::catch_unwind(AssertUnwindSafe(|| pipedesk::commands::run(cli))) {
+        Ok(Ok(())) => ExitCode::Success.into(),
+        Ok(Err(err)) => {
+            eprintln!("pipedesk: {}", one_line(&format!("{err:#}")));
+            code_for(&err, ctx).into()
+        }
+        // A bug must never lose mail: the MTA keeps it and retries.
+        Err(_) if ctx == Context::Deliver => ExitCode::TempFail.into(),
+        Err(_) => ExitCode::Software.into(),
+    }
+}
+
+/// Multi-line causes (a TOML error, say) folded onto the one line an MTA
+/// puts in a bounce.
+fn one_line(s: &str) -> String {
+    s.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

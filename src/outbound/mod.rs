@@ -1,0 +1,392 @@
+//! The mail a help desk sends (SPEC §4). `plan` decides, as a pure function,
+//! which mails an event causes and to whom; `render` turns one into bytes
+//! with our headers; `transport` sends what the outbox holds.
+
+pub mod render;
+pub mod templates;
+pub mod transport;
+
+use crate::config::Config;
+use crate::inbound::Facts;
+use crate::route::{is_ours, is_robot};
+use crate::store::Ticket;
+
+/// What happened to a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Created,
+    Correspond { from_staff: bool },
+    Comment,
+    Resolved,
+}
+
+/// The kinds of mail we send; each has a template of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// To the requestor of a new ticket (RFC 3834 auto-replied).
+    Autoreply,
+    /// To the admins, about a new ticket.
+    NewTicket,
+    /// To the owner (or admins), about correspondence from outside staff.
+    Correspondence,
+    /// To the owner and admins: a staff-only comment.
+    Comment,
+    /// To the requestor: the ticket is resolved.
+    Resolved,
+    /// Staff correspondence passed on to the requestor and watchers.
+    StaffReply,
+}
+
+impl MailKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MailKind::Autoreply => "autoreply",
+            MailKind::NewTicket => "new_ticket",
+            MailKind::Correspondence => "correspondence",
+            MailKind::Comment => "comment",
+            MailKind::Resolved => "resolved",
+            MailKind::StaffReply => "staff_reply",
+        }
+    }
+}
+
+/// One mail to render and queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub kind: MailKind,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+}
+
+/// Why a message gets no autoreply (RFC 3834 §2 and the usual bulk
+/// markers), or None when it may get one. The per-sender rate limit needs
+/// the database and is checked by the caller.
+pub fn autoreply_refusal(facts: &Facts, is_bounce: bool, config: &Config) -> Option<&'static str> {
+    let site = config.site.name.to_ascii_lowercase();
+    if !config.autoreply.enabled {
+        Some("autoreplies are disabled")
+    } else if is_bounce {
+        Some("a bounce")
+    } else if facts.is_spam {
+        Some("flagged as spam")
+    } else if facts
+        .auto_submitted
+        .as_deref()
+        .is_some_and(|v| !v.split(';').next().unwrap_or("").trim().eq("no"))
+    {
+        Some("Auto-Submitted")
+    } else if facts
+        .precedence
+        .as_deref()
+        .is_some_and(|p| matches!(p.trim(), "bulk" | "junk" | "list"))
+    {
+        Some("Precedence bulk, junk or list")
+    } else if facts.is_list {
+        Some("mailing-list mail")
+    } else if facts.x_loop.iter().any(|l| l.trim() == site) {
+        Some("our own X-Loop")
+    } else if facts.x_auto_response_suppress {
+        Some("X-Auto-Response-Suppress")
+    } else {
+        None
+    }
+}
+
+/// Which mails `event` on `ticket` causes. `author` wrote the message that
+/// caused it; `autoreply` says whether the requestor may get one.
+pub fn plan(
+    event: Event,
+    ticket: &Ticket,
+    author: &str,
+    autoreply: bool,
+    config: &Config,
+) -> Vec<Planned> {
+    let admins = &config.staff.admins;
+    let owner_or_admins: Vec<String> = match &ticket.owner {
+        Some(owner) => vec![owner.clone()],
+        None => admins.clone(),
+    };
+    let mut mails = Vec::new();
+    let mut add = |kind, to: Vec<String>, cc: Vec<String>, allow_author: bool| {
+        let keep = |a: &String| {
+            deliverable(a, config) && (allow_author || !a.eq_ignore_ascii_case(author))
+        };
+        let mut to: Vec<String> = dedup(to.into_iter().filter(keep));
+        let mut cc: Vec<String> = dedup(cc.into_iter().filter(keep));
+        cc.retain(|c| !to.contains(c));
+        if to.is_empty() && !cc.is_empty() {
+            to.push(cc.remove(0));
+        }
+        if !to.is_empty() {
+            mails.push(Planned { kind, to, cc });
+        }
+    };
+    match event {
+        Event::Created => {
+            if autoreply {
+                add(
+                    MailKind::Autoreply,
+                    vec![ticket.requestor.clone()],
+                    vec![],
+                    true,
+                );
+            }
+            add(MailKind::NewTicket, admins.clone(), vec![], false);
+        }
+        Event::Correspond { from_staff: true } => {
+            let watchers = ticket
+                .watchers
+                .iter()
+                .filter(|w| **w != ticket.requestor)
+                .cloned()
+                .collect();
+            add(
+                MailKind::StaffReply,
+                vec![ticket.requestor.clone()],
+                watchers,
+                false,
+            );
+        }
+        Event::Correspond { from_staff: false } => {
+            add(MailKind::Correspondence, owner_or_admins, vec![], false)
+        }
+        Event::Comment => {
+            let mut to: Vec<String> = ticket.owner.iter().cloned().collect();
+            to.extend(admins.iter().cloned());
+            add(MailKind::Comment, to, vec![], false);
+        }
+        Event::Resolved => add(
+            MailKind::Resolved,
+            vec![ticket.requestor.clone()],
+            vec![],
+            false,
+        ),
+    }
+    mails
+}
+
+/// Never mail our own addresses or robots (no loops, no backscatter).
+pub fn deliverable(addr: &str, config: &Config) -> bool {
+    addr.contains('@') && !is_ours(addr, config) && !is_robot(addr)
+}
+
+fn dedup(addrs: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in addrs {
+        let a = a.to_ascii_lowercase();
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Status;
+
+    fn config() -> Config {
+        Config::parse(
+            "[site]\nname = \"myisp\"\ndomains = [\"help.example.org\"]\n\
+             [staff]\nadmins = [\"stef@example.org\", \"boss@example.org\"]\nmembers = [\"ann@example.org\"]\n",
+        )
+        .unwrap()
+    }
+
+    fn ticket(owner: Option<&str>) -> Ticket {
+        Ticket {
+            id: 7,
+            queue: "general".into(),
+            subject: "Printer".into(),
+            status: Status::Open,
+            requestor: "john@example.com".into(),
+            owner: owner.map(String::from),
+            priority: 0,
+            watchers: vec![
+                "john@example.com".into(),
+                "maria@example.net".into(),
+                "ticket-7@help.example.org".into(),
+            ],
+            created: String::new(),
+            updated: String::new(),
+        }
+    }
+
+    #[test]
+    fn new_ticket_autoreplies_and_tells_admins() {
+        let p = plan(
+            Event::Created,
+            &ticket(None),
+            "john@example.com",
+            true,
+            &config(),
+        );
+        assert_eq!(
+            p[0],
+            Planned {
+                kind: MailKind::Autoreply,
+                to: vec!["john@example.com".into()],
+                cc: vec![]
+            }
+        );
+        assert_eq!(p[1].kind, MailKind::NewTicket);
+        assert_eq!(p[1].to, ["stef@example.org", "boss@example.org"]);
+        let p = plan(
+            Event::Created,
+            &ticket(None),
+            "john@example.com",
+            false,
+            &config(),
+        );
+        assert_eq!(p.len(), 1, "no autoreply when refused");
+    }
+
+    #[test]
+    fn admin_opening_a_ticket_gets_no_notice_of_it() {
+        let p = plan(
+            Event::Created,
+            &ticket(None),
+            "stef@example.org",
+            false,
+            &config(),
+        );
+        assert_eq!(p[0].to, ["boss@example.org"]);
+    }
+
+    #[test]
+    fn staff_reply_goes_to_requestor_and_watchers_never_to_us() {
+        let p = plan(
+            Event::Correspond { from_staff: true },
+            &ticket(None),
+            "stef@example.org",
+            false,
+            &config(),
+        );
+        assert_eq!(
+            p,
+            [Planned {
+                kind: MailKind::StaffReply,
+                to: vec!["john@example.com".into()],
+                cc: vec!["maria@example.net".into()],
+            }]
+        );
+    }
+
+    #[test]
+    fn outside_correspondence_goes_to_owner_else_admins() {
+        let e = Event::Correspond { from_staff: false };
+        assert_eq!(
+            plan(
+                e,
+                &ticket(Some("ann@example.org")),
+                "john@example.com",
+                false,
+                &config()
+            )[0]
+            .to,
+            ["ann@example.org"]
+        );
+        assert_eq!(
+            plan(e, &ticket(None), "john@example.com", false, &config())[0]
+                .to
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn comments_go_to_owner_and_admins_except_the_author() {
+        let p = plan(
+            Event::Comment,
+            &ticket(Some("ann@example.org")),
+            "stef@example.org",
+            false,
+            &config(),
+        );
+        assert_eq!(p[0].to, ["ann@example.org", "boss@example.org"]);
+    }
+
+    #[test]
+    fn resolve_tells_the_requestor_unless_they_closed_it() {
+        assert_eq!(
+            plan(
+                Event::Resolved,
+                &ticket(None),
+                "stef@example.org",
+                false,
+                &config()
+            )[0]
+            .to,
+            ["john@example.com"]
+        );
+        assert!(plan(
+            Event::Resolved,
+            &ticket(None),
+            "john@example.com",
+            false,
+            &config()
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn robots_and_our_addresses_get_nothing() {
+        let mut t = ticket(None);
+        t.requestor = "MAILER-DAEMON@example.com".into();
+        assert!(
+            plan(Event::Created, &t, &t.requestor.clone(), true, &config())
+                .iter()
+                .all(|p| p.kind != MailKind::Autoreply)
+        );
+        t.requestor = "ticket-3@help.example.org".into();
+        assert!(plan(Event::Resolved, &t, "stef@example.org", false, &config()).is_empty());
+    }
+
+    #[test]
+    fn autoreply_refusals_follow_rfc_3834() {
+        let c = config();
+        let ok = Facts::default();
+        assert_eq!(autoreply_refusal(&ok, false, &c), None);
+        assert!(autoreply_refusal(&ok, true, &c).is_some());
+        let cases = [
+            Facts {
+                auto_submitted: Some("auto-replied".into()),
+                ..Facts::default()
+            },
+            Facts {
+                auto_submitted: Some("auto-generated; owner-email=x".into()),
+                ..Facts::default()
+            },
+            Facts {
+                precedence: Some("junk".into()),
+                ..Facts::default()
+            },
+            Facts {
+                precedence: Some("list".into()),
+                ..Facts::default()
+            },
+            Facts {
+                is_list: true,
+                ..Facts::default()
+            },
+            Facts {
+                x_loop: vec!["myisp".into()],
+                ..Facts::default()
+            },
+            Facts {
+                is_spam: true,
+                ..Facts::default()
+            },
+        ];
+        for f in cases {
+            assert!(autoreply_refusal(&f, false, &c).is_some(), "{f:?}");
+        }
+        let no = Facts {
+            auto_submitted: Some("no".into()),
+            x_loop: vec!["other".into()],
+            ..Facts::default()
+        };
+        assert_eq!(autoreply_refusal(&no, false, &c), None);
+    }
+}

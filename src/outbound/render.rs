@@ -1,0 +1,364 @@
+//! One planned mail → the bytes we queue, with the headers every mail from us
+//! carries (SPEC §4): our tag in the subject, Reply-To the ticket, threading
+//! to the cause, a Message-ID of our domain, Auto-Submitted, X-Loop. Values
+//! that came from incoming mail pass through `header_safe` and lettre's
+//! RFC 2047 encoder, so they can never start a header of their own.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{Context as _, Result};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::Address;
+
+use super::templates::{Context, Texts};
+use super::{MailKind, Planned};
+use crate::config::Config;
+use crate::route::{find_tag, tag_pattern};
+use crate::store::{Outgoing, Ticket};
+
+/// The message that caused the mail.
+#[derive(Debug, Clone, Copy)]
+pub struct Cause<'a> {
+    pub author: &'a str,
+    pub author_name: Option<&'a str>,
+    /// Its Message-ID, without brackets.
+    pub message_id: Option<&'a str>,
+    /// Its References, in header order.
+    pub references: &'a [String],
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// Its bytes, where its attachments are to be passed on.
+    pub raw: Option<&'a [u8]>,
+}
+
+/// Renders `planned` for `ticket`, ready for the outbox.
+pub fn render(
+    planned: &Planned,
+    ticket: &Ticket,
+    cause: &Cause<'_>,
+    config: &Config,
+    texts: &Texts,
+) -> Result<Outgoing> {
+    let domain = config.domain();
+    let reply_address = config.ticket_address(ticket.id, "");
+    let comment_address = config.ticket_address(ticket.id, &config.addresses.comment_suffix);
+    let requestor_name = (cause.author == ticket.requestor)
+        .then_some(cause.author_name)
+        .flatten();
+    let ctx = Context {
+        site: &config.site.name,
+        from_name: &config.mail.from_name,
+        ticket,
+        author: cause.author,
+        author_name: cause.author_name,
+        requestor_name,
+        body: cause.body,
+        reply_address: reply_address.clone(),
+        comment_address: comment_address.clone(),
+    };
+    let text = texts.render(planned.kind.name(), &ctx)?;
+
+    let subject = match planned.kind {
+        MailKind::Autoreply => format!("AutoReply: {}", ticket.subject),
+        MailKind::NewTicket => ticket.subject.clone(),
+        MailKind::Resolved => format!("Resolved: {}", ticket.subject),
+        MailKind::Comment => format!("Comment: {}", or(cause.subject, &ticket.subject)),
+        MailKind::Correspondence | MailKind::StaffReply => {
+            or(cause.subject, &ticket.subject).to_string()
+        }
+    };
+    let subject = tagged(&header_safe(&subject), ticket.id, config);
+
+    let from_display = match planned.kind {
+        MailKind::StaffReply => {
+            let who = cause
+                .author_name
+                .map(header_safe)
+                .unwrap_or_else(|| cause.author.to_string());
+            format!("{who} via {}", config.mail.from_name)
+        }
+        _ => config.mail.from_name.clone(),
+    };
+    let ticket_addr: Address = reply_address.parse().context("our ticket address")?;
+    let reply_to: Address = match planned.kind {
+        MailKind::Comment => comment_address.parse(),
+        _ => reply_address.parse(),
+    }
+    .context("our reply address")?;
+
+    let message_id = new_message_id(ticket.id, domain);
+    let mut builder = lettre::Message::builder()
+        .from(Mailbox::new(Some(from_display), ticket_addr.clone()))
+        .reply_to(Mailbox::new(None, reply_to))
+        .subject(subject)
+        .message_id(Some(format!("<{message_id}>")))
+        .date_now();
+    let mut rcpts = Vec::new();
+    for (i, addr) in planned.to.iter().chain(&planned.cc).enumerate() {
+        let Ok(parsed) = addr.parse::<Address>() else {
+            continue;
+        };
+        rcpts.push(addr.clone());
+        let mbox = Mailbox::new(None, parsed);
+        builder = if i < planned.to.len() {
+            builder.to(mbox)
+        } else {
+            builder.cc(mbox)
+        };
+    }
+    if rcpts.is_empty() {
+        anyhow::bail!("no valid recipient for the {} mail", planned.kind.name());
+    }
+    if let Some(id) = cause.message_id.filter(|id| safe_id(id)) {
+        builder = builder.in_reply_to(format!("<{id}>"));
+        let mut refs: Vec<&str> = cause
+            .references
+            .iter()
+            .map(String::as_str)
+            .filter(|r| safe_id(r))
+            .collect();
+        refs.push(id);
+        let start = refs.len().saturating_sub(10);
+        let refs: Vec<String> = refs[start..].iter().map(|r| format!("<{r}>")).collect();
+        builder = builder.references(refs.join(" "));
+    }
+    let auto = if planned.kind == MailKind::Autoreply {
+        "auto-replied"
+    } else {
+        "auto-generated"
+    };
+    builder = builder
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            auto.into(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Loop"),
+            config.site.name.clone(),
+        ))
+        // Exchange and Outlook: no out-of-office answers to us.
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+            "All".into(),
+        ));
+
+    let attachments = match (planned.kind, cause.raw) {
+        (MailKind::StaffReply, Some(raw)) => crate::inbound::attachment_contents(raw),
+        _ => Vec::new(),
+    };
+    let message = if attachments.is_empty() {
+        builder.singlepart(SinglePart::plain(text))?
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(text));
+        for (a, bytes) in attachments {
+            let ct = ContentType::parse(&a.content_type)
+                .unwrap_or(ContentType::parse("application/octet-stream")?);
+            let name = if a.filename.is_empty() {
+                "attachment".into()
+            } else {
+                header_safe(&a.filename)
+            };
+            parts = parts.singlepart(Attachment::new(name).body(bytes, ct));
+        }
+        builder.multipart(parts)?
+    };
+
+    let envelope_from = match planned.kind {
+        // RFC 3834 §3.3: autoreplies go with the null sender.
+        MailKind::Autoreply => String::new(),
+        _ => reply_address,
+    };
+    Ok(Outgoing {
+        ticket_id: ticket.id,
+        kind: planned.kind.name(),
+        message_id,
+        envelope_from,
+        recipients: rcpts,
+        raw: message.formatted(),
+    })
+}
+
+fn or<'a>(s: &'a str, fallback: &'a str) -> &'a str {
+    if s.trim().is_empty() {
+        fallback
+    } else {
+        s
+    }
+}
+
+/// `[name #N] subject`, unless the subject already carries that tag.
+pub fn tagged(subject: &str, id: i64, config: &Config) -> String {
+    if find_tag(subject, &tag_pattern(&config.site.name)) == Some(id) {
+        subject.to_string()
+    } else {
+        format!("[{} #{id}] {subject}", config.site.name)
+    }
+}
+
+/// Text from incoming mail made fit for a header: control characters
+/// (CR and LF above all) become spaces, runs of white space one space.
+pub fn header_safe(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut out = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    if out.chars().count() > 200 {
+        out = out.chars().take(200).collect();
+    }
+    out
+}
+
+/// A Message-ID we may repeat in a header: printable ASCII, no brackets or
+/// spaces.
+fn safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 250
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
+}
+
+/// A fresh Message-ID of our domain (without brackets): unique per process
+/// by pid and counter, across processes by time.
+pub fn new_message_id(ticket: i64, domain: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "pipedesk.{ticket}.{nanos:x}.{:x}.{n}@{domain}",
+        std::process::id()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbound::Planned;
+    use crate::store::Status;
+
+    fn config() -> Config {
+        Config::parse("[site]\nname = \"myisp\"\ndomains = [\"help.example.org\"]\n").unwrap()
+    }
+
+    fn ticket() -> Ticket {
+        Ticket {
+            id: 3,
+            queue: "general".into(),
+            subject: "Email doesn't work".into(),
+            status: Status::Open,
+            requestor: "john@example.com".into(),
+            owner: None,
+            priority: 0,
+            watchers: vec![],
+            created: String::new(),
+            updated: String::new(),
+        }
+    }
+
+    fn rendered(kind: MailKind, cause: &Cause<'_>) -> (Outgoing, String) {
+        let c = config();
+        let planned = Planned {
+            kind,
+            to: vec!["john@example.com".into()],
+            cc: vec![],
+        };
+        let out = render(&planned, &ticket(), cause, &c, &Texts::load(&c).unwrap()).unwrap();
+        let text = String::from_utf8(out.raw.clone()).unwrap();
+        (out, text)
+    }
+
+    const CAUSE: Cause<'static> = Cause {
+        author: "stef@example.org",
+        author_name: Some("Stef"),
+        message_id: Some("orig@example.com"),
+        references: &[],
+        subject: "Re: [myisp #3] Email doesn't work",
+        body: "Try again now.",
+        raw: None,
+    };
+
+    #[test]
+    fn every_mail_carries_our_headers() {
+        let (out, text) = rendered(MailKind::StaffReply, &CAUSE);
+        assert!(
+            text.contains("Subject: Re: [myisp #3] Email doesn't work\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("From: \"Stef via Support\" <ticket-3@help.example.org>\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Reply-To: ticket-3@help.example.org\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("In-Reply-To: <orig@example.com>\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("References: <orig@example.com>\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Auto-Submitted: auto-generated\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("X-Loop: myisp\r\n"), "{text}");
+        assert!(
+            text.contains(&format!("Message-ID: <{}>\r\n", out.message_id)),
+            "{text}"
+        );
+        assert!(out.message_id.ends_with("@help.example.org"));
+        assert_eq!(out.envelope_from, "ticket-3@help.example.org");
+    }
+
+    #[test]
+    fn autoreplies_have_the_null_sender() {
+        let (out, text) = rendered(MailKind::Autoreply, &CAUSE);
+        assert_eq!(out.envelope_from, "");
+        assert!(text.contains("Auto-Submitted: auto-replied\r\n"), "{text}");
+        assert!(
+            text.contains("Subject: [myisp #3] AutoReply: Email doesn't work"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn crlf_in_incoming_values_cannot_add_headers() {
+        let evil = Cause {
+            subject: "hi\r\nBcc: victim@example.net",
+            author_name: Some("Eve\r\nX-Evil: 1"),
+            message_id: Some("x@y>\r\nBcc: v@example.net"),
+            ..CAUSE
+        };
+        let (out, text) = rendered(MailKind::StaffReply, &evil);
+        assert!(!text.contains("\nBcc:"), "{text}");
+        assert!(!text.contains("\nX-Evil:"), "{text}");
+        assert_eq!(out.recipients, ["john@example.com"]);
+    }
+
+    #[test]
+    fn subjects_are_tagged_once() {
+        let c = config();
+        assert_eq!(tagged("Printer", 3, &c), "[myisp #3] Printer");
+        assert_eq!(
+            tagged("Re: [MyISP #3] Printer", 3, &c),
+            "Re: [MyISP #3] Printer"
+        );
+        assert_eq!(
+            tagged("Re: [myisp #4] Printer", 3, &c),
+            "[myisp #3] Re: [myisp #4] Printer"
+        );
+    }
+
+    #[test]
+    fn message_ids_are_unique() {
+        assert_ne!(new_message_id(1, "x"), new_message_id(1, "x"));
+    }
+}

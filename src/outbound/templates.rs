@@ -1,0 +1,214 @@
+//! The texts of outgoing mail: built-in English defaults, each overridable by
+//! a file named in `[templates]` (minijinja syntax). A template that does not
+//! parse or render is a configuration error, reported by `pipedesk check`.
+
+use anyhow::{Context as _, Result};
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::config::Config;
+
+const AUTOREPLY: &str = "\
+Hello{% if requestor_name %} {{ requestor_name }}{% endif %},
+
+This is an automatic reply: your message has been received and filed as
+ticket #{{ ticket.id }}, \"{{ ticket.subject }}\".
+
+A member of our staff will answer you soon. To add anything, just reply to
+this mail and keep [{{ site }} #{{ ticket.id }}] in the subject.
+
+-- 
+{{ from_name }}
+";
+
+const NEW_TICKET: &str = "\
+New ticket #{{ ticket.id }} in queue {{ ticket.queue }}, from {{ author }}:
+
+    {{ ticket.subject }}
+
+{{ body }}
+
+-- 
+Reply to this mail to answer {{ ticket.requestor }}.
+Write to {{ comment_address }} for a comment only staff see.
+";
+
+const CORRESPONDENCE: &str = "\
+{{ author }} wrote on ticket #{{ ticket.id }}, \"{{ ticket.subject }}\":
+
+{{ body }}
+
+-- 
+Reply to this mail to answer {{ ticket.requestor }}.
+Write to {{ comment_address }} for a comment only staff see.
+";
+
+const COMMENT: &str = "\
+{{ author }} commented on ticket #{{ ticket.id }}, \"{{ ticket.subject }}\"
+(staff only, not sent to {{ ticket.requestor }}):
+
+{{ body }}
+";
+
+const RESOLVED: &str = "\
+Hello,
+
+Your ticket #{{ ticket.id }}, \"{{ ticket.subject }}\", has been resolved
+by {{ author }}.
+{% if body %}
+{{ body }}
+{% endif %}
+If anything is left to do, reply to this mail and the ticket opens again.
+
+-- 
+{{ from_name }}
+";
+
+const STAFF_REPLY: &str = "{{ body }}";
+
+const BUILT_IN: [(&str, &str); 6] = [
+    ("autoreply", AUTOREPLY),
+    ("new_ticket", NEW_TICKET),
+    ("correspondence", CORRESPONDENCE),
+    ("comment", COMMENT),
+    ("resolved", RESOLVED),
+    ("staff_reply", STAFF_REPLY),
+];
+
+/// What every template can use.
+#[derive(Debug, Serialize)]
+pub struct Context<'a> {
+    pub site: &'a str,
+    pub from_name: &'a str,
+    pub ticket: &'a crate::store::Ticket,
+    pub author: &'a str,
+    pub author_name: Option<&'a str>,
+    pub requestor_name: Option<&'a str>,
+    pub body: &'a str,
+    pub reply_address: String,
+    pub comment_address: String,
+}
+
+/// The loaded templates.
+pub struct Texts {
+    env: Environment<'static>,
+}
+
+impl Texts {
+    /// The built-in texts with the configured overrides read in.
+    pub fn load(config: &Config) -> Result<Texts> {
+        let mut env = Environment::new();
+        env.set_keep_trailing_newline(true);
+        for (name, text) in BUILT_IN {
+            env.add_template(name, text)
+                .context("a built-in template")?;
+        }
+        for (name, path) in config.templates.overrides() {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("template {name}: reading {}", path.display()))?;
+            env.add_template_owned(name, text)
+                .with_context(|| format!("template {name} ({})", path.display()))?;
+        }
+        Ok(Texts { env })
+    }
+
+    pub fn render(&self, name: &str, ctx: &Context<'_>) -> Result<String> {
+        let template = self.env.get_template(name)?;
+        template
+            .render(ctx)
+            .with_context(|| format!("rendering template {name}"))
+    }
+
+    /// Renders every template once with sample values: what `check` runs.
+    pub fn check(&self, config: &Config) -> Result<()> {
+        let ticket = crate::store::Ticket {
+            id: 1,
+            queue: "general".into(),
+            subject: "Sample".into(),
+            status: crate::store::Status::New,
+            requestor: "someone@example.com".into(),
+            owner: None,
+            priority: 0,
+            watchers: vec![],
+            created: String::new(),
+            updated: String::new(),
+        };
+        let ctx = Context {
+            site: &config.site.name,
+            from_name: &config.mail.from_name,
+            ticket: &ticket,
+            author: "someone@example.com",
+            author_name: Some("Someone"),
+            requestor_name: Some("Someone"),
+            body: "Text",
+            reply_address: config.ticket_address(1, ""),
+            comment_address: config.ticket_address(1, &config.addresses.comment_suffix),
+        };
+        for (name, _) in BUILT_IN {
+            self.render(name, &ctx)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_texts_render_with_the_ticket() {
+        let config = Config::parse("[site]\nname = \"myisp\"").unwrap();
+        let texts = Texts::load(&config).unwrap();
+        texts.check(&config).unwrap();
+        let ticket = crate::store::Ticket {
+            id: 42,
+            queue: "general".into(),
+            subject: "Email doesn't work".into(),
+            status: crate::store::Status::New,
+            requestor: "john@example.com".into(),
+            owner: None,
+            priority: 0,
+            watchers: vec![],
+            created: String::new(),
+            updated: String::new(),
+        };
+        let ctx = Context {
+            site: "myisp",
+            from_name: "Support",
+            ticket: &ticket,
+            author: "john@example.com",
+            author_name: None,
+            requestor_name: Some("John"),
+            body: "It broke <again>",
+            reply_address: "ticket-42@x".into(),
+            comment_address: "ticket-42-comment@x".into(),
+        };
+        let text = texts.render("autoreply", &ctx).unwrap();
+        assert!(text.starts_with("Hello John,"), "{text}");
+        assert!(
+            text.contains("ticket #42, \"Email doesn't work\""),
+            "{text}"
+        );
+        assert!(text.contains("[myisp #42]"), "{text}");
+        let notice = texts.render("new_ticket", &ctx).unwrap();
+        assert!(
+            notice.contains("It broke <again>"),
+            "no HTML escaping in mail text: {notice}"
+        );
+    }
+
+    #[test]
+    fn a_broken_override_is_an_error_naming_the_template() {
+        let dir = std::env::temp_dir().join(format!("pipedesk-tpl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("auto.txt");
+        std::fs::write(&file, "Hello {{ ticket.id ").unwrap();
+        let mut config = Config::default();
+        config.templates.autoreply = Some(file);
+        let err = Texts::load(&config)
+            .err()
+            .expect("a broken template is refused");
+        assert!(format!("{err:#}").contains("template autoreply"), "{err:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
