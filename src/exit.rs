@@ -3,8 +3,6 @@
 //! on every other non-zero code; Exim's pipe transport retries on 75 and 73.
 //! So anything that is not the message's own fault must become `TempFail`.
 
-use std::fmt;
-
 /// How a `pipedesk` process ends. The numbers come from sysexits.h.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
@@ -52,28 +50,22 @@ impl From<ExitCode> for std::process::ExitCode {
 /// An error whose kind decides the exit code. Anything else that goes wrong is
 /// a plain `anyhow::Error`, which means "not the message's fault": 75 for
 /// `deliver`, 1 for the commands for people.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Fail {
     /// A bad command line (64).
+    #[error("{0}")]
     Usage(String),
     /// The message itself is unacceptable: empty or too large (65).
+    #[error("{0}")]
     Refused(String),
     /// Unknown ticket or unknown address at our domains (67).
+    #[error("{0}")]
     NoSuch(String),
     /// The configuration is missing, unreadable or invalid (78 for people, 75
     /// for `deliver`, which must keep the mail queued until it is fixed).
+    #[error("{0}")]
     Config(String),
 }
-
-impl fmt::Display for Fail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Fail::Usage(s) | Fail::Refused(s) | Fail::NoSuch(s) | Fail::Config(s) => f.write_str(s),
-        }
-    }
-}
-
-impl std::error::Error for Fail {}
 
 /// Which contract an error is mapped under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
