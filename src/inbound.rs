@@ -129,7 +129,9 @@ fn facts_of(msg: &Message<'_>) -> Facts {
         reply_to: first_mailbox(msg.reply_to()),
         to: msg.all_to().flat_map(mailboxes).collect(),
         cc: msg.all_cc().flat_map(mailboxes).collect(),
-        return_path: msg.return_address().map(|s| s.trim().to_ascii_lowercase()),
+        // Read raw: mail-parser has no address for `Return-Path: <>`, and
+        // that null sender is exactly what marks a bounce (RFC 5321 §4.4).
+        return_path: msg.header_raw("Return-Path").map(bare_address),
         body: body_text(msg),
         attachments: attachments(msg),
         ..Facts::default()
@@ -366,6 +368,14 @@ mod tests {
         assert!(f.is_spam && f.is_list);
         assert_eq!(f.parents(), ["p@x", "p@x", "r1@x"]);
         assert_eq!(f.delivered_to, ["submit@help.example.org"]);
+    }
+
+    #[test]
+    fn null_return_path_is_the_empty_sender() {
+        let f = parse(b"Return-Path: <>\nSubject: x\n\nb\n");
+        assert_eq!(f.return_path.as_deref(), Some(""));
+        let f = parse(b"Return-Path: <John@Example.com>\r\nSubject: x\r\n\r\nb\r\n");
+        assert_eq!(f.return_path.as_deref(), Some("john@example.com"));
     }
 
     #[test]

@@ -1,0 +1,1181 @@
+//! `pipedesk deliver` (SPEC §3) through the real binary: the fixture corpus
+//! driven by `fixtures/MANIFEST.toml`, then one test per routing rule, exit
+//! code and promise, each run with LF and CRLF line endings where the
+//! message is what matters.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn john(subject: &str) -> Mail {
+    mail("John Smith <john@example.com>", subject)
+}
+
+fn stef(subject: &str) -> Mail {
+    mail("Stef <stef@example.org>", subject)
+}
+
+fn eve(subject: &str) -> Mail {
+    mail("Eve <eve@example.net>", subject)
+}
+
+/// `deliver --json`'s report, minus the mail count.
+fn action(run: &Run) -> (String, Value, bool) {
+    let v = run.json();
+    (
+        v["action"].as_str().unwrap_or("?").to_string(),
+        v["ticket"].clone(),
+        v["reopened"].as_bool().expect("reopened is a bool"),
+    )
+}
+
+fn status(desk: &Desk, n: i64) -> String {
+    desk.show(n)["status"].as_str().unwrap().to_string()
+}
+
+// ---------------------------------------------------------------- the corpus
+
+mod corpus {
+    use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    /// `fixtures/MANIFEST.toml`: one `[[message]]` per fixture, delivered in
+    /// order to one desk; `then` expectations checked after each.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Manifest {
+        #[serde(default)]
+        message: Vec<Entry>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        file: String,
+        recipient: String,
+        #[serde(default)]
+        sender: Option<String>,
+        #[serde(default)]
+        env: BTreeMap<String, String>,
+        #[serde(default)]
+        config: Option<String>,
+        #[serde(default)]
+        exit: Option<i32>,
+        #[serde(default)]
+        stderr: Option<String>,
+        #[serde(default)]
+        action: Option<String>,
+        #[serde(default)]
+        ticket: Option<i64>,
+        #[serde(default)]
+        reopened: Option<bool>,
+        #[serde(default)]
+        mail: Option<usize>,
+        #[serde(default)]
+        status: Option<String>,
+        #[serde(default)]
+        queue: Option<String>,
+        #[serde(default)]
+        requestor: Option<String>,
+        #[serde(default)]
+        subject: Option<String>,
+        #[serde(default)]
+        body_contains: Option<String>,
+        #[serde(default)]
+        attachments: Option<Vec<String>>,
+        #[serde(default)]
+        note: Option<String>,
+    }
+
+    #[test]
+    fn every_fixture_routes_as_the_manifest_says() {
+        let path = fixtures().join("MANIFEST.toml");
+        let text = std::fs::read_to_string(&path).expect("fixtures/MANIFEST.toml");
+        let manifest: Manifest = toml::from_str(&text).expect("MANIFEST.toml parses");
+        assert!(
+            !manifest.message.is_empty(),
+            "an empty manifest tests nothing"
+        );
+        for eol in Eol::BOTH {
+            let mut desk = Desk::new();
+            desk.eol = eol;
+            for (i, e) in manifest.message.iter().enumerate() {
+                check(&desk, i, e);
+            }
+        }
+    }
+
+    fn check(desk: &Desk, i: usize, e: &Entry) {
+        let what = format!("message {} ({}, {:?})", i + 1, e.file, desk.eol);
+        if let Some(config) = &e.config {
+            desk.set_config(config);
+        }
+        let mut args = vec!["deliver", "--json", "--recipient", &e.recipient];
+        if let Some(s) = &e.sender {
+            args.extend(["--sender", s]);
+        }
+        let env: Vec<(&str, &str)> = e
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let raw = desk.eol.apply(&fixture(&e.file));
+        let run = desk.run_env(&args, &env, &raw);
+        let exit = e.exit.unwrap_or(0);
+        assert!(run.code == exit, "{what}: expected exit {exit}\n{run}");
+        if let Some(s) = &e.stderr {
+            assert!(run.stderr.contains(s), "{what}: stderr lacks {s:?}\n{run}");
+        }
+        if exit != 0 {
+            assert!(run.stdout.is_empty(), "{what}: output on failure\n{run}");
+            return;
+        }
+        let out = run.json();
+        let mut expected = out.clone();
+        if let Some(a) = &e.action {
+            expected["action"] = json!(a);
+        }
+        if let Some(t) = e.ticket {
+            expected["ticket"] = if t == 0 { Value::Null } else { json!(t) };
+        }
+        if let Some(r) = e.reopened {
+            expected["reopened"] = json!(r);
+        }
+        if let Some(m) = e.mail {
+            expected["mail_queued"] = json!(m);
+        }
+        assert_json(&expected, &out);
+        let Some(n) = out["ticket"].as_i64() else {
+            return;
+        };
+        let shown = desk.show(n);
+        let mut expected = shown.clone();
+        for (key, value) in [
+            ("status", &e.status),
+            ("queue", &e.queue),
+            ("requestor", &e.requestor),
+            ("subject", &e.subject),
+        ] {
+            if let Some(v) = value {
+                expected[key] = json!(v);
+            }
+        }
+        assert_json(&expected, &shown);
+        let history = shown["history"].as_array().unwrap();
+        let mine = history
+            .iter()
+            .rev()
+            .find(|h| h["message_id"].is_string())
+            .unwrap_or_else(|| panic!("{what}: no message in the history"));
+        if let Some(b) = &e.body_contains {
+            let body = mine["body"].as_str().unwrap_or_default();
+            assert!(
+                body.contains(b.as_str()),
+                "{what}: body lacks {b:?}: {body:?}"
+            );
+        }
+        if let Some(names) = &e.attachments {
+            let got: Vec<&str> = mine["attachments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["filename"].as_str().unwrap_or_default())
+                .collect();
+            assert_eq!(&got, names, "{what}: attachments");
+        }
+        if let Some(note) = &e.note {
+            assert!(
+                history
+                    .iter()
+                    .any(|h| h["kind"] == "note" && h["note"].as_str().unwrap().contains(note)),
+                "{what}: no note containing {note:?}"
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------ routing table
+
+#[test]
+fn submit_address_opens_a_ticket_in_general() {
+    for desk in Desk::both("") {
+        let run = desk.send(SUBMIT, &john("Email doesn't work")).ok();
+        assert_json(
+            &json!({"action": "create", "ticket": 1, "reopened": false, "mail_queued": 2}),
+            &run.json(),
+        );
+        let t = desk.show(1);
+        assert_eq!(
+            (&t["queue"], &t["status"], &t["requestor"], &t["subject"]),
+            (
+                &json!("general"),
+                &json!("new"),
+                &json!(JOHN),
+                &json!("Email doesn't work")
+            )
+        );
+        assert_eq!(desk.kinds(1), ["create"]);
+    }
+}
+
+#[test]
+fn queue_address_opens_a_ticket_in_its_queue() {
+    for desk in Desk::both("[[queues]]\nname = \"web\"\naddress = \"webmaster\"\n") {
+        let run = desk.send("WebMaster@Help.Example.ORG", &john("Site down"));
+        assert_eq!(action(&run.ok()), ("create".into(), json!(1), false));
+        assert_eq!(desk.show(1)["queue"], "web");
+        desk.send("SUBMIT@help.example.org", &john("Other")).ok();
+        assert_eq!(desk.show(2)["queue"], "general");
+    }
+}
+
+#[test]
+fn tag_behind_reply_prefixes_names_the_ticket() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        desk.open_ticket(&john("Scanner"));
+        let reply = john("Re: AW: [EXT] [MyISP  #1] Printer");
+        assert_eq!(
+            action(&desk.send(SUBMIT, &reply).ok()),
+            ("correspond".into(), json!(1), false)
+        );
+        assert_eq!(desk.kinds(1), ["create", "correspond"]);
+        assert_eq!(desk.ticket_count(), 2);
+    }
+}
+
+#[test]
+fn tag_inside_encoded_words_names_the_ticket() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Drucker"));
+        desk.open_ticket(&john("Scanner"));
+        let q = john("=?utf-8?q?AW:_[myisp_#2]_Drucker_f=C3=A4llt_aus?=");
+        assert_eq!(
+            action(&desk.send(SUBMIT, &q).ok()),
+            ("correspond".into(), json!(2), false)
+        );
+        // "Re: [myisp #1] Scanner" in base64.
+        let b = john("=?UTF-8?B?UmU6IFtteWlzcCAjMV0gU2Nhbm5lcg==?=");
+        assert_eq!(
+            action(&desk.send(SUBMIT, &b).ok()),
+            ("correspond".into(), json!(1), false)
+        );
+        assert_eq!(desk.ticket_count(), 2);
+    }
+}
+
+#[test]
+fn in_reply_to_rescues_a_reply_without_tag() {
+    for desk in Desk::both("") {
+        let first = john("Printer");
+        desk.open_ticket(&first);
+        desk.open_ticket(&john("Unrelated"));
+        let reply = john("Re: Printer").header("In-Reply-To", &first.message_id());
+        assert_eq!(
+            action(&desk.send(SUBMIT, &reply).ok()),
+            ("correspond".into(), json!(1), false)
+        );
+        assert_eq!(desk.ticket_count(), 2);
+    }
+}
+
+#[test]
+fn references_rescue_a_reply_without_tag() {
+    for desk in Desk::both("") {
+        let first = john("Printer");
+        desk.open_ticket(&first);
+        let reply = john("Re: Printer").header(
+            "References",
+            &format!("<elsewhere@example.com> {}", first.message_id()),
+        );
+        assert_eq!(
+            action(&desk.send(SUBMIT, &reply).ok()),
+            ("correspond".into(), json!(1), false)
+        );
+        assert_eq!(desk.ticket_count(), 1);
+    }
+}
+
+#[test]
+fn reply_to_our_autoreply_without_tag_finds_the_ticket() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    let autoreply = Desk::one_to(&desk.take_mail(), JOHN).header("Message-ID");
+    let reply = john("Re: Printer").header("In-Reply-To", &autoreply);
+    assert_eq!(
+        action(&desk.send(SUBMIT, &reply).ok()),
+        ("correspond".into(), json!(1), false)
+    );
+}
+
+#[test]
+fn foreign_tag_is_not_ours() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        let foreign = john("Re: [otherdesk #1] Printer");
+        assert_eq!(
+            action(&desk.send(SUBMIT, &foreign).ok()),
+            ("create".into(), json!(2), false)
+        );
+    }
+}
+
+#[test]
+fn ticket_address_is_correspondence() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        let run = desk.send(&ticket_addr(1, ""), &john("no tag at all")).ok();
+        assert_eq!(action(&run), ("correspond".into(), json!(1), false));
+        assert_eq!(desk.kinds(1), ["create", "correspond"]);
+    }
+}
+
+#[test]
+fn comment_address_from_staff_is_a_comment() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        let run = desk
+            .send(&ticket_addr(1, "-comment"), &stef("internal"))
+            .ok();
+        assert_eq!(action(&run), ("comment".into(), json!(1), false));
+        // Staff acted: the ticket is no longer `new`.
+        assert_eq!(desk.kinds(1), ["create", "comment", "status"]);
+        assert_eq!(status(&desk, 1), "open");
+    }
+}
+
+#[test]
+fn comment_address_from_outsider_is_stored_as_correspondence_and_not_relayed() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        desk.clear_mail();
+        let run = desk
+            .send(&ticket_addr(1, "-comment"), &eve("let me in"))
+            .ok();
+        assert_eq!(action(&run), ("correspond".into(), json!(1), false));
+        assert_eq!(desk.kinds(1), ["create", "correspond"]);
+        let mails = desk.take_mail();
+        assert!(
+            mails.iter().all(|m| !m.forward_path.contains(&JOHN.into())),
+            "relayed to the requestor: {:?}",
+            summary(&mails)
+        );
+    }
+}
+
+#[test]
+fn done_address_from_requestor_resolves() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        let run = desk.send(&ticket_addr(1, "-done"), &john("fixed, thanks"));
+        assert_eq!(action(&run.ok()), ("close".into(), json!(1), false));
+        assert_eq!(status(&desk, 1), "resolved");
+        assert_eq!(desk.kinds(1), ["create", "correspond", "status"]);
+    }
+}
+
+#[test]
+fn done_address_from_staff_resolves() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        let run = desk.send(&ticket_addr(1, "-done"), &stef("done"));
+        assert_eq!(action(&run.ok()), ("close".into(), json!(1), false));
+        assert_eq!(status(&desk, 1), "resolved");
+    }
+}
+
+#[test]
+fn done_address_from_stranger_is_refused_and_noted() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        let run = desk.send(&ticket_addr(1, "-done"), &eve("close it"));
+        assert_eq!(action(&run.ok()), ("correspond".into(), json!(1), false));
+        assert_eq!(status(&desk, 1), "new");
+        assert_eq!(desk.kinds(1), ["create", "correspond", "note"]);
+        let note = &desk.show(1)["history"][2];
+        assert_eq!(note["author"], "eve@example.net");
+        assert!(note["note"].as_str().unwrap().contains("close"), "{note}");
+    }
+}
+
+#[test]
+fn close_from_staff_refuses_the_requestor() {
+    let desk = Desk::with_config("[policy]\nclose_from = \"staff\"\n");
+    desk.open_ticket(&john("Printer"));
+    let run = desk.send(&ticket_addr(1, "-done"), &john("close it"));
+    assert_eq!(action(&run.ok()), ("correspond".into(), json!(1), false));
+    assert_eq!(status(&desk, 1), "new");
+    assert_eq!(desk.kinds(1), ["create", "correspond", "note"]);
+    let run = desk.send(&ticket_addr(1, "-done"), &stef("closing"));
+    assert_eq!(action(&run.ok()).0, "close");
+}
+
+#[test]
+fn close_from_anyone_lets_a_stranger_close() {
+    let desk = Desk::with_config("[policy]\nclose_from = \"anyone\"\n");
+    desk.open_ticket(&john("Printer"));
+    let run = desk.send(&ticket_addr(1, "-done"), &eve("close it"));
+    assert_eq!(action(&run.ok()).0, "close");
+    assert_eq!(status(&desk, 1), "resolved");
+}
+
+#[test]
+fn forged_staff_from_is_not_staff_when_authentication_is_required() {
+    let desk = Desk::with_config("[policy]\ntrusted_authserv_id = \"mx.help.example.org\"\n");
+    desk.open_ticket(&john("Printer"));
+    let forged = stef("closing").header(
+        "Authentication-Results",
+        "mx.help.example.org; dmarc=fail header.from=example.org",
+    );
+    let run = desk.send(&ticket_addr(1, "-done"), &forged).ok();
+    assert_eq!(action(&run).0, "correspond");
+    let real = stef("closing").header(
+        "Authentication-Results",
+        "mx.help.example.org; dmarc=pass header.from=example.org",
+    );
+    let run = desk.send(&ticket_addr(1, "-done"), &real).ok();
+    assert_eq!(action(&run).0, "close");
+}
+
+#[test]
+fn reply_to_resolved_ticket_reopens_it() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        desk.send(&ticket_addr(1, "-done"), &john("fixed")).ok();
+        let run = desk.send(SUBMIT, &john("Re: [myisp #1] Printer")).ok();
+        assert_eq!(action(&run), ("correspond".into(), json!(1), true));
+        assert_eq!(status(&desk, 1), "open");
+        let h = desk.show(1)["history"].clone();
+        let last = h.as_array().unwrap().last().unwrap();
+        assert_eq!(
+            (&last["kind"], &last["old"], &last["new"]),
+            (&json!("status"), &json!("resolved"), &json!("open"))
+        );
+    }
+}
+
+#[test]
+fn comment_on_resolved_ticket_reopens_it() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    desk.send(&ticket_addr(1, "-done"), &stef("done")).ok();
+    let run = desk
+        .send(&ticket_addr(1, "-comment"), &stef("not quite"))
+        .ok();
+    assert_eq!(action(&run), ("comment".into(), json!(1), true));
+    assert_eq!(status(&desk, 1), "open");
+}
+
+#[test]
+fn address_wins_over_tag() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        desk.open_ticket(&john("Scanner"));
+        let run = desk
+            .send(&ticket_addr(1, ""), &john("Re: [myisp #2] Scanner"))
+            .ok();
+        assert_eq!(action(&run), ("correspond".into(), json!(1), false));
+        assert_eq!(desk.kinds(2), ["create"]);
+    }
+}
+
+#[test]
+fn unknown_ticket_exits_67_and_stores_nothing() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        let run = desk.send(&ticket_addr(9, ""), &john("hello")).code(67);
+        assert_eq!(run.stderr.trim_end(), "pipedesk: no ticket #9", "{run}");
+        assert!(run.stdout.is_empty());
+        let run = desk.send(SUBMIT, &john("Re: [myisp #8] hello")).code(67);
+        assert!(run.stderr.contains("pipedesk: no ticket #8"), "{run}");
+        assert_eq!(desk.ticket_count(), 1);
+        assert_eq!(desk.kinds(1), ["create"]);
+    }
+}
+
+#[test]
+fn unknown_ticket_is_opened_when_policy_says_create() {
+    let desk = Desk::with_config("[policy]\nunknown_ticket = \"create\"\n");
+    let run = desk.send(&ticket_addr(9, ""), &john("hello")).ok();
+    assert_eq!(action(&run).0, "create");
+    assert_eq!(desk.ticket_count(), 1);
+}
+
+#[test]
+fn unknown_address_at_our_domains_exits_67() {
+    for desk in Desk::both("") {
+        for rcpt in [
+            "sales@help.example.org",
+            "ticket-1-closed@help.example.org",
+            "ticket-x@HELP.example.org",
+        ] {
+            let run = desk.send(rcpt, &john("hello")).code(67);
+            assert!(
+                run.stderr
+                    .starts_with(&format!("pipedesk: unknown address {}", rcpt)),
+                "{run}"
+            );
+            assert_eq!(run.stderr.lines().count(), 1, "{run}");
+        }
+        assert_eq!(desk.ticket_count(), 0);
+    }
+}
+
+// ------------------------------------------------------------------ bounces
+
+fn dsn(subject: &str) -> Mail {
+    mail(
+        "Mail Delivery System <MAILER-DAEMON@mx.example.com>",
+        subject,
+    )
+    .header(
+        "Content-Type",
+        "multipart/report; report-type=delivery-status; boundary=\"b1\"",
+    )
+    .header("MIME-Version", "1.0")
+    .body(
+        "--b1\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n\
+             --b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n\
+             Final-Recipient: rfc822; john@example.com\nAction: failed\nStatus: 5.1.1\n\n--b1--\n",
+    )
+}
+
+#[test]
+fn bounces_are_comments_that_never_reopen_nor_mail() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        desk.send(&ticket_addr(1, "-done"), &stef("done")).ok();
+        desk.clear_mail();
+        let cases: [(&str, Mail); 4] = [
+            ("", john("Undeliverable: [myisp #1] Printer")),
+            ("<>", john("Undeliverable: [myisp #1] Printer")),
+            ("MAILER-DAEMON", john("Undeliverable: [myisp #1] Printer")),
+            (
+                "postmaster@mx.example.com",
+                dsn("Returned: [myisp #1] Printer"),
+            ),
+        ];
+        for (sender, m) in &cases {
+            let run = desk.deliver(&ticket_addr(1, ""), sender, &m.bytes()).ok();
+            assert_json(
+                &json!({"action": "bounce", "ticket": 1, "reopened": false, "mail_queued": 0}),
+                &run.json(),
+            );
+        }
+        assert_eq!(status(&desk, 1), "resolved");
+        assert_eq!(
+            desk.kinds(1),
+            [
+                "create",
+                "correspond",
+                "status",
+                "comment",
+                "comment",
+                "comment",
+                "comment"
+            ]
+        );
+        assert!(desk.take_mail().is_empty());
+    }
+}
+
+#[test]
+fn bounce_never_opens_a_ticket_and_is_listed() {
+    for desk in Desk::both("") {
+        let run = desk
+            .deliver(SUBMIT, "", &dsn("Undelivered Mail").bytes())
+            .ok();
+        assert_json(
+            &json!({"action": "bounce", "ticket": null, "reopened": false, "mail_queued": 0}),
+            &run.json(),
+        );
+        let run = desk
+            .deliver(&ticket_addr(7, ""), "<>", &john("failure notice").bytes())
+            .ok();
+        assert_eq!(action(&run), ("bounce".into(), Value::Null, false));
+        let run = desk
+            .deliver(
+                "sales@help.example.org",
+                "MAILER-DAEMON",
+                &john("x").bytes(),
+            )
+            .ok();
+        assert_eq!(action(&run).0, "bounce");
+        assert_eq!(desk.ticket_count(), 0);
+        let bounces = desk.list(&["--bounces"]);
+        let subjects: Vec<&str> = bounces
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["subject"].as_str().unwrap())
+            .collect();
+        assert_eq!(subjects, ["x", "failure notice", "Undelivered Mail"]);
+        assert!(desk.take_mail().is_empty());
+    }
+}
+
+#[test]
+fn bounce_of_our_mail_finds_its_ticket_by_references() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    let ours = Desk::one_to(&desk.take_mail(), JOHN).header("Message-ID");
+    let bounce = dsn("Undelivered Mail Returned to Sender").header("References", &ours);
+    let run = desk.deliver(SUBMIT, "", &bounce.bytes()).ok();
+    assert_eq!(action(&run), ("bounce".into(), json!(1), false));
+    assert_eq!(desk.kinds(1), ["create", "comment"]);
+}
+
+#[test]
+fn return_path_null_sender_is_a_bounce() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    let m = john("Undeliverable: [myisp #1] Printer").header("Return-Path", "<>");
+    let run = desk
+        .run(&["deliver", "--json", "--recipient", SUBMIT], &m.bytes())
+        .ok();
+    assert_eq!(action(&run).0, "bounce");
+}
+
+// --------------------------------------------------------------------- spam
+
+#[test]
+fn spam_opens_in_the_spam_queue_without_mail() {
+    for desk in Desk::both("") {
+        for (i, (name, value)) in [
+            ("X-Spam-Flag", "YES"),
+            ("X-Spam", "Yes"),
+            ("X-Spam-Status", "Yes, score=12.1 required=5.0"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let run = desk
+                .send(SUBMIT, &john("Cheap pills").header(name, value))
+                .ok();
+            assert_json(
+                &json!({"action": "create", "ticket": i + 1, "reopened": false, "mail_queued": 0}),
+                &run.json(),
+            );
+            assert_eq!(desk.show(i as i64 + 1)["queue"], "spam");
+        }
+        let ham = john("Not spam").header("X-Spam-Status", "No, score=0.1");
+        desk.send(SUBMIT, &ham).ok();
+        assert_eq!(desk.show(4)["queue"], "general");
+        assert_eq!(desk.list(&["--queue", "spam"]).as_array().unwrap().len(), 3);
+        let mails = desk.take_mail();
+        assert_eq!(mails.len(), 2, "{:?}", summary(&mails));
+    }
+}
+
+// ---------------------------------------------------------------- once only
+
+#[test]
+fn same_message_id_twice_is_a_duplicate() {
+    for desk in Desk::both("") {
+        let m = john("Printer");
+        desk.open_ticket(&m);
+        desk.clear_mail();
+        let again = desk.send(SUBMIT, &m).ok();
+        assert_json(
+            &json!({"action": "duplicate", "ticket": 1, "reopened": false, "mail_queued": 0}),
+            &again.json(),
+        );
+        // A reply sent to both submit@ and ticket-1@ arrives twice.
+        let reply = john("Re: [myisp #1] Printer");
+        assert_eq!(action(&desk.send(SUBMIT, &reply).ok()).0, "correspond");
+        assert_eq!(
+            action(&desk.send(&ticket_addr(1, ""), &reply).ok()).0,
+            "duplicate"
+        );
+        assert_eq!(desk.ticket_count(), 1);
+        assert_eq!(desk.kinds(1), ["create", "correspond"]);
+        assert_eq!(desk.take_mail().len(), 1, "one notice for the one reply");
+    }
+}
+
+#[test]
+fn message_without_message_id_twice_is_a_duplicate() {
+    for desk in Desk::both("") {
+        let m = john("No id").header("Message-ID", "");
+        assert_eq!(action(&desk.send(SUBMIT, &m).ok()).0, "create");
+        assert_eq!(action(&desk.send(SUBMIT, &m).ok()).0, "duplicate");
+        let other = m.clone().body("a different text\n");
+        assert_eq!(action(&desk.send(SUBMIT, &other).ok()).0, "create");
+        assert_eq!(desk.ticket_count(), 2);
+    }
+}
+
+// ------------------------------------------------------------ byte-exactness
+
+fn export(desk: &Desk, n: i64) -> Vec<Vec<u8>> {
+    let out = desk
+        .command()
+        .args(["export", &n.to_string()])
+        .output()
+        .expect("export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    mboxrd_messages(&out.stdout)
+}
+
+#[test]
+fn messages_are_stored_byte_exact() {
+    let odd: &[&[u8]] = &[
+        b"From: john@example.com\nSubject: Printer\nMessage-ID: <a@x>\n\nFrom the start\n>From quoted\n  trailing  \n",
+        b"From: john@example.com\r\nSubject: Re: [myisp #1]\r\nMessage-ID: <b@x>\r\n\r\nmixed\nendings\r\n\r\nFrom here\r\n",
+        b"From: john@example.com\nSubject: =?iso-8859-1?q?Re:_[myisp_#1]_caf=E9?=\nMessage-ID: <c@x>\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\ncaf\xe9 \xff\x00 raw 8-bit\n",
+        b"From: john@example.com\nSubject: [myisp #1] broken mime\nMessage-ID: <d@x>\nContent-Type: multipart/mixed; boundary=\"nope\"\n\n--wrong\nno end\n",
+    ];
+    let desk = Desk::new();
+    for raw in odd {
+        desk.run(&["deliver", "--recipient", SUBMIT, "--sender", JOHN], raw)
+            .ok();
+    }
+    let stored = export(&desk, 1);
+    assert_eq!(stored.len(), odd.len());
+    for (got, want) in stored.iter().zip(odd) {
+        assert_same(
+            &String::from_utf8_lossy(want),
+            &String::from_utf8_lossy(got),
+        );
+        assert_eq!(got, want, "bytes differ (NUL, 8-bit or CR)");
+    }
+}
+
+#[test]
+fn leading_mbox_from_line_is_dropped() {
+    for desk in Desk::both("") {
+        let m = desk.bytes(&john("Printer"));
+        let mut with_line = desk
+            .eol
+            .apply(b"From john@example.com  Tue Nov 17 15:00:00 2026\n");
+        with_line.extend_from_slice(&m);
+        desk.run(
+            &["deliver", "--recipient", SUBMIT, "--sender", JOHN],
+            &with_line,
+        )
+        .ok();
+        assert_eq!(export(&desk, 1), [m]);
+        assert_eq!(desk.show(1)["subject"], "Printer");
+    }
+}
+
+// ------------------------------------------------------ recipient and sender
+
+#[test]
+fn recipient_comes_from_original_recipient_then_recipient() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    let deliver = |env: &[(&str, &str)], m: &Mail| {
+        desk.run_env(&["deliver", "--json", "--sender", JOHN], env, &m.bytes())
+            .ok()
+    };
+    let run = deliver(
+        &[
+            ("ORIGINAL_RECIPIENT", &ticket_addr(1, "")),
+            ("RECIPIENT", "sales@help.example.org"),
+        ],
+        &john("via original"),
+    );
+    assert_eq!(action(&run), ("correspond".into(), json!(1), false));
+    let run = deliver(
+        &[("RECIPIENT", &ticket_addr(1, "-done"))],
+        &john("via recipient"),
+    );
+    assert_eq!(action(&run).0, "close");
+    // --recipient beats both.
+    let run = desk
+        .run_env(
+            &["deliver", "--json", "--sender", JOHN, "--recipient", SUBMIT],
+            &[("RECIPIENT", &ticket_addr(1, ""))],
+            &john("via flag").bytes(),
+        )
+        .ok();
+    assert_eq!(action(&run).0, "create");
+}
+
+#[test]
+fn recipient_comes_from_headers_when_run_by_hand() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    let by_hand = |m: &Mail| {
+        desk.run(&["deliver", "--json", "--sender", JOHN], &m.bytes())
+            .ok()
+    };
+    // Delivered-To comes before To.
+    let m = john("hello")
+        .header("To", SUBMIT)
+        .header("Delivered-To", &ticket_addr(1, ""));
+    assert_eq!(action(&by_hand(&m)), ("correspond".into(), json!(1), false));
+    // Not ours (a staff address at our domain) is skipped; Cc counts.
+    let m = john("hello again")
+        .header("To", "Someone <someone@help.example.org>")
+        .header("Cc", &ticket_addr(1, "-done"));
+    assert_eq!(action(&by_hand(&m)).0, "close");
+}
+
+#[test]
+fn sender_comes_from_the_sender_variable() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    let m = john("Undeliverable: [myisp #1] Printer");
+    let run = desk
+        .run_env(
+            &["deliver", "--json", "--recipient", SUBMIT],
+            &[("SENDER", "")],
+            &m.bytes(),
+        )
+        .ok();
+    assert_eq!(action(&run).0, "bounce");
+    let m = john("Re: [myisp #1] Printer");
+    let run = desk
+        .run_env(
+            &["deliver", "--json", "--recipient", SUBMIT],
+            &[("SENDER", JOHN)],
+            &m.bytes(),
+        )
+        .ok();
+    assert_eq!(action(&run).0, "correspond");
+}
+
+#[test]
+fn requestor_is_from_else_sender_else_reply_to_else_envelope() {
+    let desk = Desk::new();
+    let m = john("a").header("Sender", "Sec <sec@example.com>");
+    desk.send(SUBMIT, &m).ok();
+    let m = john("b")
+        .header("From", "")
+        .header("Sender", "Sec <Sec@Example.com>")
+        .header("Reply-To", "r@example.com");
+    desk.deliver(SUBMIT, "env@example.com", &m.bytes()).ok();
+    let m = john("c")
+        .header("From", "")
+        .header("Reply-To", "r@example.com");
+    desk.deliver(SUBMIT, "env@example.com", &m.bytes()).ok();
+    let m = john("d").header("From", "");
+    desk.deliver(SUBMIT, "env@example.com", &m.bytes()).ok();
+    let requestors: Vec<Value> = (1..=4).map(|n| desk.show(n)["requestor"].clone()).collect();
+    assert_eq!(
+        requestors,
+        [
+            json!(JOHN),
+            json!("sec@example.com"),
+            json!("r@example.com"),
+            json!("env@example.com")
+        ]
+    );
+}
+
+#[test]
+fn watchers_are_the_requestor_and_cc_minus_our_addresses() {
+    let desk = Desk::new();
+    let m = john("Printer").header(
+        "Cc",
+        "Maria <maria@example.net>, submit@help.example.org, ticket-3@help.example.org, John <JOHN@example.com>",
+    );
+    desk.open_ticket(&m);
+    assert_eq!(desk.show(1)["watchers"], json!([JOHN, "maria@example.net"]));
+}
+
+// --------------------------------------------------------------- exit codes
+
+#[test]
+fn empty_input_exits_65() {
+    let desk = Desk::new();
+    for input in [
+        &b""[..],
+        b"\n\n  \r\n",
+        b"From john@example.com Tue Nov 17 15:00:00 2026\n",
+    ] {
+        let run = desk.deliver(SUBMIT, JOHN, input).code(65);
+        assert!(run.stderr.starts_with("pipedesk: "), "{run}");
+        assert!(run.stdout.is_empty(), "{run}");
+    }
+    assert_eq!(desk.ticket_count(), 0);
+}
+
+#[test]
+fn too_large_message_exits_65() {
+    let desk = Desk::with_config("[policy]\nmax_message_bytes = 300\n");
+    let big = john("big").body(&"x".repeat(400));
+    let run = desk.send(SUBMIT, &big).code(65);
+    assert!(run.stderr.contains("max_message_bytes"), "{run}");
+    assert_eq!(desk.ticket_count(), 0);
+    let small = john("small").body("ok\n");
+    desk.send(SUBMIT, &small).ok();
+    assert_eq!(desk.ticket_count(), 1);
+}
+
+#[test]
+fn bad_config_exits_75_for_deliver_and_78_for_people() {
+    let desk = Desk::new();
+    desk.write_config("[site]\nname = \"myisp\"\ncolour = \"blue\"\n");
+    let run = desk.send(SUBMIT, &john("Printer")).code(75);
+    assert!(run.stderr.starts_with("pipedesk: "), "{run}");
+    assert!(
+        run.stderr.contains("pipedesk.toml"),
+        "names the file: {run}"
+    );
+    assert!(run.stderr.contains("colour"), "names the key: {run}");
+    assert!(run.stderr.contains('3'), "names the line: {run}");
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    let run = desk.run(&["list"], b"").code(78);
+    assert!(run.stderr.contains("colour"), "{run}");
+    // A bad value, and a file that is not there.
+    desk.write_config("[policy]\nclose_from = \"everybody\"\n");
+    desk.send(SUBMIT, &john("Printer")).code(75);
+    desk.run(&["list"], b"").code(78);
+    std::fs::remove_file(desk.config_path()).unwrap();
+    desk.send(SUBMIT, &john("Printer")).code(75);
+    desk.run(&["list"], b"").code(78);
+    assert!(!desk.db_path().exists(), "nothing was stored");
+}
+
+#[test]
+fn locked_database_exits_75_and_stores_nothing_until_released() {
+    let desk = Desk::with_config("[policy]\nbusy_wait_secs = 1\n");
+    desk.open_ticket(&john("Printer"));
+    let lock = rusqlite::Connection::open(desk.db_path()).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let m = john("Scanner");
+    let run = desk.send(SUBMIT, &m).code(75);
+    assert!(run.stderr.starts_with("pipedesk: "), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+    lock.execute_batch("COMMIT").unwrap();
+    drop(lock);
+    assert_eq!(desk.ticket_count(), 1, "nothing was stored");
+    // The MTA retries, and now it goes in.
+    assert_eq!(action(&desk.send(SUBMIT, &m).ok()).0, "create");
+    assert_eq!(desk.ticket_count(), 2);
+}
+
+// ----------------------------------------------------------- flags, output
+
+#[test]
+fn dry_run_changes_nothing() {
+    let desk = Desk::new();
+    let run = desk
+        .run(
+            &[
+                "deliver",
+                "--dry-run",
+                "--recipient",
+                SUBMIT,
+                "--sender",
+                JOHN,
+            ],
+            &john("Printer").bytes(),
+        )
+        .ok();
+    assert!(run.stdout.contains("create"), "prints the action: {run}");
+    assert!(!desk.db_path().exists(), "no database appears");
+    desk.open_ticket(&john("Printer"));
+    desk.clear_mail();
+    let before = desk.show(1);
+    let run = desk
+        .run(
+            &[
+                "deliver",
+                "--dry-run",
+                "--json",
+                "--recipient",
+                &ticket_addr(1, "-done"),
+                "--sender",
+                JOHN,
+            ],
+            &john("done").bytes(),
+        )
+        .ok();
+    assert_eq!(action(&run).0, "close");
+    assert_json(&before, &desk.show(1));
+    assert!(desk.take_mail().is_empty());
+}
+
+#[test]
+fn no_mail_stores_but_queues_nothing() {
+    let desk = Desk::new();
+    let run = desk
+        .run(
+            &[
+                "deliver",
+                "--json",
+                "--no-mail",
+                "--recipient",
+                SUBMIT,
+                "--sender",
+                JOHN,
+            ],
+            &john("Printer").bytes(),
+        )
+        .ok();
+    assert_json(
+        &json!({"action": "create", "ticket": 1, "reopened": false, "mail_queued": 0}),
+        &run.json(),
+    );
+    assert!(desk.take_mail().is_empty());
+    // Nothing is waiting for a flush either.
+    desk.run(&["flush", "--force"], b"").ok();
+    assert!(desk.take_mail().is_empty());
+}
+
+#[test]
+fn deliver_prints_nothing_on_success_without_json() {
+    let desk = Desk::new();
+    let run = desk
+        .run(
+            &["deliver", "--recipient", SUBMIT, "--sender", JOHN],
+            &john("Printer").bytes(),
+        )
+        .ok();
+    assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));
+    let run = desk
+        .run(
+            &[
+                "deliver",
+                "--recipient",
+                &ticket_addr(1, ""),
+                "--sender",
+                "",
+            ],
+            &john("bounce").bytes(),
+        )
+        .ok();
+    assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));
+}
+
+// ------------------------------------------------------------- show --json
+
+#[test]
+fn show_json_has_the_documented_shape() {
+    let desk = Desk::new();
+    let m = john("Printer")
+        .header("Cc", "maria@example.net")
+        .header("MIME-Version", "1.0")
+        .header("Content-Type", "multipart/mixed; boundary=\"xx\"")
+        .body(
+            "--xx\nContent-Type: text/plain; charset=utf-8\n\nIt prints nothing.\n\
+             --xx\nContent-Type: text/plain; name=\"log.txt\"\nContent-Disposition: attachment; filename=\"log.txt\"\n\n\
+             line one\nline two\n\
+             --xx\nContent-Type: image/png\nContent-Disposition: attachment; filename=\"shot.png\"\n\
+             Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--xx--\n",
+        );
+    desk.open_ticket(&m);
+    desk.run(&["take", "1", "--as", MEMBER], b"").ok();
+    let t = desk.show(1);
+    let keys: Vec<&str> = t.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want = vec![
+        "created",
+        "history",
+        "id",
+        "owner",
+        "priority",
+        "queue",
+        "requestor",
+        "status",
+        "subject",
+        "updated",
+        "watchers",
+    ];
+    want.sort();
+    let mut keys_sorted = keys.clone();
+    keys_sorted.sort();
+    assert_eq!(keys_sorted, want);
+    assert_eq!(
+        (
+            &t["id"],
+            &t["owner"],
+            &t["priority"],
+            &t["status"],
+            &t["watchers"]
+        ),
+        (
+            &json!(1),
+            &json!(MEMBER),
+            &json!(0),
+            &json!("open"),
+            &json!([JOHN, "maria@example.net"])
+        )
+    );
+    let created = t["created"].as_str().unwrap();
+    assert!(created.ends_with('Z') && created.len() == 20, "{created}");
+    let h = t["history"].as_array().unwrap();
+    let kinds: Vec<&str> = h.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["create", "owner", "status"]);
+    let first = &h[0];
+    assert_eq!(first["author"], JOHN);
+    assert_eq!(first["message_id"], json!(m.message_id()));
+    assert_eq!(first["subject"], "Printer");
+    assert!(
+        first["body"]
+            .as_str()
+            .unwrap()
+            .contains("It prints nothing."),
+        "{first}"
+    );
+    assert_json(
+        &json!([
+            {"filename": "log.txt", "content_type": "text/plain", "size": 17},
+            {"filename": "shot.png", "content_type": "image/png", "size": 8},
+        ]),
+        &first["attachments"],
+    );
+    assert_eq!(
+        (&h[1]["author"], &h[1]["new"]),
+        (&json!(MEMBER), &json!(MEMBER))
+    );
+    assert_eq!(
+        (&h[2]["author"], &h[2]["old"], &h[2]["new"]),
+        (&json!(MEMBER), &json!("new"), &json!("open"))
+    );
+    let listed = desk.list(&[]);
+    let row = &listed[0];
+    assert_eq!(row["messages"], 1);
+    assert!(row.get("history").is_none());
+}
+
+#[test]
+fn bodies_are_decoded_to_utf8() {
+    let cases: [(&str, &str, &str, &[u8]); 4] = [
+        (
+            "iso-8859-1",
+            "quoted-printable",
+            "Grüße, café",
+            b"Gr=FC=DFe, caf=E9\n",
+        ),
+        (
+            "utf-8",
+            "base64",
+            "Ça marche pas",
+            b"w4dhIG1hcmNoZSBwYXM=\n",
+        ),
+        (
+            "windows-1252",
+            "8bit",
+            "\u{20ac}100 \u{201c}quoted\u{201d}",
+            b"\x80100 \x93quoted\x94\n",
+        ),
+        ("koi8-r", "8bit", "Привет", b"\xf0\xd2\xc9\xd7\xc5\xd4\n"),
+    ];
+    for desk in Desk::both("") {
+        for (i, (charset, cte, want, body)) in cases.iter().enumerate() {
+            let mut raw = john("Charset")
+                .header("MIME-Version", "1.0")
+                .header("Content-Type", &format!("text/plain; charset={charset}"))
+                .header("Content-Transfer-Encoding", cte)
+                .body("")
+                .bytes();
+            raw.extend_from_slice(body);
+            desk.deliver(SUBMIT, JOHN, &raw).ok();
+            let body = desk.show(i as i64 + 1)["history"][0]["body"].clone();
+            assert!(
+                body.as_str().unwrap().contains(want),
+                "{charset}: {body} lacks {want:?}"
+            );
+        }
+    }
+}
