@@ -37,7 +37,7 @@ pub enum Command {
     /// keeps the message and retries). Prints nothing on success unless
     /// --json.
     Deliver(DeliverArgs),
-    /// List tickets, newest first
+    /// List tickets: new and open ones first, then resolved, newest first
     List(ListArgs),
     /// Show a ticket and its whole history
     Show(ShowArgs),
@@ -61,6 +61,27 @@ pub enum Command {
     Init(InitArgs),
     /// Validate the configuration, the templates and the database
     Check,
+    /// List a ticket's attachments, or save them safely into a folder
+    Attachments(AttachmentsArgs),
+    /// Full-text search over subjects and bodies, best match first
+    Search(SearchArgs),
+    /// Turn an mbox file or a Maildir of old support mail into tickets
+    ///
+    /// Threads are grouped by the old system's subject tag, then by
+    /// References/In-Reply-To. No mail is sent. Running it twice changes
+    /// nothing: messages already stored are skipped.
+    Import(ImportArgs),
+    /// Tickets by status and queue, new this week, time to first staff reply
+    Stats(StatsArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    ///
+    /// e.g. `pipedesk completions bash > /usr/share/bash-completion/completions/pipedesk`
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), generated from the same definitions as --help
+    ///
+    /// `pipedesk man > pipedesk.1` writes the main page; `--dir DIR` writes it
+    /// and one page per subcommand (pipedesk-show.1, …) into DIR.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +122,9 @@ pub struct ListArgs {
     /// Only tickets opened by this address
     #[arg(long, value_name = "ADDR")]
     pub requestor: Option<String>,
+    /// At most this many tickets
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
     /// List the bounces that routed to no ticket instead
     #[arg(long)]
     pub bounces: bool,
@@ -113,6 +137,9 @@ pub struct ListArgs {
 pub struct ShowArgs {
     /// Ticket number
     pub id: i64,
+    /// Show quoted text in full instead of folding it
+    #[arg(long)]
+    pub quoted: bool,
     /// Print JSON
     #[arg(long)]
     pub json: bool,
@@ -157,6 +184,72 @@ pub struct AssignArgs {
     /// Who does it [default: the first of staff.admins]
     #[arg(long = "as", value_name = "ADDR")]
     pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachmentsArgs {
+    /// Ticket number
+    pub id: i64,
+    /// Save every attachment into this folder (created if missing), under
+    /// safe, unique names; nothing is ever written outside it
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to look for (all of them; a trailing * matches a prefix)
+    #[arg(required = true, value_name = "WORDS")]
+    pub words: Vec<String>,
+    /// Only tickets in this status (new, open, resolved); repeatable
+    #[arg(long, value_name = "S")]
+    pub status: Vec<String>,
+    /// At most this many hits
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON: an array of {ticket, subject, status, snippet}, best first
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// An mbox file, or a Maildir (a folder with cur/ and new/)
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// The site name in the old system's subject tags, `[NAME #N]`; those
+    /// numbers name old tickets and are mapped to the tickets this import
+    /// creates [default: site.name]
+    #[arg(long, value_name = "NAME")]
+    pub old_name: Option<String>,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write pipedesk.1 and a page per subcommand into this folder instead
+    /// of the main page on stdout
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

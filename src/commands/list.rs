@@ -1,8 +1,11 @@
-//! `pipedesk list`: tickets, newest first, as aligned columns or JSON.
+//! `pipedesk list`: tickets as aligned columns or JSON. New and open
+//! tickets come first (what needs doing), then resolved ones; newest first
+//! within each.
 
 use anyhow::{bail, Result};
 
 use crate::cli::ListArgs;
+use crate::commands::show::Paint;
 use crate::config::Config;
 use crate::sanitize::one_line;
 use crate::store::{self, Filter, Status};
@@ -37,10 +40,14 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
         queue: args.queue,
         owner: args.owner,
         requestor: args.requestor,
-        limit: None,
+        limit: args.limit,
     };
-    let tickets = store::list(&conn, &filter)?;
+    let mut tickets = store::list_sorted(&conn, &filter)?;
     if args.json {
+        // The JSON shape (SPEC §5) carries the watchers.
+        for l in &mut tickets {
+            l.ticket.watchers = store::watchers(&conn, l.ticket.id)?;
+        }
         return crate::commands::print_json(&tickets);
     }
     if tickets.is_empty() {
@@ -55,7 +62,7 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
             [
                 t.id.to_string(),
                 t.status.as_str().into(),
-                age(&t.updated, now),
+                age(&t.created, now),
                 one_line(&t.requestor),
                 one_line(&t.subject),
             ]
@@ -71,20 +78,28 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
                 .unwrap_or(0)
         })
         .collect();
-    for r in std::iter::once(&header).chain(&rows) {
-        println!(
-            "{:>w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}",
+    let paint = Paint::stdout();
+    let mut out = String::new();
+    for (i, r) in std::iter::once(&header).chain(&rows).enumerate() {
+        let status = if i == 0 {
+            paint.bold(&format!("{:<w$}", r[1], w = widths[1]))
+        } else {
+            paint.status(&r[1], widths[1])
+        };
+        let line = format!(
+            "{:>w0$}  {status}  {:>w2$}  {:<w3$}  {}",
             r[0],
-            r[1],
             r[2],
             r[3],
             r[4],
             w0 = widths[0],
-            w1 = widths[1],
             w2 = widths[2],
             w3 = widths[3]
         );
+        out += &if i == 0 { paint.bold(&line) } else { line };
+        out.push('\n');
     }
+    crate::commands::show::page(&out)?;
     Ok(())
 }
 

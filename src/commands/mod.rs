@@ -1,13 +1,18 @@
 //! One file per subcommand, each with a `run`; this file dispatches and holds
 //! what several of them share.
 
+pub mod attachments;
+pub mod completions;
 pub mod deliver;
 pub mod export;
 pub mod flush;
+pub mod import;
 pub mod init;
 pub mod list;
+pub mod search;
 pub mod show;
 pub mod staff;
+pub mod stats;
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,6 +29,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Deliver(args) => deliver::run(path, args),
         Command::Init(args) => init::run(path, args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
         command => {
             let config = Config::find(path)?;
             match command {
@@ -38,7 +45,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 Command::Export(args) => export::run(&config, args),
                 Command::Flush(args) => flush::run(&config, args),
                 Command::Check => init::check(&config),
-                Command::Deliver(_) | Command::Init(_) => unreachable!("dispatched above"),
+                Command::Attachments(args) => attachments::run(&config, args),
+                Command::Search(args) => search::run(&config, args),
+                Command::Import(args) => import::run(&config, args),
+                Command::Stats(args) => stats::run(&config, args),
+                Command::Deliver(_)
+                | Command::Init(_)
+                | Command::Completions(_)
+                | Command::Man(_) => unreachable!("dispatched above"),
             }
         }
     }

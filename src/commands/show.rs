@@ -1,6 +1,8 @@
 //! `pipedesk show N`: a ticket and its whole history, read like a mail thread
 //! (who wrote, when, what; status changes in between), or as JSON (SPEC §5).
 
+use std::io::{IsTerminal, Write};
+
 use anyhow::{anyhow, Result};
 use serde::Serialize;
 
@@ -75,58 +77,168 @@ pub fn run(config: &Config, args: ShowArgs) -> Result<()> {
             history,
         });
     }
-    print!("{}", render(&ticket, &history));
+    let paint = Paint::stdout();
+    let text = render(&ticket, &history, &paint, args.quoted, chrono::Utc::now());
+    page(&text)
+}
+
+/// Colour for a terminal: only when stdout is one, and never when
+/// `NO_COLOR` is set to anything (no-color.org).
+#[derive(Debug, Clone, Copy)]
+pub struct Paint {
+    pub on: bool,
+}
+
+impl Paint {
+    pub fn stdout() -> Paint {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Paint {
+            on: std::io::stdout().is_terminal() && !no_color,
+        }
+    }
+
+    fn sgr(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    pub fn bold(&self, s: &str) -> String {
+        self.sgr("1", s)
+    }
+
+    pub fn dim(&self, s: &str) -> String {
+        self.sgr("2", s)
+    }
+
+    /// A matched word in a search snippet.
+    pub fn highlight(&self, s: &str) -> String {
+        self.sgr("1;33", s)
+    }
+
+    /// A status word padded to `width`, coloured by what it asks of staff.
+    pub fn status(&self, s: &str, width: usize) -> String {
+        let padded = format!("{s:<width$}");
+        match s {
+            "new" => self.sgr("1;31", &padded),
+            "open" => self.sgr("33", &padded),
+            "resolved" => self.sgr("32", &padded),
+            _ => padded,
+        }
+    }
+}
+
+/// Writes `text` to stdout, through `$PAGER` (default `less`) when stdout is
+/// a terminal and the text is longer than it. An empty `PAGER` means none.
+pub fn page(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout();
+    let fits = || {
+        let (rows, _) = console::Term::stdout().size();
+        text.lines().count() < usize::from(rows).saturating_sub(1).max(1)
+    };
+    if !stdout.is_terminal() || fits() {
+        return write_all(&mut stdout, text);
+    }
+    let pager = std::env::var("PAGER").unwrap_or_else(|_| "less".into());
+    let mut words = pager.split_whitespace();
+    let Some(program) = words.next() else {
+        return write_all(&mut stdout, text);
+    };
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(words).stdin(std::process::Stdio::piped());
+    if std::env::var_os("LESS").is_none() {
+        // Quit if it fits after all, pass the colours through, keep the
+        // text on the screen afterwards.
+        cmd.env("LESS", "FRX");
+    }
+    let Ok(mut child) = cmd.spawn() else {
+        return write_all(&mut stdout, text);
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // The reader quitting early (q in less) is not an error.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    child.wait()?;
     Ok(())
 }
 
-fn render(t: &Ticket, history: &[Entry]) -> String {
+fn write_all(out: &mut impl Write, text: &str) -> Result<()> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+/// A stored stamp for people: `Tue 17 Nov 2026 15:00 UTC`.
+pub fn human_date(stamp: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(stamp)
+        .map(|d| d.format("%a %d %b %Y %H:%M UTC").to_string())
+        .unwrap_or_else(|_| one_line(stamp))
+}
+
+fn render(
+    t: &Ticket,
+    history: &[Entry],
+    paint: &Paint,
+    quoted: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
     let mut out = String::new();
-    out += &format!("Ticket #{}: {}\n", t.id, one_line(&t.subject));
-    out += &format!(
-        "Queue: {}   Status: {}   Priority: {}\n",
-        one_line(&t.queue),
-        t.status.as_str(),
-        t.priority
-    );
-    out += &format!(
-        "Requestor: {}   Owner: {}\n",
-        one_line(&t.requestor),
-        t.owner
+    out += &paint.bold(&format!("Ticket #{}: {}", t.id, one_line(&t.subject)));
+    out += "\n";
+    let field =
+        |name: &str, value: &str| format!("  {}{value}\n", paint.dim(&format!("{name:<11}")));
+    out += &field("Queue:", &one_line(&t.queue));
+    out += &field("Status:", &paint.status(t.status.as_str(), 0));
+    out += &field("Requestor:", &one_line(&t.requestor));
+    out += &field(
+        "Owner:",
+        &t.owner
             .as_deref()
             .map(one_line)
-            .unwrap_or_else(|| "nobody".into())
+            .unwrap_or_else(|| "nobody".into()),
     );
     if t.watchers.len() > 1 {
-        out += &format!("Watchers: {}\n", one_line(&t.watchers.join(", ")));
+        out += &field("Watchers:", &one_line(&t.watchers.join(", ")));
     }
-    out += &format!("Opened: {}   Updated: {}\n", t.created, t.updated);
+    out += &field(
+        "Opened:",
+        &format!(
+            "{} ({} ago)",
+            human_date(&t.created),
+            crate::commands::list::age(&t.created, now)
+        ),
+    );
+    if t.priority != 0 {
+        out += &field("Priority:", &t.priority.to_string());
+    }
     for e in history {
         let who = one_line(&e.author);
+        let when = human_date(&e.date);
+        // Changes read as one line each between the messages, as in RT.
+        let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}\n"));
         match e.kind.as_str() {
             "status" => {
-                out += &format!(
-                    "\n-- {}  {who} changed the status: {} → {}\n",
-                    e.date,
-                    e.old.as_deref().unwrap_or("?"),
-                    e.new.as_deref().unwrap_or("?")
-                )
+                out += &change(format!(
+                    "changed the status from {} to {}",
+                    one_line(e.old.as_deref().unwrap_or("?")),
+                    one_line(e.new.as_deref().unwrap_or("?"))
+                ))
             }
             "owner" => {
-                out += &format!(
-                    "\n-- {}  {who} gave the ticket to {}\n",
-                    e.date,
-                    e.new
-                        .as_deref()
-                        .map(one_line)
-                        .unwrap_or_else(|| "nobody".into())
-                )
+                out += &change(match e.new.as_deref() {
+                    Some(o) if o.eq_ignore_ascii_case(&e.author) => "took the ticket".into(),
+                    Some(o) => format!("gave the ticket to {}", one_line(o)),
+                    None => "gave the ticket up".into(),
+                })
             }
             "note" => {
-                out += &format!(
-                    "\n-- {}  {who}: {}\n",
-                    e.date,
+                out += &change(format!(
+                    "noted: {}",
                     one_line(e.note.as_deref().unwrap_or(""))
-                )
+                ))
             }
             kind => {
                 let verb = match kind {
@@ -134,24 +246,105 @@ fn render(t: &Ticket, history: &[Entry]) -> String {
                     "comment" => "commented (staff only)",
                     _ => "wrote",
                 };
-                out += &format!("\n== {}  {who} {verb}\n", e.date);
+                out += "\n";
+                let head = format!("── {when}  {who} {verb} ");
+                let rule = "─".repeat(72usize.saturating_sub(head.chars().count()));
+                out += &paint.bold(&format!("{head}{rule}"));
+                out += "\n";
                 if let Some(s) = &e.subject {
-                    out += &format!("Subject: {}\n", one_line(s));
+                    out += &format!("{} {}\n", paint.dim("Subject:"), one_line(s));
                 }
                 out += "\n";
                 let body = for_terminal(e.body.as_deref().unwrap_or(""));
-                out += body.trim_end();
-                out += "\n";
+                let body = if quoted {
+                    body
+                } else {
+                    fold_quotes(&body, paint)
+                };
+                let body = body.trim_end();
+                if !body.is_empty() {
+                    out += body;
+                    out += "\n";
+                }
                 for a in e.attachments.iter().flatten() {
                     out += &format!(
-                        "  [attachment: {} ({}, {} bytes)]\n",
-                        one_line(&a.filename),
+                        "  {} {} ({}, {})\n",
+                        paint.dim("Attachment:"),
+                        one_line(if a.filename.is_empty() {
+                            "(no name)"
+                        } else {
+                            &a.filename
+                        }),
                         one_line(&a.content_type),
-                        a.size
+                        size(a.size)
                     );
                 }
             }
         }
     }
     out
+}
+
+/// A run of at least this many quoted lines is folded into one.
+const FOLD_AT: usize = 3;
+
+/// Folds runs of quoted lines (`>`), the text the reader has seen in the
+/// entry before, into one line saying how many there were (`--quoted`
+/// shows them).
+fn fold_quotes(body: &str, paint: &Paint) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |run: &mut Vec<&str>, out: &mut String| {
+        if run.len() >= FOLD_AT {
+            *out += &paint.dim(&format!("[… {} quoted lines folded]", run.len()));
+            out.push('\n');
+        } else {
+            for l in run.iter() {
+                *out += &paint.dim(l);
+                out.push('\n');
+            }
+        }
+        run.clear();
+    };
+    for line in body.lines() {
+        if line.trim_start().starts_with('>') {
+            run.push(line);
+        } else {
+            flush(&mut run, &mut out);
+            out += line;
+            out.push('\n');
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// `1234 bytes`, `12.1 KB`, `3.4 MB`.
+pub fn size(n: usize) -> String {
+    match n {
+        n if n < 1024 => format!("{n} bytes"),
+        n if n < 1024 * 1024 => format!("{:.1} KB", n as f64 / 1024.0),
+        n => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_quotes_fold_and_short_ones_stay() {
+        let off = Paint { on: false };
+        let body = "Thanks!\nOn Monday John wrote:\n> a\n> b\n>> c\nbye\n> one\n";
+        assert_eq!(
+            fold_quotes(body, &off),
+            "Thanks!\nOn Monday John wrote:\n[… 3 quoted lines folded]\nbye\n> one\n"
+        );
+    }
+
+    #[test]
+    fn colour_is_only_added_when_on() {
+        assert_eq!(Paint { on: false }.bold("x"), "x");
+        assert_eq!(Paint { on: true }.bold("x"), "\x1b[1mx\x1b[0m");
+    }
 }

@@ -4,6 +4,7 @@
 //! transaction, so it commits whole or not at all.
 
 mod outbox;
+mod search;
 mod tickets;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use outbox::*;
+pub use search::*;
 pub use tickets::*;
 
 /// The schema, in order. A database's `user_version` says how many ran.
