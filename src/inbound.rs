@@ -123,7 +123,7 @@ fn facts_of(msg: &Message<'_>) -> Facts {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(String::from),
-        subject: msg.subject().unwrap_or_default().to_string(),
+        subject: subject(msg),
         from: first_mailbox(msg.from()),
         sender: first_mailbox(msg.sender()),
         reply_to: first_mailbox(msg.reply_to()),
@@ -177,6 +177,82 @@ fn facts_of(msg: &Message<'_>) -> Facts {
                 .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"));
     }
     f
+}
+
+/// The decoded Subject. mail-parser decodes each encoded-word on its own;
+/// mailers that cut a long subject by bytes split a character across two
+/// words, which then decode to U+FFFD. Where that happened, the words are
+/// decoded again, adjacent ones of one charset joined first.
+fn subject(msg: &Message<'_>) -> String {
+    let decoded = msg.subject().unwrap_or_default();
+    if !decoded.contains('\u{fffd}') {
+        return decoded.to_string();
+    }
+    msg.header_raw("Subject")
+        .and_then(join_encoded_words)
+        .filter(|joined| !joined.contains('\u{fffd}'))
+        .unwrap_or_else(|| decoded.to_string())
+}
+
+/// RFC 2047 decoding of a raw header value, with the bytes of adjacent
+/// encoded-words in the same charset joined before the charset is applied.
+/// None where a word does not decode.
+fn join_encoded_words(raw: &str) -> Option<String> {
+    use mail_parser::decoders::quoted_printable::quoted_printable_decode;
+    use mail_parser::decoders::{base64::base64_decode, charsets::map::charset_decoder};
+    static WORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let word = WORD.get_or_init(|| {
+        regex::Regex::new(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=").expect("a valid pattern")
+    });
+    let unfolded = raw.replace(['\r', '\n'], "");
+    let apply = |charset: &str, bytes: &[u8]| -> String {
+        match charset_decoder(charset.as_bytes()) {
+            Some(decode) => decode(bytes),
+            None => String::from_utf8_lossy(bytes).into_owned(),
+        }
+    };
+    let mut out = String::new();
+    // The run of words being joined: charset and bytes so far.
+    let mut run: Option<(String, Vec<u8>)> = None;
+    let mut last = 0;
+    for m in word.captures_iter(&unfolded) {
+        let whole = m.get(0)?;
+        let gap = &unfolded[last..whole.start()];
+        last = whole.end();
+        // RFC 2047 §6.2: white space between encoded-words is not text.
+        let charset = m[1].split('*').next()?.to_ascii_lowercase();
+        let text = m[3].as_bytes();
+        let bytes = if m[2].eq_ignore_ascii_case("b") {
+            base64_decode(text)?
+        } else {
+            let spaced: Vec<u8> = text
+                .iter()
+                .map(|&b| if b == b'_' { b' ' } else { b })
+                .collect();
+            quoted_printable_decode(&spaced)?
+        };
+        match &mut run {
+            Some((cs, buf)) if *cs == charset && gap.trim().is_empty() => {
+                buf.extend_from_slice(&bytes)
+            }
+            _ => {
+                if let Some((cs, buf)) = run.take() {
+                    out += &apply(&cs, &buf);
+                    if !gap.trim().is_empty() {
+                        out += gap;
+                    }
+                } else {
+                    out += gap;
+                }
+                run = Some((charset, bytes));
+            }
+        }
+    }
+    if let Some((cs, buf)) = run {
+        out += &apply(&cs, &buf);
+    }
+    out += &unfolded[last..];
+    Some(out.trim().to_string())
 }
 
 fn header_text<'a>(value: &'a HeaderValue<'_>) -> Option<&'a str> {
@@ -368,6 +444,21 @@ mod tests {
         assert!(f.is_spam && f.is_list);
         assert_eq!(f.parents(), ["p@x", "p@x", "r1@x"]);
         assert_eq!(f.delivered_to, ["submit@help.example.org"]);
+    }
+
+    #[test]
+    fn encoded_words_split_inside_a_character_are_joined() {
+        let f = parse(
+            b"Subject: =?utf-8?B?UmU6IFtteWlzcCAj?=\n =?utf-8?B?MV0gU2Noww==?=\n =?utf-8?B?tm5lIEdyww==?=\n \
+              =?utf-8?B?vMOfZSwgaW1tZXIgbm9jaCBrYXB1dHQ=?=\n\nx\n",
+        );
+        assert_eq!(f.subject, "Re: [myisp #1] Schöne Grüße, immer noch kaputt");
+        let f = parse(
+            b"Subject: =?utf-8?q?caf=C3?= =?utf-8?q?=A9_ok?= and =?iso-8859-1?q?=E9?=\n\nx\n",
+        );
+        assert_eq!(f.subject, "café ok and é");
+        let f = parse(b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\n\nx\n");
+        assert_eq!(f.subject, "Grüße");
     }
 
     #[test]

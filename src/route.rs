@@ -173,7 +173,14 @@ pub fn authenticated(author: &str, facts: &Facts, config: &Config) -> bool {
     if id.is_empty() {
         return true;
     }
-    let Some(ours) = facts.auth_results.iter().find(|h| {
+    // RFC 8601 §2.2: comments may hold anything, `;` included (OpenDKIM
+    // writes "dkim=pass (2048-bit key; unprotected)"), so they go first.
+    let headers: Vec<String> = facts
+        .auth_results
+        .iter()
+        .map(|h| without_comments(h))
+        .collect();
+    let Some(ours) = headers.iter().find(|h| {
         let authserv = h
             .split(';')
             .next()
@@ -206,6 +213,39 @@ pub fn authenticated(author: &str, facts: &Facts, config: &Config) -> bool {
         }
         false
     })
+}
+
+/// An Authentication-Results value without its RFC 5322 comments
+/// (nested parentheses, backslash escapes; quoted strings left alone).
+fn without_comments(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    for c in value.chars() {
+        if escaped {
+            escaped = false;
+            if depth == 0 {
+                out.push(c);
+            }
+            continue;
+        }
+        match c {
+            '\\' if quoted || depth > 0 => escaped = true,
+            '"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(' ');
+                }
+            }
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// May `author` close a ticket whose requestor is `requestor`?
@@ -403,6 +443,11 @@ mod tests {
         assert!(!authenticated("stef@example.org", &Facts::default(), &c));
         let dkim = with_auth(&["mx.help.example.org; dkim=pass header.d=example.org header.s=s1"]);
         assert!(authenticated("stef@example.org", &dkim, &c));
+        let commented = with_auth(&["mx.help.example.org (Postfix);\n\tdkim=pass (2048-bit key; unprotected) header.d=example.org header.b=\"Pq8s\";\n\tspf=softfail (no; really) smtp.mailfrom=stef@example.org"]);
+        assert!(authenticated("stef@example.org", &commented, &c));
+        let hidden =
+            with_auth(&["mx.help.example.org; dkim=fail (dkim=pass header.d=example.org)"]);
+        assert!(!authenticated("stef@example.org", &hidden, &c));
         let unaligned = with_auth(&["mx.help.example.org; dkim=pass header.d=evil.example"]);
         assert!(!authenticated("stef@example.org", &unaligned, &c));
         let other_host = with_auth(&["mx.evil.example; dmarc=pass"]);

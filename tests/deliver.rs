@@ -41,157 +41,235 @@ mod corpus {
     use serde::Deserialize;
     use std::collections::BTreeMap;
 
-    /// `fixtures/MANIFEST.toml`: one `[[message]]` per fixture, delivered in
-    /// order to one desk; `then` expectations checked after each.
+    /// `fixtures/MANIFEST.toml` (described in its header): every fixture is
+    /// delivered on its own into a fresh desk, after `ticket_1_opener` when
+    /// it needs ticket 1.
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Manifest {
-        #[serde(default)]
-        message: Vec<Entry>,
+        ticket_1_opener: String,
+        ticket_1_opener_message_id: String,
+        config: String,
+        fixture: Vec<Fixture>,
     }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Entry {
-        file: String,
+    struct Fixture {
+        path: String,
+        what: String,
         recipient: String,
+        sender: String,
+        needs_ticket: bool,
         #[serde(default)]
-        sender: Option<String>,
-        #[serde(default)]
-        env: BTreeMap<String, String>,
-        #[serde(default)]
-        config: Option<String>,
-        #[serde(default)]
-        exit: Option<i32>,
-        #[serde(default)]
-        stderr: Option<String>,
-        #[serde(default)]
+        exit: i32,
+        stderr_contains: Option<String>,
         action: Option<String>,
-        #[serde(default)]
         ticket: Option<i64>,
-        #[serde(default)]
-        reopened: Option<bool>,
-        #[serde(default)]
-        mail: Option<usize>,
-        #[serde(default)]
-        status: Option<String>,
-        #[serde(default)]
         queue: Option<String>,
-        #[serde(default)]
         requestor: Option<String>,
-        #[serde(default)]
+        watchers: Option<Vec<String>>,
         subject: Option<String>,
-        #[serde(default)]
+        from: Option<String>,
+        is_staff: Option<bool>,
+        autoreply: bool,
         body_contains: Option<String>,
-        #[serde(default)]
         attachments: Option<Vec<String>>,
-        #[serde(default)]
-        note: Option<String>,
+        attachment_sizes: Option<BTreeMap<String, usize>>,
+    }
+
+    fn manifest() -> Manifest {
+        let text = std::fs::read_to_string(fixtures().join("MANIFEST.toml"))
+            .expect("fixtures/MANIFEST.toml");
+        toml::from_str(&text).expect("MANIFEST.toml parses")
     }
 
     #[test]
     fn every_fixture_routes_as_the_manifest_says() {
-        let path = fixtures().join("MANIFEST.toml");
-        let text = std::fs::read_to_string(&path).expect("fixtures/MANIFEST.toml");
-        let manifest: Manifest = toml::from_str(&text).expect("MANIFEST.toml parses");
+        let manifest = manifest();
+        assert_eq!(manifest.config, "pipedesk.toml");
+        assert!(manifest.fixture.len() > 50, "the corpus went missing");
+        let jobs: Vec<(Eol, &Fixture)> = Eol::BOTH
+            .iter()
+            .flat_map(|&eol| manifest.fixture.iter().map(move |f| (eol, f)))
+            .collect();
+        // Each fixture gets its own desk, so they run side by side.
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(4);
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let chunks: Vec<_> = jobs
+                .chunks(jobs.len().div_ceil(threads))
+                .map(|chunk| {
+                    let m = &manifest;
+                    s.spawn(move || {
+                        chunk
+                            .iter()
+                            .flat_map(|(eol, f)| check(m, *eol, f))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            chunks.into_iter().flat_map(|c| c.join().unwrap()).collect()
+        });
         assert!(
-            !manifest.message.is_empty(),
-            "an empty manifest tests nothing"
+            failures.is_empty(),
+            "{} of {} fixture runs differ from MANIFEST.toml:\n\n{}",
+            failures.len(),
+            jobs.len(),
+            failures.join("\n\n")
         );
-        for eol in Eol::BOTH {
-            let mut desk = Desk::new();
-            desk.eol = eol;
-            for (i, e) in manifest.message.iter().enumerate() {
-                check(&desk, i, e);
-            }
-        }
     }
 
-    fn check(desk: &Desk, i: usize, e: &Entry) {
-        let what = format!("message {} ({}, {:?})", i + 1, e.file, desk.eol);
-        if let Some(config) = &e.config {
-            desk.set_config(config);
-        }
-        let mut args = vec!["deliver", "--json", "--recipient", &e.recipient];
-        if let Some(s) = &e.sender {
-            args.extend(["--sender", s]);
-        }
-        let env: Vec<(&str, &str)> = e
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let raw = desk.eol.apply(&fixture(&e.file));
-        let run = desk.run_env(&args, &env, &raw);
-        let exit = e.exit.unwrap_or(0);
-        assert!(run.code == exit, "{what}: expected exit {exit}\n{run}");
-        if let Some(s) = &e.stderr {
-            assert!(run.stderr.contains(s), "{what}: stderr lacks {s:?}\n{run}");
-        }
-        if exit != 0 {
-            assert!(run.stdout.is_empty(), "{what}: output on failure\n{run}");
-            return;
-        }
-        let out = run.json();
-        let mut expected = out.clone();
-        if let Some(a) = &e.action {
-            expected["action"] = json!(a);
-        }
-        if let Some(t) = e.ticket {
-            expected["ticket"] = if t == 0 { Value::Null } else { json!(t) };
-        }
-        if let Some(r) = e.reopened {
-            expected["reopened"] = json!(r);
-        }
-        if let Some(m) = e.mail {
-            expected["mail_queued"] = json!(m);
-        }
-        assert_json(&expected, &out);
-        let Some(n) = out["ticket"].as_i64() else {
-            return;
-        };
-        let shown = desk.show(n);
-        let mut expected = shown.clone();
-        for (key, value) in [
-            ("status", &e.status),
-            ("queue", &e.queue),
-            ("requestor", &e.requestor),
-            ("subject", &e.subject),
-        ] {
-            if let Some(v) = value {
-                expected[key] = json!(v);
+    /// Delivers one fixture and returns what differs from the manifest.
+    fn check(m: &Manifest, eol: Eol, f: &Fixture) -> Vec<String> {
+        let mut desk = Desk::new();
+        desk.eol = eol;
+        let mut wrong = Vec::new();
+        let mut expect = |what: &str, want: &dyn std::fmt::Debug, got: &dyn std::fmt::Debug| {
+            let (w, g) = (format!("{want:?}"), format!("{got:?}"));
+            if w != g {
+                wrong.push(format!("  {what}: manifest {w}, got {g}"));
             }
+        };
+        if f.needs_ticket {
+            let run = desk.deliver(SUBMIT, JOHN, &fixture(&m.ticket_1_opener));
+            let opened = (run.code == 0).then(|| run.json());
+            expect(
+                "the opener",
+                &Some(json!(1)),
+                &opened.map(|o| o["ticket"].clone()),
+            );
+            let shown = desk.show(1);
+            expect(
+                "the opener's Message-ID",
+                &m.ticket_1_opener_message_id,
+                &shown["history"][0]["message_id"].as_str().unwrap_or(""),
+            );
+            desk.clear_mail();
         }
-        assert_json(&expected, &shown);
-        let history = shown["history"].as_array().unwrap();
-        let mine = history
-            .iter()
-            .rev()
-            .find(|h| h["message_id"].is_string())
-            .unwrap_or_else(|| panic!("{what}: no message in the history"));
-        if let Some(b) = &e.body_contains {
-            let body = mine["body"].as_str().unwrap_or_default();
-            assert!(
-                body.contains(b.as_str()),
-                "{what}: body lacks {b:?}: {body:?}"
+        let run = desk.deliver(&f.recipient, &f.sender, &fixture(&f.path));
+        expect("exit", &f.exit, &run.code);
+        if let Some(s) = &f.stderr_contains {
+            expect(
+                &format!("stderr contains {s:?}"),
+                &true,
+                &run.stderr.contains(s.as_str()),
             );
         }
-        if let Some(names) = &e.attachments {
-            let got: Vec<&str> = mine["attachments"]
+        let mails = desk.take_mail();
+        let autoreplies = mails
+            .iter()
+            .filter(|x| x.headers("Auto-Submitted") == ["auto-replied"])
+            .count();
+        expect("autoreply", &f.autoreply, &(autoreplies > 0));
+        if run.code == 0 {
+            let out = run.json();
+            expect("action", &f.action.as_deref(), &out["action"].as_str());
+            expect("ticket", &f.ticket, &out["ticket"].as_i64());
+            match out["ticket"].as_i64() {
+                Some(n) => stored_on_ticket(&desk, n, f, &mut expect),
+                None => stored_as_bounce(&desk, f, &mut expect),
+            }
+            if f.is_staff == Some(true) && matches!(f.action.as_deref(), Some("correspond")) {
+                expect(
+                    "staff correspondence is relayed from \"… via Support\"",
+                    &true,
+                    &mails
+                        .iter()
+                        .any(|x| x.from_name().is_some_and(|n| n.ends_with("via Support"))),
+                );
+            }
+        }
+        if wrong.is_empty() {
+            return wrong;
+        }
+        vec![format!(
+            "{} ({eol:?}): {}\n{}\n  run: exit {}, stdout {:?}, stderr {:?}",
+            f.path,
+            f.what,
+            wrong.join("\n"),
+            run.code,
+            run.stdout.trim(),
+            run.stderr.trim()
+        )]
+    }
+
+    type Expect<'a> = dyn FnMut(&str, &dyn std::fmt::Debug, &dyn std::fmt::Debug) + 'a;
+
+    fn stored_on_ticket(desk: &Desk, n: i64, f: &Fixture, expect: &mut Expect<'_>) {
+        let t = desk.show(n);
+        if f.action.as_deref() == Some("create") {
+            expect("queue", &f.queue.as_deref(), &t["queue"].as_str());
+            expect(
+                "requestor",
+                &f.requestor.as_deref(),
+                &t["requestor"].as_str(),
+            );
+            let watchers: Option<Vec<&str>> = t["watchers"]
                 .as_array()
-                .unwrap()
+                .map(|w| w.iter().filter_map(Value::as_str).collect());
+            expect("watchers", &f.watchers, &watchers);
+        }
+        let history = t["history"].as_array().cloned().unwrap_or_default();
+        // This message's entry: the last one that holds a message.
+        let Some(entry) = history.iter().rev().find(|e| e.get("body").is_some()) else {
+            expect("a message in the history", &true, &false);
+            return;
+        };
+        if let Some(s) = &f.subject {
+            expect("subject", &Some(s.as_str()), &entry["subject"].as_str());
+        }
+        if let Some(from) = &f.from {
+            expect("author", &Some(from.as_str()), &entry["author"].as_str());
+        }
+        if let Some(b) = &f.body_contains {
+            let body = entry["body"].as_str().unwrap_or_default();
+            expect(
+                &format!("body contains {b:?}"),
+                &true,
+                &body.contains(b.as_str()),
+            );
+        }
+        let attachments = entry["attachments"].as_array().cloned().unwrap_or_default();
+        if let Some(names) = &f.attachments {
+            let got: Vec<&str> = attachments
                 .iter()
                 .map(|a| a["filename"].as_str().unwrap_or_default())
                 .collect();
-            assert_eq!(&got, names, "{what}: attachments");
+            expect("attachments", names, &got);
         }
-        if let Some(note) = &e.note {
-            assert!(
-                history
-                    .iter()
-                    .any(|h| h["kind"] == "note" && h["note"].as_str().unwrap().contains(note)),
-                "{what}: no note containing {note:?}"
-            );
+        if let Some(sizes) = &f.attachment_sizes {
+            let got: BTreeMap<String, usize> = attachments
+                .iter()
+                .filter(|a| sizes.contains_key(a["filename"].as_str().unwrap_or_default()))
+                .map(|a| {
+                    (
+                        a["filename"].as_str().unwrap_or_default().to_string(),
+                        a["size"].as_u64().unwrap_or_default() as usize,
+                    )
+                })
+                .collect();
+            expect("attachment sizes", sizes, &got);
+        }
+        // Staff correspondence or comments move a `new` ticket to `open`; an
+        // outsider's leave it `new` (the opener is always new).
+        if let (Some(staff), Some("correspond" | "comment"), true) =
+            (f.is_staff, f.action.as_deref(), f.needs_ticket)
+        {
+            let status = if staff { "open" } else { "new" };
+            expect("status (is_staff)", &Some(status), &t["status"].as_str());
+        }
+    }
+
+    fn stored_as_bounce(desk: &Desk, f: &Fixture, expect: &mut Expect<'_>) {
+        let bounces = desk.list(&["--bounces"]);
+        let Some(b) = bounces.as_array().and_then(|b| b.first()) else {
+            expect("kept in list --bounces", &true, &false);
+            return;
+        };
+        if let Some(s) = &f.subject {
+            expect("bounce subject", &Some(s.as_str()), &b["subject"].as_str());
         }
     }
 }
