@@ -41,6 +41,15 @@ fn main() -> ProcessExit {
         Command::Deliver(_) => Context::Deliver,
         _ => Context::People,
     };
+    if ctx == Context::Deliver {
+        // A file-size limit (RLIMIT_FSIZE, an MTA's or a shell's `ulimit -f`)
+        // would otherwise kill deliver with SIGXFSZ mid-commit; ignored, the
+        // write fails with EFBIG like a full disk, and deliver exits 75.
+        // SAFETY: installs SIG_IGN before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        }
+    }
     match panic::catch_unwind(AssertUnwindSafe(|| pipedesk::commands::run(cli))) {
         Ok(Ok(())) => ExitCode::Success.into(),
         Ok(Err(err)) => {

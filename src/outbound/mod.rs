@@ -167,7 +167,13 @@ pub fn plan(
 
 /// Never mail our own addresses or robots (no loops, no backscatter).
 pub fn deliverable(addr: &str, config: &Config) -> bool {
-    addr.contains('@') && !is_ours(addr, config) && !is_robot(addr)
+    // An address from mail that no transport accepts (a NUL, a space, 8-bit
+    // bytes) is left out here: rendering would otherwise fail and turn the
+    // whole delivery into a 75 that the MTA retries forever.
+    addr.contains('@')
+        && addr.parse::<lettre::Address>().is_ok()
+        && !is_ours(addr, config)
+        && !is_robot(addr)
 }
 
 fn dedup(addrs: impl Iterator<Item = String>) -> Vec<String> {

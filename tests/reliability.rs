@@ -1,0 +1,782 @@
+//! Reliability, as an admin who puts pipedesk behind an MTA needs it: many
+//! `deliver` processes at once lose and duplicate nothing; a `deliver`
+//! killed at any point (SIGKILL, as an MTA's timeout does) leaves a database
+//! that `pipedesk check` passes, and redelivery stores the message once; a
+//! database that is locked, read-only or on a full disk gives 75 (the MTA
+//! keeps the message), never 0 with nothing stored (SPEC §3, §4).
+//!
+//! The harness is local to this file: a temp folder with a config, the real
+//! binary, and SQLite opened directly to count what was stored.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OptionalExtension};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pipedesk");
+/// An upper bound for a process that hangs; never a claim about speed.
+const HANG: Duration = Duration::from_secs(120);
+
+/// A help desk in a temp folder: `pipedesk.toml`, the database in `db/`
+/// (so a test can put a small or read-only file system there), mail in
+/// `outbox/`.
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+/// How a process ended.
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl Out {
+    fn assert_code(&self, code: i32, what: &str) {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "{what}: expected exit {code}\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+/// One message with the recipient the MTA gives it.
+#[derive(Clone)]
+struct Msg {
+    id: String,
+    rcpt: String,
+    raw: Vec<u8>,
+}
+
+impl Desk {
+    /// `policy` and `mail` are lines for those sections; `{dir}` in them
+    /// stands for the desk's folder.
+    fn new(policy: &str, mail: &str) -> Desk {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mail = mail.replace("{dir}", &dir.path().display().to_string());
+        std::fs::create_dir(dir.path().join("db")).expect("db dir");
+        let config = format!(
+            "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org\"]\n\
+             database = \"db/desk.db\"\n\
+             [staff]\nadmins = [\"admin@example.org\"]\n\
+             [policy]\n{policy}\n[mail]\n{mail}\n"
+        );
+        std::fs::write(dir.path().join("pipedesk.toml"), config).expect("config");
+        Desk { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn db(&self) -> Connection {
+        let c = Connection::open(self.path("db/desk.db")).expect("open db");
+        c.busy_timeout(Duration::from_secs(30))
+            .expect("busy timeout");
+        c
+    }
+
+    fn command(&self, wrapper: Option<&str>) -> Command {
+        let mut cmd = match wrapper {
+            // `sh -c 'ulimit …; exec "$0" "$@"' pipedesk args…`
+            Some(script) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("{script}; exec \"$0\" \"$@\""))
+                    .arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        cmd.current_dir(self.dir.path())
+            .env_remove("ORIGINAL_RECIPIENT")
+            .env_remove("RECIPIENT")
+            .env_remove("SENDER")
+            .env_remove("PIPEDESK_CONFIG")
+            .arg("--config")
+            .arg(self.path("pipedesk.toml"));
+        cmd
+    }
+
+    fn run(&self, args: &[&str], stdin: &[u8]) -> Out {
+        self.run_wrapped(None, args, stdin)
+    }
+
+    fn run_wrapped(&self, wrapper: Option<&str>, args: &[&str], stdin: &[u8]) -> Out {
+        let mut cmd = self.command(wrapper);
+        cmd.args(args);
+        run_to_end(cmd, stdin)
+    }
+
+    fn deliver(&self, m: &Msg) -> Out {
+        self.run(&["deliver", "--recipient", &m.rcpt], &m.raw)
+    }
+
+    fn deliver_ok(&self, m: &Msg) {
+        self.deliver(m).assert_code(0, &format!("deliver {}", m.id));
+    }
+
+    fn check_ok(&self) {
+        self.run(&["check"], b"").assert_code(0, "pipedesk check");
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// How many times the message with Message-ID `<id>` is stored.
+    fn copies(&self, id: &str) -> i64 {
+        self.db()
+            .query_row(
+                "SELECT count(*) FROM messages WHERE message_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .expect("count copies")
+    }
+
+    fn stored_raw(&self, id: &str) -> Option<Vec<u8>> {
+        self.db()
+            .query_row(
+                "SELECT raw FROM messages WHERE message_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .expect("stored raw")
+    }
+}
+
+/// Runs `cmd` with `stdin`, reading its output, killing it after `HANG`.
+fn run_to_end(mut cmd: Command, stdin: &[u8]) -> Out {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pipedesk");
+    let input = stdin.to_vec();
+    let mut pipe = child.stdin.take().expect("stdin");
+    // A process that refuses a message stops reading: EPIPE is expected.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let stdout = reader(child.stdout.take());
+    let stderr = reader(child.stderr.take());
+    let status = wait_bounded(&mut child);
+    let _ = writer.join();
+    Out {
+        code: status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        took: start.elapsed(),
+    }
+}
+
+fn reader<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut r) = r {
+            let _ = r.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// The exit code (None when killed by a signal); panics on a hang.
+fn wait_bounded(child: &mut Child) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        if start.elapsed() > HANG {
+            let _ = child.kill();
+            panic!("pipedesk hung for {HANG:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A small deterministic RNG (xorshift64*): a failing run can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A message opening a new ticket, from a sender of its own (so the
+/// per-sender autoreply limit never kicks in). `pad` bytes of body make
+/// the transaction longer.
+fn new_ticket(tag: &str, pad: usize) -> Msg {
+    let id = format!("{tag}@example.com");
+    let raw = format!(
+        "From: User {tag} <{tag}@example.com>\r\nTo: submit@help.example.org\r\n\
+         Subject: Problem {tag}\r\nMessage-ID: <{id}>\r\nDate: Sun, 22 Nov 2026 05:00:00 +0000\r\n\r\n\
+         Something is broken ({tag}).\r\n{}",
+        "padding line of text ...\r\n".repeat(pad / 26)
+    );
+    Msg {
+        id,
+        rcpt: "submit@help.example.org".into(),
+        raw: raw.into_bytes(),
+    }
+}
+
+/// A reply by ticket `t`'s requestor (`seed{t}`), reaching it in one of the
+/// three ways SPEC §3 routes correspondence.
+fn reply(n: usize, t: usize, how: usize) -> Msg {
+    let id = format!("reply{n}@example.com");
+    let (rcpt, subject, threading) = match how % 3 {
+        0 => (
+            "submit@help.example.org".to_string(),
+            format!("Re: [pipedesk #{t}] Problem seed{t}"),
+            String::new(),
+        ),
+        1 => (
+            format!("ticket-{t}@help.example.org"),
+            "Re: Problem".to_string(),
+            String::new(),
+        ),
+        _ => (
+            "submit@help.example.org".to_string(),
+            "Re: Problem (tag stripped)".to_string(),
+            format!("In-Reply-To: <seed{t}@example.com>\r\n"),
+        ),
+    };
+    let raw = format!(
+        "From: seed{t}@example.com\r\nTo: {rcpt}\r\nSubject: {subject}\r\n\
+         Message-ID: <{id}>\r\n{threading}\r\nMore details ({n}).\r\n"
+    );
+    Msg {
+        id,
+        rcpt,
+        raw: raw.into_bytes(),
+    }
+}
+
+/// Delivers `batch` with `workers` processes at a time, each retrying on
+/// 75 as an MTA does. Returns the number of retries; panics on any exit
+/// other than 0 and 75.
+fn deliver_concurrently(desk: &Desk, batch: &[Msg], workers: usize) -> usize {
+    let next = AtomicUsize::new(0);
+    let retries = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(m) = batch.get(i) else { break };
+                let mut attempts = 0;
+                loop {
+                    let out = desk.deliver(m);
+                    match out.code {
+                        Some(0) => break,
+                        Some(75) if attempts < 20 => {
+                            attempts += 1;
+                            retries.fetch_add(1, Ordering::SeqCst);
+                        }
+                        _ => {
+                            failures.lock().unwrap().push(format!(
+                                "{}: exit {:?} after {attempts} retries: {}",
+                                m.id, out.code, out.stderr
+                            ));
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "failed deliveries:\n{failures:#?}");
+    retries.into_inner()
+}
+
+/// Everything a redelivery must leave alone.
+fn snapshot(desk: &Desk) -> Vec<i64> {
+    [
+        "SELECT count(*) FROM tickets",
+        "SELECT count(*) FROM messages",
+        "SELECT count(*) FROM history",
+        "SELECT count(*) FROM outbox",
+        "SELECT count(*) FROM watchers",
+        "SELECT sum(length(raw)) FROM messages",
+    ]
+    .iter()
+    .map(|sql| desk.count(sql))
+    .chain(std::iter::once(eml_files(&desk.path("outbox")).len() as i64))
+    .collect()
+}
+
+fn eml_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect()
+}
+
+#[test]
+fn four_concurrent_workers_lose_and_duplicate_nothing() {
+    let desk = Desk::new("", "transport = \"file\"\ndir = \"outbox\"");
+    const SEEDS: usize = 20;
+    // Seed tickets one by one, so that their numbers are known: 1..=20.
+    for t in 1..=SEEDS {
+        desk.deliver_ok(&new_ticket(&format!("seed{t}"), 0));
+    }
+    let mut batch = Vec::new();
+    let mut replies_to = [0i64; SEEDS + 1];
+    let (mut new, mut replies) = (0, 0);
+    for n in 0..300 {
+        if n % 2 == 0 {
+            batch.push(new_ticket(
+                &format!("new{n}"),
+                if n % 10 == 0 { 20_000 } else { 0 },
+            ));
+            new += 1;
+        } else {
+            let t = 1 + (n * 7) % SEEDS;
+            replies_to[t] += 1;
+            batch.push(reply(n, t, n / 2));
+            replies += 1;
+        }
+    }
+    let retries = deliver_concurrently(&desk, &batch, 4);
+    eprintln!(
+        "load: {} deliveries by 4 workers, {retries} retried after 75",
+        batch.len()
+    );
+
+    let tickets = (SEEDS + new) as i64;
+    assert_eq!(desk.count("SELECT count(*) FROM tickets"), tickets);
+    assert_eq!(
+        desk.count("SELECT count(*) FROM messages"),
+        (SEEDS + new + replies) as i64
+    );
+    for m in &batch {
+        assert_eq!(desk.copies(&m.id), 1, "{} stored once", m.id);
+        assert_eq!(
+            desk.stored_raw(&m.id).as_deref(),
+            Some(&m.raw[..]),
+            "{} stored byte-exact",
+            m.id
+        );
+    }
+    for (t, &n) in replies_to.iter().enumerate().skip(1) {
+        let on_ticket: i64 = desk
+            .db()
+            .query_row(
+                "SELECT count(*) FROM messages WHERE ticket_id = ?1",
+                [t as i64],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(on_ticket, 1 + n, "messages on seed ticket #{t}");
+    }
+    // Every new ticket holds exactly its one message: no reply opened one.
+    assert_eq!(
+        desk.count(
+            "SELECT count(*) FROM tickets t WHERE id > 20 AND \
+             (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id) != 1"
+        ),
+        0
+    );
+    // Mail: autoreply + admin notice per new ticket, a notice per reply;
+    // each sent exactly once.
+    let mails = 2 * tickets + replies as i64;
+    assert_eq!(desk.count("SELECT count(*) FROM outbox"), mails);
+    assert_eq!(
+        desk.count("SELECT count(*) FROM outbox WHERE state = 'sent'"),
+        mails
+    );
+    assert_eq!(eml_files(&desk.path("outbox")).len() as i64, mails);
+    desk.check_ok();
+
+    // The MTA redelivers everything, each message twice and at once (a
+    // reply sent to both submit@ and ticket-N@ arrives twice).
+    let before = snapshot(&desk);
+    let twice: Vec<Msg> = batch.iter().flat_map(|m| [m.clone(), m.clone()]).collect();
+    deliver_concurrently(&desk, &twice, 4);
+    assert_eq!(snapshot(&desk), before, "redelivery changed something");
+    desk.check_ok();
+}
+
+/// A sendmail(1) stand-in: reads the mail, takes a moment (so that a kill
+/// lands mid-send), then files it under `sent/` atomically.
+fn fake_sendmail(desk: &Desk) {
+    let sent = desk.path("sent");
+    std::fs::create_dir(&sent).unwrap();
+    let script = desk.path("fake-sendmail");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nt=$(mktemp '{}/part.XXXXXX') || exit 75\ncat > \"$t\"\nsleep 0.02\nmv \"$t\" \"$t.eml\"\n",
+            sent.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// How many times each Message-ID was handed to the fake sendmail.
+fn sent_counts(desk: &Desk) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for path in eml_files(&desk.path("sent")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        for line in text.lines() {
+            if line.is_empty() {
+                break;
+            }
+            if let Some(id) = line.strip_prefix("Message-ID: ") {
+                let id = id.trim().trim_matches(['<', '>']).to_string();
+                *counts.entry(id).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// Kills the process group of `child` (deliver and its sendmail), as an MTA
+/// does when a pipe command times out.
+fn kill_group(child: &mut Child) {
+    // SAFETY: kill(2) on a process group we created.
+    unsafe {
+        libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+    }
+    let _ = child.wait();
+}
+
+#[test]
+fn sigkill_at_random_points_leaves_a_checked_database_and_redelivery_stores_once() {
+    let desk = Desk::new(
+        "",
+        "transport = \"sendmail\"\nsendmail = \"{dir}/fake-sendmail\"",
+    );
+    fake_sendmail(&desk);
+
+    // Ticket #1 exists before the chaos, so replies have somewhere to go.
+    let first = new_ticket("seed1", 0);
+    desk.deliver_ok(&first);
+
+    let mut rng = Rng(0x05ee_d0fc_4a05);
+    let mut msgs = Vec::new();
+    let mut outcomes: HashMap<&'static str, usize> = HashMap::new();
+    for n in 0..40 {
+        let m = if n % 4 == 3 {
+            reply(n, 1, n)
+        } else {
+            new_ticket(&format!("k{n}"), if n % 3 == 0 { 300_000 } else { 0 })
+        };
+        let mut cmd = desk.command(None);
+        cmd.args(["deliver", "--recipient", &m.rcpt])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        let mut child = cmd.spawn().expect("spawn deliver");
+        let mut stdin = child.stdin.take().unwrap();
+        let mid_read = rng.below(4) == 0;
+        let delay = Duration::from_millis(rng.below(if mid_read { 10 } else { 120 }));
+        if mid_read {
+            // Half the message, then the kill while deliver waits for more.
+            let _ = stdin.write_all(&m.raw[..m.raw.len() / 2]);
+            std::thread::sleep(delay);
+            kill_group(&mut child);
+            drop(stdin);
+            *outcomes.entry("killed mid-read").or_default() += 1;
+        } else {
+            let raw = m.raw.clone();
+            let writer = std::thread::spawn(move || {
+                let _ = stdin.write_all(&raw);
+            });
+            std::thread::sleep(delay);
+            let finished = child.try_wait().ok().flatten().is_some();
+            kill_group(&mut child);
+            let _ = writer.join();
+            *outcomes
+                .entry(if finished { "finished first" } else { "killed" })
+                .or_default() += 1;
+        }
+        msgs.push(m);
+    }
+    eprintln!("kills: {outcomes:?}");
+
+    desk.check_ok();
+    // The MTA retries every one of them.
+    for m in &msgs {
+        desk.deliver_ok(m);
+    }
+    desk.check_ok();
+    for m in std::iter::once(&first).chain(&msgs) {
+        assert_eq!(desk.copies(&m.id), 1, "{} stored exactly once", m.id);
+        assert_eq!(desk.stored_raw(&m.id).as_deref(), Some(&m.raw[..]));
+    }
+    let new_tickets = msgs.iter().filter(|m| m.id.starts_with('k')).count() as i64;
+    assert_eq!(desk.count("SELECT count(*) FROM tickets"), 1 + new_tickets);
+
+    // Mail recorded as sent really went out; what a kill interrupted is
+    // still queued, and `flush --force` (ignoring the 60 s lease) sends it.
+    let rows = |state: &str| -> Vec<String> {
+        let db = desk.db();
+        let mut stmt = db
+            .prepare("SELECT message_id FROM outbox WHERE state = ?1")
+            .unwrap();
+        let ids = stmt.query_map([state], |r| r.get(0)).unwrap();
+        ids.collect::<Result<_, _>>().unwrap()
+    };
+    let before = sent_counts(&desk);
+    let sent_before = rows("sent");
+    for id in &sent_before {
+        assert!(
+            before.contains_key(id),
+            "mail {id} recorded as sent, never sent"
+        );
+    }
+    let queued = rows("queued");
+    eprintln!(
+        "outbox after the kills: {} sent, {} still queued",
+        sent_before.len(),
+        queued.len()
+    );
+    desk.run(&["flush", "--force"], b"")
+        .assert_code(0, "flush --force");
+    assert!(rows("queued").is_empty(), "flush left mail queued");
+    let after = sent_counts(&desk);
+    for id in &sent_before {
+        assert_eq!(after.get(id), before.get(id), "mail {id} was sent again");
+    }
+    for id in &queued {
+        assert!(after.contains_key(id), "queued mail {id} not sent by flush");
+    }
+    // A second flush finds nothing to send.
+    desk.run(&["flush", "--force"], b"")
+        .assert_code(0, "second flush");
+    assert_eq!(sent_counts(&desk), after, "a second flush sent mail again");
+    desk.check_ok();
+}
+
+/// The message a blocked delivery tries to store.
+fn blocked_message() -> Msg {
+    new_ticket("blocked", 200_000)
+}
+
+/// `out` is a 75 with one `pipedesk: …` line, within the busy wait plus a
+/// little.
+fn assert_tempfail(out: &Out, busy: u64, what: &str) {
+    eprintln!(
+        "{what}: exit {:?} after {:?}: {}",
+        out.code,
+        out.took,
+        out.stderr.trim()
+    );
+    out.assert_code(75, what);
+    assert!(
+        out.stderr.starts_with("pipedesk: ") && out.stderr.trim_end().lines().count() == 1,
+        "{what}: one `pipedesk:` line, got {:?}",
+        out.stderr
+    );
+    assert!(
+        out.took < Duration::from_secs(busy + 10),
+        "{what}: took {:?}, busy_wait_secs is {busy}",
+        out.took
+    );
+}
+
+#[test]
+fn a_locked_database_gives_75_after_the_busy_wait_and_stores_nothing() {
+    let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    desk.deliver_ok(&new_ticket("first", 0));
+    let m = blocked_message();
+
+    // Another writer holds the write lock for longer than busy_wait_secs.
+    let holder = desk.db();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let out = desk.deliver(&m);
+    assert_tempfail(&out, 2, "deliver against a held write lock");
+    assert!(
+        out.took >= Duration::from_millis(1500),
+        "gave up before busy_wait_secs: {:?}",
+        out.took
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(desk.copies(&m.id), 0, "a 75 stored the message");
+
+    // An exclusive lock that keeps even readers out.
+    holder
+        .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; UPDATE tickets SET priority = priority;")
+        .unwrap();
+    let out = desk.deliver(&m);
+    assert_tempfail(&out, 2, "deliver against an exclusive lock");
+    holder.execute_batch("COMMIT").unwrap();
+    drop(holder);
+    assert_eq!(desk.copies(&m.id), 0, "a 75 stored the message");
+
+    // Lock gone: the MTA's retry stores it, once.
+    desk.deliver_ok(&m);
+    desk.deliver_ok(&m);
+    assert_eq!(desk.copies(&m.id), 1);
+    desk.check_ok();
+}
+
+/// A tmpfs mounted on the desk's `db/` folder, unmounted on drop. Needs
+/// root (CAP_SYS_ADMIN); None where mounting is not allowed.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Mount(dir.to_path_buf()))
+    }
+
+    fn remount(&self, mode: &str) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "remount {mode} {}", self.0.display());
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid(2) cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn a_read_only_database_gives_75_and_stores_nothing() {
+    let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    let db_dir = desk.path("db");
+    let m = blocked_message();
+    if is_root() {
+        // chmod does not stop root: a read-only file system does.
+        let Some(mount) = Mount::tmpfs(&db_dir, "16m") else {
+            eprintln!("SKIP read-only: running as root without permission to mount");
+            return;
+        };
+        desk.deliver_ok(&new_ticket("first", 0));
+        mount.remount("ro");
+        let out = desk.deliver(&m);
+        mount.remount("rw");
+        assert_tempfail(&out, 2, "deliver to a read-only file system");
+        assert_eq!(desk.copies(&m.id), 0);
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        desk.deliver_ok(&new_ticket("first", 0));
+        let set = |p: &Path, mode| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        for entry in std::fs::read_dir(&db_dir).unwrap() {
+            set(&entry.unwrap().path(), 0o444);
+        }
+        set(&db_dir, 0o555);
+        let out = desk.deliver(&m);
+        set(&db_dir, 0o755);
+        for entry in std::fs::read_dir(&db_dir).unwrap() {
+            set(&entry.unwrap().path(), 0o644);
+        }
+        assert_tempfail(&out, 2, "deliver to a read-only database");
+        assert_eq!(desk.copies(&m.id), 0);
+    }
+    desk.deliver_ok(&m);
+    assert_eq!(desk.copies(&m.id), 1);
+    desk.check_ok();
+}
+
+#[test]
+fn a_full_disk_gives_75_and_stores_nothing() {
+    let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    let db_dir = desk.path("db");
+    let Some(_mount) = is_root().then(|| Mount::tmpfs(&db_dir, "2m")).flatten() else {
+        eprintln!(
+            "SKIP full disk on a small tmpfs: needs root with permission to mount \
+             (the file-size-limit test below still runs)"
+        );
+        return;
+    };
+    desk.deliver_ok(&new_ticket("first", 0));
+    // Fill what is left of the 2 MB.
+    let filler = db_dir.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    while f.write_all(&chunk[..512]).is_ok() {}
+    drop(f);
+
+    let m = blocked_message();
+    let out = desk.deliver(&m);
+    std::fs::remove_file(&filler).unwrap();
+    assert_tempfail(&out, 2, "deliver to a full disk");
+    assert_eq!(desk.copies(&m.id), 0);
+    desk.check_ok();
+    desk.deliver_ok(&m);
+    assert_eq!(desk.copies(&m.id), 1);
+    desk.check_ok();
+}
+
+#[test]
+fn a_file_size_limit_gives_75_not_a_signal_and_stores_nothing() {
+    // RLIMIT_FSIZE raises SIGXFSZ, which would kill deliver mid-commit;
+    // deliver ignores it, so the write fails like a full disk: 75.
+    let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    desk.deliver_ok(&new_ticket("first", 0));
+    let m = blocked_message();
+    let out = desk.run_wrapped(
+        Some("ulimit -f 100"),
+        &["deliver", "--recipient", &m.rcpt],
+        &m.raw,
+    );
+    assert_tempfail(&out, 2, "deliver under ulimit -f 100 (50 KB)");
+    assert_eq!(desk.copies(&m.id), 0);
+    desk.check_ok();
+    desk.deliver_ok(&m);
+    assert_eq!(desk.copies(&m.id), 1);
+    desk.check_ok();
+}
+
+#[test]
+fn an_unopenable_database_path_gives_75() {
+    // The database folder is missing (a typo, an unmounted volume).
+    let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    std::fs::remove_dir(desk.path("db")).unwrap();
+    let m = blocked_message();
+    let out = desk.deliver(&m);
+    assert_tempfail(&out, 2, "deliver with no database folder");
+}
