@@ -13,7 +13,7 @@ fn john(subject: &str) -> Mail {
 }
 
 fn stef(subject: &str) -> Mail {
-    mail("Stef <stef@example.org>", subject)
+    staff_mail("Stef <stef@example.org>", subject)
 }
 
 fn eve(subject: &str) -> Mail {
@@ -177,7 +177,7 @@ mod corpus {
                     &true,
                     &mails
                         .iter()
-                        .any(|x| x.from_name().is_some_and(|n| n.ends_with("via Support"))),
+                        .any(|x| x.display_name().is_some_and(|n| n.ends_with("via Support"))),
                 );
             }
         }

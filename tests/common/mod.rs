@@ -97,6 +97,17 @@ pub fn mail(from: &str, subject: &str) -> Mail {
     }
 }
 
+/// A message from a member of staff as our MX hands it over: with the
+/// Authentication-Results header that `policy.trusted_authserv_id` in
+/// `fixtures/pipedesk.toml` asks for.
+pub fn staff_mail(from: &str, subject: &str) -> Mail {
+    mail(from, subject).header(
+        "Authentication-Results",
+        "mx.help.example.org; spf=pass smtp.mailfrom=example.org; \
+         dkim=pass header.d=example.org; dmarc=pass header.from=example.org",
+    )
+}
+
 impl Mail {
     /// Sets (replacing) a header; an empty value removes it.
     pub fn header(mut self, name: &str, value: &str) -> Mail {
@@ -242,7 +253,7 @@ impl Sent {
     }
 
     /// The decoded From display name.
-    pub fn from_name(&self) -> Option<String> {
+    pub fn display_name(&self) -> Option<String> {
         self.parsed()
             .from()
             .and_then(|a| a.first())
