@@ -1,0 +1,267 @@
+//! Properties of the delivery path over generated input (proptest): any
+//! bytes, and mail-shaped bytes built from hostile pieces, are stored
+//! byte-exact or refused as empty; routing never fails but for the
+//! contract's reasons; a second delivery is a duplicate. In-process through
+//! the library for many cases, and through the real binary for fewer.
+//! Cases are bounded so the suite stays fast; `fuzz/` goes further.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use pipedesk::config::Config;
+use pipedesk::desk::{ingest, Incoming, Mailer, Outcome};
+use pipedesk::exit::Fail;
+use pipedesk::{inbound, store};
+use proptest::prelude::*;
+use rusqlite::{Connection, TransactionBehavior};
+
+const CONFIG: &str = "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org\"]\n\
+    [staff]\nadmins = [\"stef@example.org\"]\n\
+    [policy]\ntrusted_authserv_id = \"mx.help.example.org\"\n\
+    [mail]\ntransport = \"file\"\n";
+
+/// What `deliver` does with `data` between reading and committing, in
+/// process: the mbox line dropped, empty input refused, parse, route,
+/// ingest in one transaction. Err(Fail) are the contract's refusals.
+fn deliver_in_process(
+    conn: &mut Connection,
+    config: &Config,
+    data: &[u8],
+    rcpt: &str,
+) -> Result<Outcome, String> {
+    let raw = inbound::strip_from_line(data);
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err("empty".into());
+    }
+    let facts = inbound::parse(raw);
+    let msg = Incoming {
+        raw,
+        facts: &facts,
+        recipient: rcpt,
+        envelope_sender: facts.return_path.as_deref(),
+        local: false,
+    };
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| format!("transaction: {e}"))?;
+    let mut mailer = Mailer::new(config, false);
+    match ingest(&tx, config, &msg, &mut mailer) {
+        Ok(outcome) => {
+            tx.commit().map_err(|e| format!("commit: {e}"))?;
+            Ok(outcome)
+        }
+        Err(e) => match e.chain().find_map(|c| c.downcast_ref::<Fail>()) {
+            Some(Fail::NoSuch(why)) => Err(format!("nosuch: {why}")),
+            // Anything else would be a 75 on mail that can never succeed.
+            _ => panic!("ingest failed on the message's own content: {e:#}"),
+        },
+    }
+}
+
+fn stored_copies(conn: &Connection, raw: &[u8]) -> i64 {
+    conn.query_row("SELECT count(*) FROM messages WHERE raw = ?1", [raw], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+/// Mail-shaped input: header lines from a hostile menu, a body that may be
+/// MIME, optional mbox line, LF or CRLF.
+fn mailish() -> impl Strategy<Value = Vec<u8>> {
+    let name = prop_oneof![
+        prop::sample::select(vec![
+            "From",
+            "To",
+            "Cc",
+            "Subject",
+            "Message-ID",
+            "In-Reply-To",
+            "References",
+            "Content-Type",
+            "Content-Transfer-Encoding",
+            "Content-Disposition",
+            "Authentication-Results",
+            "Auto-Submitted",
+            "Precedence",
+            "X-Spam-Flag",
+            "Return-Path",
+            "Delivered-To",
+            "Reply-To",
+            "Sender",
+            "List-Id",
+            "X-Loop",
+        ])
+        .prop_map(String::from),
+        "[ -~]{0,12}",
+    ];
+    let value = prop_oneof![
+        Just("=?utf-8?q?caf=C3?= =?utf-8?q?=A9?=".to_string()),
+        Just("=?UTF-8?B?w?= =?UTF-8?B?qQ==?=".to_string()),
+        Just("Re: [pipedesk #1] printer".to_string()),
+        Just("Re: [pipedesk #99999999999999999999] x".to_string()),
+        Just("\"Stef\" <stef@example.org>".to_string()),
+        Just("john@example.com".to_string()),
+        Just("<>".to_string()),
+        Just("multipart/mixed; boundary=\"b\"".to_string()),
+        Just("multipart/report; report-type=delivery-status; boundary=b".to_string()),
+        Just("base64".to_string()),
+        Just("quoted-printable".to_string()),
+        Just("mx.help.example.org; dmarc=pass (a;comment) header.from=example.org".to_string()),
+        Just("=?utf-8?q?a=0D=0ABcc:_x@y?=".to_string()),
+        "[ -~]{0,40}",
+        "\\PC{0,20}",
+        prop::collection::vec(any::<u8>(), 0..30)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ];
+    let header = (name, value, any::<bool>()).prop_map(|(n, v, folded)| {
+        if folded {
+            format!("{n}: {v}\n\t{v}")
+        } else {
+            format!("{n}: {v}")
+        }
+    });
+    let body_piece = prop_oneof![
+        Just("--b\nContent-Type: text/plain; charset=utf-8\n\n".to_string()),
+        Just(
+            "--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+                .to_string()
+        ),
+        Just("--b--\n".to_string()),
+        Just("=C3=A9 =ZZ =\n".to_string()),
+        Just("!!!!====\n".to_string()),
+        Just("From the body\n".to_string()),
+        "[ -~\n]{0,60}",
+        prop::collection::vec(any::<u8>(), 0..40)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ];
+    (
+        any::<bool>(),
+        prop::collection::vec(header, 0..12),
+        prop::collection::vec(body_piece, 0..8),
+        any::<bool>(),
+        prop::collection::vec(any::<u8>(), 0..8),
+    )
+        .prop_map(|(mbox, headers, body, crlf, tail)| {
+            let mut text = String::new();
+            if mbox {
+                text.push_str("From sender@example.com Sun Nov 22 05:00:00 2026\n");
+            }
+            for h in headers {
+                text.push_str(&h);
+                text.push('\n');
+            }
+            text.push('\n');
+            text.push_str(&body.concat());
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            let mut bytes = text.into_bytes();
+            bytes.extend(tail);
+            bytes
+        })
+}
+
+fn check_delivery(data: &[u8], rcpt: &str) {
+    let config = Config::parse(CONFIG).unwrap();
+    let mut conn = store::open_in_memory().unwrap();
+    // Ticket #1 exists, so tagged replies have somewhere to go.
+    deliver_in_process(
+        &mut conn,
+        &config,
+        b"From: john@example.com\nMessage-ID: <first@x>\nSubject: printer\n\nbroken\n",
+        "submit@help.example.org",
+    )
+    .unwrap();
+    let raw = inbound::strip_from_line(data);
+    match deliver_in_process(&mut conn, &config, data, rcpt) {
+        Ok(outcome) => {
+            assert_eq!(stored_copies(&conn, raw), 1, "stored byte-exact, once");
+            let again = deliver_in_process(&mut conn, &config, data, rcpt).unwrap();
+            if outcome.action != "duplicate" {
+                assert_eq!(again.action, "duplicate");
+            }
+            assert_eq!(stored_copies(&conn, raw), 1, "a redelivery stored again");
+        }
+        Err(why) if why == "empty" => {
+            assert!(raw.iter().all(u8::is_ascii_whitespace));
+        }
+        Err(why) => {
+            // 67 only for a ticket that does not exist: the tag must name one.
+            assert!(why.starts_with("nosuch: no ticket #"), "{why}");
+            assert_eq!(stored_copies(&conn, raw), 0);
+        }
+    }
+    assert!(store::check(&conn).unwrap().is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_bytes_are_stored_byte_exact_or_refused_as_empty(
+        data in prop::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        check_delivery(&data, "submit@help.example.org");
+    }
+
+    #[test]
+    fn mail_shaped_bytes_are_stored_byte_exact_or_refused_by_contract(
+        data in mailish(),
+        rcpt in prop_oneof![
+            Just("submit@help.example.org"),
+            Just("ticket-1@help.example.org"),
+            Just("ticket-1-comment@help.example.org"),
+            Just("ticket-1-done@help.example.org"),
+        ],
+    ) {
+        check_delivery(&data, rcpt);
+    }
+
+    #[test]
+    fn the_config_parser_never_panics(text in "[\\[\\]a-z_=\" .#0-9\n-]{0,200}") {
+        let _ = Config::parse(&text);
+    }
+}
+
+proptest! {
+    // The real binary: fewer cases, each a process.
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn deliver_exits_0_or_65_and_stores_the_input(
+        data in prop_oneof![prop::collection::vec(any::<u8>(), 0..1024), mailish()],
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("pipedesk.toml");
+        std::fs::write(&config, CONFIG.replace("\"file\"", "\"none\"")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pipedesk"))
+            .arg("--config")
+            .arg(&config)
+            .args(["deliver", "--recipient", "submit@help.example.org"])
+            .current_dir(dir.path())
+            .env_remove("SENDER")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(&data);
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        prop_assert!(!stderr.contains("internal error"), "panicked: {}", stderr);
+        let raw = inbound::strip_from_line(&data);
+        match out.status.code() {
+            Some(0) => {
+                prop_assert!(out.stdout.is_empty(), "deliver printed on success");
+                let conn = Connection::open(dir.path().join("pipedesk.db")).unwrap();
+                prop_assert_eq!(stored_copies(&conn, raw), 1);
+            }
+            Some(65) => prop_assert!(raw.iter().all(u8::is_ascii_whitespace), "{}", stderr),
+            // A tag naming a ticket that does not exist.
+            Some(67) => prop_assert!(stderr.starts_with("pipedesk: no ticket #"), "{}", stderr),
+            other => prop_assert!(false, "exit {:?}: {}", other, stderr),
+        }
+    }
+}
