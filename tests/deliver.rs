@@ -168,7 +168,21 @@ mod corpus {
             expect("action", &f.action.as_deref(), &out["action"].as_str());
             expect("ticket", &f.ticket, &out["ticket"].as_i64());
             match out["ticket"].as_i64() {
-                Some(n) => stored_on_ticket(&desk, n, f, &mut expect),
+                Some(n) => {
+                    stored_on_ticket(&desk, n, f, &mut expect);
+                    if out["action"] != "duplicate" {
+                        // Lossless: export gives back the bytes as received,
+                        // less a leading mbox `From ` line.
+                        let raw = desk.eol.apply(&fixture(&f.path));
+                        let received = strip_from_line(&raw);
+                        let exported = export(&desk, n);
+                        expect(
+                            "export's last message is the bytes as received",
+                            &true,
+                            &(exported.last().map(Vec::as_slice) == Some(received)),
+                        );
+                    }
+                }
                 None => stored_as_bounce(&desk, f, &mut expect),
             }
             if f.is_staff == Some(true) && matches!(f.action.as_deref(), Some("correspond")) {
@@ -259,6 +273,48 @@ mod corpus {
         {
             let status = if staff { "open" } else { "new" };
             expect("status (is_staff)", &Some(status), &t["status"].as_str());
+        }
+    }
+
+    fn strip_from_line(raw: &[u8]) -> &[u8] {
+        match raw.iter().position(|&b| b == b'\n') {
+            Some(nl) if raw.starts_with(b"From ") => &raw[nl + 1..],
+            _ => raw,
+        }
+    }
+
+    /// `auth/` under `trusted_authserv_id = "mx.help.example.org"`, as the
+    /// table in fixtures/README.md says: only our MX's topmost result
+    /// counts, and only dmarc=pass or an aligned dkim=pass.
+    #[test]
+    fn auth_fixtures_decide_staff_under_a_trusted_authserv_id() {
+        let table = [
+            ("auth/staff-dmarc-pass.eml", "close"),
+            ("auth/member-dmarc-pass.eml", "close"),
+            ("auth/staff-dkim-aligned.eml", "close"),
+            ("auth/staff-dmarc-fail.eml", "correspond"),
+            ("auth/staff-no-authresults.eml", "correspond"),
+            ("auth/staff-dmarc-none.eml", "correspond"),
+            ("auth/staff-dkim-unaligned.eml", "correspond"),
+            ("auth/staff-forged-below.eml", "correspond"),
+            ("auth/staff-foreign-authserv.eml", "correspond"),
+            ("auth/staff-lookalike-authserv.eml", "correspond"),
+        ];
+        let m = manifest();
+        for (path, want) in table {
+            for desk in Desk::both("[policy]\ntrusted_authserv_id = \"mx.help.example.org\"\n") {
+                desk.deliver(SUBMIT, JOHN, &fixture(&m.ticket_1_opener))
+                    .ok();
+                let f = m.fixture.iter().find(|f| f.path == path).expect(path);
+                let run = desk.deliver(&f.recipient, &f.sender, &fixture(path)).ok();
+                assert_eq!(run.json()["action"], want, "{path} ({:?})", desk.eol);
+                let kinds = desk.kinds(1);
+                if want == "close" {
+                    assert_eq!(kinds, ["create", "correspond", "status"], "{path}");
+                } else {
+                    assert_eq!(kinds, ["create", "correspond", "note"], "{path}");
+                }
+            }
         }
     }
 
