@@ -716,6 +716,18 @@ fn bounces_are_comments_that_never_reopen_nor_mail() {
 }
 
 #[test]
+fn bounce_to_the_done_address_does_not_close() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        let m = dsn("Undelivered Mail Returned to Sender");
+        let run = desk.deliver(&ticket_addr(1, "-done"), "", &m.bytes()).ok();
+        assert_eq!(action(&run), ("bounce".into(), json!(1), false));
+        assert_eq!(status(&desk, 1), "new");
+        assert_eq!(desk.kinds(1), ["create", "comment"]);
+    }
+}
+
+#[test]
 fn bounce_never_opens_a_ticket_and_is_listed() {
     for desk in Desk::both("") {
         let run = desk

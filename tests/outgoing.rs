@@ -185,6 +185,7 @@ fn comment_goes_to_owner_and_admins_except_its_author() {
     assert_eq!(mails.len(), 1, "{:?}", summary(&mails));
     let m = &mails[0];
     assert_eq!(m.rcpts(), set(&["boss@example.org", MEMBER]));
+    assert_eq!(m.reverse_path.as_deref(), Some("ticket-1@help.example.org"));
     assert_eq!(m.header("Auto-Submitted"), "auto-generated");
     assert_our_headers(
         m,
@@ -243,6 +244,15 @@ fn autoreplied(m: &Mail, quiet: bool) -> bool {
         summary(&mails)
     );
     mails.iter().any(|x| x.forward_path.contains(&requestor))
+}
+
+#[test]
+fn disabled_autoreplies_are_not_sent() {
+    let desk = Desk::with_config("[autoreply]\nenabled = false\n");
+    desk.open_ticket(&john("Printer"));
+    let mails = desk.take_mail();
+    assert_eq!(mails.len(), 1, "{:?}", summary(&mails));
+    assert_eq!(mails[0].rcpts(), set(&[ADMIN]));
 }
 
 #[test]
@@ -382,7 +392,13 @@ fn encoded_crlf_in_incoming_headers_never_adds_a_header_or_recipient() {
     desk.open_ticket(&m);
     let reply = john(&format!("Re: [myisp #1] {EVIL}"));
     desk.send(SUBMIT, &reply).ok();
-    let staff = staff_mail(&format!("{EVIL} <stef@example.org>"), EVIL);
+    let staff = staff_mail(&format!("{EVIL} <stef@example.org>"), EVIL)
+        .header("MIME-Version", "1.0")
+        .header("Content-Type", "multipart/mixed; boundary=\"b\"")
+        .body(&format!(
+            "--b\nContent-Type: text/plain\n\nsee attached\n--b\nContent-Type: text/plain\n\
+             Content-Disposition: attachment; filename=\"{EVIL}\"\n\nlog\n--b--\n"
+        ));
     desk.send(&ticket_addr(1, ""), &staff).ok();
     desk.send(
         &ticket_addr(1, "-done"),
@@ -406,9 +422,21 @@ fn encoded_crlf_in_incoming_headers_never_adds_a_header_or_recipient() {
         );
         assert!(!m.to_and_cc().iter().any(|r| r.contains("victim")));
     }
-    assert!(mails
+    let relayed = mails
         .iter()
-        .any(|m| m.display_name().is_some_and(|n| n.contains("via Support"))));
+        .find(|m| m.display_name().is_some_and(|n| n.contains("via Support")))
+        .expect("the staff reply was relayed");
+    let attached = relayed.attachments();
+    assert_eq!(attached.len(), 1, "{}", relayed.text());
+    assert!(
+        !attached[0].0.contains(['\r', '\n']),
+        "filename {:?}",
+        attached[0].0
+    );
+    // Every part header is checked too, not only the top ones.
+    for line in relayed.text().split("\r\n") {
+        assert!(!line.to_ascii_lowercase().starts_with("bcc"), "{line}");
+    }
 }
 
 // ---------------------------------------------------------- outbox survival
