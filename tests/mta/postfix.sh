@@ -1,0 +1,291 @@
+#!/bin/bash
+# End-to-end test of the shipped Postfix setup (postfix/) against a real
+# Postfix, with real SMTP on 127.0.0.1.
+#
+#   bash tests/mta/postfix.sh /path/to/pipedesk
+#
+# Runs as root. Starts a throwaway Postfix instance (postfix -c TMP/etc) whose
+# main.cf/master.cf are the Debian defaults plus the shipped postfix/ files with
+# paths rewritten by sed, on a free port of 127.0.0.1; the system's own Postfix
+# (if any) keeps running untouched. The only change outside the temp dir is
+# the line "alternate_config_directories = TMP/etc" in /etc/postfix/main.cf,
+# which postdrop needs before it accepts mail for another instance (the
+# autoreply that pipedesk, as an unprivileged user, hands to sendmail); the
+# file is restored (or removed, if it did not exist) on exit.
+#
+# Prints "SKIP: reason" and exits 0 where Postfix cannot be installed or
+# started; exits 1 when an assertion failed. Every wait is bounded (30 s).
+# PIPEDESK_MTA_KEEP=1 keeps the temp dir for a look afterwards.
+set -u
+MTA=postfix
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+. "$HERE/lib.sh"
+
+skip() { echo "SKIP: $MTA: $*"; exit 0; }
+
+PDSRC=${1:-}
+if [ -z "$PDSRC" ] || [ ! -x "$PDSRC" ]; then
+    echo "usage: $0 /path/to/pipedesk   (not an executable: '${PDSRC}')" >&2
+    exit 2
+fi
+[ "$(id -u)" = 0 ] || skip "must run as root (starts a Postfix instance)"
+
+if ! command -v postfix >/dev/null || ! command -v swaks >/dev/null; then
+    say "postfix or swaks missing; running tests/mta/install.sh"
+    bash "$HERE/install.sh" || true
+fi
+command -v postfix >/dev/null || skip "postfix is not installed and could not be (apt-get install postfix)"
+command -v swaks >/dev/null || skip "swaks is not installed and could not be (apt-get install swaks)"
+command -v python3 >/dev/null || skip "python3 is missing"
+MASTER_DIST=/usr/share/postfix/master.cf.dist
+[ -f "$MASTER_DIST" ] || MASTER_DIST=/etc/postfix/master.cf.proto
+[ -f "$MASTER_DIST" ] || skip "no default master.cf (master.cf.dist) found"
+
+# ---------------------------------------------------------------- setup
+T=$(mktemp -d /tmp/pipedesk-postfix.XXXXXX)
+chmod 755 "$T"
+ETC=$T/etc
+PDUSER=nobody
+PDGROUP=$(id -gn nobody)
+CFG=$T/pipedesk/pipedesk.toml
+PDBIN=$T/bin/pipedesk
+MAILDIR=$T/mail
+SYS_MAINCF=/etc/postfix/main.cf
+STARTED=
+LOCKER_PID=
+
+cleanup() {
+    stop_locker
+    if [ -n "$STARTED" ]; then
+        postfix -c "$ETC" stop >/dev/null 2>&1
+        # master exits within a second or two; do not leave it behind
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            [ -e "$T/spool/pid/master.pid" ] && kill -0 "$(tr -dc 0-9 < "$T/spool/pid/master.pid")" 2>/dev/null || break
+            sleep 0.5
+        done
+        postfix -c "$ETC" status >/dev/null 2>&1 && postfix -c "$ETC" abort >/dev/null 2>&1
+    fi
+    if [ -e "$T/system-main.cf.orig" ]; then
+        cp -p "$T/system-main.cf.orig" "$SYS_MAINCF"
+    elif [ -e "$T/system-main.cf.absent" ]; then
+        rm -f "$SYS_MAINCF"
+    fi
+    if [ "$FAIL" -gt 0 ] || [ -n "${SETUP_FAILED:-}" ]; then
+        echo "--- last lines of the Postfix log ($T/maillog):"
+        tail -n 40 "$T/maillog" 2>/dev/null
+        echo "--- stub/pipedesk deliveries in the log:"
+        grep -E 'pipedesk|status=' "$T/maillog" 2>/dev/null | tail -n 20
+    fi
+    if [ -n "${PIPEDESK_MTA_KEEP:-}" ]; then
+        echo "kept $T"
+    else
+        rm -rf "$T"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+mkdir -p "$ETC" "$T/spool" "$T/data" "$MAILDIR" "$T/pipedesk" "$T/bin"
+install -m 755 "$PDSRC" "$PDBIN"
+chown postfix "$T/data"
+chmod 700 "$T/data"
+chown "$PDUSER:$PDGROUP" "$MAILDIR" "$T/pipedesk"
+
+# The shipped files, with their paths pointed into $T. Nothing else changes:
+# the domain help.example.org stays (no DNS is needed: the transport table
+# sends it to the pipe), and so do flags=, argv= and the regexps.
+shipped() {
+    sed -e "s|/usr/local/bin/pipedesk|$PDBIN|g" \
+        -e "s|/etc/postfix/|$ETC/|g" \
+        -e "s|/etc/pipedesk/|$T/pipedesk/|g" \
+        -e "s|user=pipedesk|user=$PDUSER|g" \
+        "$REPO/postfix/$1"
+}
+
+# main.cf: test settings, then the shipped lines, with the optional
+# PIPEDESK_CONFIG lines switched on (the config lives in $T, not /etc/pipedesk).
+sed -e "s|@T@|$T|g" -e "s|@UID@|$(id -u "$PDUSER")|g" -e "s|@GID@|$(getent group "$PDGROUP" | cut -d: -f3)|g" \
+    "$HERE/postfix-main.cf.in" > "$ETC/main.cf"
+shipped main.cf | sed -e 's/^#\(import_environment\|export_environment\) = /\1 = /' >> "$ETC/main.cf"
+grep -q "^import_environment = .*PIPEDESK_CONFIG=$T/pipedesk/pipedesk.toml" "$ETC/main.cf" \
+    || { SETUP_FAILED=1; echo "FAIL - could not enable import_environment in the shipped main.cf"; exit 1; }
+shipped pipedesk.regexp > "$ETC/pipedesk.regexp"
+# (virtual(8) refuses $1 substitution from regexp tables, hence a plain list)
+for u in alice boss carol; do printf '%s@client.test %s/\n' "$u" "$u"; done > "$ETC/mailboxes"
+
+# master.cf: Debian's default one, on a free port of 127.0.0.1, every service
+# unchrooted (chroot = n is needed on these machines), plus the shipped service.
+PORT=$(free_port)
+awk -v port="$PORT" '
+    /^smtp[ \t]+inet/ { $1 = "127.0.0.1:" port }
+    /^[a-z0-9.:-]+[ \t]+(inet|unix|fifo|pass|unix-dgram)[ \t]/ { if ($5 == "y" || $5 == "-") $5 = "n" }
+    { print }' "$MASTER_DIST" > "$ETC/master.cf"
+shipped master.cf >> "$ETC/master.cf"
+
+# The aliases/local(8) setup, owned by the delivery user (local(8) runs an
+# alias command as the owner of the alias table).
+shipped aliases > "$T/pipedesk/aliases"
+shipped aliases.regexp > "$T/pipedesk/aliases.regexp"
+postalias -c "$ETC" "hash:$T/pipedesk/aliases" || { SETUP_FAILED=1; echo "FAIL - postalias"; exit 1; }
+chown "$PDUSER:$PDGROUP" "$T/pipedesk/aliases" "$T/pipedesk/aliases.db" "$T/pipedesk/aliases.regexp"
+
+sed -e "s|@DOMAINS@|\"help.example.org\", \"desk.example.net\"|" -e "s|@SENDMAIL@|/usr/sbin/sendmail|" \
+    "$HERE/pipedesk.toml.in" > "$CFG"
+chown "$PDUSER:$PDGROUP" "$CFG"
+
+# postdrop (setgid) accepts another instance's config dir only when the
+# default main.cf lists it.
+if [ -e "$SYS_MAINCF" ]; then cp -p "$SYS_MAINCF" "$T/system-main.cf.orig"; else : > "$T/system-main.cf.absent"; fi
+old_alt=$(postconf -c /etc/postfix -h alternate_config_directories 2>/dev/null)
+postconf -c /etc/postfix -e "alternate_config_directories = ${old_alt:+$old_alt }$ETC" 2>/dev/null \
+    || { [ -e "$SYS_MAINCF" ] || printf 'alternate_config_directories = %s\n' "$ETC" > "$SYS_MAINCF"; }
+
+if ! postfix -c "$ETC" check > "$T/check.log" 2>&1; then
+    cat "$T/check.log"
+    SETUP_FAILED=1
+    echo "FAIL - postfix check refused the configuration (shipped files included)"
+    exit 1
+fi
+if ! postfix -c "$ETC" start > "$T/start.log" 2>&1; then
+    cat "$T/start.log"
+    SETUP_FAILED=1
+    skip "postfix -c $ETC start failed"
+fi
+STARTED=1
+wait_until 30 port_open "$PORT" || { SETUP_FAILED=1; skip "Postfix did not listen on 127.0.0.1:$PORT within 30 s"; }
+say "instance in $T, SMTP on 127.0.0.1:$PORT, pipedesk $PDSRC"
+
+RUN=$(date +%s).$$
+pq_json() { postqueue -c "$ETC" -j 2>/dev/null; }
+queue_empty() { [ -z "$(pq_json)" ]; }
+# deferred_for RCPT: the queue holds a deferred message for RCPT
+deferred_for() {
+    pq_json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    q = json.loads(line)
+    if q.get("queue_name") == "deferred" and any(r.get("address", "").lower() == sys.argv[1] for r in q.get("recipients", [])):
+        print(" / ".join(r.get("delay_reason", "") for r in q["recipients"]))
+        sys.exit(0)
+sys.exit(1)' "$1"
+}
+
+# ------------------------------------------------------ 1. new request
+SUBJ="Printer on fire $RUN"
+MID1="<new.$RUN@client.test>"
+mkmsg "$T/m1.eml" 'Alice <alice@client.test>' 'submit@help.example.org' "$SUBJ" "$MID1"
+check "SMTP: submit@help.example.org accepted" smtp alice@client.test submit@help.example.org "$T/m1.eml"
+if wait_until 30 has_ticket_subject "$SUBJ"; then
+    N=$(ticket_by_subject "$SUBJ")
+    ok "new request -> ticket #$N"
+else
+    fail "new request: no ticket with subject '$SUBJ' within 30 s"
+    N=0
+fi
+check "ticket #$N holds the message once" has_msg "$N" "$MID1"
+check "ticket #$N requestor is alice@client.test" test "$(ticket_field "$N" requestor)" = alice@client.test
+if wait_until 30 has_mail alice "[pipedesk #$N]" "Auto-Submitted: auto-replied"; then
+    ok "autoreply delivered to alice's mailbox through Postfix's sendmail"
+    AR=$(mails_matching alice "[pipedesk #$N]" "Auto-Submitted: auto-replied" | head -n1)
+    check "autoreply sent with the null envelope sender (Return-Path: <>)" grep -q '^Return-Path: <>' "$AR"
+else
+    fail "no autoreply for #$N in $MAILDIR/alice within 30 s"
+fi
+if wait_until 30 has_mail boss "[pipedesk #$N]"; then
+    NB=$(mails_matching boss "[pipedesk #$N]" | head -n1)
+    check "admin notice sent with envelope sender ticket-$N@help.example.org" \
+        grep -qi "^Return-Path: <ticket-$N@help.example.org>" "$NB"
+else
+    fail "no new-ticket notice for #$N to the admin boss@client.test within 30 s"
+fi
+
+# ------------------------------------- 2. unknown local part: 550 at SMTP
+mkmsg "$T/m2.eml" 'Alice <alice@client.test>' 'nobody-here@help.example.org' "Hello $RUN" "<unk.$RUN@client.test>"
+smtp alice@client.test nobody-here@help.example.org "$T/m2.eml"
+rc=$?
+check "nobody-here@help.example.org rejected during SMTP (550, swaks rc=$rc)" \
+    eval '[ $rc -ne 0 ] && grep -q "<\*\* *5[0-9][0-9]" "$T/swaks.last"'
+
+# ------------------------------------------ 3. reply to ticket-N@ appended
+MID3="<reply.$RUN@client.test>"
+mkmsg "$T/m3.eml" 'Alice <alice@client.test>' "ticket-$N@help.example.org" "Re: [pipedesk #$N] $SUBJ" "$MID3" \
+    "In-Reply-To: $MID1"
+check "SMTP: ticket-$N@help.example.org accepted" smtp alice@client.test "ticket-$N@help.example.org" "$T/m3.eml"
+check "reply to ticket-$N@ appended to #$N" wait_until 30 has_msg "$N" "$MID3"
+check "reply stored as correspondence" test "$(msg_kind "$N" "$MID3")" = correspond
+
+# --------------------------- 4. a bounce (null sender) to ticket-N@: a comment
+MID4="<bounce.$RUN@client.test>"
+mkmsg "$T/m4.eml" 'Mail Delivery System <MAILER-DAEMON@client.test>' "ticket-$N@help.example.org" \
+    "Undelivered Mail Returned to Sender" "$MID4"
+check "SMTP: MAIL FROM:<> to ticket-$N@ accepted" smtp '<>' "ticket-$N@help.example.org" "$T/m4.eml"
+check "bounce stored on #$N (null sender passed as empty, null_sender=)" wait_until 30 has_msg "$N" "$MID4"
+check "bounce stored as a comment" test "$(msg_kind "$N" "$MID4")" = comment
+
+# ------------------------------------ 5. no such ticket: bounced with our line
+MID5="<missing.$RUN@client.test>"
+mkmsg "$T/m5.eml" 'Alice <alice@client.test>' 'ticket-999@help.example.org' "About 999 $RUN" "$MID5"
+check "SMTP: ticket-999@help.example.org accepted (pipedesk decides)" smtp alice@client.test ticket-999@help.example.org "$T/m5.eml"
+if wait_until 30 has_mail alice "pipedesk: no ticket #999"; then
+    ok "bounce for ticket-999@ reached alice with 'pipedesk: no ticket #999'"
+else
+    fail "no bounce containing 'pipedesk: no ticket #999' in alice's mailbox within 30 s"
+fi
+check "no ticket #999 was created" eval '! ticket_exists 999'
+
+# ------------------------ 6. database locked: deferred (75), then stored once
+MID6="<locked.$RUN@client.test>"
+mkmsg "$T/m6.eml" 'Alice <alice@client.test>' "ticket-$N@help.example.org" "Re: [pipedesk #$N] locked $RUN" "$MID6"
+if start_locker "$T/pipedesk/pipedesk.db" 120; then
+    check "SMTP: message to ticket-$N@ accepted while the database is locked" \
+        smtp alice@client.test "ticket-$N@help.example.org" "$T/m6.eml"
+    if wait_until 30 deferred_for "ticket-$N@help.example.org" > "$T/deferred.txt"; then
+        ok "Postfix deferred it: $(head -c 200 "$T/deferred.txt")"
+    else
+        fail "message to ticket-$N@ was not deferred within 30 s"
+    fi
+    stop_locker
+    check "nothing stored while the database was locked" test "$(msg_count "$N" "$MID6")" = 0
+    postqueue -c "$ETC" -f
+    check "after postqueue -f the message is stored" wait_until 30 has_msg "$N" "$MID6"
+    check "the queue is empty afterwards" wait_until 30 queue_empty
+    check "the message is stored exactly once" test "$(msg_count "$N" "$MID6")" = 1
+else
+    fail "could not lock the database $T/pipedesk/pipedesk.db"
+    stop_locker
+fi
+
+# ------------------------------------------------- 7. ticket-N-done@ resolves
+# Sent by the admin (staff may close; the requestor may too, but then gets no
+# notice: pipedesk never mails the author of the message that caused it).
+MID7="<done.$RUN@client.test>"
+mkmsg "$T/m7.eml" 'Boss <boss@client.test>' "ticket-$N-done@help.example.org" "Re: [pipedesk #$N] fixed" "$MID7"
+check "SMTP: ticket-$N-done@ accepted" smtp boss@client.test "ticket-$N-done@help.example.org" "$T/m7.eml"
+check "ticket-$N-done@ resolved #$N" wait_until 30 status_is "$N" resolved
+check "the closing message is stored on #$N" has_msg "$N" "$MID7"
+if wait_until 30 has_mail alice "[pipedesk #$N]" "Return-Path: <ticket-$N@help.example.org>"; then
+    ok "requestor alice told of the close, envelope sender ticket-$N@help.example.org"
+else
+    fail "no mail to alice from envelope sender ticket-$N@help.example.org after the close within 30 s"
+fi
+
+# ------------------- 8. the aliases/local(8) way: recipient from the environment
+SUBJ8="Alias route $RUN"
+MID8="<alias.$RUN@client.test>"
+mkmsg "$T/m8.eml" 'Carol <carol@client.test>' 'submit@desk.example.net' "$SUBJ8" "$MID8"
+check "SMTP: submit@desk.example.net (aliases, local(8)) accepted" smtp carol@client.test submit@desk.example.net "$T/m8.eml"
+if wait_until 30 has_ticket_subject "$SUBJ8"; then
+    M=$(ticket_by_subject "$SUBJ8")
+    ok "aliases: submit@desk.example.net -> ticket #$M (recipient from \$ORIGINAL_RECIPIENT)"
+    MID9="<alias-reply.$RUN@client.test>"
+    mkmsg "$T/m9.eml" 'Carol <carol@client.test>' "ticket-$M@desk.example.net" "Re: [pipedesk #$M] $SUBJ8" "$MID9"
+    check "SMTP: ticket-$M@desk.example.net (aliases.regexp) accepted" smtp carol@client.test "ticket-$M@desk.example.net" "$T/m9.eml"
+    check "aliases.regexp: reply to ticket-$M@desk.example.net appended to #$M" wait_until 30 has_msg "$M" "$MID9"
+else
+    fail "aliases: no ticket for submit@desk.example.net within 30 s"
+fi
+
+check "the Postfix queue is empty at the end" wait_until 30 queue_empty
+summary
+[ "$FAIL" -eq 0 ]
