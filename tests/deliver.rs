@@ -1058,6 +1058,18 @@ fn too_large_message_exits_65() {
 }
 
 #[test]
+fn message_of_exactly_the_limit_is_accepted() {
+    let m = john("edge").body("0123456789\n");
+    let size = m.bytes().len();
+    let desk = Desk::with_config(&format!("[policy]\nmax_message_bytes = {size}\n"));
+    desk.send(SUBMIT, &m).ok();
+    desk.set_config(&format!("[policy]\nmax_message_bytes = {}\n", size - 1));
+    desk.send(SUBMIT, &john("edge").body("0123456789\n"))
+        .code(65);
+    assert_eq!(desk.ticket_count(), 1);
+}
+
+#[test]
 fn bad_config_exits_75_for_deliver_and_78_for_people() {
     let desk = Desk::new();
     desk.write_config("[site]\nname = \"myisp\"\ncolour = \"blue\"\n");
