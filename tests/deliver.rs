@@ -1031,6 +1031,40 @@ fn watchers_are_the_requestor_and_cc_minus_our_addresses() {
 // --------------------------------------------------------------- exit codes
 
 #[test]
+fn bad_command_line_exits_64() {
+    let desk = Desk::new();
+    let run = desk.run(&["deliver", "--recipient"], &john("x").bytes());
+    assert_eq!(run.code, 64, "{run}");
+    let run = desk.run(&["deliver", "--no-such-flag"], &john("x").bytes());
+    assert_eq!(run.code, 64, "{run}");
+    assert_eq!(desk.ticket_count(), 0);
+}
+
+#[test]
+fn file_flag_reads_the_message_from_a_path() {
+    let desk = Desk::new();
+    let path = desk.path().join("saved.eml");
+    std::fs::write(&path, john("Saved").bytes()).unwrap();
+    let run = desk
+        .run(
+            &[
+                "deliver",
+                "--json",
+                "--file",
+                path.to_str().unwrap(),
+                "--recipient",
+                SUBMIT,
+                "--sender",
+                JOHN,
+            ],
+            b"",
+        )
+        .ok();
+    assert_eq!(action(&run), ("create".into(), json!(1), false));
+    assert_eq!(desk.show(1)["subject"], "Saved");
+}
+
+#[test]
 fn empty_input_exits_65() {
     let desk = Desk::new();
     for input in [
