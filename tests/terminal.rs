@@ -812,3 +812,22 @@ fn completions_and_man_page_come_from_the_command_line_definitions() {
         .unwrap();
     assert!(out.status.success());
 }
+
+#[test]
+fn import_skips_an_empty_message_with_a_warning_and_goes_on() {
+    let desk = Desk::new();
+    let mbox = desk.path("old.mbox");
+    let mut messages = vec![("nobody@example.com".to_string(), b"\n".to_vec())];
+    messages.extend(old_mail().into_iter().take(1));
+    write_mbox(&mbox, &messages);
+    let out = desk.run(&["import", "--json", mbox.to_str().unwrap()], b"");
+    assert!(out.status.success());
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["skipped"], 1, "{summary}");
+    assert_eq!(summary["created"], 1, "{summary}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("pipedesk: skipped a message in ") && stderr.contains("empty message"),
+        "{stderr}"
+    );
+}

@@ -72,6 +72,7 @@ pub fn run(config: &Config, args: ImportArgs) -> Result<()> {
         old_tag: route::tag_pattern(old_name),
         old_numbers: HashMap::new(),
         summary: Summary::default(),
+        progress: source.progress.clone(),
     };
     let progress = source.progress.clone();
     loop {
@@ -133,6 +134,8 @@ struct Importer<'c> {
     /// Old ticket number → the ticket it became here.
     old_numbers: HashMap<i64, i64>,
     summary: Summary,
+    /// Warnings are printed around it, not through it.
+    progress: ProgressBar,
 }
 
 impl Importer<'_> {
@@ -224,10 +227,12 @@ impl Importer<'_> {
 
     fn skip(&mut self, where_: &str, why: &str) -> Result<()> {
         self.summary.skipped += 1;
-        eprintln!(
-            "pipedesk: skipped {where_}: {}",
+        let line = format!(
+            "pipedesk: skipped {}: {}",
+            crate::sanitize::one_line(where_),
             crate::sanitize::one_line(why)
         );
+        self.progress.suspend(|| eprintln!("{line}"));
         Ok(())
     }
 
