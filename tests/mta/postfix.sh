@@ -215,6 +215,13 @@ check "SMTP: ticket-$N@help.example.org accepted" smtp alice@client.test "ticket
 check "reply to ticket-$N@ appended to #$N" wait_until 30 has_msg "$N" "$MID3"
 check "reply stored as correspondence" test "$(msg_kind "$N" "$MID3")" = correspond
 
+# ---------------------------------- 3b. staff comment via ticket-N-comment@
+MID3B="<comment.$RUN@client.test>"
+mkmsg "$T/m3b.eml" 'Boss <boss@client.test>' "ticket-$N-comment@help.example.org" "Re: [pipedesk #$N] internal" "$MID3B"
+check "SMTP: ticket-$N-comment@ accepted" smtp boss@client.test "ticket-$N-comment@help.example.org" "$T/m3b.eml"
+check "staff mail to ticket-$N-comment@ stored on #$N" wait_until 30 has_msg "$N" "$MID3B"
+check "stored as a comment" test "$(msg_kind "$N" "$MID3B")" = comment
+
 # --------------------------- 4. a bounce (null sender) to ticket-N@: a comment
 MID4="<bounce.$RUN@client.test>"
 mkmsg "$T/m4.eml" 'Mail Delivery System <MAILER-DAEMON@client.test>' "ticket-$N@help.example.org" \
