@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by tests/mta/postfix.sh and tests/mta/exim.sh (sourced).
 # Expects: MTA (name), T (the temp dir), PDBIN, CFG, PDUSER, PDGROUP set by the caller.
 
