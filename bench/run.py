@@ -1,0 +1,976 @@
+#!/usr/bin/env python3
+"""pipedesk's benchmark: one command, results into BENCHMARKS.md.
+
+    python3 bench/run.py            # full run, ~15-20 minutes on 2 cores
+    python3 bench/run.py --quick    # short run, ~3 minutes
+
+Delivers a deterministic message mix (bench/gen.py) one process per message,
+as an MTA's pipe transport does, through `pipedesk deliver` (default
+durability), through Roundup's `roundup-mailgw` (a throwaway venv, sqlite
+tracker, mail written to a file), and through a program that only reads stdin
+(the floor), alternating between them so that machine noise hits all alike.
+Then peak RSS for 1 MB and 50 MB messages, and the cost curve at 1 000,
+100 000 and 1 000 000 seeded tickets.  See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import gen  # noqa: E402
+import seed  # noqa: E402
+
+REPO = os.path.dirname(HERE)
+MiB = 1024 * 1024
+
+
+def log(*a) -> None:
+    print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Running one process per message
+# ---------------------------------------------------------------------------
+
+class Result:
+    __slots__ = ("ns", "rc", "rss_kib", "out")
+
+    def __init__(self, ns, rc, rss_kib, out):
+        self.ns, self.rc, self.rss_kib, self.out = ns, rc, rss_kib, out
+
+
+RSS_TOOL: str | None = None  # bench/rss.c, compiled by build_tools()
+
+
+def run_one(argv: list[str], stdin_path: str | None, cwd: str | None = None,
+            stdout_path: str | None = None, rss: bool = False) -> Result:
+    """Run argv with stdin from a file; wall time, exit code, output.
+
+    stdout and stderr go to one pipe that is read to EOF (so nothing blocks),
+    or stdout to a file for commands that print a lot.  With rss, the child
+    runs under bench/rss.c, which reports its true peak RSS (KiB); the
+    ru_maxrss that wait4 gives Python is polluted by Python's own size (see
+    rss.c), so it is not used.
+    """
+    rss_out = None
+    if rss:
+        fd, rss_out = tempfile.mkstemp(prefix="rss-")
+        os.close(fd)
+        argv = [RSS_TOOL, rss_out, *argv]
+    fin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    fout = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
+    try:
+        t0 = time.perf_counter_ns()
+        p = subprocess.Popen(argv, stdin=fin, stdout=fout,
+                             stderr=subprocess.STDOUT if not stdout_path else subprocess.PIPE,
+                             cwd=cwd)
+        stream = p.stdout if not stdout_path else p.stderr
+        out = stream.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        t1 = time.perf_counter_ns()
+        stream.close()
+        p.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if stdin_path:
+            fin.close()
+        if stdout_path:
+            fout.close()
+    rss_kib = None
+    if rss_out:
+        with open(rss_out) as f:
+            text = f.read().strip()
+        os.unlink(rss_out)
+        rss_kib = int(text) if text else None
+    return Result(t1 - t0, p.returncode, rss_kib, out)
+
+
+def run_many(jobs, parallel: int) -> tuple[int, list[Result]]:
+    """Run jobs (callables returning Result) with `parallel` workers; wall ns."""
+    results: list[Result | None] = [None] * len(jobs)
+    lock = threading.Lock()
+    it = iter(range(len(jobs)))
+
+    def worker():
+        while True:
+            with lock:
+                i = next(it, None)
+            if i is None:
+                return
+            results[i] = jobs[i]()
+
+    t0 = time.perf_counter_ns()
+    threads = [threading.Thread(target=worker) for _ in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter_ns() - t0, results  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------
+# The three programs
+# ---------------------------------------------------------------------------
+
+class Pipedesk:
+    name = "pipedesk"
+
+    def __init__(self, binary: str):
+        self.bin = binary
+
+    @staticmethod
+    def config(db: str = "pipedesk.db") -> str:
+        return (
+            "# written by bench/run.py\n"
+            "[site]\n"
+            f'name = "{gen.SITE}"\n'
+            f'domains = ["{gen.DOMAIN}"]\n'
+            f'database = "{db}"\n\n'
+            "[staff]\n"
+            f"admins = {json.dumps(gen.ADMINS)}\n"
+            f"members = {json.dumps(gen.MEMBERS)}\n\n"
+            "[mail]\n"
+            'transport = "none"\n\n'
+            "[autoreply]\n"
+            "enabled = true\n")
+
+    def make(self, d: str) -> None:
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "pipedesk.toml"), "w") as f:
+            f.write(self.config())
+
+    def argv(self, d: str, m) -> list[str]:
+        return [self.bin, "--config", os.path.join(d, "pipedesk.toml"), "deliver",
+                "--recipient", m.pd_recipient, "--sender", m.sender]
+
+    def cmd(self, d: str, *args: str) -> list[str]:
+        return [self.bin, "--config", os.path.join(d, "pipedesk.toml"), *args]
+
+    def deliver(self, d: str, m, path: str, rss: bool = False) -> Result:
+        return run_one(self.argv(d, m), path, rss=rss)
+
+    def ok(self, r: Result) -> bool:
+        return r.rc == 0 and not r.out
+
+    def count(self, d: str) -> tuple[int, int]:
+        """(tickets, messages) as the program itself reports them."""
+        r = subprocess.run(self.cmd(d, "list", "--json"), capture_output=True, check=True)
+        tickets = json.loads(r.stdout)
+        return len(tickets), sum(t.get("messages", 0) for t in tickets)
+
+
+class Roundup:
+    name = "roundup"
+
+    def __init__(self, venv: str):
+        self.venv = venv
+
+    @staticmethod
+    def ensure_venv(cache: str) -> str:
+        venv = os.path.join(cache, "roundup-venv")
+        mailgw = os.path.join(venv, "bin", "roundup-mailgw")
+        if not os.path.exists(mailgw):
+            log("creating the Roundup venv (pip install roundup)")
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+            subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "roundup"], check=True)
+        return venv
+
+    def version(self) -> str:
+        r = subprocess.run([os.path.join(self.venv, "bin", "python"), "-c",
+                            "import roundup; print(roundup.__version__)"],
+                           capture_output=True, text=True)
+        return r.stdout.strip() or "?"
+
+    def make(self, d: str) -> None:
+        admin = os.path.join(self.venv, "bin", "roundup-admin")
+        settings = ",".join([
+            "tracker_web=http://localhost/bench/",
+            f"mail_domain={gen.DOMAIN}",
+            "mail_host=localhost",
+            # Outgoing mail goes to this file (relative to the tracker) instead
+            # of an SMTP server: Roundup still builds and writes every mail.
+            "mail_debug=outgoing-mail.txt",
+            # Like pipedesk's autoreply: the author gets a copy of the message.
+            "nosy_messages_to_author=yes",
+        ])
+        subprocess.run([admin, "-i", d, "install", "classic", "sqlite", settings],
+                       check=True, capture_output=True)
+        schema = os.path.join(d, "schema.py")
+        with open(schema) as f:
+            text = f.read()
+        line = "#db.security.addPermissionToRole('Anonymous', 'Email Access')"
+        assert line in text, "Roundup's schema.py changed: cannot enable mail from new users"
+        # Mail from unknown senders is refused until Anonymous may use email.
+        with open(schema, "w") as f:
+            f.write(text.replace(line, line[1:]))
+        subprocess.run([admin, "-i", d, "initialise", "bench-admin-pw"], check=True,
+                       capture_output=True)
+
+    def argv(self, d: str, m=None) -> list[str]:
+        return [os.path.join(self.venv, "bin", "roundup-mailgw"), d]
+
+    def deliver(self, d: str, m, path: str, rss: bool = False) -> Result:
+        return run_one(self.argv(d), path, rss=rss)
+
+    def ok(self, r: Result) -> bool:
+        # roundup-mailgw logs errors to stderr and usually exits 0 even when it
+        # refused a message (it mails a bounce instead): counts tell the truth.
+        return r.rc == 0
+
+    def count(self, d: str) -> tuple[int, int]:
+        import sqlite3
+        c = sqlite3.connect(os.path.join(d, "db", "db"))
+        try:
+            return (c.execute("select count(*) from _issue").fetchone()[0],
+                    c.execute("select count(*) from _msg").fetchone()[0])
+        finally:
+            c.close()
+
+
+class Floor:
+    name = "floor"
+
+    def __init__(self, binary: str):
+        self.bin = binary
+
+    def make(self, d: str) -> None:
+        os.makedirs(d, exist_ok=True)
+
+    def deliver(self, d: str, m, path: str, rss: bool = False) -> Result:
+        return run_one([self.bin], path, rss=rss)
+
+    def ok(self, r: Result) -> bool:
+        return r.rc == 0
+
+    def count(self, d: str) -> tuple[int, int]:
+        return (0, 0)
+
+
+def build_tool(cache: str, name: str) -> str:
+    """Compile bench/NAME.c into the cache (again when the source is newer)."""
+    src = os.path.join(HERE, f"{name}.c")
+    out = os.path.join(cache, name)
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        subprocess.run(["cc", "-O2", "-o", out, src], check=True)
+    return out
+
+
+def busy_fraction(secs: float = 1.0) -> float:
+    """Share of the machine's CPU time spent outside idle over `secs`."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = snap()
+    time.sleep(secs)
+    t1, i1 = snap()
+    return 1 - (i1 - i0) / max(1, t1 - t0)
+
+
+class OtherLoad:
+    """How much CPU other processes used while a phase ran: all non-idle
+    time on the machine minus what this process and its children used."""
+
+    def __init__(self):
+        self.t0 = self._machine()
+        self.o0 = self._ours()
+
+    @staticmethod
+    def _machine():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        hz = os.sysconf("SC_CLK_TCK")
+        return sum(v) / hz, (sum(v) - v[3] - v[4]) / hz  # total, busy (seconds, all CPUs)
+
+    @staticmethod
+    def _ours():
+        import resource
+        a = resource.getrusage(resource.RUSAGE_SELF)
+        b = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+    def share(self) -> float:
+        (t1, b1), o1 = self._machine(), self._ours()
+        total, busy = t1 - self.t0[0], b1 - self.t0[1]
+        return max(0.0, (busy - (o1 - self.o0)) / max(total, 1e-9))
+
+
+def wait_idle(limit_s: float, what: str) -> float:
+    """Wait (up to limit_s) until other processes leave the CPUs mostly idle.
+
+    Others' builds and tests on this machine would land in one program's
+    numbers more than another's; waiting for a quiet moment beats noting it
+    afterwards. Returns the busy share finally seen."""
+    deadline = time.time() + limit_s
+    busy = busy_fraction()
+    if busy > 0.15:
+        log(f"  machine busy ({busy:.0%} CPU used by others); waiting up to {limit_s:.0f} s before {what}")
+    while busy > 0.15 and time.time() < deadline:
+        busy = busy_fraction(2.0)
+    return busy
+
+
+# ---------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def p95(xs):
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    return s[max(0, math.ceil(0.95 * len(s)) - 1)]
+
+
+def ms(ns) -> float:
+    return ns / 1e6
+
+
+# ---------------------------------------------------------------------------
+# The benchmark
+# ---------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.cache = os.path.abspath(a.cache)
+        os.makedirs(self.cache, exist_ok=True)
+        self.work = tempfile.mkdtemp(prefix="run-", dir=self.cache)
+        self.res: dict = {"phases": {}}
+        self.t_start = time.time()
+
+    # ---- setup ----------------------------------------------------------
+
+    def write_messages(self) -> None:
+        a = self.a
+        n = max(a.latency_n, a.throughput_n)
+        base, mix = gen.build(a.seed, n)
+        self.base, self.mix = base, mix
+        for kind, msgs in (("base", base), ("mix", mix)):
+            for m in msgs:
+                for prog, data in (("pd", m.pd), ("rd", m.rd)):
+                    d = os.path.join(self.work, "msgs", prog, kind)
+                    os.makedirs(d, exist_ok=True)
+                    p = os.path.join(d, f"{m.index:05d}.eml")
+                    with open(p, "wb") as f:
+                        f.write(data)
+        sizes: dict[str, list[int]] = {}
+        for m in mix:
+            sizes.setdefault(m.kind, []).append(m.size)
+        self.res["mix"] = {k: {"n": len(v), "median_bytes": median(v)} for k, v in sizes.items()}
+
+    def path(self, prog: str, kind: str, m) -> str:
+        tag = "rd" if prog == "roundup" else "pd"
+        return os.path.join(self.work, "msgs", tag, kind, f"{m.index:05d}.eml")
+
+    def make_template(self, prog, name: str) -> str:
+        """A fresh instance holding the base tickets, copied for every run."""
+        d = os.path.join(self.work, "templates", name)
+        prog.make(d)
+        for m in self.base:
+            r = prog.deliver(d, m, self.path(prog.name, "base", m))
+            if not prog.ok(r):
+                raise SystemExit(f"{prog.name}: base message {m.index} failed "
+                                 f"(exit {r.rc}): {r.out.decode(errors='replace')[:2000]}")
+        tickets, msgs = prog.count(d)
+        if prog.name != "floor" and (tickets, msgs) != (gen.BASE_TICKETS, len(self.base)):
+            raise SystemExit(f"{prog.name}: base holds {tickets} tickets, {msgs} messages; "
+                             f"expected {gen.BASE_TICKETS}, {len(self.base)}")
+        return d
+
+    def fresh(self, template: str, name: str) -> str:
+        d = os.path.join(self.work, "instances", name)
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(template, d)
+        return d
+
+    def setup(self) -> None:
+        a = self.a
+        log(f"work dir {self.work}")
+        global RSS_TOOL
+        RSS_TOOL = build_tool(self.cache, "rss")
+        self.floor = Floor(build_tool(self.cache, "floor"))
+        self.pd = Pipedesk(a.bin)
+        self.progs = [self.pd]
+        self.write_messages()
+        self.templates = {"pipedesk": self.make_template(self.pd, "pipedesk"),
+                          "floor": os.path.join(self.work, "templates", "floor")}
+        os.makedirs(self.templates["floor"], exist_ok=True)
+        if not a.skip_roundup:
+            self.rd = Roundup(Roundup.ensure_venv(self.cache))
+            self.res["roundup_version"] = self.rd.version()
+            log("creating the Roundup tracker and delivering the base tickets")
+            self.templates["roundup"] = self.make_template(self.rd, "roundup")
+            self.progs.append(self.rd)
+        self.progs.append(self.floor)
+
+    # ---- phase 1: per-message latency, interleaved -----------------------
+
+    def latency(self) -> None:
+        n = self.a.latency_n
+        log(f"latency: {n} messages, one process each, interleaved")
+        dirs = {p.name: self.fresh(self.templates[p.name], f"lat-{p.name}") for p in self.progs}
+        times: dict[str, dict[str, list[int]]] = {p.name: {} for p in self.progs}
+        failures: dict[str, list] = {p.name: [] for p in self.progs}
+        mix = self.mix[:n]
+        for i, m in enumerate(mix):
+            k = i % len(self.progs)
+            for prog in self.progs[k:] + self.progs[:k]:  # rotate who goes first
+                r = prog.deliver(dirs[prog.name], m, self.path(prog.name, "mix", m))
+                if not prog.ok(r):
+                    failures[prog.name].append((m.index, r.rc, r.out.decode(errors="replace")[:300]))
+                times[prog.name].setdefault(m.kind, []).append(r.ns)
+            if (i + 1) % 50 == 0:
+                log(f"  {i + 1}/{n}")
+        counts = {p.name: p.count(dirs[p.name]) for p in self.progs if p.name != "floor"}
+        out = {}
+        for name, by_kind in times.items():
+            allv = [x for v in by_kind.values() for x in v]
+            out[name] = {
+                "kinds": {k: {"n": len(v), "median_ms": ms(median(v)), "p95_ms": ms(p95(v))}
+                          for k, v in by_kind.items()},
+                "all": {"n": len(allv), "median_ms": ms(median(allv)), "p95_ms": ms(p95(allv))},
+                "failures": failures[name][:5], "failed": len(failures[name]),
+            }
+            if name in counts:
+                out[name]["stored"] = {"tickets": counts[name][0], "messages": counts[name][1],
+                                       "expected_messages": len(self.base) + len(mix)}
+        self.res["latency"] = out
+        for name, v in out.items():
+            log(f"  {name:9} median {v['all']['median_ms']:.2f} ms  p95 {v['all']['p95_ms']:.2f} ms"
+                f"  failed {v['failed']}")
+
+    # ---- phase 2: throughput with 1 and 4 deliverers ---------------------
+
+    def throughput(self) -> None:
+        a = self.a
+        mix = self.mix[:a.throughput_n]
+        log(f"throughput: {len(mix)} messages, 1 and {a.parallel} deliverers")
+        out: dict = {}
+        for par in (1, a.parallel):
+            runs: dict[str, list] = {p.name: [] for p in self.progs}
+            # Cheap programs run once around each Roundup run, so each gets
+            # the same machine state as the slow one: pd fl rd pd fl rd pd fl.
+            rounds = a.roundup_reps if not a.skip_roundup else 0
+            seq = []
+            for r in range(rounds + 1):
+                seq += [p for p in self.progs if p.name != "roundup"]
+                if r < rounds:
+                    seq.append(self.rd)
+            for j, prog in enumerate(seq):
+                d = self.fresh(self.templates[prog.name], f"tp-{prog.name}-{par}-{j}")
+                wait_idle(self.a.idle_wait / 4, f"{par}x {prog.name}")
+                jobs = [(lambda prog=prog, d=d, m=m: prog.deliver(d, m, self.path(prog.name, "mix", m)))
+                        for m in mix]
+                wall, results = run_many(jobs, par)
+                failed = sum(1 for r in results if not prog.ok(r))
+                tickets, stored = prog.count(d)
+                runs[prog.name].append({
+                    "wall_s": wall / 1e9, "msgs_per_s": len(mix) / (wall / 1e9),
+                    "failed": failed, "stored": stored - len(self.base) if prog.name != "floor" else None,
+                    "median_ms": ms(median([r.ns for r in results])),
+                })
+                log(f"  {par}x {prog.name:9} {len(mix) / (wall / 1e9):8.1f} msg/s  "
+                    f"failed {failed}  stored {runs[prog.name][-1]['stored']}")
+                shutil.rmtree(d, ignore_errors=True)
+            out[str(par)] = {
+                name: {"runs": rs,
+                       "msgs_per_s": median([r["msgs_per_s"] for r in rs]),
+                       "lost": sum(len(mix) - r["stored"] for r in rs if r["stored"] is not None),
+                       "offered": len(mix) * len(rs)}
+                for name, rs in runs.items() if rs}
+        self.res["throughput"] = out
+
+    # ---- phase 3: peak RSS -----------------------------------------------
+
+    def rss(self) -> None:
+        log("peak RSS: 1 MB and 50 MB messages")
+        g = gen.Generator(self.a.seed + 1000)
+        g.base()
+        out = {}
+        d = self.fresh(self.templates["pipedesk"], "rss-pipedesk")
+        for size in (1_000_000, 50_000_000):
+            rows = []
+            for rep in range(self.a.rss_reps):
+                m = g.big(size)
+                p = os.path.join(self.work, "msgs", f"big-{size}-{rep}.eml")
+                with open(p, "wb") as f:
+                    f.write(m.pd)
+                r = self.pd.deliver(d, m, p, rss=True)
+                fl = self.floor.deliver(d, m, p, rss=True)
+                rows.append({"bytes": m.size, "rss_kib": r.rss_kib, "ms": ms(r.ns), "ok": self.pd.ok(r),
+                             "out": r.out.decode(errors="replace")[:300],
+                             "floor_rss_kib": fl.rss_kib, "floor_ms": ms(fl.ns)})
+                if size < 10_000_000 and not self.a.skip_roundup and rep == 0:
+                    rd_dir = self.fresh(self.templates["roundup"], "rss-roundup")
+                    with open(p[:-4] + ".rd.eml", "wb") as f:
+                        f.write(m.rd)
+                    rr = self.rd.deliver(rd_dir, m, p[:-4] + ".rd.eml", rss=True)
+                    rows[-1]["roundup_rss_kib"] = rr.rss_kib
+                    rows[-1]["roundup_ms"] = ms(rr.ns)
+                os.unlink(p)
+            top = max(rows, key=lambda r: r["rss_kib"])
+            out[str(size)] = {"runs": rows, "bytes": top["bytes"], "nominal": f"{size // 1_000_000} MB",
+                              "peak_rss_kib": top["rss_kib"],
+                              "limit_kib": (3 * top["bytes"] + 20 * MiB) / 1024,
+                              "all_ok": all(r["ok"] for r in rows)}
+            log(f"  {size / 1e6:.0f} MB: peak RSS {top['rss_kib'] / 1024:.1f} MiB, "
+                f"{median([r['ms'] for r in rows]):.1f} ms, ok={out[str(size)]['all_ok']}")
+        self.res["rss"] = out
+
+    # ---- phase 4: the cost curve -----------------------------------------
+
+    def scale(self) -> None:
+        a = self.a
+        sizes = a.scale_sizes
+        out: dict = {"sizes": {}}
+        cfg_dir = os.path.join(self.work, "schema-probe")
+        schema_sql = seed.probe_schema(self.pd, cfg_dir)
+        key = seed.schema_key(schema_sql)
+        mix = [m for m in self.mix if m.kind in ("new", "reply", "staff-reply")][:a.scale_n]
+        for n in sizes:
+            cached = seed.ensure_seeded(self.pd, self.cache, key, n, schema_sql, log)
+            d = os.path.join(self.work, "instances", f"scale-{n}")
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            log(f"  copying the {n}-ticket database")
+            seed.copy_db(cached, os.path.join(d, "pipedesk.db"))
+            with open(os.path.join(d, "pipedesk.toml"), "w") as f:
+                f.write(Pipedesk.config())
+            # Warm up as a running system is warm: page cache, first WAL.
+            subprocess.run(self.pd.cmd(d, "show", "1"), capture_output=True)
+            for m in self.base[:3]:
+                self.pd.deliver(d, m, self.path("pipedesk", "base", m))
+            times: dict[str, list[int]] = {}
+            failed = []
+            for m in mix:
+                # Replies name base-ticket numbers; at scale, point them at
+                # the seeded tickets with the same numbers (they exist).
+                r = self.pd.deliver(d, m, self.path("pipedesk", "mix", m))
+                if not self.pd.ok(r):
+                    failed.append((m.index, r.rc, r.out.decode(errors="replace")[:300]))
+                times.setdefault("new" if m.kind == "new" else "reply", []).append(r.ns)
+            allv = [x for v in times.values() for x in v]
+            row = {"deliver_median_ms": ms(median(allv)), "deliver_p95_ms": ms(p95(allv)),
+                   "new_median_ms": ms(median(times.get("new", []))),
+                   "reply_median_ms": ms(median(times.get("reply", []))),
+                   "n": len(allv), "failed": len(failed), "failures": failed[:3]}
+            log(f"  {n:>9} tickets: deliver median {row['deliver_median_ms']:.2f} ms "
+                f"p95 {row['deliver_p95_ms']:.2f} ms failed {len(failed)}")
+            if n == max(sizes):
+                row["queries"] = self.queries(d, n)
+            out["sizes"][str(n)] = row
+            shutil.rmtree(d, ignore_errors=True)
+        self.res["scale"] = out
+
+    def queries(self, d: str, n: int) -> dict:
+        reps = self.a.query_reps
+        outfile = os.path.join(self.work, "query-out.txt")
+        cmds = {
+            "list": ["list"],
+            "list --status open": ["list", "--status", "open"],
+            f"show {n // 2}": ["show", str(n // 2)],
+            f"show {n // 2} --json": ["show", str(n // 2), "--json"],
+        }
+        what = {}
+        for words, description in seed.SEARCHES:
+            label = "search " + " ".join(words)
+            cmds[label] = ["search", *words]
+            what[label] = description
+        out = {}
+        for label, args in cmds.items():
+            ts, rc, size = [], None, 0
+            for _ in range(reps):
+                r = run_one(self.pd.cmd(d, *args), None, stdout_path=outfile, rss=True)
+                ts.append(r.ns)
+                rc = r.rc
+                size = os.path.getsize(outfile)
+                lines = sum(1 for _ in open(outfile, "rb"))
+            out[label] = {"median_ms": ms(median(ts)), "p95_ms": ms(p95(ts)), "rc": rc, "what": what.get(label, ""),
+                          "out_bytes": size, "out_lines": lines, "rss_kib": r.rss_kib}
+            log(f"  {label:28} {ms(median(ts)):9.1f} ms  exit {rc}  {lines} lines")
+        return out
+
+    # ---- report ----------------------------------------------------------
+
+    def finish(self) -> None:
+        self.res["elapsed_s"] = time.time() - self.t_start
+        self.res["args"] = vars(self.a)
+        self.res["machine"] = machine()
+        self.res["pipedesk_rev"] = git_rev()
+        path = os.path.join(self.cache, "last-results.json")
+        with open(path, "w") as f:
+            json.dump(self.res, f, indent=1, default=str)
+        log(f"raw results: {path}")
+        if not self.a.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Machine facts and the report
+# ---------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    fs = "?"
+    try:
+        r = subprocess.run(["df", "-T", tempfile.gettempdir()], capture_output=True, text=True)
+        fs = r.stdout.splitlines()[1].split()[1]
+    except Exception:
+        pass
+    return {"uname": " ".join(platform.uname()), "cpu": cpu, "cores": os.cpu_count(),
+            "memory": mem, "python": platform.python_version(), "fs": fs,
+            "loadavg": os.getloadavg()}
+
+
+def git_rev() -> str:
+    try:
+        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "src", "Cargo.toml"],
+                               capture_output=True, text=True).stdout.strip()
+        return (rev or "no commit") + (" + uncommitted changes" if dirty else "")
+    except OSError:
+        return "?"
+
+
+def fmt(x, nd=2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{x:.{nd}f}"
+
+
+def mark(ok) -> str:
+    return "—" if ok is None else ("✓" if ok else "✗")
+
+
+KIND_LABELS = {
+    "new": "new request, ~2 KB, known sender",
+    "new-unknown": "new request, ~2 KB, first-time sender",
+    "reply": "tagged reply from the requestor",
+    "staff-reply": "tagged reply from staff",
+    "alternative": "multipart/alternative (text + HTML)",
+    "charset": "non-UTF-8 charset (Latin-1, KOI8-R, Shift_JIS, …)",
+    "attachment": "100 KB PDF attachment",
+}
+
+
+def report(res: dict, command: str) -> str:
+    m = res["machine"]
+    L = []
+    w = L.append
+    w("# Benchmarks\n")
+    w("Generated by `bench/run.py` (see [bench/README.md](bench/README.md)); "
+      "numbers are measured on the machine below, not asserted.\n")
+    w(f"- **Date:** {res['date']}")
+    w(f"- **Command:** `{command}` ({res['elapsed_s'] / 60:.1f} minutes)")
+    w(f"- **Machine:** `{m['uname']}`")
+    w(f"- **CPU:** {m['cpu']}, {m['cores']} cores; {m['memory']} RAM; database on {m['fs']}; "
+      f"load average at the end {', '.join(f'{x:.2f}' for x in m['loadavg'])}")
+    w(f"- **pipedesk:** `{res['pipedesk_rev']}`, release build, default durability "
+      "(SQLite synchronous commits); `[mail] transport = \"none\"`, autoreplies on")
+    if res.get("roundup_version"):
+        w(f"- **Roundup:** {res['roundup_version']} from PyPI, classic template, sqlite backend, "
+          "outgoing mail written to a file (`[mail] debug`), `messages_to_author = yes`")
+    if res.get("other_load"):
+        w("- **Other load:** share of the CPUs that other processes on the machine used during each "
+          "phase (the harness waits for a quiet moment before each): "
+          + ", ".join(f"{k} {v:.0%}" for k, v in res["other_load"].items()))
+    w(f"- **Seed:** {res['args']['seed']}; every process gets its message on stdin from a file, "
+      "timed from spawn to reap (`time.perf_counter_ns`, `os.wait4`)\n")
+
+    checks = targets(res)
+    w("## Targets\n")
+    w("| target | measured | |")
+    w("| --- | --- | --- |")
+    for name, measured, ok in checks:
+        w(f"| {name} | {measured} | {mark(ok)} |")
+    w("")
+
+    lat = res.get("latency")
+    if lat:
+        n = lat["pipedesk"]["all"]["n"]
+        w("## Time per message, one process per message\n")
+        w(f"{n} messages delivered one after another; for each message the programs take turns "
+          "(who goes first rotates), so machine noise hits all alike. Milliseconds.\n")
+        has_rd = "roundup" in lat
+        hdr = "| message | n | size | pipedesk median | p95 |"
+        sep = "| --- | ---: | ---: | ---: | ---: |"
+        if has_rd:
+            hdr += " roundup median | p95 | roundup : pipedesk |"
+            sep += " ---: | ---: | ---: |"
+        hdr += " floor median | pipedesk − floor |"
+        sep += " ---: | ---: |"
+        w(hdr)
+        w(sep)
+        kinds = [k for k in KIND_LABELS if k in lat["pipedesk"]["kinds"]]
+        for k in kinds + ["all"]:
+            pdk = lat["pipedesk"]["kinds"].get(k) if k != "all" else lat["pipedesk"]["all"]
+            fl = lat["floor"]["kinds"].get(k) if k != "all" else lat["floor"]["all"]
+            size = res["mix"].get(k, {}).get("median_bytes") if k != "all" else None
+            label = KIND_LABELS.get(k, "**whole mix**")
+            row = f"| {label} | {pdk['n']} | {fmt_bytes(size)} | {fmt(pdk['median_ms'])} | {fmt(pdk['p95_ms'])} |"
+            if has_rd:
+                rk = lat["roundup"]["kinds"].get(k) if k != "all" else lat["roundup"]["all"]
+                row += f" {fmt(rk['median_ms'], 1)} | {fmt(rk['p95_ms'], 1)} | {fmt(rk['median_ms'] / pdk['median_ms'], 0)}× |"
+            row += f" {fmt(fl['median_ms'])} | {fmt(pdk['median_ms'] - fl['median_ms'])} |"
+            w(row)
+        w("")
+        for name, v in lat.items():
+            if v.get("stored"):
+                s = v["stored"]
+                w(f"- {name}: stored {s['messages']} of {s['expected_messages']} messages "
+                  f"({s['tickets']} tickets); {v['failed']} deliveries failed"
+                  + (f" — first: `{v['failures'][0]}`" if v["failures"] else ""))
+        w("")
+
+    tp = res.get("throughput")
+    if tp:
+        w("## Throughput\n")
+        n = tp["1"]["pipedesk"]["runs"][0]
+        w("The same messages, one process per message, delivered by 1 and by "
+          f"{res['args']['parallel']} parallel deliverers into a fresh instance holding the base "
+          "tickets; messages per second (median over runs). \"Stored\" counts what the program's "
+          "own database holds afterwards.\n")
+        w("| deliverers | pipedesk msg/s | roundup msg/s | pipedesk : roundup | floor msg/s | "
+          "pipedesk lost | roundup lost |")
+        w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for par, v in tp.items():
+            pdv, rdv, flv = v.get("pipedesk"), v.get("roundup"), v.get("floor")
+            ratio = pdv["msgs_per_s"] / rdv["msgs_per_s"] if rdv else None
+            w(f"| {par} | {fmt(pdv['msgs_per_s'], 0)} | {fmt(rdv['msgs_per_s'], 1) if rdv else '—'} | "
+              f"{fmt(ratio, 0) + '×' if ratio else '—'} | {fmt(flv['msgs_per_s'], 0)} | "
+              f"{pdv['lost']} of {pdv['offered']} | "
+              f"{(str(rdv['lost']) + ' of ' + str(rdv['offered'])) if rdv else '—'} |")
+        w("")
+
+    rss = res.get("rss")
+    if rss:
+        w("## Peak memory of `deliver`\n")
+        w("A new request whose PDF attachment brings the message to the size shown; "
+          "peak RSS is the process's `ru_maxrss`, taken by bench/rss.c (it adds ~1 MiB of its own at most; the floor column shows that baseline).\n")
+        w("| message | pipedesk peak RSS | limit 3 × size + 20 MiB | | deliver time | floor RSS | roundup RSS / time |")
+        w("| ---: | ---: | ---: | --- | ---: | ---: | ---: |")
+        for size, v in rss.items():
+            r0 = v["runs"][0]
+            rd = (f"{r0['roundup_rss_kib'] / 1024:.1f} MiB / {r0['roundup_ms']:.0f} ms"
+                  if "roundup_rss_kib" in r0 else "—")
+            w(f"| {v.get('nominal', fmt_bytes(v['bytes']))} ({v['bytes']:,} bytes) | {v['peak_rss_kib'] / 1024:.1f} MiB | "
+              f"{v['limit_kib'] / 1024:.1f} MiB | {mark(v['peak_rss_kib'] <= v['limit_kib'] and v['all_ok'])} | "
+              f"{median([r['ms'] for r in v['runs']]):.1f} ms | {r0['floor_rss_kib'] / 1024:.1f} MiB | {rd} |")
+        bad = [r for v in rss.values() for r in v["runs"] if not r["ok"]]
+        if bad:
+            w(f"\nDeliveries that failed: {len(bad)}, first: `{bad[0]['out']}`")
+        w("")
+
+    sc = res.get("scale")
+    if sc:
+        w("## Cost curve\n")
+        w("`deliver` into databases already holding N tickets (seeded in bulk by bench/seed.py: one "
+          "requestor message per ticket and a reply on every fifth, raw bytes, history and "
+          "full-text index as a delivery writes them). New requests and tagged replies; milliseconds.\n")
+        w("| tickets | deliver median | p95 | new request | reply | failed |")
+        w("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        for n, v in sc["sizes"].items():
+            w(f"| {int(n):,} | {fmt(v['deliver_median_ms'])} | {fmt(v['deliver_p95_ms'])} | "
+              f"{fmt(v['new_median_ms'])} | {fmt(v['reply_median_ms'])} | {v['failed']} of {v['n']} |")
+        w("")
+        top = max(sc["sizes"], key=int)
+        q = sc["sizes"][top].get("queries")
+        if q:
+            w(f"Commands for people at {int(top):,} tickets (output to a file; median of "
+              f"{res['args']['query_reps']} runs):\n")
+            w("| command | | median | p95 | output lines | exit | peak RSS |")
+            w("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+            for label, v in q.items():
+                w(f"| `pipedesk {label}` | {v.get('what', '')} | {fmt(v['median_ms'], 1)} ms | "
+                  f"{fmt(v['p95_ms'], 1)} ms | {v['out_lines']:,} | {v['rc']} | {v['rss_kib'] / 1024:.0f} MiB |")
+            w("")
+        fails = [(n, v["failures"]) for n, v in sc["sizes"].items() if v["failures"]]
+        if fails:
+            w(f"Failed deliveries at scale, first: `{fails[0]}`\n")
+
+    if res.get("notes"):
+        w("## Notes\n")
+        for note in res["notes"]:
+            w(f"- {note}")
+        w("")
+    return "\n".join(L) + "\n"
+
+
+def fmt_bytes(b) -> str:
+    if b is None:
+        return ""
+    if b >= 1_000_000:
+        return f"{b / 1e6:.0f} MB"
+    if b >= 10_000:
+        return f"{b / 1000:.0f} KB"
+    return f"{b / 1000:.1f} KB"
+
+
+def targets(res: dict) -> list[tuple[str, str, bool | None]]:
+    out = []
+    lat = res.get("latency")
+    if lat:
+        pd_new = lat["pipedesk"]["kinds"].get("new", {}).get("median_ms")
+        fl_new = lat["floor"]["kinds"].get("new", {}).get("median_ms")
+        out.append(("median `deliver` of a ~2 KB new request ≤ 5 ms", f"{fmt(pd_new)} ms",
+                    pd_new is not None and pd_new <= 5))
+        out.append(("… within 3 ms of the floor", f"{fmt(pd_new - fl_new)} ms above the floor "
+                    f"({fmt(fl_new)} ms)", pd_new - fl_new <= 3))
+        if "roundup" in lat:
+            rd_all = lat["roundup"]["all"]["median_ms"] / lat["pipedesk"]["all"]["median_ms"]
+            out.append(("≥ 50× faster than roundup-mailgw (median, whole mix)", f"{rd_all:.0f}×", rd_all >= 50))
+            rk = lat["roundup"]["kinds"].get("new")
+            if rk and pd_new:
+                r = rk["median_ms"] / pd_new
+                out.append(("≥ 50× faster than roundup-mailgw (new request, known sender)", f"{r:.0f}×", r >= 50))
+    tp = res.get("throughput")
+    if tp:
+        for par, v in tp.items():
+            if "roundup" in v:
+                r = v["pipedesk"]["msgs_per_s"] / v["roundup"]["msgs_per_s"]
+                out.append((f"≥ 50× roundup-mailgw's throughput, {par} deliverer{'s' if par != '1' else ''}",
+                            f"{r:.0f}×", r >= 50))
+    rss = res.get("rss")
+    if rss:
+        for size, v in rss.items():
+            out.append((f"peak RSS of `deliver` for a {v.get('nominal', fmt_bytes(v['bytes']))} message ≤ 3 × size + 20 MiB",
+                        f"{v['peak_rss_kib'] / 1024:.1f} MiB (limit {v['limit_kib'] / 1024:.1f} MiB)"
+                        + ("" if v["all_ok"] else ", delivery failed"),
+                        v["peak_rss_kib"] <= v["limit_kib"] and v["all_ok"]))
+    sc = res.get("scale")
+    if sc:
+        sizes = sc["sizes"]
+        lo, hi = min(sizes, key=int), max(sizes, key=int)
+        if lo != hi:
+            a, b = sizes[lo]["deliver_median_ms"], sizes[hi]["deliver_median_ms"]
+            out.append((f"`deliver` at {int(hi):,} tickets ≤ 1.5 × at {int(lo):,}",
+                        f"{fmt(b)} ms vs {fmt(a)} ms ({b / a:.2f}×)", b <= 1.5 * a))
+        q = sizes[hi].get("queries") or {}
+        for label, v in q.items():
+            if label.startswith("search"):
+                out.append((f"`{label}` ({v.get('what', '')}) at {int(hi):,} tickets < 100 ms",
+                            f"{fmt(v['median_ms'], 1)} ms" + ("" if v["rc"] == 0 else f" (exit {v['rc']})"),
+                            v["median_ms"] < 100 and v["rc"] == 0))
+    return out
+
+
+def write_report(res: dict, command: str, path: str) -> None:
+    with open(path, "w") as f:
+        f.write(report(res, command))
+    log(f"wrote {path}")
+
+
+# ---------------------------------------------------------------------------
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--quick", action="store_true", help="a short run (~3 minutes): fewer messages, "
+                    "cost curve at 1 000 and 100 000 tickets")
+    ap.add_argument("--skip-roundup", action="store_true", help="pipedesk and the floor only")
+    ap.add_argument("--skip-scale", action="store_true", help="no seeded databases, no cost curve")
+    ap.add_argument("--only", choices=["latency", "throughput", "rss", "scale"], action="append",
+                    help="run only these phases (repeatable)")
+    ap.add_argument("--bin", help="the pipedesk binary (default: build target/release/pipedesk)")
+    ap.add_argument("--cache", default=os.environ.get("PIPEDESK_BENCH_CACHE",
+                                                      os.path.join(tempfile.gettempdir(), "pipedesk-bench")),
+                    help="venv, seeded databases and runs live here (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default=os.path.join(REPO, "BENCHMARKS.md"),
+                    help="report to write (default: BENCHMARKS.md at the repo root)")
+    ap.add_argument("--no-report", action="store_true", help="print the report, do not write it")
+    ap.add_argument("--report-from", metavar="JSON", help="only rewrite the report from saved raw results")
+    ap.add_argument("--keep", action="store_true", help="keep the run's work folder")
+    ap.add_argument("--idle-wait", type=float, default=120, metavar="SECS",
+                    help="before each phase, wait up to this long for other processes to go quiet "
+                    "(default: %(default)s)")
+    a = ap.parse_args()
+
+    a.parallel = 4
+    if a.quick:
+        a.latency_n, a.throughput_n, a.roundup_reps = 60, 40, 1
+        a.rss_reps, a.scale_n, a.query_reps = 2, 30, 3
+        a.scale_sizes = [1_000, 100_000]
+    else:
+        a.latency_n, a.throughput_n, a.roundup_reps = 300, 200, 2
+        a.rss_reps, a.scale_n, a.query_reps = 3, 60, 5
+        a.scale_sizes = [1_000, 100_000, 1_000_000]
+
+    command = "python3 bench/run.py" + "".join(
+        f" {x}" for x in sys.argv[1:])
+
+    if a.report_from:
+        with open(a.report_from) as f:
+            res = json.load(f)
+        write_report(res, res.get("command", command), a.out)
+        return
+
+    if not a.bin:
+        a.bin = os.path.join(REPO, "target", "release", "pipedesk")
+        log("building pipedesk (cargo build --release)")
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
+    a.bin = os.path.abspath(a.bin)
+
+    b = Bench(a)
+    b.res["date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    b.res["command"] = command
+    phases = a.only or ["latency", "throughput", "rss", "scale"]
+    if a.skip_scale and "scale" in phases:
+        phases.remove("scale")
+    b.res["busy_before"] = {}
+    try:
+        b.setup()
+        for ph in phases:
+            b.res["busy_before"][ph] = wait_idle(a.idle_wait, ph)
+            load = OtherLoad()
+            getattr(b, ph)()
+            b.res.setdefault("other_load", {})[ph] = load.share()
+            log(f"  (other processes used {load.share():.0%} of the CPUs during {ph})")
+    finally:
+        b.finish()
+    text = report(b.res, command)
+    if a.no_report:
+        print(text)
+    else:
+        write_report(b.res, command, a.out)
+    for name, measured, ok in targets(b.res):
+        log(f"{mark(ok)} {name}: {measured}")
+
+
+if __name__ == "__main__":
+    main()
