@@ -1,0 +1,43 @@
+//! End to end through real MTAs: the shipped `postfix/` and `exim/` files,
+//! a real Postfix and a real Exim on 127.0.0.1, real SMTP, and this build of
+//! pipedesk behind them. The scenarios live in `tests/mta/*.sh`; each prints
+//! `SKIP: …` and passes where its server is not installed (as root,
+//! `bash tests/mta/install.sh` installs both; `.ci/run` does so first).
+
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The two servers share the machine's spool directories: one at a time.
+static ONE_MTA_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn run(script: &str) {
+    let _guard = ONE_MTA_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let path = format!("{}/tests/mta/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("timeout")
+        .args(["-k", "10", "600", "bash", &path, env!("CARGO_BIN_EXE_pipedesk")])
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Shown with --nocapture, and on failure.
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    if let Some(skip) = stdout.lines().find(|l| l.starts_with("SKIP:")) {
+        eprintln!("{script}: {skip}");
+    }
+    assert!(out.status.success(), "{script} failed ({}):\n{stdout}\n{stderr}", out.status);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("SKIP:") || l.contains(" passed, 0 failed")),
+        "{script} reported no result:\n{stdout}"
+    );
+}
+
+#[test]
+fn postfix_delivers_to_pipedesk_end_to_end() {
+    run("postfix.sh");
+}
+
+#[test]
+fn exim_delivers_to_pipedesk_end_to_end() {
+    run("exim.sh");
+}
