@@ -217,9 +217,10 @@ pub struct SearchArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// An mbox file, or a Maildir (a folder with cur/ and new/)
-    #[arg(value_name = "PATH")]
-    pub path: PathBuf,
+    /// mbox files or Maildirs (folders with cur/ and new/), read in this
+    /// order as one import
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
     /// The site name in the old system's subject tags, `[NAME #N]`; those
     /// numbers name old tickets and are mapped to the tickets this import
     /// creates [default: site.name]

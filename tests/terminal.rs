@@ -831,3 +831,18 @@ fn import_skips_an_empty_message_with_a_warning_and_goes_on() {
         "{stderr}"
     );
 }
+
+#[test]
+fn import_of_several_mailboxes_in_one_run_keeps_old_numbers_across_them() {
+    let desk = Desk::new();
+    let mail = old_mail();
+    let (mbox, maildir) = (desk.path("2025.mbox"), desk.path("Maildir"));
+    write_mbox(&mbox, &mail[..2]);
+    write_maildir(&maildir, &mail[2..]);
+    let out = desk.ok(&["import", mbox.to_str().unwrap(), maildir.to_str().unwrap()]);
+    assert!(
+        out.starts_with("imported 8 messages from 2 mailboxes"),
+        "{out}"
+    );
+    assert_imported(&desk);
+}

@@ -56,7 +56,12 @@ pub struct Summary {
 
 pub fn run(config: &Config, args: ImportArgs) -> Result<()> {
     let started = Instant::now();
-    let mut source = Source::open(&args.path)?;
+    // Every path is checked before the database is touched.
+    let sources = args
+        .paths
+        .iter()
+        .map(|p| Source::open(p))
+        .collect::<Result<Vec<_>>>()?;
     let mut conn = crate::commands::open(config, &config.site.database)?;
     // For this connection only: statement journals in memory rather than in
     // temporary files (every insert into the FTS index takes one), a larger
@@ -72,42 +77,51 @@ pub fn run(config: &Config, args: ImportArgs) -> Result<()> {
         old_tag: route::tag_pattern(old_name),
         old_numbers: HashMap::new(),
         summary: Summary::default(),
-        progress: source.progress.clone(),
+        progress: ProgressBar::hidden(),
     };
-    let progress = source.progress.clone();
-    loop {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .context("waiting for the database")?;
-        let mut n = 0;
-        while n < BATCH {
-            let Some(item) = source.next() else { break };
-            let (raw, from_line, where_) = item?;
-            importer.one(&tx, &raw, from_line.as_deref(), &where_)?;
-            n += 1;
+    // One run over all the paths, so that an old number seen in the first
+    // mailbox still names its ticket in the last.
+    for (mut source, path) in sources.into_iter().zip(&args.paths) {
+        let before = importer.summary.messages;
+        importer.progress = source.progress.clone();
+        loop {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .context("waiting for the database")?;
+            let mut n = 0;
+            while n < BATCH {
+                let Some(item) = source.next() else { break };
+                let (raw, from_line, where_) = item?;
+                importer.one(&tx, &raw, from_line.as_deref(), &where_)?;
+                n += 1;
+            }
+            tx.commit().context("committing")?;
+            source.progress.set_message(importer.summary.progress());
+            if n < BATCH {
+                break;
+            }
         }
-        tx.commit().context("committing")?;
-        progress.set_message(importer.summary.progress());
-        if n < BATCH {
-            break;
+        source.progress.finish_and_clear();
+        if importer.summary.messages == before {
+            eprintln!(
+                "pipedesk: warning: no messages in {} (an mbox starts with a `From ` line)",
+                path.display()
+            );
         }
     }
-    progress.finish_and_clear();
     let mut summary = importer.summary;
     summary.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
-    if summary.messages == 0 {
-        eprintln!(
-            "pipedesk: warning: no messages in {} (an mbox starts with a `From ` line)",
-            args.path.display()
-        );
-    }
     if args.json {
         return crate::commands::print_json(&summary);
     }
+    let from = match args.paths.as_slice() {
+        [one] => one.display().to_string(),
+        many => format!("{} mailboxes", many.len()),
+    };
     println!(
         "imported {} messages from {} in {:.1} s: {} new tickets, {} added to tickets, {} bounces, {} already stored, {} skipped",
         summary.messages,
-        args.path.display(),
+        crate::sanitize::one_line(&from),
         summary.seconds,
         summary.created,
         summary.added,

@@ -2,6 +2,8 @@
 //! tickets come first (what needs doing), then resolved ones; newest first
 //! within each.
 
+use std::io::IsTerminal;
+
 use anyhow::{bail, Result};
 
 use crate::cli::ListArgs;
@@ -63,7 +65,7 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
                 t.id.to_string(),
                 t.status.as_str().into(),
                 age(&t.created, now),
-                one_line(&t.requestor),
+                console::truncate_str(&one_line(&t.requestor), REQUESTOR_WIDTH, "…").into_owned(),
                 one_line(&t.subject),
             ]
         })
@@ -79,8 +81,18 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
         })
         .collect();
     let paint = Paint::stdout();
+    // On a terminal, a subject is cut at the right edge rather than wrapped.
+    let subject_width = std::io::stdout().is_terminal().then(|| {
+        let (_, cols) = console::Term::stdout().size();
+        let used: usize = widths.iter().sum::<usize>() + 8;
+        usize::from(cols).saturating_sub(used).max(20)
+    });
     let mut out = String::new();
     for (i, r) in std::iter::once(&header).chain(&rows).enumerate() {
+        let subject = match subject_width {
+            Some(w) => console::truncate_str(&r[4], w, "…"),
+            None => std::borrow::Cow::Borrowed(r[4].as_str()),
+        };
         let status = if i == 0 {
             paint.bold(&format!("{:<w$}", r[1], w = widths[1]))
         } else {
@@ -91,7 +103,7 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
             r[0],
             r[2],
             r[3],
-            r[4],
+            subject,
             w0 = widths[0],
             w2 = widths[2],
             w3 = widths[3]
@@ -102,6 +114,9 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
     crate::commands::show::page(&out)?;
     Ok(())
 }
+
+/// Long requestor addresses are cut here, so that subjects stay readable.
+const REQUESTOR_WIDTH: usize = 32;
 
 /// "5m", "3h", "2d": how long since `stamp`.
 pub fn age(stamp: &str, now: chrono::DateTime<chrono::Utc>) -> String {

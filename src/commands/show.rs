@@ -38,17 +38,21 @@ struct Entry {
     new: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// The From display name, for people (JSON keeps the address only).
+    #[serde(skip)]
+    name: Option<String>,
 }
 
 fn entry(row: HistoryRow) -> Entry {
-    let (message_id, subject, body, attachments) = match row.message {
+    let (message_id, subject, body, attachments, name) = match row.message {
         Some(m) => (
             m.message_id.map(|id| format!("<{id}>")),
             Some(m.subject),
             Some(m.body),
             Some(attachments_of(&m.raw)),
+            display_name(&m.raw, &row.author),
         ),
-        None => (None, None, None, None),
+        None => (None, None, None, None, None),
     };
     Entry {
         kind: row.kind,
@@ -61,7 +65,19 @@ fn entry(row: HistoryRow) -> Entry {
         old: row.old,
         new: row.new,
         note: row.note,
+        name,
     }
+}
+
+/// The display name on the From line of `raw`, when that line is `author`'s.
+fn display_name(raw: &[u8], author: &str) -> Option<String> {
+    let headers = mail_parser::MessageParser::new().parse_headers(raw)?;
+    let from = headers.from()?.first()?;
+    let same = from
+        .address()
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case(author));
+    let name = from.name()?.trim();
+    (same && !name.is_empty()).then(|| name.to_string())
 }
 
 pub fn run(config: &Config, args: ShowArgs) -> Result<()> {
@@ -215,7 +231,10 @@ fn render(
         out += &field("Priority:", &t.priority.to_string());
     }
     for e in history {
-        let who = one_line(&e.author);
+        let who = match &e.name {
+            Some(n) => format!("{} <{}>", one_line(n), one_line(&e.author)),
+            None => one_line(&e.author),
+        };
         let when = human_date(&e.date);
         // Changes read as one line each between the messages, as in RT.
         let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}\n"));
@@ -249,7 +268,7 @@ fn render(
                 out += "\n";
                 let head = format!("── {when}  {who} {verb} ");
                 let rule = "─".repeat(72usize.saturating_sub(head.chars().count()));
-                out += &paint.bold(&format!("{head}{rule}"));
+                out += &paint.bold(format!("{head}{rule}").trim_end());
                 out += "\n";
                 if let Some(s) = &e.subject {
                     out += &format!("{} {}\n", paint.dim("Subject:"), one_line(s));
@@ -261,6 +280,7 @@ fn render(
                 } else {
                     fold_quotes(&body, paint)
                 };
+                let body = squeeze_blank_lines(&body);
                 let body = body.trim_end();
                 if !body.is_empty() {
                     out += body;
@@ -319,6 +339,22 @@ fn fold_quotes(body: &str, paint: &Paint) -> String {
     out
 }
 
+/// Runs of blank lines (what is left of an inline image, or of HTML turned
+/// into text) shown as one, as `cat -s` does.
+fn squeeze_blank_lines(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut blank = false;
+    for line in body.trim_start_matches(['\n', '\r']).lines() {
+        let is_blank = line.trim().is_empty();
+        if !(is_blank && blank) {
+            out += if is_blank { "" } else { line };
+            out.push('\n');
+        }
+        blank = is_blank;
+    }
+    out
+}
+
 /// `1234 bytes`, `12.1 KB`, `3.4 MB`.
 pub fn size(n: usize) -> String {
     match n {
@@ -340,6 +376,11 @@ mod tests {
             fold_quotes(body, &off),
             "Thanks!\nOn Monday John wrote:\n[… 3 quoted lines folded]\nbye\n> one\n"
         );
+    }
+
+    #[test]
+    fn blank_lines_are_squeezed() {
+        assert_eq!(squeeze_blank_lines("\n\na\n\n \n\t\nb\n"), "a\n\nb\n");
     }
 
     #[test]
