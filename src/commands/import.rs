@@ -1,9 +1,10 @@
-//! `pipedesk import PATH`: an mbox file or a Maildir of old support mail
-//! becomes tickets. Every message takes the same path as delivered mail
+//! `pipedesk import PATH…`: mbox files or Maildirs of old support mail
+//! become tickets. Every message takes the same path as delivered mail
 //! (`desk::ingest`: dedup by Message-ID or hash, bounces, spam, watchers),
-//! with no outgoing mail, a batch of messages per transaction (one commit,
-//! one fsync, per batch rather than per message). A message that routing
-//! refuses is skipped with a warning; it has written nothing.
+//! with no outgoing mail and a thousand messages per transaction (one
+//! commit per batch, not per message). A message that routing refuses is
+//! skipped with a warning; it has written nothing. What was imported is
+//! dated by its Date header, so ages and stats read as they happened.
 //!
 //! Tags in old mail (`[name #N]`) name tickets of the *old* system: the
 //! first message seen with old number N lands somewhere (a new ticket, or
@@ -31,9 +32,9 @@ use crate::inbound::{self, Facts};
 use crate::route::{self, Recipient};
 use crate::store;
 
-/// Messages per transaction: large enough that commits (each an fsync) do
-/// not dominate, small enough that a concurrent `deliver` waits well under
-/// its `busy_wait_secs`.
+/// Messages per transaction: large enough that commits do not dominate,
+/// small enough (about half a second of work) that a concurrent `deliver`
+/// waits well under its `busy_wait_secs`.
 const BATCH: usize = 1000;
 
 /// What an import did, for the summary line and `--json`.
