@@ -38,21 +38,17 @@ struct Entry {
     new: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
-    /// The From display name, for people (JSON keeps the address only).
-    #[serde(skip)]
-    name: Option<String>,
 }
 
 fn entry(row: HistoryRow) -> Entry {
-    let (message_id, subject, body, attachments, name) = match row.message {
+    let (message_id, subject, body, attachments) = match row.message {
         Some(m) => (
             m.message_id.map(|id| format!("<{id}>")),
             Some(m.subject),
             Some(m.body),
             Some(attachments_of(&m.raw)),
-            display_name(&m.raw, &row.author),
         ),
-        None => (None, None, None, None, None),
+        None => (None, None, None, None),
     };
     Entry {
         kind: row.kind,
@@ -65,19 +61,7 @@ fn entry(row: HistoryRow) -> Entry {
         old: row.old,
         new: row.new,
         note: row.note,
-        name,
     }
-}
-
-/// The display name on the From line of `raw`, when that line is `author`'s.
-fn display_name(raw: &[u8], author: &str) -> Option<String> {
-    let headers = mail_parser::MessageParser::new().parse_headers(raw)?;
-    let from = headers.from()?.first()?;
-    let same = from
-        .address()
-        .is_some_and(|a| a.trim().eq_ignore_ascii_case(author));
-    let name = from.name()?.trim();
-    (same && !name.is_empty()).then(|| name.to_string())
 }
 
 pub fn run(config: &Config, args: ShowArgs) -> Result<()> {
@@ -231,10 +215,7 @@ fn render(
         out += &field("Priority:", &t.priority.to_string());
     }
     for e in history {
-        let who = match &e.name {
-            Some(n) => format!("{} <{}>", one_line(n), one_line(&e.author)),
-            None => one_line(&e.author),
-        };
+        let who = one_line(&e.author);
         let when = human_date(&e.date);
         // Changes read as one line each between the messages, as in RT.
         let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}\n"));
