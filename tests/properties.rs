@@ -265,3 +265,28 @@ proptest! {
         }
     }
 }
+
+/// The fuzz targets' checks (`fuzz/src/lib.rs`), on stable Rust.
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz_checks;
+
+/// Every committed fuzz seed, and every crash input copied there after a
+/// fix, replayed through the same checks the fuzz targets run.
+#[test]
+fn fuzz_seeds_replay_cleanly() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let mut replayed = 0;
+    for (target, check) in [
+        ("deliver_path", fuzz_checks::deliver_path as fn(&[u8])),
+        ("config", fuzz_checks::config),
+    ] {
+        for entry in std::fs::read_dir(seeds.join(target)).unwrap() {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            let result = std::panic::catch_unwind(|| check(&data));
+            assert!(result.is_ok(), "{target}: {} fails", path.display());
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 100, "only {replayed} seeds found");
+}
