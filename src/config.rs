@@ -26,6 +26,10 @@ pub struct Config {
     /// The file this came from, if any (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// The subject tag pattern, compiled on first use: once per process,
+    /// not once per message (it was most of `import`'s time).
+    #[serde(skip)]
+    tag: std::sync::OnceLock<regex::Regex>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -378,6 +382,12 @@ impl Config {
             return bad("mail.from_name", "must be one line".into());
         }
         Ok(())
+    }
+
+    /// The pattern of our subject tag, `[site.name #N]`.
+    pub fn tag_pattern(&self) -> &regex::Regex {
+        self.tag
+            .get_or_init(|| crate::route::tag_pattern(&self.site.name))
     }
 
     /// The site's first domain: where our own outgoing addresses live.

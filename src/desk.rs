@@ -125,7 +125,7 @@ pub fn ingest(
     let now = store::now();
     let bounce = route::is_bounce(msg.envelope_sender, facts);
     let recipient = route::classify(msg.recipient, config);
-    let tag = route::find_tag(&facts.subject, &route::tag_pattern(&config.site.name));
+    let tag = route::find_tag(&facts.subject, config.tag_pattern());
     let landing = match route::target(&recipient, tag) {
         Target::Unknown if bounce => Landing::Nowhere,
         Target::Unknown => {

@@ -94,7 +94,7 @@ pub fn tag_pattern(name: &str) -> Regex {
         .replace("\\ ", r"\s+")
         .replace(' ', r"\s+");
     // The pattern is built from an escaped name, so it always compiles.
-    Regex::new(&format!(r"(?i)\[\s*{name}\s*#\s*(\d{{1,18}})\s*\]"))
+    Regex::new(&format!(r"(?i)\[\s*{name}\s*#\s*([0-9]{{1,18}})\s*\]"))
         .unwrap_or_else(|_| Regex::new(r"\A\b\B").expect("a pattern that never matches compiles"))
 }
 

@@ -14,7 +14,14 @@ fn run(script: &str) {
     let _guard = ONE_MTA_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let path = format!("{}/tests/mta/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("timeout")
-        .args(["-k", "10", "600", "bash", &path, env!("CARGO_BIN_EXE_pipedesk")])
+        .args([
+            "-k",
+            "10",
+            "600",
+            "bash",
+            &path,
+            env!("CARGO_BIN_EXE_pipedesk"),
+        ])
         .output()
         .expect("bash runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -25,9 +32,15 @@ fn run(script: &str) {
     if let Some(skip) = stdout.lines().find(|l| l.starts_with("SKIP:")) {
         eprintln!("{script}: {skip}");
     }
-    assert!(out.status.success(), "{script} failed ({}):\n{stdout}\n{stderr}", out.status);
     assert!(
-        stdout.lines().any(|l| l.starts_with("SKIP:") || l.contains(" passed, 0 failed")),
+        out.status.success(),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("SKIP:") || l.contains(" passed, 0 failed")),
         "{script} reported no result:\n{stdout}"
     );
 }

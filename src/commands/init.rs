@@ -65,7 +65,10 @@ pub fn check(config: &Config) -> Result<()> {
     println!("config: {source}: ok");
     if !config.site.database.exists() {
         // Not an error: the first delivery (or `pipedesk init`) creates it.
-        println!("database: {}: not created yet", config.site.database.display());
+        println!(
+            "database: {}: not created yet",
+            config.site.database.display()
+        );
         return Ok(());
     }
     let conn = crate::commands::open_existing(config)?;

@@ -14,7 +14,7 @@ use lettre::Address;
 use super::templates::{Context, Texts};
 use super::{MailKind, Planned};
 use crate::config::Config;
-use crate::route::{find_tag, tag_pattern};
+use crate::route::find_tag;
 use crate::store::{Outgoing, Ticket};
 
 /// The message that caused the mail.
@@ -189,7 +189,7 @@ fn or<'a>(s: &'a str, fallback: &'a str) -> &'a str {
 
 /// `[name #N] subject`, unless the subject already carries that tag.
 pub fn tagged(subject: &str, id: i64, config: &Config) -> String {
-    if find_tag(subject, &tag_pattern(&config.site.name)) == Some(id) {
+    if find_tag(subject, config.tag_pattern()) == Some(id) {
         subject.to_string()
     } else {
         format!("[{} #{id}] {subject}", config.site.name)
