@@ -701,6 +701,13 @@ Subject: Re: [myisp #1] Email doesn't work
 
 Fixed: SMTP auth is on again.
    * DATE  stef@example.org changed the status from open to resolved
+
+Mail sent for this ticket:
+   * DATE  autoreply to john@example.com: sent
+   * DATE  new-ticket notice to stef@example.org: sent
+   * DATE  reply to john@example.com: sent
+   * DATE  correspondence notice to stef@example.org: sent
+   * DATE  resolved notice to john@example.com: sent
 ",
             &undated(&shown.stdout),
         );

@@ -78,7 +78,8 @@ pub fn run(config: &Config, args: ShowArgs) -> Result<()> {
         });
     }
     let paint = Paint::stdout();
-    let text = render(&ticket, &history, &paint, args.quoted, chrono::Utc::now());
+    let mut text = render(&ticket, &history, &paint, args.quoted, chrono::Utc::now());
+    text += &render_mail(&store::ticket_mail(&conn, ticket.id)?, &paint);
     page(&text)
 }
 
@@ -282,6 +283,38 @@ fn render(
                 }
             }
         }
+    }
+    out
+}
+
+/// The mail the ticket caused, so that "did they get my answer?" has its
+/// answer on the same screen: one line each, with where it stands.
+fn render_mail(mails: &[store::TicketMail], paint: &Paint) -> String {
+    if mails.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\n{}\n", paint.bold("Mail sent for this ticket:"));
+    for m in mails {
+        let what = match m.kind.as_str() {
+            "autoreply" => "autoreply",
+            "new_ticket" => "new-ticket notice",
+            "correspondence" => "correspondence notice",
+            "comment" => "comment notice",
+            "resolved" => "resolved notice",
+            "staff_reply" => "reply",
+            other => other,
+        };
+        let state = match (m.state.as_str(), &m.last_error) {
+            ("sent", _) => "sent".to_string(),
+            ("dropped", _) => "not sent (mail.transport is none)".to_string(),
+            (_, Some(e)) => format!("queued, last try failed: {}", one_line(e)),
+            (_, None) => "queued".to_string(),
+        };
+        out += &paint.dim(&format!(
+            "   * {}  {what} to {}: {state}\n",
+            human_date(&m.created),
+            one_line(&m.recipients.join(", "))
+        ));
     }
     out
 }

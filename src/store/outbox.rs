@@ -168,3 +168,31 @@ pub fn outbox_rows(conn: &Connection, ids: &[i64]) -> Result<Vec<OutboxRow>> {
     }
     Ok(out)
 }
+
+/// A mail a ticket caused, as `show` lists it.
+#[derive(Debug, Clone)]
+pub struct TicketMail {
+    pub created: String,
+    pub kind: String,
+    pub recipients: Vec<String>,
+    pub state: String,
+    pub last_error: Option<String>,
+}
+
+/// Every mail ticket `id` caused, oldest first.
+pub fn ticket_mail(conn: &Connection, id: i64) -> Result<Vec<TicketMail>> {
+    let mut stmt = conn.prepare(
+        "SELECT created, kind, recipients, state, last_error FROM outbox WHERE ticket_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        let recipients: String = r.get(2)?;
+        Ok(TicketMail {
+            created: r.get(0)?,
+            kind: r.get(1)?,
+            recipients: recipients.lines().map(String::from).collect(),
+            state: r.get(3)?,
+            last_error: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
