@@ -394,10 +394,19 @@ def ensure_seeded(pd, cache: str, key: str, n: int, schema_sql: str, log=print) 
 
 
 def copy_db(src: str, dst: str) -> None:
+    """Copy a seeded database, and flush the copy to disk before returning:
+    gigabytes of dirty pages still being written back would land in the
+    first deliveries' fsyncs (measured: 20-40 ms instead of 6 at 1M)."""
     for suffix in ("-wal", "-shm"):
         if os.path.exists(dst + suffix):
             os.unlink(dst + suffix)
     shutil.copyfile(src, dst)
+    fd = os.open(dst, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.sync()
 
 
 if __name__ == "__main__":
