@@ -357,9 +357,9 @@ def wait_idle(limit_s: float, what: str, quiet: bool = False) -> float:
     afterwards. Returns the busy share finally seen."""
     deadline = time.time() + limit_s
     busy = busy_fraction(0.5)
-    if busy > 0.15 and not quiet:
+    if busy > QUIET and not quiet:
         log(f"  machine busy ({busy:.0%} CPU used by others); waiting up to {limit_s:.0f} s before {what}")
-    while busy > 0.15 and time.time() < deadline:
+    while busy > QUIET and time.time() < deadline:
         busy = busy_fraction(1.0)
     return busy
 
