@@ -95,12 +95,37 @@ pub fn strip_from_line(raw: &[u8]) -> &[u8] {
     }
 }
 
+thread_local! {
+    /// Set while mail-parser runs under `guarded`: a panic there is caught
+    /// and handled, so the panic hook keeps quiet (deliver prints nothing on
+    /// success).
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Is a parser panic on this thread about to be caught by `guarded`?
+pub fn in_guarded_parse() -> bool {
+    GUARDED.with(std::cell::Cell::get)
+}
+
+/// Runs `f` (mail-parser at work on a message) and turns a panic into None.
+/// mail-parser promises never to panic, yet 0.11.9 has a
+/// `debug_assert!(false, "Invalid part ID, could not find multipart.")`
+/// that a 212-byte message reaches (found by `fuzz/`, kept in
+/// `fuzz/seeds/deliver_path/`): in a debug build deliver exited 75 on it
+/// forever. A message the parser cannot handle yields no facts and is
+/// stored as received, like any other broken MIME.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    GUARDED.with(|g| g.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(false));
+    result.ok()
+}
+
 /// Parses `raw` (without its mbox `From ` line). Never fails.
 pub fn parse(raw: &[u8]) -> Facts {
-    let mut facts = match MessageParser::default().parse(raw) {
-        Some(msg) => facts_of(&msg),
-        None => Facts::default(),
-    };
+    let mut facts = guarded(|| MessageParser::default().parse(raw).map(|m| facts_of(&m)))
+        .flatten()
+        .unwrap_or_default();
     facts.key = match &facts.message_id {
         Some(id) => format!("<{id}>"),
         None => format!("sha256:{}", hex(&Sha256::digest(raw))),
@@ -110,9 +135,8 @@ pub fn parse(raw: &[u8]) -> Facts {
 
 /// The attachments of a stored message, for `show` and `attachments`.
 pub fn attachments_of(raw: &[u8]) -> Vec<Attachment> {
-    MessageParser::default()
-        .parse(raw)
-        .map(|m| attachments(&m))
+    guarded(|| MessageParser::default().parse(raw).map(|m| attachments(&m)))
+        .flatten()
         .unwrap_or_default()
 }
 
@@ -355,23 +379,26 @@ fn attachments(msg: &Message<'_>) -> Vec<Attachment> {
 /// Every attachment of a stored message with its decoded bytes, for
 /// `attachments --save` and for relaying staff replies.
 pub fn attachment_contents(raw: &[u8]) -> Vec<(Attachment, Vec<u8>)> {
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        return Vec::new();
-    };
-    let listed = attachments(&msg);
-    listed
-        .into_iter()
-        .zip(msg.attachments())
-        .map(|(a, part)| {
-            let bytes = match &part.body {
-                PartType::Text(t) | PartType::Html(t) => t.as_bytes().to_vec(),
-                PartType::Binary(b) | PartType::InlineBinary(b) => b.to_vec(),
-                PartType::Message(m) => m.raw_message.to_vec(),
-                PartType::Multipart(_) => Vec::new(),
-            };
-            (a, bytes)
-        })
-        .collect()
+    guarded(|| {
+        let Some(msg) = MessageParser::default().parse(raw) else {
+            return Vec::new();
+        };
+        let listed = attachments(&msg);
+        listed
+            .into_iter()
+            .zip(msg.attachments())
+            .map(|(a, part)| {
+                let bytes = match &part.body {
+                    PartType::Text(t) | PartType::Html(t) => t.as_bytes().to_vec(),
+                    PartType::Binary(b) | PartType::InlineBinary(b) => b.to_vec(),
+                    PartType::Message(m) => m.raw_message.to_vec(),
+                    PartType::Multipart(_) => Vec::new(),
+                };
+                (a, bytes)
+            })
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 pub fn hex(bytes: &[u8]) -> String {
