@@ -21,27 +21,20 @@ pub struct Sent {
 }
 
 /// Sends `mails` and records each result; a failure stays queued with its
-/// error. Returns one result per mail, in order.
+/// error. Returns one result per mail, in order. Each result is recorded
+/// as soon as that mail is sent, in its own commit: recorded together at the
+/// end, a crash while a later mail was being sent left the ones already
+/// sent queued, and `flush` sent them a second time.
 pub fn send_all(conn: &Connection, config: &Config, mails: &[Queued]) -> Result<Vec<Sent>> {
-    let results: Vec<Sent> = mails
-        .iter()
-        .map(|q| Sent {
-            id: q.id,
-            error: send(config, q).err().map(|e| format!("{e:#}")),
-        })
-        .collect();
-    if results.is_empty() {
-        return Ok(results);
-    }
-    let now = store::now();
-    let tx = conn.unchecked_transaction()?;
-    for (r, q) in results.iter().zip(mails) {
-        match &r.error {
-            None => store::mark_sent(&tx, r.id, &now)?,
-            Some(e) => store::mark_failed(&tx, r.id, q.attempts, e)?,
+    let mut results = Vec::with_capacity(mails.len());
+    for q in mails {
+        let error = send(config, q).err().map(|e| format!("{e:#}"));
+        match &error {
+            None => store::mark_sent(conn, q.id, &store::now())?,
+            Some(e) => store::mark_failed(conn, q.id, q.attempts, e)?,
         }
+        results.push(Sent { id: q.id, error });
     }
-    tx.commit()?;
     Ok(results)
 }
 
