@@ -199,7 +199,15 @@ pub fn authenticated(author: &str, facts: &Facts, config: &Config) -> bool {
         let words: Vec<&str> = result.split_whitespace().collect();
         let method_pass = |m: &str| words.first().is_some_and(|w| *w == format!("{m}=pass"));
         if method_pass("dmarc") {
-            return true;
+            // The pass is for the From domain the verifier saw. With two
+            // From: headers (or two mailboxes) that may not be the one taken
+            // as the author here: eve@evil.example passes her own DMARC and
+            // adds `From: stef@example.org`. So the header.from it names, if
+            // any (OpenDMARC, Rspamd and Exim all name it), must be ours.
+            return words
+                .iter()
+                .filter_map(|w| w.strip_prefix("header.from="))
+                .all(|d| d.trim_matches('"') == from_domain);
         }
         if method_pass("dkim") {
             return words.iter().any(|w| {

@@ -624,6 +624,11 @@ struct Staffness {
 /// (staff) with `auth` as the Authentication-Results headers, topmost
 /// first: a reply, a comment and a close.
 fn staff_attempt(auth: &[&str]) -> Staffness {
+    staff_attempt_from(auth, &format!("From: Stef <{ADMIN}>\r\n"))
+}
+
+/// `staff_attempt` with the given From: header lines.
+fn staff_attempt_from(auth: &[&str], from: &str) -> Staffness {
     let desk = Desk::new(&format!(
         "trusted_authserv_id = \"{AUTHSERV}\"\nclose_from = \"staff\""
     ));
@@ -640,7 +645,7 @@ fn staff_attempt(auth: &[&str]) -> Staffness {
         // an MTA prepends them; anything the sender wrote follows.
         let raw = format!(
             "Received: from mail.example.org by {AUTHSERV}; Sun, 22 Nov 2026 05:00:00 +0000\r\n\
-             {ar}From: Stef <{ADMIN}>\r\nTo: {rcpt}\r\nSubject: Re: [pipedesk #1] printer\r\n\
+             {ar}{from}To: {rcpt}\r\nSubject: Re: [pipedesk #1] printer\r\n\
              Message-ID: <{id}@example.org>\r\nDKIM-Signature: v=1; d=example.org; s=s1; b=forged\r\n\r\n\
              text from {id}\r\n"
         );
@@ -759,4 +764,34 @@ fn a_forged_pass_below_our_mtas_own_header_is_ignored() {
     let forged =
         format!("{AUTHSERV}; dkim=pass header.d=example.org; dmarc=pass header.from=example.org");
     assert_eq!(staff_attempt(&[&ours, &forged]), OUTSIDER);
+}
+
+#[test]
+fn a_pass_for_another_from_domain_does_not_make_a_second_from_staff() {
+    // Eve passes DMARC for her own domain, then adds a second From: with
+    // the admin's address; the verifier and pipedesk may read different
+    // ones. The pass names header.from=evil.example: not the author's.
+    let hers =
+        format!("{AUTHSERV}; dkim=pass header.d=evil.example; dmarc=pass header.from=evil.example");
+    assert_eq!(
+        staff_attempt_from(
+            &[&hers],
+            &format!("From: eve@evil.example\r\nFrom: Stef <{ADMIN}>\r\n")
+        ),
+        OUTSIDER
+    );
+    assert_eq!(
+        staff_attempt_from(
+            &[&hers],
+            &format!("From: Stef <{ADMIN}>\r\nFrom: eve@evil.example\r\n")
+        ),
+        OUTSIDER
+    );
+    assert_eq!(
+        staff_attempt_from(
+            &[&hers],
+            &format!("From: eve@evil.example, Stef <{ADMIN}>\r\n")
+        ),
+        OUTSIDER
+    );
 }
