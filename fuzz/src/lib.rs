@@ -161,6 +161,23 @@ fn check_one(
         assert!(problems.is_empty(), "check: {problems:?}");
     }
 
+    // Forged senders: without a verdict from our MTA, nobody is staff, so
+    // nothing is relayed to the requestor as a staff reply.
+    let our_verdict = facts
+        .auth_results
+        .iter()
+        .any(|h| h.to_ascii_lowercase().contains("mx.help.example.org"));
+    if !our_verdict {
+        let relayed: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE id > ?1 AND kind = 'staff_reply'",
+                [outbox_before],
+                |r| r.get(0),
+            )
+            .expect("count staff replies");
+        assert_eq!(relayed, 0, "relayed as staff without our MTA's verdict");
+    }
+
     // Outgoing mail: only our headers, only known recipients.
     let mut stmt = conn
         .prepare("SELECT recipients, raw FROM outbox WHERE id > ?1")
