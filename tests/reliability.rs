@@ -795,6 +795,8 @@ fn a_read_only_database_gives_75_and_stores_nothing() {
     let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
     let db_dir = desk.path("db");
     let m = blocked_message();
+    // Kept mounted to the end: the retry must go to the same database.
+    let mut _mount = None;
     if is_root() {
         // chmod does not stop root: a read-only file system does.
         let Some(mount) = Mount::tmpfs(&db_dir, "16m") else {
@@ -805,6 +807,7 @@ fn a_read_only_database_gives_75_and_stores_nothing() {
         mount.remount("ro");
         let out = desk.deliver(&m);
         mount.remount("rw");
+        _mount = Some(mount);
         assert_tempfail(&out, 2, "deliver to a read-only file system");
         assert_eq!(desk.copies(&m.id), 0);
     } else {
@@ -827,6 +830,11 @@ fn a_read_only_database_gives_75_and_stores_nothing() {
     }
     desk.deliver_ok(&m);
     assert_eq!(desk.copies(&m.id), 1);
+    assert_eq!(
+        desk.count("SELECT count(*) FROM tickets"),
+        2,
+        "the same database"
+    );
     desk.check_ok();
 }
 
@@ -858,6 +866,11 @@ fn a_full_disk_gives_75_and_stores_nothing() {
     desk.check_ok();
     desk.deliver_ok(&m);
     assert_eq!(desk.copies(&m.id), 1);
+    assert_eq!(
+        desk.count("SELECT count(*) FROM tickets"),
+        2,
+        "the same database"
+    );
     desk.check_ok();
 }
 
@@ -878,6 +891,7 @@ fn a_file_size_limit_gives_75_not_a_signal_and_stores_nothing() {
     desk.check_ok();
     desk.deliver_ok(&m);
     assert_eq!(desk.copies(&m.id), 1);
+    assert_eq!(desk.count("SELECT count(*) FROM tickets"), 2);
     desk.check_ok();
 }
 
