@@ -482,13 +482,20 @@ fn show_escapes_terminal_controls_from_mail() {
     // The text is shown (escaped), not dropped.
     let text = desk.run(&["show", &t.to_string()], b"").text();
     assert!(text.contains("bold red"), "{text}");
-    let out = desk.run(&["list"], b"");
-    out.assert_code(0, "list");
-    assert_eq!(
-        terminal_control(&out.text()),
-        None,
-        "list prints raw controls"
-    );
+    // Every other command that prints mail text for a person.
+    let id = t.to_string();
+    for args in [&["list"][..], &["search", "bell"], &["attachments", &id]] {
+        let out = desk.run(args, b"");
+        out.assert_code(0, &args.join(" "));
+        assert!(
+            out.text().contains("#1") || out.text().contains(" 1 "),
+            "{args:?} found the ticket:\n{}",
+            out.text()
+        );
+        if let Some(c) = terminal_control(&out.text()) {
+            panic!("{} prints raw {c:?}:\n{}", args.join(" "), out.text());
+        }
+    }
     // JSON carries the text as data; serde escapes controls.
     let out = desk.run(&["show", &t.to_string(), "--json"], b"");
     out.assert_code(0, "show --json");
