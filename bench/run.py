@@ -1171,11 +1171,11 @@ def main() -> None:
 
     a.parallel = 4
     if a.quick:
-        a.latency_n, a.throughput_n, a.roundup_reps, a.phase_budget = 60, 40, 1, 90
+        a.latency_n, a.throughput_n, a.roundup_reps, a.phase_budget = 80, 50, 1, 90
         a.rss_reps, a.scale_n, a.query_reps, a.breakdown_n = 2, 30, 3, 40
         a.scale_sizes = [1_000, 100_000]
     else:
-        a.latency_n, a.throughput_n, a.roundup_reps, a.phase_budget = 300, 200, 2, 420
+        a.latency_n, a.throughput_n, a.roundup_reps, a.phase_budget = 500, 300, 3, 600
         a.rss_reps, a.scale_n, a.query_reps, a.breakdown_n = 3, 60, 5, 150
         a.scale_sizes = [1_000, 100_000, 1_000_000]
 
