@@ -380,13 +380,22 @@ class Generator:
                  ("alternative", 12), ("charset", 9), ("attachment", 4)]
         kinds = [k for k, w in table for _ in range(w)]
         out = []
+        follow_up = None
         for i in range(n):
             kind = self.rng.choice(kinds)
             cust = self.rng.choice(CUSTOMERS)
-            if kind == "new":
+            if follow_up:
+                # Half the first-time senders write again straight away ("and
+                # another thing"): delivered in parallel, the two race to
+                # create the same new user in Roundup.
+                m, follow_up = self.new_request(follow_up), None
+            elif kind == "new":
                 m = self.new_request(cust)
             elif kind == "new-unknown":
-                m = self.new_request(self.unknown_sender(), kind="new-unknown")
+                guest = self.unknown_sender()
+                m = self.new_request(guest, kind="new-unknown")
+                if self.rng.random() < 0.5:
+                    follow_up = guest
             elif kind in ("reply", "staff-reply"):
                 m = self.reply(self.rng.randrange(1, BASE_TICKETS + 1), kind == "staff-reply")
             elif kind == "alternative":
