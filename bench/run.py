@@ -807,6 +807,7 @@ class Bench:
             what[label] = description
         out = {}
         for label, args in cmds.items():
+            wait_idle(self.a.idle_wait / 8, label, quiet=True)
             ts, rc, size = [], None, 0
             for _ in range(reps):
                 r = run_one(self.pd.cmd(d, *args), None, stdout_path=outfile, rss=True)
