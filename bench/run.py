@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """pipedesk's benchmark: one command, results into BENCHMARKS.md.
 
-    python3 bench/run.py            # full run, ~15-20 minutes on 2 cores
-    python3 bench/run.py --quick    # short run, ~3 minutes
+    python3 bench/run.py            # full run, ~8 minutes on 2 cores once seeded
+    python3 bench/run.py --quick    # short run, ~1 minute
 
 Delivers a deterministic message mix (bench/gen.py) one process per message,
 as an MTA's pipe transport does, through `pipedesk deliver` (default
