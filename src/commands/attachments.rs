@@ -45,7 +45,7 @@ pub fn run(config: &Config, args: AttachmentsArgs) -> Result<()> {
         None => None,
     };
     let mut listed = Vec::new();
-    for m in store::ticket_messages(&conn, args.id)? {
+    for m in store::raw_messages(&conn, args.id)? {
         for (a, bytes) in attachment_contents(&m.raw) {
             let index = listed.len() + 1;
             let saved = match dir {

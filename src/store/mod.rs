@@ -18,7 +18,10 @@ pub use search::*;
 pub use tickets::*;
 
 /// The schema, in order. A database's `user_version` says how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_indexes.sql"),
+];
 
 /// Opens (creating if needed) the database at `path`, waiting up to `busy`
 /// for other writers, and brings its schema up to date.

@@ -248,30 +248,6 @@ pub fn list_sorted(conn: &Connection, filter: &Filter) -> Result<Vec<Listed>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// A stored message of a ticket, for `attachments`.
-pub struct TicketMessage {
-    pub id: i64,
-    pub author: String,
-    pub received: String,
-    pub raw: Vec<u8>,
-}
-
-/// Every message on ticket `id`, oldest first, with its bytes.
-pub fn ticket_messages(conn: &Connection, id: i64) -> Result<Vec<TicketMessage>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, author, received, raw FROM messages WHERE ticket_id = ?1 ORDER BY received, id",
-    )?;
-    let rows = stmt.query_map([id], |r| {
-        Ok(TicketMessage {
-            id: r.get(0)?,
-            author: r.get(1)?,
-            received: r.get(2)?,
-            raw: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// Counts for `stats`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Counts {

@@ -100,51 +100,6 @@ pub struct Listed {
     pub messages: i64,
 }
 
-/// Tickets matching `filter`, newest first.
-pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<Listed>> {
-    let mut sql = format!(
-        "SELECT {TICKET_COLUMNS}, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id) FROM tickets t WHERE 1"
-    );
-    let mut args: Vec<String> = Vec::new();
-    if !filter.statuses.is_empty() {
-        let marks: Vec<String> = filter
-            .statuses
-            .iter()
-            .map(|s| {
-                args.push(s.as_str().to_string());
-                format!("?{}", args.len())
-            })
-            .collect();
-        sql += &format!(" AND status IN ({})", marks.join(","));
-    }
-    for (column, value) in [
-        ("queue", &filter.queue),
-        ("owner", &filter.owner),
-        ("requestor", &filter.requestor),
-    ] {
-        if let Some(v) = value {
-            args.push(v.to_ascii_lowercase());
-            sql += &format!(" AND lower({column}) = ?{}", args.len());
-        }
-    }
-    sql += " ORDER BY t.id DESC";
-    if let Some(limit) = filter.limit {
-        sql += &format!(" LIMIT {limit}");
-    }
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |row| {
-        Ok(Listed {
-            ticket: ticket_from_row(row)?,
-            messages: row.get(9)?,
-        })
-    })?;
-    let mut out: Vec<Listed> = rows.collect::<rusqlite::Result<_>>()?;
-    for l in &mut out {
-        l.ticket.watchers = watchers(conn, l.ticket.id)?;
-    }
-    Ok(out)
-}
-
 /// A new ticket in state `new`; returns its id.
 pub fn create_ticket(
     conn: &Connection,
@@ -358,8 +313,10 @@ pub fn history(conn: &Connection, id: i64, with_raw: bool) -> Result<Vec<History
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// A message's bytes with its envelope, for export.
+/// A stored message with its bytes, for `export` and `attachments`.
 pub struct RawMessage {
+    pub id: i64,
+    pub author: String,
     pub received: String,
     pub envelope_sender: Option<String>,
     pub raw: Vec<u8>,
@@ -368,13 +325,15 @@ pub struct RawMessage {
 /// The raw bytes of every message on ticket `id`, oldest first.
 pub fn raw_messages(conn: &Connection, id: i64) -> Result<Vec<RawMessage>> {
     let mut stmt = conn.prepare(
-        "SELECT received, envelope_sender, raw FROM messages WHERE ticket_id = ?1 ORDER BY id",
+        "SELECT id, author, received, envelope_sender, raw FROM messages WHERE ticket_id = ?1 ORDER BY id",
     )?;
     let rows = stmt.query_map([id], |r| {
         Ok(RawMessage {
-            received: r.get(0)?,
-            envelope_sender: r.get(1)?,
-            raw: r.get(2)?,
+            id: r.get(0)?,
+            author: r.get(1)?,
+            received: r.get(2)?,
+            envelope_sender: r.get(3)?,
+            raw: r.get(4)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
