@@ -1159,8 +1159,14 @@ def targets(res: dict) -> list[tuple[str, str, bool | None]]:
 
 
 def write_report(res: dict, command: str, path: str) -> None:
+    text = report(res, command)
+    # The hand-written history of profiles and fixes goes under every run.
+    history = os.path.join(os.path.dirname(os.path.abspath(__file__)), "HISTORY.md")
+    if os.path.exists(history):
+        with open(history) as h:
+            text = text.rstrip("\n") + "\n\n" + h.read()
     with open(path, "w") as f:
-        f.write(report(res, command))
+        f.write(text)
     log(f"wrote {path}")
 
 
