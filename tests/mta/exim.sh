@@ -153,75 +153,7 @@ deferred_for() {
     [ -n "$eid" ] && grep -F "$eid == $2 " "$T/log/mainlog" 2>/dev/null | tail -n1 | grep -q .
 }
 
-# ------------------------------------------------------ 1. new request
-SUBJ="Printer on fire $RUN"
-MID1="<new.$RUN@client.test>"
-mkmsg "$T/m1.eml" 'Alice <alice@client.test>' 'submit@help.example.org' "$SUBJ" "$MID1"
-check "SMTP: submit@help.example.org accepted" smtp alice@client.test submit@help.example.org "$T/m1.eml"
-if wait_until 30 has_ticket_subject "$SUBJ"; then
-    N=$(ticket_by_subject "$SUBJ")
-    ok "new request -> ticket #$N"
-else
-    fail "new request: no ticket with subject '$SUBJ' within 30 s"
-    N=0
-fi
-check "ticket #$N holds the message once" has_msg "$N" "$MID1"
-check "ticket #$N requestor is alice@client.test" test "$(ticket_field "$N" requestor)" = alice@client.test
-if wait_until 30 has_mail alice "[pipedesk #$N]" "Auto-Submitted: auto-replied"; then
-    ok "autoreply delivered to alice's mailbox through Exim's sendmail"
-    AR=$(mails_matching alice "[pipedesk #$N]" "Auto-Submitted: auto-replied" | head -n1)
-    check "autoreply sent with the null envelope sender (Return-path: <>)" grep -qi '^Return-path: <>' "$AR"
-else
-    fail "no autoreply for #$N in $MAILDIR/alice within 30 s"
-fi
-if wait_until 30 has_mail boss "[pipedesk #$N]"; then
-    NB=$(mails_matching boss "[pipedesk #$N]" | head -n1)
-    check "admin notice sent with envelope sender ticket-$N@help.example.org" \
-        grep -qi "^Return-path: <ticket-$N@help.example.org>" "$NB"
-else
-    fail "no new-ticket notice for #$N to the admin boss@client.test within 30 s"
-fi
-
-# ------------------------------------- 2. unknown local part: 550 at SMTP
-mkmsg "$T/m2.eml" 'Alice <alice@client.test>' 'nobody-here@help.example.org' "Hello $RUN" "<unk.$RUN@client.test>"
-smtp alice@client.test nobody-here@help.example.org "$T/m2.eml"
-rc=$?
-check "nobody-here@help.example.org rejected during SMTP (550, swaks rc=$rc)" \
-    eval '[ $rc -ne 0 ] && grep -q "<\*\* *5[0-9][0-9]" "$T/swaks.last"'
-
-# ------------------------------------------ 3. reply to ticket-N@ appended
-MID3="<reply.$RUN@client.test>"
-mkmsg "$T/m3.eml" 'Alice <alice@client.test>' "ticket-$N@help.example.org" "Re: [pipedesk #$N] $SUBJ" "$MID3" \
-    "In-Reply-To: $MID1"
-check "SMTP: ticket-$N@help.example.org accepted" smtp alice@client.test "ticket-$N@help.example.org" "$T/m3.eml"
-check "reply to ticket-$N@ appended to #$N" wait_until 30 has_msg "$N" "$MID3"
-check "reply stored as correspondence" test "$(msg_kind "$N" "$MID3")" = correspond
-
-# ---------------------------------- 3b. staff comment via ticket-N-comment@
-MID3B="<comment.$RUN@client.test>"
-mkmsg "$T/m3b.eml" 'Boss <boss@client.test>' "ticket-$N-comment@help.example.org" "Re: [pipedesk #$N] internal" "$MID3B"
-check "SMTP: ticket-$N-comment@ accepted" smtp boss@client.test "ticket-$N-comment@help.example.org" "$T/m3b.eml"
-check "staff mail to ticket-$N-comment@ stored on #$N" wait_until 30 has_msg "$N" "$MID3B"
-check "stored as a comment" test "$(msg_kind "$N" "$MID3B")" = comment
-
-# --------------------------- 4. a bounce (null sender) to ticket-N@: a comment
-MID4="<bounce.$RUN@client.test>"
-mkmsg "$T/m4.eml" 'Mail Delivery System <Mailer-Daemon@client.test>' "ticket-$N@help.example.org" \
-    "Mail delivery failed: returning message to sender" "$MID4"
-check "SMTP: MAIL FROM:<> to ticket-$N@ accepted" smtp '<>' "ticket-$N@help.example.org" "$T/m4.eml"
-check "bounce stored on #$N (null sender from \$SENDER)" wait_until 30 has_msg "$N" "$MID4"
-check "bounce stored as a comment" test "$(msg_kind "$N" "$MID4")" = comment
-
-# ------------------------------------ 5. no such ticket: bounced with our line
-MID5="<missing.$RUN@client.test>"
-mkmsg "$T/m5.eml" 'Alice <alice@client.test>' 'ticket-999@help.example.org' "About 999 $RUN" "$MID5"
-check "SMTP: ticket-999@help.example.org accepted (pipedesk decides)" smtp alice@client.test ticket-999@help.example.org "$T/m5.eml"
-if wait_until 30 has_mail alice "pipedesk: no ticket #999"; then
-    ok "bounce for ticket-999@ reached alice with 'pipedesk: no ticket #999' (return_fail_output)"
-else
-    fail "no bounce containing 'pipedesk: no ticket #999' in alice's mailbox within 30 s"
-fi
-check "no ticket #999 was created" eval '! ticket_exists 999'
+common_routes "Exim" "null sender from \$SENDER"
 
 # ------------------------ 6. database locked: deferred (75), then stored once
 MID6="<locked.$RUN@client.test>"
