@@ -195,10 +195,9 @@ fn best_tickets_in(
 /// resolved ones, each newest first; watchers are not read (a list of a
 /// million tickets should not cost a million queries).
 pub fn list_sorted(conn: &Connection, filter: &Filter) -> Result<Vec<Listed>> {
-    let mut sql = String::from(
-        "SELECT id, queue, subject, status, requestor, owner, priority, created, updated,
-                (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
-         FROM tickets t WHERE 1",
+    let mut sql = format!(
+        "SELECT {}, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id) FROM tickets t WHERE 1",
+        super::tickets::TICKET_COLUMNS
     );
     let mut args: Vec<String> = Vec::new();
     if !filter.statuses.is_empty() {
@@ -228,20 +227,8 @@ pub fn list_sorted(conn: &Connection, filter: &Filter) -> Result<Vec<Listed>> {
     }
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args.iter()), |row| {
-        let status: String = row.get(3)?;
         Ok(Listed {
-            ticket: super::Ticket {
-                id: row.get(0)?,
-                queue: row.get(1)?,
-                subject: row.get(2)?,
-                status: Status::parse(&status).unwrap_or(Status::Open),
-                requestor: row.get(4)?,
-                owner: row.get(5)?,
-                priority: row.get(6)?,
-                watchers: Vec::new(),
-                created: row.get(7)?,
-                updated: row.get(8)?,
-            },
+            ticket: super::tickets::ticket_from_row(row)?,
             messages: row.get(9)?,
         })
     })?;

@@ -46,10 +46,12 @@ pub struct Ticket {
     pub updated: String,
 }
 
-const TICKET_COLUMNS: &str =
+pub(super) const TICKET_COLUMNS: &str =
     "id, queue, subject, status, requestor, owner, priority, created, updated";
 
-fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
+/// A ticket from a row whose first columns are `TICKET_COLUMNS` (watchers
+/// are read separately).
+pub(super) fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
     let status: String = row.get(3)?;
     Ok(Ticket {
         id: row.get(0)?,
