@@ -36,6 +36,18 @@ pub fn run(config_path: Option<&Path>, args: InitArgs) -> Result<()> {
     }
     crate::commands::open(&config, db)?;
     eprintln!("database ready at {}", db.display());
+    // pipedesk finds its config by --config, $PIPEDESK_CONFIG or the system
+    // path, never in the current folder: say how this one will be found.
+    let found = Config::find(None).ok().and_then(|c| c.source);
+    let same = |p: &Path| p.canonicalize().ok() == path.canonicalize().ok();
+    if !found.as_deref().is_some_and(same) {
+        let abs = path.canonicalize().unwrap_or(path.clone());
+        eprintln!(
+            "pipedesk reads this file with --config {0} or PIPEDESK_CONFIG={0} (or install it as {1})",
+            abs.display(),
+            crate::config::SYSTEM_CONFIG
+        );
+    }
     Ok(())
 }
 
