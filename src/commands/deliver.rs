@@ -74,7 +74,17 @@ fn read_message(file: Option<&Path>, max: u64) -> Result<Vec<u8>> {
             .with_context(|| format!("reading {}", path.display()))?
             .take(limit)
             .read_to_end(&mut data),
-        None => std::io::stdin().lock().take(limit).read_to_end(&mut data),
+        None => {
+            let mut stdin = std::io::stdin().lock();
+            let read = (&mut stdin).take(limit).read_to_end(&mut data);
+            if data.len() as u64 > max {
+                // Read the rest before refusing it: an MTA still writing
+                // into a closed pipe sees EPIPE instead of our exit 65 and
+                // our line. The MTA's own size limit bounds this.
+                let _ = std::io::copy(&mut stdin, &mut std::io::sink());
+            }
+            read
+        }
     }
     .context("reading the message")?;
     Ok(data)
