@@ -1383,3 +1383,36 @@ fn bodies_are_decoded_to_utf8() {
         }
     }
 }
+
+#[test]
+fn a_too_large_message_is_read_to_the_end_before_it_is_refused() {
+    // An MTA writes the whole message into the pipe; if deliver stopped
+    // reading at the limit, the MTA would see a broken pipe instead of our
+    // exit 65 and its line.
+    use std::io::Write;
+    use std::process::Stdio;
+    let desk = Desk::with_config("[policy]\nmax_message_bytes = 1000\n");
+    let mut child = desk
+        .command()
+        .args([
+            "deliver",
+            "--recipient",
+            SUBMIT,
+            "--sender",
+            "john@example.com",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("deliver starts");
+    let mut msg = b"From: john@example.com\nSubject: big\n\n".to_vec();
+    msg.resize(4 * 1024 * 1024, b'x');
+    let mut stdin = child.stdin.take().expect("a pipe");
+    let written = stdin.write_all(&msg);
+    drop(stdin);
+    let out = child.wait_with_output().expect("deliver ends");
+    assert!(written.is_ok(), "the writer saw {written:?}");
+    assert_eq!(out.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_message_bytes"));
+}
