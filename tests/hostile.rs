@@ -99,7 +99,7 @@ impl Desk {
             .expect("spawn pipedesk");
         let input = stdin.to_vec();
         let mut pipe = child.stdin.take().unwrap();
-        // A refused message is not read to the end: EPIPE is expected.
+        // A process that dies early stops reading: EPIPE is tolerated here.
         let writer = std::thread::spawn(move || {
             let _ = pipe.write_all(&input);
         });
