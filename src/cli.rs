@@ -37,7 +37,8 @@ pub enum Command {
     /// keeps the message and retries). Prints nothing on success unless
     /// --json.
     Deliver(DeliverArgs),
-    /// List tickets: new and open ones first, then resolved, newest first
+    /// List tickets: new, open and stalled ones first, then resolved, newest
+    /// first
     List(ListArgs),
     /// Show a ticket and its whole history
     Show(ShowArgs),
@@ -47,15 +48,32 @@ pub enum Command {
     Comment(WriteArgs),
     /// Resolve a ticket and tell the requestor
     Close(StatusArgs),
-    /// Open a resolved ticket again
+    /// Open a resolved or stalled ticket again
     Reopen(StatusArgs),
+    /// Put a ticket aside until the requestor answers (mail from them opens
+    /// it again)
+    Stall(StatusArgs),
     /// Become the owner of a ticket
     Take(TakeArgs),
     /// Give a ticket to a member of staff
     Assign(AssignArgs),
+    /// Merge ticket A into ticket B
+    ///
+    /// A's messages and history join B's, A's requestor and watchers become
+    /// B's watchers, and mail to A (its address or its tag) lands on B from
+    /// now on. `show A` shows B; `list` no longer shows A.
+    Merge(MergeArgs),
+    /// Add a watcher: they get staff replies on the ticket from now on
+    Watch(WatchArgs),
+    /// Remove a watcher (the requestor always stays)
+    Unwatch(WatchArgs),
     /// Write a ticket's messages as an mbox (mboxrd) on stdout
     Export(ExportArgs),
-    /// Send the outgoing mail still queued
+    /// Send the outgoing mail still queued, now
+    ///
+    /// Sends every queued mail that no other process is sending, as
+    /// `postqueue -f` does; with --due only those whose retry time has come
+    /// (for cron). Says what was sent, and what still waits and why.
     Flush(FlushArgs),
     /// Write a commented configuration and create the database
     Init(InitArgs),
@@ -110,7 +128,7 @@ pub struct DeliverArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only tickets in this status (new, open, resolved); repeatable
+    /// Only tickets in this status (new, open, stalled, resolved); repeatable
     #[arg(long, value_name = "S")]
     pub status: Vec<String>,
     /// Only tickets in this queue
@@ -187,6 +205,28 @@ pub struct AssignArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The ticket that goes (it lives on as an alias)
+    pub from: i64,
+    /// The ticket that stays
+    pub into: i64,
+    /// Who does it [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Ticket number
+    pub id: i64,
+    /// The watcher's address
+    pub address: String,
+    /// Who does it [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct AttachmentsArgs {
     /// Ticket number
     pub id: i64,
@@ -204,7 +244,7 @@ pub struct SearchArgs {
     /// Words to look for (all of them; a trailing * matches a prefix)
     #[arg(required = true, value_name = "WORDS")]
     pub words: Vec<String>,
-    /// Only tickets in this status (new, open, resolved); repeatable
+    /// Only tickets in this status (new, open, stalled, resolved); repeatable
     #[arg(long, value_name = "S")]
     pub status: Vec<String>,
     /// At most this many hits
@@ -261,10 +301,13 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct FlushArgs {
-    /// Send everything queued now, ignoring back-off
+    /// Only mail whose retry time has come (what cron runs)
     #[arg(long)]
+    pub due: bool,
+    /// Accepted for old scripts; a plain flush already sends everything
+    #[arg(long, hide = true)]
     pub force: bool,
-    /// Print the result of each send as JSON
+    /// Print what was sent and what still waits as JSON
     #[arg(long)]
     pub json: bool,
 }

@@ -23,6 +23,7 @@ pub struct Config {
     pub mail: Mail,
     pub autoreply: Autoreply,
     pub templates: Templates,
+    pub web: Web,
     /// The file this came from, if any (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -39,7 +40,63 @@ pub struct Site {
     pub name: String,
     /// Mail for these domains is ours.
     pub domains: Vec<String>,
-    pub database: PathBuf,
+    pub database: Database,
+}
+
+/// Where the tickets live (SPEC §2, §7): a SQLite file, or a PostgreSQL
+/// database that several mail hosts share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL, as given.
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads the `site.database` setting.
+    pub fn parse(value: &str) -> Database {
+        let lower = value.trim().to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Database::Postgres(value.trim().to_string())
+        } else {
+            Database::Sqlite(PathBuf::from(value))
+        }
+    }
+
+    /// For messages: the path, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(p) => p.display().to_string(),
+            Database::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Database {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Err(serde::de::Error::custom(
+                "must name a file or a postgres:// URL",
+            ));
+        }
+        Ok(Database::parse(&s))
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(parts) => parts,
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +129,16 @@ pub enum UnknownTicket {
     Create,
 }
 
+/// Who else becomes a watcher (SPEC §1, §2 `policy.cc_watchers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CcWatchers {
+    /// The Cc of the message that opened the ticket only.
+    Create,
+    /// Also the Cc of later mail from the requestor or staff.
+    Always,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CloseFrom {
@@ -90,6 +157,7 @@ pub struct Policy {
     pub trusted_authserv_id: String,
     pub max_message_bytes: u64,
     pub busy_wait_secs: u64,
+    pub cc_watchers: CcWatchers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -116,6 +184,26 @@ pub struct Mail {
 pub struct Autoreply {
     pub enabled: bool,
     pub per_sender_per_day: u32,
+}
+
+/// `pipedesk serve` (SPEC §6).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Web {
+    /// Where it listens: loopback by default; a TLS proxy goes in front.
+    pub listen: String,
+    /// Links in mail and pages; its origin is the only one allowed to
+    /// change things, and https:// makes the session cookie Secure.
+    pub base_url: String,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            listen: "127.0.0.1:8080".into(),
+            base_url: "http://127.0.0.1:8080".into(),
+        }
+    }
 }
 
 /// Files overriding the built-in texts, by template name.
@@ -151,7 +239,7 @@ impl Default for Site {
         Site {
             name: "pipedesk".into(),
             domains: vec!["localhost".into()],
-            database: PathBuf::from("pipedesk.db"),
+            database: Database::Sqlite(PathBuf::from("pipedesk.db")),
         }
     }
 }
@@ -175,6 +263,7 @@ impl Default for Policy {
             trusted_authserv_id: String::new(),
             max_message_bytes: 50 * 1024 * 1024,
             busy_wait_secs: 30,
+            cc_watchers: CcWatchers::Create,
         }
     }
 }
@@ -288,7 +377,9 @@ impl Config {
                 *p = base.join(&*p);
             }
         };
-        join(&mut self.site.database);
+        if let Database::Sqlite(path) = &mut self.site.database {
+            join(path);
+        }
         join(&mut self.mail.dir);
         let t = &mut self.templates;
         for p in [
@@ -381,13 +472,35 @@ impl Config {
         if self.mail.from_name.contains(['\r', '\n']) {
             return bad("mail.from_name", "must be one line".into());
         }
+        if self.web.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad(
+                "web.listen",
+                format!(
+                    "{:?} is not an address and port such as 127.0.0.1:8080",
+                    self.web.listen
+                ),
+            );
+        }
+        let base = self.web.base_url.trim_end_matches('/');
+        let host = base
+            .strip_prefix("http://")
+            .or_else(|| base.strip_prefix("https://"));
+        if host.is_none_or(|h| h.is_empty() || h.contains(['/', '?', '#', ' '])) {
+            return bad(
+                "web.base_url",
+                format!(
+                    "{:?} is not an http:// or https:// origin",
+                    self.web.base_url
+                ),
+            );
+        }
         Ok(())
     }
 
     /// The pattern of our subject tag, `[site.name #N]`.
     pub fn tag_pattern(&self) -> &regex::Regex {
         self.tag
-            .get_or_init(|| crate::route::tag_pattern(&self.site.name))
+            .get_or_init(|| crate::tag::pattern(&self.site.name))
     }
 
     /// The site's first domain: where our own outgoing addresses live.
@@ -553,9 +666,39 @@ mod tests {
         )
         .unwrap();
         let c = Config::load(&file).unwrap();
-        assert_eq!(c.site.database, dir.join("db/x.db"));
+        assert_eq!(c.site.database, Database::Sqlite(dir.join("db/x.db")));
         assert_eq!(c.mail.dir, PathBuf::from("/abs/out"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_postgres_url_is_a_database_not_a_path() {
+        let c = Config::parse(
+            "[site]\ndatabase = \"postgres://desk:s3cret@db.example.org/pipedesk\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.site.database,
+            Database::Postgres("postgres://desk:s3cret@db.example.org/pipedesk".into())
+        );
+        assert_eq!(
+            c.site.database.describe(),
+            "postgres://desk:***@db.example.org/pipedesk"
+        );
+        assert!(matches!(
+            Database::parse("postgresql://db/x"),
+            Database::Postgres(_)
+        ));
+        assert!(matches!(Database::parse("data/p.db"), Database::Sqlite(_)));
+    }
+
+    #[test]
+    fn web_settings_are_checked() {
+        let err = Config::parse("[web]\nlisten = \"localhost\"\n").unwrap_err();
+        assert!(err.contains("web.listen"), "{err}");
+        let err = Config::parse("[web]\nbase_url = \"ftp://x\"\n").unwrap_err();
+        assert!(err.contains("web.base_url"), "{err}");
+        Config::parse("[web]\nbase_url = \"https://help.example.org\"\n").unwrap();
     }
 
     #[test]

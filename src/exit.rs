@@ -65,6 +65,10 @@ pub enum Fail {
     /// for `deliver`, which must keep the mail queued until it is fixed).
     #[error("{0}")]
     Config(String),
+    /// stdout's reader went away (`pipedesk list | head`): the command
+    /// stops quietly with exit 0 (SPEC §5).
+    #[error("stdout closed")]
+    ClosedPipe,
 }
 
 /// Which contract an error is mapped under.
@@ -81,6 +85,7 @@ pub enum Context {
 pub fn code_for(err: &anyhow::Error, ctx: Context) -> ExitCode {
     let fail = err.chain().find_map(|e| e.downcast_ref::<Fail>());
     match (fail, ctx) {
+        (Some(Fail::ClosedPipe), _) => ExitCode::Success,
         (Some(Fail::Usage(_)), _) => ExitCode::Usage,
         (Some(Fail::Refused(_)), Context::Deliver) => ExitCode::DataErr,
         (Some(Fail::NoSuch(_)), Context::Deliver) => ExitCode::NoUser,
@@ -118,6 +123,13 @@ mod tests {
         let err = anyhow::Error::new(Fail::Config("bad".into()));
         assert_eq!(code_for(&err, Context::Deliver), ExitCode::TempFail);
         assert_eq!(code_for(&err, Context::People), ExitCode::Config);
+    }
+
+    #[test]
+    fn a_closed_pipe_is_a_quiet_success() {
+        let err: anyhow::Result<()> = Err(Fail::ClosedPipe.into());
+        let err = err.context("printing the list").unwrap_err();
+        assert_eq!(code_for(&err, Context::People), ExitCode::Success);
     }
 
     #[test]

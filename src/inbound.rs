@@ -55,6 +55,12 @@ pub struct Facts {
     pub is_spam: bool,
     /// A `multipart/report; report-type=delivery-status` message (RFC 3464).
     pub is_dsn: bool,
+    /// The lowercased `report-type` of a root `multipart/report` (RFC 6522).
+    pub report_type: Option<String>,
+    /// An `X-Autoreply` or `X-Autorespond` header is present.
+    pub x_autoreply: bool,
+    /// Every mailbox of every From: header, in order.
+    pub from_all: Vec<Mailbox>,
     /// Authentication-Results header values, topmost first.
     pub auth_results: Vec<String>,
     /// The text body decoded to UTF-8 (from HTML when there is no text part).
@@ -114,7 +120,7 @@ pub fn in_guarded_parse() -> bool {
 /// `fuzz/seeds/deliver_path/`): in a debug build deliver exited 75 on it
 /// forever. A message the parser cannot handle yields no facts and is
 /// stored as received, like any other broken MIME.
-fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
     GUARDED.with(|g| g.set(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(false));
@@ -186,20 +192,23 @@ fn facts_of(msg: &Message<'_>) -> Facts {
             }
             "authentication-results" => f.auth_results.push(value.to_string()),
             "list-id" | "list-unsubscribe" => f.is_list = true,
+            "x-autoreply" | "x-autorespond" => f.x_autoreply = true,
             _ => {}
         }
     }
     // mail-parser parses List-* as addresses; presence is what matters.
     f.is_list |= !msg.list_id().is_empty() || !msg.list_unsubscribe().is_empty();
     if let Some(ct) = msg.root_part().content_type() {
-        f.is_dsn = ct.ctype().eq_ignore_ascii_case("multipart")
+        if ct.ctype().eq_ignore_ascii_case("multipart")
             && ct
                 .subtype()
                 .is_some_and(|s| s.eq_ignore_ascii_case("report"))
-            && ct
-                .attribute("report-type")
-                .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"));
+        {
+            f.report_type = ct.attribute("report-type").map(|t| t.to_ascii_lowercase());
+        }
+        f.is_dsn = f.report_type.as_deref() == Some("delivery-status");
     }
+    f.from_all = msg.from().map(mailboxes).unwrap_or_default();
     f
 }
 

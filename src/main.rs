@@ -57,8 +57,11 @@ fn main() -> ProcessExit {
     match panic::catch_unwind(AssertUnwindSafe(|| pipedesk::commands::run(cli))) {
         Ok(Ok(())) => ExitCode::Success.into(),
         Ok(Err(err)) => {
-            eprintln!("pipedesk: {}", one_line(&format!("{err:#}")));
-            code_for(&err, ctx).into()
+            let code = code_for(&err, ctx);
+            if code != ExitCode::Success {
+                eprintln!("pipedesk: {}", one_line(&format!("{err:#}")));
+            }
+            code.into()
         }
         // A bug must never lose mail: the MTA keeps it and retries.
         Err(_) if ctx == Context::Deliver => ExitCode::TempFail.into(),

@@ -1,108 +1,22 @@
 //! Pure routing (SPEC §3): recipient address, subject tag and the message's
-//! markers → where the message goes. No I/O, so every rule is unit-tested
-//! here; `commands/deliver.rs` adds what needs the database (does the ticket
-//! exist, which ticket do In-Reply-To/References name).
+//! markers → where the message goes and what it is (a bounce, automatic
+//! mail, from staff). No I/O, so every rule is unit-tested here; the desk
+//! adds what needs the database (does the ticket exist, which ticket do
+//! In-Reply-To/References name).
 
-use regex::Regex;
-
+use crate::address::{Kind, Recipient};
 use crate::config::{CloseFrom, Config};
 use crate::inbound::{domain_of, Facts};
-
-/// What a ticket address asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Correspond,
-    Comment,
-    Close,
-}
-
-/// An envelope recipient, classified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Recipient {
-    /// `submit@` or a queue's address: opens a ticket in this queue.
-    Queue(String),
-    /// `ticket-N@`, `ticket-N-comment@`, `ticket-N-done@`.
-    Ticket(i64, Kind),
-    /// At our domains, but none of our addresses.
-    Unknown,
-    /// Not at our domains at all.
-    NotOurs,
-}
 
 /// Where a message goes before the database has been asked anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// A new ticket in `queue`, unless In-Reply-To/References name a ticket
-    /// (only asked when there was no tag).
-    New { queue: String, tagged: bool },
-    /// Ticket N; it may not exist.
+    /// A new ticket in `queue`, unless In-Reply-To/References name a ticket.
+    New { queue: String },
+    /// Ticket N; it may not exist, or be merged into another.
     Ticket(i64, Kind),
     /// Exit 67.
     Unknown,
-}
-
-/// Classifies `addr` against our domains and local parts; case-insensitive.
-pub fn classify(addr: &str, config: &Config) -> Recipient {
-    let addr = crate::inbound::bare_address(addr);
-    let Some((local, domain)) = addr.rsplit_once('@') else {
-        return Recipient::NotOurs;
-    };
-    if !config.site.domains.iter().any(|d| d == domain) {
-        return Recipient::NotOurs;
-    }
-    if let Some(queue) = config.queue_for_local(local) {
-        return Recipient::Queue(queue.to_string());
-    }
-    let a = &config.addresses;
-    let Some(rest) = local.strip_prefix(a.ticket_prefix.as_str()) else {
-        return Recipient::Unknown;
-    };
-    let (digits, kind) = if let Some(d) = rest.strip_suffix(a.comment_suffix.as_str()) {
-        (d, Kind::Comment)
-    } else if let Some(d) = rest.strip_suffix(a.done_suffix.as_str()) {
-        (d, Kind::Close)
-    } else {
-        (rest, Kind::Correspond)
-    };
-    match ticket_number(digits) {
-        Some(id) => Recipient::Ticket(id, kind),
-        None => Recipient::Unknown,
-    }
-}
-
-/// A ticket number: ASCII digits only, 1 or more, fits an i64.
-fn ticket_number(digits: &str) -> Option<i64> {
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse::<i64>().ok().filter(|&n| n > 0)
-}
-
-/// Is `addr` one of the addresses pipedesk answers to? Staff may have
-/// addresses at our domains too; those are people, not ours.
-pub fn is_ours(addr: &str, config: &Config) -> bool {
-    !matches!(
-        classify(addr, config),
-        Recipient::NotOurs | Recipient::Unknown
-    )
-}
-
-/// The compiled tag pattern for site `name`: `[NAME #N]`, NAME compared
-/// case-insensitively, spaces tolerated.
-pub fn tag_pattern(name: &str) -> Regex {
-    let name = regex::escape(name.trim())
-        .replace("\\ ", r"\s+")
-        .replace(' ', r"\s+");
-    // The pattern is built from an escaped name, so it always compiles.
-    Regex::new(&format!(r"(?i)\[\s*{name}\s*#\s*([0-9]{{1,18}})\s*\]"))
-        .unwrap_or_else(|_| Regex::new(r"\A\b\B").expect("a pattern that never matches compiles"))
-}
-
-/// The ticket our tag names in a decoded subject, if any.
-pub fn find_tag(subject: &str, pattern: &Regex) -> Option<i64> {
-    pattern
-        .captures_iter(subject)
-        .find_map(|c| ticket_number(c.get(1)?.as_str()))
 }
 
 /// Where a message goes: the address wins over the tag where the address
@@ -113,53 +27,56 @@ pub fn target(recipient: &Recipient, tag: Option<i64>) -> Target {
         (Recipient::Queue(_), Some(id)) => Target::Ticket(id, Kind::Correspond),
         (Recipient::Queue(queue), None) => Target::New {
             queue: queue.clone(),
-            tagged: false,
         },
         (Recipient::Unknown | Recipient::NotOurs, _) => Target::Unknown,
     }
 }
 
 /// A bounce (RFC 3464 / RFC 5321 §4.5.5): the null envelope sender, one
-/// Postfix spells `MAILER-DAEMON`, or a delivery-status report.
+/// Postfix spells `MAILER-DAEMON`, a `From: MAILER-DAEMON@…` (some MTAs
+/// send their bounces with an ordinary envelope sender), or a
+/// delivery-status report.
 pub fn is_bounce(envelope_sender: Option<&str>, facts: &Facts) -> bool {
-    let null_sender = match envelope_sender.map(str::trim) {
-        Some(s) => {
-            let s = s.trim_start_matches('<').trim_end_matches('>');
-            let local = s.split('@').next().unwrap_or("");
-            s.is_empty() || local.eq_ignore_ascii_case("mailer-daemon")
-        }
-        None => false,
+    let daemon = |addr: &str| {
+        let s = addr.trim().trim_start_matches('<').trim_end_matches('>');
+        s.is_empty()
+            || s.split('@')
+                .next()
+                .unwrap_or("")
+                .eq_ignore_ascii_case("mailer-daemon")
     };
-    null_sender || facts.is_dsn
+    let null_sender = envelope_sender.is_some_and(daemon);
+    let daemon_from = facts
+        .from
+        .as_ref()
+        .is_some_and(|m| !m.address.is_empty() && daemon(&m.address));
+    null_sender || daemon_from || facts.is_dsn
 }
 
-/// Robot-ish local parts that never get mail from us (RFC 3834 §2 spirit:
-/// no answers to addresses that cannot or should not answer back).
-pub fn is_robot(addr: &str) -> bool {
-    let local = addr.split('@').next().unwrap_or("").to_ascii_lowercase();
-    const EXACT: &[&str] = &[
-        "mailer-daemon",
-        "postmaster",
-        "noreply",
-        "no-reply",
-        "no_reply",
-        "donotreply",
-        "do-not-reply",
-        "do_not_reply",
-        "nobody",
-        "root",
-        "listserv",
-        "majordomo",
-        "abuse",
-    ];
-    EXACT.contains(&local.as_str())
-        || local.starts_with("bounce")
-        || local.starts_with("owner-")
-        || local.ends_with("-request")
-        || local.ends_with("-bounces")
-        || local.ends_with("-owner")
-        || local.starts_with("noreply")
-        || local.starts_with("no-reply")
+/// Automatic mail (RFC 3834 §2, §5): out-of-office and vacation replies,
+/// read receipts and other reports, and anything whose `Auto-Submitted` is
+/// not `no`. It is stored, but never changes a ticket's status and never
+/// causes mail: the vacation ping-pong (our notice, their auto-reply, our
+/// notice…) cannot start.
+pub fn is_automatic(facts: &Facts) -> bool {
+    let auto_submitted = facts.auto_submitted.as_deref().is_some_and(|v| {
+        !v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("no")
+    });
+    let precedence = facts
+        .precedence
+        .as_deref()
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("auto_reply"));
+    // RFC 6522: a report that is not a delivery-status one (a bounce) is a
+    // read receipt (RFC 8098), an abuse report (RFC 5965) or the like.
+    let report = facts
+        .report_type
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("delivery-status"));
+    auto_submitted || precedence || facts.x_autoreply || report
 }
 
 /// Does this message really come from `author`, a staff address? Without a
@@ -271,90 +188,10 @@ mod tests {
 
     fn config() -> Config {
         Config::parse(
-            "[site]\nname = \"myisp\"\ndomains = [\"help.example.org\", \"support.example.org\"]\n\
-             [[queues]]\nname = \"web\"\naddress = \"webmaster\"\n\
+            "[site]\nname = \"myisp\"\ndomains = [\"help.example.org\"]\n\
              [staff]\nadmins = [\"stef@example.org\"]\n",
         )
         .unwrap()
-    }
-
-    #[test]
-    fn submit_and_queue_addresses_open_tickets() {
-        let c = config();
-        assert_eq!(
-            classify("submit@help.example.org", &c),
-            Recipient::Queue("general".into())
-        );
-        assert_eq!(
-            classify("SUBMIT@Support.Example.ORG", &c),
-            Recipient::Queue("general".into())
-        );
-        assert_eq!(
-            classify("<webmaster@help.example.org>", &c),
-            Recipient::Queue("web".into())
-        );
-    }
-
-    #[test]
-    fn ticket_addresses_name_ticket_and_kind() {
-        let c = config();
-        assert_eq!(
-            classify("ticket-42@help.example.org", &c),
-            Recipient::Ticket(42, Kind::Correspond)
-        );
-        assert_eq!(
-            classify("Ticket-42-Comment@help.example.org", &c),
-            Recipient::Ticket(42, Kind::Comment)
-        );
-        assert_eq!(
-            classify("ticket-42-done@help.example.org", &c),
-            Recipient::Ticket(42, Kind::Close)
-        );
-    }
-
-    #[test]
-    fn malformed_ticket_addresses_are_unknown() {
-        let c = config();
-        for a in [
-            "ticket-@help.example.org",
-            "ticket-x1@help.example.org",
-            "ticket-0@help.example.org",
-            "ticket-+4@help.example.org",
-            "ticket-4-closed@help.example.org",
-            "ticket-99999999999999999999@help.example.org",
-            "stef@help.example.org",
-        ] {
-            assert_eq!(classify(a, &c), Recipient::Unknown, "{a}");
-        }
-        assert_eq!(classify("submit@example.com", &c), Recipient::NotOurs);
-        assert_eq!(classify("nonsense", &c), Recipient::NotOurs);
-    }
-
-    #[test]
-    fn tag_is_found_behind_any_prefix() {
-        let p = tag_pattern("myisp");
-        assert_eq!(find_tag("Re: AW: [EXT] [MyISP  #7] printer", &p), Some(7));
-        assert_eq!(find_tag("[ myisp # 12 ]", &p), Some(12));
-        assert_eq!(find_tag("SV: Fwd: [myisp #3]", &p), Some(3));
-        assert_eq!(find_tag("no tag", &p), None);
-        assert_eq!(find_tag("[otherdesk #1] [myisp #2]", &p), Some(2));
-    }
-
-    #[test]
-    fn foreign_and_broken_tags_are_not_ours() {
-        let p = tag_pattern("myisp");
-        assert_eq!(find_tag("Re: [otherdesk #1]", &p), None);
-        assert_eq!(find_tag("[myisp2 #1]", &p), None);
-        assert_eq!(find_tag("[myisp #]", &p), None);
-        assert_eq!(find_tag("[myisp #0]", &p), None);
-        assert_eq!(find_tag("[my.isp #1]", &tag_pattern("myisp")), None);
-        assert_eq!(find_tag("[my.isp #1]", &tag_pattern("my.isp")), Some(1));
-    }
-
-    #[test]
-    fn names_with_spaces_tolerate_more_spaces() {
-        let p = tag_pattern("My ISP");
-        assert_eq!(find_tag("Re: [my   isp #5]", &p), Some(5));
     }
 
     #[test]
@@ -370,15 +207,14 @@ mod tests {
         assert_eq!(
             target(&Recipient::Queue("web".into()), None),
             Target::New {
-                queue: "web".into(),
-                tagged: false
+                queue: "web".into()
             }
         );
         assert_eq!(target(&Recipient::Unknown, Some(1)), Target::Unknown);
     }
 
     #[test]
-    fn bounces_by_sender_or_report() {
+    fn bounces_by_sender_from_or_report() {
         let plain = Facts::default();
         assert!(is_bounce(Some(""), &plain));
         assert!(is_bounce(Some("<>"), &plain));
@@ -391,32 +227,65 @@ mod tests {
             ..Facts::default()
         };
         assert!(is_bounce(Some("john@example.com"), &dsn));
+        // Issue 10: a From: of MAILER-DAEMON@… with an ordinary envelope.
+        let daemon = Facts {
+            from: Some(crate::inbound::Mailbox {
+                name: Some("Mail Delivery System".into()),
+                address: "mailer-daemon@mx.example.net".into(),
+            }),
+            ..Facts::default()
+        };
+        assert!(is_bounce(Some("relay@mx.example.net"), &daemon));
     }
 
     #[test]
-    fn our_addresses_are_not_staff_addresses() {
-        let c = config();
-        assert!(is_ours("ticket-3-done@help.example.org", &c));
-        assert!(is_ours("submit@support.example.org", &c));
-        assert!(!is_ours("stef@help.example.org", &c));
-        assert!(!is_ours("john@example.com", &c));
-    }
-
-    #[test]
-    fn robots_are_recognised() {
-        for a in [
-            "MAILER-DAEMON@x.org",
-            "postmaster@x",
-            "no-reply@x",
-            "noreply-alerts@x",
-            "bounces+123@x",
-            "list-request@x",
-            "owner-list@x",
-        ] {
-            assert!(is_robot(a), "{a}");
+    fn automatic_mail_is_recognised_by_every_marker() {
+        let cases = [
+            Facts {
+                auto_submitted: Some("auto-replied".into()),
+                ..Facts::default()
+            },
+            Facts {
+                auto_submitted: Some("auto-generated; owner-email=x@y".into()),
+                ..Facts::default()
+            },
+            Facts {
+                x_autoreply: true,
+                ..Facts::default()
+            },
+            Facts {
+                precedence: Some("auto_reply".into()),
+                ..Facts::default()
+            },
+            Facts {
+                report_type: Some("disposition-notification".into()),
+                ..Facts::default()
+            },
+            Facts {
+                report_type: Some("feedback-report".into()),
+                ..Facts::default()
+            },
+        ];
+        for f in cases {
+            assert!(is_automatic(&f), "{f:?}");
         }
-        assert!(!is_robot("john@example.com"));
-        assert!(!is_robot("replyguy@example.com"));
+        for f in [
+            Facts::default(),
+            Facts {
+                auto_submitted: Some("No".into()),
+                ..Facts::default()
+            },
+            Facts {
+                precedence: Some("bulk".into()),
+                ..Facts::default()
+            },
+            Facts {
+                report_type: Some("delivery-status".into()),
+                ..Facts::default()
+            },
+        ] {
+            assert!(!is_automatic(&f), "{f:?}");
+        }
     }
 
     #[test]

@@ -1283,6 +1283,7 @@ fn show_json_has_the_documented_shape() {
         "status",
         "subject",
         "updated",
+        "version",
         "watchers",
     ];
     want.sort();

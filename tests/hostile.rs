@@ -570,6 +570,8 @@ fn no_header_from_incoming_mail_adds_a_header_or_recipient_to_outgoing_mail() {
         "auto-submitted",
         "x-loop",
         "x-auto-response-suppress",
+        "thread-topic",
+        "thread-index",
         "mime-version",
         "content-type",
         "content-transfer-encoding",

@@ -7,28 +7,24 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use pipedesk::config::Config;
-use pipedesk::desk::{ingest, Incoming, Mailer, Outcome};
+use pipedesk::desk::{Desk, Incoming, Outcome};
 use pipedesk::exit::Fail;
+use pipedesk::model::Action;
 use pipedesk::{inbound, store};
 use proptest::prelude::*;
-use rusqlite::{Connection, TransactionBehavior};
 
 const CONFIG: &str = "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org\"]\n\
     [staff]\nadmins = [\"stef@example.org\"]\n\
     [policy]\ntrusted_authserv_id = \"mx.help.example.org\"\n\
-    [mail]\ntransport = \"file\"\n";
+    [mail]\ntransport = \"none\"\n";
 
 /// What `deliver` does with `data` between reading and committing, in
-/// process: the mbox line dropped, empty input refused, parse, route,
-/// ingest in one transaction. Err(Fail) are the contract's refusals.
-fn deliver_in_process(
-    conn: &mut Connection,
-    config: &Config,
-    data: &[u8],
-    rcpt: &str,
-) -> Result<Outcome, String> {
+/// process: the mbox line dropped, empty input refused, parse, then the
+/// desk's delivery. Err(Fail) are the contract's refusals.
+fn deliver_in_process(desk: &mut Desk, data: &[u8], rcpt: &str) -> Result<Outcome, String> {
     let raw = inbound::strip_from_line(data);
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err("empty".into());
@@ -41,28 +37,22 @@ fn deliver_in_process(
         envelope_sender: facts.return_path.as_deref(),
         local: false,
     };
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| format!("transaction: {e}"))?;
-    let mut mailer = Mailer::new(config, false);
-    match ingest(&tx, config, &msg, &mut mailer) {
-        Ok(outcome) => {
-            tx.commit().map_err(|e| format!("commit: {e}"))?;
-            Ok(outcome)
-        }
+    match desk.deliver(&msg, false, chrono::Utc::now()) {
+        Ok(outcome) => Ok(outcome),
         Err(e) => match e.chain().find_map(|c| c.downcast_ref::<Fail>()) {
             Some(Fail::NoSuch(why)) => Err(format!("nosuch: {why}")),
             // Anything else would be a 75 on mail that can never succeed.
-            _ => panic!("ingest failed on the message's own content: {e:#}"),
+            _ => panic!("delivery failed on the message's own content: {e:#}"),
         },
     }
 }
 
-fn stored_copies(conn: &Connection, raw: &[u8]) -> i64 {
-    conn.query_row("SELECT count(*) FROM messages WHERE raw = ?1", [raw], |r| {
-        r.get(0)
-    })
-    .unwrap()
+/// How many times `raw` is stored: under its key, with exactly its bytes.
+fn stored_copies(desk: &mut Desk, raw: &[u8]) -> i64 {
+    let key = inbound::parse(raw).key;
+    desk.inspect(|tx| tx.message_by_key(&key))
+        .unwrap()
+        .map_or(0, |m| i64::from(m.raw == raw))
 }
 
 /// Mail-shaped input: header lines from a hostile menu, a body that may be
@@ -162,25 +152,28 @@ fn mailish() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn check_delivery(data: &[u8], rcpt: &str) {
-    let config = Config::parse(CONFIG).unwrap();
-    let mut conn = store::open_in_memory().unwrap();
+    let config = Arc::new(Config::parse(CONFIG).unwrap());
+    let mut desk = Desk::with_store(config, store::in_memory().unwrap());
     // Ticket #1 exists, so tagged replies have somewhere to go.
     deliver_in_process(
-        &mut conn,
-        &config,
+        &mut desk,
         b"From: john@example.com\nMessage-ID: <first@x>\nSubject: printer\n\nbroken\n",
         "submit@help.example.org",
     )
     .unwrap();
     let raw = inbound::strip_from_line(data);
-    match deliver_in_process(&mut conn, &config, data, rcpt) {
+    match deliver_in_process(&mut desk, data, rcpt) {
         Ok(outcome) => {
-            assert_eq!(stored_copies(&conn, raw), 1, "stored byte-exact, once");
-            let again = deliver_in_process(&mut conn, &config, data, rcpt).unwrap();
-            if outcome.action != "duplicate" {
-                assert_eq!(again.action, "duplicate");
+            assert_eq!(stored_copies(&mut desk, raw), 1, "stored byte-exact, once");
+            let again = deliver_in_process(&mut desk, data, rcpt).unwrap();
+            if outcome.action != Action::Duplicate {
+                assert_eq!(again.action, Action::Duplicate);
             }
-            assert_eq!(stored_copies(&conn, raw), 1, "a redelivery stored again");
+            assert_eq!(
+                stored_copies(&mut desk, raw),
+                1,
+                "a redelivery stored again"
+            );
         }
         Err(why) if why == "empty" => {
             assert!(raw.iter().all(u8::is_ascii_whitespace));
@@ -188,10 +181,10 @@ fn check_delivery(data: &[u8], rcpt: &str) {
         Err(why) => {
             // 67 only for a ticket that does not exist: the tag must name one.
             assert!(why.starts_with("nosuch: no ticket #"), "{why}");
-            assert_eq!(stored_copies(&conn, raw), 0);
+            assert_eq!(stored_copies(&mut desk, raw), 0);
         }
     }
-    assert!(store::check(&conn).unwrap().is_empty());
+    assert!(desk.check().unwrap().is_empty());
 }
 
 proptest! {
@@ -233,7 +226,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("pipedesk.toml");
-        std::fs::write(&config, CONFIG.replace("\"file\"", "\"none\"")).unwrap();
+        std::fs::write(&config, CONFIG).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_pipedesk"))
             .arg("--config")
             .arg(&config)
@@ -255,8 +248,9 @@ proptest! {
         match out.status.code() {
             Some(0) => {
                 prop_assert!(out.stdout.is_empty(), "deliver printed on success");
-                let conn = Connection::open(dir.path().join("pipedesk.db")).unwrap();
-                prop_assert_eq!(stored_copies(&conn, raw), 1);
+                let config = Arc::new(Config::load(&config).unwrap());
+                let mut desk = Desk::open(config, store::Open::Existing).unwrap();
+                prop_assert_eq!(stored_copies(&mut desk, raw), 1);
             }
             Some(65) => prop_assert!(raw.iter().all(u8::is_ascii_whitespace), "{}", stderr),
             // A tag naming a ticket that does not exist.

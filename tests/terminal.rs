@@ -723,7 +723,7 @@ fn import_says_in_one_line_what_it_did_and_maps_new_mail_to_imported_tickets() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(
-        stdout.starts_with("imported 2 messages from ") && stdout.contains("1 new tickets"),
+        stdout.starts_with("imported 2 messages from ") && stdout.contains(": 1 new ticket, "),
         "{stdout}"
     );
     assert!(out.stderr.is_empty(), "no progress bar without a terminal");

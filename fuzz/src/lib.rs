@@ -8,16 +8,18 @@
 //! contract's reasons only (empty; no such ticket); `pipedesk check`'s
 //! invariants must hold; no outgoing mail may carry a header or recipient
 //! that came from the message; text for a terminal holds no control
-//! characters. Each input runs in a transaction that is rolled back, on a
-//! database prepared once (ticket #1 exists, from john@example.com).
+//! characters. Each input runs in a transaction that is rolled back
+//! (`Desk::rehearse_with`), on a database prepared once (ticket #1 exists,
+//! from john@example.com).
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use pipedesk::config::Config;
-use pipedesk::desk::{ingest, Incoming, Mailer};
+use pipedesk::desk::{Desk, Incoming};
 use pipedesk::exit::Fail;
-use pipedesk::{inbound, sanitize, store};
-use rusqlite::Connection;
+use pipedesk::model::{Action, MailKind};
+use pipedesk::{inbound, store, term};
 
 const CONFIG: &str = "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org\"]\n\
     [[queues]]\nname = \"web\"\naddress = \"webmaster\"\n\
@@ -45,8 +47,7 @@ const SENDERS: &[Option<&str>] = &[
 ];
 
 struct Fixture {
-    config: Config,
-    conn: Connection,
+    desk: Desk,
 }
 
 fn fixture() -> Fixture {
@@ -58,8 +59,8 @@ fn fixture() -> Fixture {
             abort(info);
         }
     }));
-    let config = Config::parse(CONFIG).expect("fuzz config parses");
-    let conn = store::open_in_memory().expect("in-memory database");
+    let config = Arc::new(Config::parse(CONFIG).expect("fuzz config parses"));
+    let mut desk = Desk::with_store(config, store::in_memory().expect("in-memory database"));
     let first = b"From: John <john@example.com>\nMessage-ID: <first@example.com>\nSubject: printer\n\nbroken\n";
     let facts = inbound::parse(first);
     let msg = Incoming {
@@ -69,8 +70,10 @@ fn fixture() -> Fixture {
         envelope_sender: Some("john@example.com"),
         local: false,
     };
-    ingest(&conn, &config, &msg, &mut Mailer::new(&config, false)).expect("ticket #1");
-    Fixture { config, conn }
+    // Queued, not sent: the mail stays in the outbox of the fixture.
+    desk.deliver(&msg, true, chrono::Utc::now())
+        .expect("ticket #1");
+    Fixture { desk }
 }
 
 thread_local! {
@@ -87,21 +90,11 @@ pub fn deliver_path(data: &[u8]) {
     FIXTURE.with(|f| {
         let mut f = f.borrow_mut();
         let f = f.get_or_insert_with(fixture);
-        f.conn.execute_batch("SAVEPOINT fuzz").expect("savepoint");
-        check_one(&f.conn, &f.config, message, recipient, sender);
-        f.conn
-            .execute_batch("ROLLBACK TO fuzz; RELEASE fuzz")
-            .expect("rollback");
+        check_one(&mut f.desk, message, recipient, sender);
     });
 }
 
-fn check_one(
-    conn: &Connection,
-    config: &Config,
-    data: &[u8],
-    recipient: &str,
-    sender: Option<&str>,
-) {
+fn check_one(desk: &mut Desk, data: &[u8], recipient: &str, sender: Option<&str>) {
     let raw = inbound::strip_from_line(data);
     if raw.iter().all(u8::is_ascii_whitespace) {
         return; // deliver refuses it: 65, empty.
@@ -109,7 +102,7 @@ fn check_one(
     let facts = inbound::parse(raw);
     // What `show` and `attachments` do with a stored message.
     for text in [&facts.subject, &facts.body] {
-        let shown = sanitize::for_terminal(text);
+        let shown = term::for_terminal(text);
         assert!(
             !shown
                 .chars()
@@ -128,27 +121,6 @@ fn check_one(
         envelope_sender,
         local: false,
     };
-    let outbox_before: i64 = count(conn, "SELECT count(*) FROM outbox");
-    let mut mailer = Mailer::new(config, false);
-    let outcome = match ingest(conn, config, &msg, &mut mailer) {
-        Ok(o) => o,
-        Err(e) => match e.chain().find_map(|c| c.downcast_ref::<Fail>()) {
-            // 67: an unknown address at our domains, or a ticket that does
-            // not exist; nothing may have been written.
-            Some(Fail::NoSuch(_)) => return,
-            _ => panic!("deliver would exit 75 on this message forever: {e:#}"),
-        },
-    };
-    let (sql, key): (&str, &dyn rusqlite::ToSql) = if outcome.action == "duplicate" {
-        // Already stored under its Message-ID: once, not twice.
-        ("SELECT count(*) FROM messages WHERE key = ?1", &facts.key)
-    } else {
-        ("SELECT count(*) FROM messages WHERE raw = ?1", &raw)
-    };
-    let stored: i64 = conn
-        .query_row(sql, [key], |r| r.get(0))
-        .expect("count stored");
-    assert_eq!(stored, 1, "stored byte-exact, once ({})", outcome.action);
     // SQLite's own integrity check is slow next to one delivery: the
     // project's invariants every time, the whole check now and then.
     thread_local!(static RUNS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
@@ -156,51 +128,62 @@ fn check_one(
         r.set(r.get().wrapping_add(1));
         r.get()
     });
-    if n % 64 == 1 {
-        let problems = store::check(conn).expect("check runs");
-        assert!(problems.is_empty(), "check: {problems:?}");
-    }
-
-    // Forged senders: without a verdict from our MTA, nobody is staff, so
-    // nothing is relayed to the requestor as a staff reply.
-    let our_verdict = facts
-        .auth_results
-        .iter()
-        .any(|h| h.to_ascii_lowercase().contains("mx.help.example.org"));
-    if !our_verdict {
-        let relayed: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM outbox WHERE id > ?1 AND kind = 'staff_reply'",
-                [outbox_before],
-                |r| r.get(0),
-            )
-            .expect("count staff replies");
-        assert_eq!(relayed, 0, "relayed as staff without our MTA's verdict");
-    }
-
-    // Outgoing mail: only our headers, only known recipients.
-    let mut stmt = conn
-        .prepare("SELECT recipients, raw FROM outbox WHERE id > ?1")
-        .expect("outbox");
-    let rows = stmt
-        .query_map([outbox_before], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })
-        .expect("outbox rows");
-    for row in rows {
-        let (recipients, mail) = row.expect("outbox row");
-        for r in recipients.lines() {
+    let result = desk.rehearse_with(&msg, chrono::Utc::now(), |tx, outcome, lease| {
+        let stored = tx.message_by_key(&facts.key)?;
+        let stored = stored.expect("stored under its key");
+        if outcome.action != Action::Duplicate {
+            assert_eq!(stored.raw, raw, "stored byte-exact ({:?})", outcome.action);
+        }
+        if n % 64 == 1 {
+            let problems = tx.check()?;
+            assert!(problems.is_empty(), "check: {problems:?}");
+        }
+        let kinds: Vec<MailKind> = match outcome.ticket {
+            Some(t) => tx
+                .ticket_mail(t)?
+                .into_iter()
+                .filter(|m| outcome.outbox.contains(&m.id))
+                .map(|m| m.kind)
+                .collect(),
+            None => Vec::new(),
+        };
+        assert_eq!(
+            kinds.len(),
+            outcome.outbox.len(),
+            "every queued mail is the ticket's"
+        );
+        // Forged senders: without a verdict from our MTA, nobody is staff,
+        // so nothing is relayed to the requestor as a staff reply.
+        let our_verdict = facts
+            .auth_results
+            .iter()
+            .any(|h| h.to_ascii_lowercase().contains("mx.help.example.org"));
+        if !our_verdict {
             assert!(
-                r.parse::<lettre_free::Addr>().is_ok(),
-                "an outgoing recipient that is not an address: {r:?}"
+                !kinds.contains(&MailKind::StaffReply),
+                "relayed as staff without our MTA's verdict"
             );
         }
-        check_headers(&mail);
+        // Outgoing mail: only our headers, only known recipients.
+        for mail in tx.leased(&outcome.outbox, lease)? {
+            for r in &mail.recipients {
+                assert!(
+                    r.parse::<lettre_free::Addr>().is_ok(),
+                    "an outgoing recipient that is not an address: {r:?}"
+                );
+            }
+            check_headers(&mail.raw);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        match e.chain().find_map(|c| c.downcast_ref::<Fail>()) {
+            // 67: an unknown address at our domains, or a ticket that does
+            // not exist; nothing may have been written.
+            Some(Fail::NoSuch(_)) => {}
+            _ => panic!("deliver would exit 75 on this message forever: {e:#}"),
+        }
     }
-}
-
-fn count(conn: &Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
 }
 
 /// The headers an outgoing mail (or one of its parts) may carry.
@@ -217,6 +200,8 @@ const OUR_HEADERS: &[&str] = &[
     "auto-submitted",
     "x-loop",
     "x-auto-response-suppress",
+    "thread-topic",
+    "thread-index",
     "mime-version",
     "content-type",
     "content-transfer-encoding",

@@ -8,16 +8,16 @@
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
 
 use crate::cli::AttachmentsArgs;
-use crate::commands::show::{human_date, size};
 use crate::config::Config;
 use crate::inbound::attachment_contents;
-use crate::sanitize::one_line;
-use crate::store;
+use crate::model::{serialize_time, Time};
+use crate::term::{human_date, one_line, size};
 
 #[derive(Serialize)]
 struct Listed {
@@ -26,7 +26,8 @@ struct Listed {
     /// The stored message it came in.
     message: i64,
     author: String,
-    date: String,
+    #[serde(serialize_with = "serialize_time")]
+    date: Time,
     filename: String,
     content_type: String,
     size: usize,
@@ -34,9 +35,8 @@ struct Listed {
     saved: Option<PathBuf>,
 }
 
-pub fn run(config: &Config, args: AttachmentsArgs) -> Result<()> {
-    let conn = crate::commands::open_existing(config)?;
-    store::ticket(&conn, args.id)?.ok_or_else(|| anyhow!("no ticket #{}", args.id))?;
+pub fn run(config: &Arc<Config>, args: AttachmentsArgs) -> Result<()> {
+    let (ticket, messages) = crate::commands::desk(config)?.messages(args.id)?;
     let dir = match &args.save {
         Some(d) => {
             std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
@@ -45,7 +45,7 @@ pub fn run(config: &Config, args: AttachmentsArgs) -> Result<()> {
         None => None,
     };
     let mut listed = Vec::new();
-    for m in store::raw_messages(&conn, args.id)? {
+    for m in messages {
         for (a, bytes) in attachment_contents(&m.raw) {
             let index = listed.len() + 1;
             let saved = match dir {
@@ -56,7 +56,7 @@ pub fn run(config: &Config, args: AttachmentsArgs) -> Result<()> {
                 index,
                 message: m.id,
                 author: m.author.clone(),
-                date: m.received.clone(),
+                date: m.received,
                 filename: a.filename,
                 content_type: a.content_type,
                 size: a.size,
@@ -65,10 +65,10 @@ pub fn run(config: &Config, args: AttachmentsArgs) -> Result<()> {
         }
     }
     if args.json {
-        return crate::commands::print_json(&listed);
+        return crate::term::json(&listed);
     }
     if listed.is_empty() {
-        eprintln!("ticket #{} has no attachments", args.id);
+        eprintln!("ticket #{} has no attachments", ticket.id);
         return Ok(());
     }
     let mut out = String::new();
@@ -84,14 +84,13 @@ pub fn run(config: &Config, args: AttachmentsArgs) -> Result<()> {
             one_line(&l.content_type),
             size(l.size),
             one_line(&l.author),
-            human_date(&l.date)
+            human_date(l.date)
         );
         if let Some(p) = &l.saved {
             out += &format!("     saved as {}\n", one_line(&p.display().to_string()));
         }
     }
-    print!("{out}");
-    Ok(())
+    crate::term::out(&out)
 }
 
 /// The longest name written, in bytes: under the 255 of ext4, XFS, APFS

@@ -4,17 +4,18 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use rusqlite::TransactionBehavior;
 
+use crate::address::{self, Recipient};
 use crate::cli::DeliverArgs;
-use crate::config::Config;
-use crate::desk::{ingest, Incoming, Mailer};
+use crate::config::{Config, Database};
+use crate::desk::{Desk, Incoming, Outcome};
 use crate::exit::Fail;
 use crate::inbound::{self, Facts};
-use crate::route::{self, Recipient};
-use crate::store;
+use crate::store::{self, Open};
+use crate::view::DeliveredView;
 
 pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
     let config = Config::find(config_path)?;
@@ -44,22 +45,18 @@ pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
         local: false,
     };
 
+    let now = chrono::Utc::now();
+    let config = Arc::new(config);
     if args.dry_run {
-        return dry_run(&config, &msg, args.json);
+        return dry_run(config, &msg, now, args.json);
     }
-    let mut conn = crate::commands::open(&config, &config.site.database)?;
-    let mut mailer = Mailer::new(&config, args.no_mail);
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .context("waiting for the database")?;
-    let outcome = ingest(&tx, &config, &msg, &mut mailer)?;
-    tx.commit().context("committing")?;
-
+    let mut desk = Desk::open(config, Open::Create)?;
+    let outcome = desk.deliver(&msg, args.no_mail, now)?;
     // Stored: from here on nothing may turn into a non-zero exit, or the MTA
     // would deliver again (harmless, but a bounce for the sender).
-    crate::commands::send_after_commit(&conn, &config, &outcome.outbox);
+    crate::commands::warn_unsent(&outcome.unsent);
     if args.json {
-        crate::commands::print_json(&outcome)?;
+        crate::term::json(&DeliveredView::of(&outcome))?;
     }
     Ok(())
 }
@@ -108,7 +105,7 @@ fn recipient(given: Option<String>, facts: &Facts, config: &Config) -> Result<St
         .chain(facts.to.iter().chain(&facts.cc).map(|m| m.address.clone()));
     for addr in headers {
         if !matches!(
-            route::classify(&addr, config),
+            address::classify(&addr, config),
             Recipient::NotOurs | Recipient::Unknown
         ) {
             return Ok(addr);
@@ -122,24 +119,26 @@ fn recipient(given: Option<String>, facts: &Facts, config: &Config) -> Result<St
 
 /// Routes inside a transaction that is rolled back: nothing changes, not
 /// even a database file appears.
-fn dry_run(config: &Config, msg: &Incoming<'_>, json: bool) -> Result<()> {
-    let mut conn = if config.site.database.exists() {
-        crate::commands::open(config, &config.site.database)?
+fn dry_run(
+    config: Arc<Config>,
+    msg: &Incoming<'_>,
+    now: crate::model::Time,
+    json: bool,
+) -> Result<()> {
+    let missing = matches!(&config.site.database, Database::Sqlite(p) if !p.exists());
+    let mut desk = if missing {
+        Desk::with_store(config, store::in_memory()?)
     } else {
-        store::open_in_memory()?
+        Desk::open(config, Open::Existing)?
     };
-    let tx = conn.transaction()?;
-    let mut mailer = Mailer::new(config, false);
-    let outcome = ingest(&tx, config, msg, &mut mailer)?;
-    tx.rollback()?;
+    let outcome: Outcome = desk.rehearse(msg, now)?;
     if json {
-        crate::commands::print_json(&outcome)?;
-    } else {
-        let ticket = outcome.ticket.map(|t| format!(" #{t}")).unwrap_or_default();
-        println!(
-            "dry run: {}{ticket}, {} mail",
-            outcome.action, outcome.mail_queued
-        );
+        return crate::term::json(&DeliveredView::of(&outcome));
     }
-    Ok(())
+    let ticket = outcome.ticket.map(|t| format!(" #{t}")).unwrap_or_default();
+    crate::term::out(&format!(
+        "dry run: {}{ticket}, {}\n",
+        outcome.action.as_str(),
+        crate::term::count(outcome.outbox.len() as u64, "mail", "mails")
+    ))
 }

@@ -2,39 +2,35 @@
 //! message's bytes as received, for mutt (`mutt -f`).
 
 use std::io::Write;
+use std::sync::Arc;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
 use crate::cli::ExportArgs;
 use crate::config::Config;
-use crate::store;
+use crate::model::Time;
 
-pub fn run(config: &Config, args: ExportArgs) -> Result<()> {
-    let conn = crate::commands::open_existing(config)?;
-    store::ticket(&conn, args.id)?.ok_or_else(|| anyhow!("no ticket #{}", args.id))?;
+pub fn run(config: &Arc<Config>, args: ExportArgs) -> Result<()> {
+    let (_, messages) = crate::commands::desk(config)?.messages(args.id)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for m in store::raw_messages(&conn, args.id)? {
-        write_mboxrd(&mut out, m.envelope_sender.as_deref(), &m.received, &m.raw)?;
-    }
-    out.flush()?;
-    Ok(())
+    let written = messages
+        .iter()
+        .try_for_each(|m| write_mboxrd(&mut out, m.envelope_sender.as_deref(), m.received, &m.raw))
+        .and_then(|()| out.flush());
+    crate::term::closed_pipe(written)
 }
 
-/// One mboxrd entry: a `From ` line, the message with every line that
-/// matches `>*From ` given one more `>`, and a blank line.
 pub fn write_mboxrd(
     out: &mut impl Write,
     sender: Option<&str>,
-    received: &str,
+    received: Time,
     raw: &[u8],
 ) -> std::io::Result<()> {
     let sender = sender
         .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
         .unwrap_or("MAILER-DAEMON");
-    let date = chrono::DateTime::parse_from_rfc3339(received)
-        .map(|d| d.format("%a %b %e %H:%M:%S %Y").to_string())
-        .unwrap_or_else(|_| "Thu Jan  1 00:00:00 1970".into());
+    let date = received.format("%a %b %e %H:%M:%S %Y").to_string();
     writeln!(out, "From {sender} {date}")?;
     for line in raw.split_inclusive(|&b| b == b'\n') {
         if line
@@ -62,7 +58,7 @@ mod tests {
         write_mboxrd(
             &mut out,
             Some("john@example.com"),
-            "2026-11-17T15:00:00Z",
+            crate::model::parse_stamp("2026-11-17T15:00:00Z").unwrap(),
             b"Subject: x\n\nFrom here\n>From there\nok",
         )
         .unwrap();

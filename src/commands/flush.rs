@@ -1,55 +1,72 @@
 //! `pipedesk flush`: send the outgoing mail still queued (a failed send, or
-//! a delivery that died before sending). Each mail is leased first, so two
-//! flushes (or a flush and a delivery) never send the same mail twice.
+//! a delivery that died before sending), now, as `postqueue -f` does;
+//! `--due` sends only what is past its back-off, for cron. Then it says
+//! what still waits, and why. Each mail is leased first, so flushes and
+//! deliveries running at once never send one mail twice.
+
+use std::sync::Arc;
 
 use anyhow::Result;
-use serde::Serialize;
 
 use crate::cli::FlushArgs;
-use crate::config::{Config, Transport};
-use crate::outbound::transport;
-use crate::store;
+use crate::config::Config;
+use crate::model::MailRecord;
+use crate::store::Due;
+use crate::term::{count, human_date, one_line};
+use crate::view::FlushedView;
 
-#[derive(Serialize)]
-struct Report {
-    id: i64,
-    sent: bool,
-    error: Option<String>,
+pub fn run(config: &Arc<Config>, args: FlushArgs) -> Result<()> {
+    let due = if args.due { Due::Due } else { Due::All };
+    let flushed = crate::commands::desk(config)?.flush(due)?;
+    if args.json {
+        return crate::term::json(&FlushedView::of(&flushed));
+    }
+    for (id, why) in &flushed.failed {
+        eprintln!("pipedesk: mail {id} not sent: {}", one_line(why));
+    }
+    let mut out = format!(
+        "sent {}, {} failed\n",
+        count(flushed.sent.len() as u64, "mail", "mails"),
+        flushed.failed.len()
+    );
+    if !flushed.waiting.is_empty() {
+        out += &format!(
+            "{} still queued:\n",
+            count(flushed.waiting.len() as u64, "mail", "mails")
+        );
+        let now = chrono::Utc::now();
+        for m in &flushed.waiting {
+            out += &format!("  {}\n", waiting(m, now));
+        }
+    }
+    eprint!("{out}");
+    Ok(())
 }
 
-pub fn run(config: &Config, args: FlushArgs) -> Result<()> {
-    if config.mail.transport == Transport::None {
-        anyhow::bail!("mail.transport is \"none\": nothing can be sent");
-    }
-    let conn = crate::commands::open_existing(config)?;
-    let mut reports = Vec::new();
-    for q in store::due(&conn, args.force)? {
-        if !store::lease(&conn, &q)? {
-            continue;
-        }
-        for s in transport::send_all(&conn, config, std::slice::from_ref(&q))? {
-            reports.push(Report {
-                id: s.id,
-                sent: s.error.is_none(),
-                error: s.error,
-            });
-        }
-    }
-    if args.json {
-        return crate::commands::print_json(&reports);
-    }
-    let failed: Vec<&Report> = reports.iter().filter(|r| !r.sent).collect();
-    for r in &failed {
-        eprintln!(
-            "pipedesk: mail {} not sent: {}",
-            r.id,
-            r.error.as_deref().unwrap_or("")
-        );
-    }
-    eprintln!(
-        "sent {}, failed {}",
-        reports.len() - failed.len(),
-        failed.len()
+/// One waiting mail and why it waits.
+fn waiting(m: &MailRecord, now: crate::model::Time) -> String {
+    let what = format!(
+        "mail {} ({} to {}{})",
+        m.id,
+        m.kind.describe(),
+        one_line(&m.recipients.join(", ")),
+        m.ticket
+            .map(|t| format!(", ticket #{t}"))
+            .unwrap_or_default()
     );
-    Ok(())
+    let why = match (m.leased_until, &m.last_error) {
+        (Some(until), _) if until > now => format!(
+            "being sent by another process (held until {})",
+            human_date(until)
+        ),
+        (_, Some(e)) => format!(
+            "{} failed, last: {}; next try after {} (back-off)",
+            count(m.attempts as u64, "try", "tries"),
+            one_line(e),
+            human_date(m.next_attempt)
+        ),
+        _ if m.next_attempt > now => format!("not due until {}", human_date(m.next_attempt)),
+        _ => "queued after this flush began".to_string(),
+    };
+    format!("{what}: {why}")
 }

@@ -1,6 +1,6 @@
 //! `pipedesk import PATH…`: mbox files or Maildirs of old support mail
 //! become tickets. Every message takes the same path as delivered mail
-//! (`desk::ingest`: dedup by Message-ID or hash, bounces, spam, watchers),
+//! (the desk's: dedup by Message-ID or hash, bounces, spam, watchers),
 //! with no outgoing mail and a thousand messages per transaction (one
 //! commit per batch, not per message). A message that routing refuses is
 //! skipped with a warning; it has written nothing. What was imported is
@@ -14,28 +14,32 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use regex::Regex;
-use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 
+use crate::address::{self, Recipient};
 use crate::cli::ImportArgs;
 use crate::config::Config;
-use crate::desk::{ingest, Incoming, Mailer};
+use crate::desk::{Batch, Desk, Incoming};
 use crate::exit::Fail;
 use crate::inbound::{self, Facts};
-use crate::route::{self, Recipient};
-use crate::store;
+use crate::model::{Action, Time};
+use crate::store::Open;
+use crate::term::{count, one_line};
 
 /// Messages per transaction: large enough that commits do not dominate,
 /// small enough (about half a second of work) that a concurrent `deliver`
-/// waits well under its `busy_wait_secs`.
+/// waits well under its `busy_wait_secs`. A batch also ends at `BATCH_BYTES`,
+/// so that a mailbox of large messages is not held in memory whole.
 const BATCH: usize = 1000;
+const BATCH_BYTES: usize = 64 << 20;
 
 /// What an import did, for the summary line and `--json`.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -50,12 +54,13 @@ pub struct Summary {
     pub bounces: u64,
     /// Already stored: by an earlier import or by delivery.
     pub duplicates: u64,
-    /// Empty, too large, or refused by routing; each is named on stderr.
+    /// Empty, too large, refused by routing, or not a message at all (text
+    /// before an mbox's first `From ` line); each is named on stderr.
     pub skipped: u64,
     pub seconds: f64,
 }
 
-pub fn run(config: &Config, args: ImportArgs) -> Result<()> {
+pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
     let started = Instant::now();
     // Every path is checked before the database is touched.
     let sources = args
@@ -63,114 +68,136 @@ pub fn run(config: &Config, args: ImportArgs) -> Result<()> {
         .iter()
         .map(|p| Source::open(p))
         .collect::<Result<Vec<_>>>()?;
-    let mut conn = crate::commands::open(config, &config.site.database)?;
-    // For this connection only: statement journals in memory rather than in
-    // temporary files (every insert into the FTS index takes one), a larger
-    // page cache for the index, and no fsync per commit (in WAL mode a
-    // crash can lose the last batches but never corrupts; an import is
-    // simply run again). Deliveries keep synchronous = FULL.
-    conn.execute_batch(
-        "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA synchronous = NORMAL;",
-    )?;
+    let mut desk = Desk::open(config.clone(), Open::Create)?;
+    desk.bulk_mode()?;
     let old_name = args.old_name.as_deref().unwrap_or(&config.site.name);
-    let mut importer = Importer {
-        config,
-        old_tag: route::tag_pattern(old_name),
-        old_numbers: HashMap::new(),
-        summary: Summary::default(),
-        progress: ProgressBar::hidden(),
-    };
+    let mut state = State::default();
+    let old_tag = crate::tag::pattern(old_name);
+    let import_time = chrono::Utc::now();
     // One run over all the paths, so that an old number seen in the first
     // mailbox still names its ticket in the last.
     for (mut source, path) in sources.into_iter().zip(&args.paths) {
-        let before = importer.summary.messages;
-        importer.progress = source.progress.clone();
+        let before = state.summary.messages;
         loop {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .context("waiting for the database")?;
-            let mut n = 0;
-            while n < BATCH {
-                let Some(item) = source.next() else { break };
-                let (raw, from_line, where_) = item?;
-                importer.one(&tx, &raw, from_line.as_deref(), &where_)?;
-                n += 1;
+            let (items, more) = source.batch()?;
+            let before_batch = state.clone();
+            let importer = Importer {
+                config,
+                old_tag: &old_tag,
+                import_time,
+            };
+            // The batch may run again from the start (a store that retries
+            // a transaction after a conflict): it starts from the state
+            // before it each time, and warnings wait for the commit.
+            let (after, skips) = desk.batch(|b| {
+                let mut st = before_batch.clone();
+                let mut skips = Vec::new();
+                for item in &items {
+                    importer.one(b, &mut st, item, &mut skips)?;
+                }
+                Ok((st, skips))
+            })?;
+            state = after;
+            for line in skips {
+                source.progress.suspend(|| eprintln!("{line}"));
             }
-            tx.commit().context("committing")?;
-            source.progress.set_message(importer.summary.progress());
-            if n < BATCH {
+            source.progress.set_message(state.summary.progress());
+            if !more {
                 break;
             }
         }
         source.progress.finish_and_clear();
-        if importer.summary.messages == before {
+        if state.summary.messages == before {
             eprintln!(
                 "pipedesk: warning: no messages in {} (an mbox starts with a `From ` line)",
                 path.display()
             );
         }
     }
-    let mut summary = importer.summary;
+    let mut summary = state.summary;
     summary.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
     if args.json {
-        return crate::commands::print_json(&summary);
+        return crate::term::json(&summary);
     }
     let from = match args.paths.as_slice() {
         [one] => one.display().to_string(),
         many => format!("{} mailboxes", many.len()),
     };
-    println!(
-        "imported {} messages from {} in {:.1} s: {} new tickets, {} added to tickets, {} bounces, {} already stored, {} skipped",
-        summary.messages,
-        crate::sanitize::one_line(&from),
+    crate::term::out(&format!(
+        "imported {} from {} in {:.1} s: {}, {} added to tickets, {}, {} already stored, {} skipped\n",
+        count(summary.messages, "message", "messages"),
+        one_line(&from),
         summary.seconds,
-        summary.created,
+        count(summary.created, "new ticket", "new tickets"),
         summary.added,
-        summary.bounces,
+        count(summary.bounces, "bounce", "bounces"),
         summary.duplicates,
         summary.skipped
-    );
-    Ok(())
+    ))
 }
 
 impl Summary {
     fn progress(&self) -> String {
         format!(
-            "{} tickets, {} added, {} duplicates",
-            self.created, self.added, self.duplicates
+            "{}, {} added, {}",
+            count(self.created, "ticket", "tickets"),
+            self.added,
+            count(self.duplicates, "duplicate", "duplicates")
         )
     }
 }
 
-struct Importer<'c> {
-    config: &'c Config,
-    /// The old system's tag, `[name #N]`.
-    old_tag: Regex,
+/// What an import carries from one message to the next.
+#[derive(Debug, Clone, Default)]
+struct State {
     /// Old ticket number → the ticket it became here.
     old_numbers: HashMap<i64, i64>,
     summary: Summary,
-    /// Warnings are printed around it, not through it.
-    progress: ProgressBar,
+}
+
+struct Importer<'a> {
+    config: &'a Config,
+    /// The old system's tag, `[name #N]`.
+    old_tag: &'a Regex,
+    /// The date of a message whose Date header is missing or implausible.
+    import_time: Time,
 }
 
 impl Importer<'_> {
     /// Imports one message inside the batch's transaction. `Err` only for
-    /// what is not the message's fault (the database); a message refused by
-    /// routing is skipped with a warning.
+    /// what is not the message's fault (the database); a message refused is
+    /// skipped with a warning, and has written nothing: the desk refuses
+    /// before its first write.
     fn one(
-        &mut self,
-        conn: &Connection,
-        raw: &[u8],
-        from_line: Option<&str>,
-        where_: &str,
+        &self,
+        batch: &mut Batch<'_>,
+        st: &mut State,
+        item: &Item,
+        skips: &mut Vec<String>,
     ) -> Result<()> {
-        self.summary.messages += 1;
-        let raw = inbound::strip_from_line(raw);
+        st.summary.messages += 1;
+        let mut skip = |st: &mut State, why: &str| {
+            st.summary.skipped += 1;
+            skips.push(format!(
+                "pipedesk: skipped {}: {}",
+                one_line(&item.at),
+                one_line(why)
+            ));
+        };
+        let raw = match &item.content {
+            Content::Message(raw) => inbound::strip_from_line(raw),
+            Content::NotAMessage(why) => {
+                skip(st, why);
+                return Ok(());
+            }
+        };
         if raw.iter().all(u8::is_ascii_whitespace) {
-            return self.skip(where_, "empty message");
+            skip(st, "empty message");
+            return Ok(());
         }
         if raw.len() as u64 > self.config.policy.max_message_bytes {
-            return self.skip(where_, "larger than policy.max_message_bytes");
+            skip(st, "larger than policy.max_message_bytes");
+            return Ok(());
         }
         let mut facts = inbound::parse(raw);
         let old = self.old_number(&facts);
@@ -178,84 +205,51 @@ impl Importer<'_> {
         // subject we store (the bytes keep it), and the address chosen below
         // says where the message goes.
         if old.is_some() {
-            facts.subject = strip_tags(&facts.subject, &self.old_tag);
+            facts.subject = crate::tag::strip(&facts.subject, self.old_tag);
         }
-        let recipient = match old.and_then(|n| self.old_numbers.get(&n)) {
+        let recipient = match old.and_then(|n| st.old_numbers.get(&n)) {
             Some(&ticket) => self.config.ticket_address(ticket, ""),
             None => self.queue_address(&facts),
         };
-        // The envelope sender as the final MTA saw it: Return-Path, else the
-        // mbox `From ` line (`MAILER-DAEMON` there marks a bounce).
-        let sender = facts
-            .return_path
-            .clone()
-            .or_else(|| from_line.map(str::to_string));
+        // The envelope sender as the final MTA saw it: Return-Path. Never
+        // the mbox `From ` line: Python's mailbox and others write `From
+        // MAILER-DAEMON` above every message, and every message became a
+        // bounce (issue 10). Whether a message is a bounce is the message's
+        // own to say.
         let msg = Incoming {
             raw,
             facts: &facts,
             recipient: &recipient,
-            envelope_sender: sender.as_deref(),
+            envelope_sender: facts.return_path.as_deref(),
             local: false,
         };
-        let mark = store::high_water(conn)?;
-        let mut mailer = Mailer::new(self.config, true);
-        let outcome = match ingest(conn, self.config, &msg, &mut mailer) {
+        let now = written(raw).unwrap_or(self.import_time);
+        let outcome = match batch.ingest(&msg, now) {
             Ok(o) => o,
             Err(e) if e.chain().any(|c| c.downcast_ref::<Fail>().is_some()) => {
-                // ingest refuses a message (unknown ticket or address)
-                // before it writes anything, so the batch stays whole. No
-                // savepoint per message: FTS5 flushes its pending index to
-                // disk at every savepoint, which made a 100 000-message
-                // import several times slower.
-                if store::high_water(conn)? != mark {
-                    return Err(e.context(format!(
-                        "importing {where_}: refused after writing (nothing of this batch was kept)"
-                    )));
-                }
-                return self.skip(where_, &format!("{e:#}"));
+                skip(st, &format!("{e:#}"));
+                return Ok(());
             }
-            Err(e) => return Err(e.context(format!("importing {where_}"))),
+            Err(e) => return Err(e.context(format!("importing {}", item.at))),
         };
-        if outcome.action != "duplicate" {
-            if let Some(date) = written(raw) {
-                store::backdate(
-                    conn,
-                    mark,
-                    outcome.ticket,
-                    outcome.action == "create",
-                    &date,
-                )?;
-            }
-        }
         if let (Some(n), Some(t)) = (old, outcome.ticket) {
-            self.old_numbers.entry(n).or_insert(t);
+            st.old_numbers.entry(n).or_insert(t);
         }
-        let s = &mut self.summary;
+        let s = &mut st.summary;
         match outcome.action {
-            "create" => s.created += 1,
-            "duplicate" => s.duplicates += 1,
-            "bounce" => s.bounces += 1,
-            _ => s.added += 1,
+            Action::Create => s.created += 1,
+            Action::Duplicate => s.duplicates += 1,
+            Action::Bounce => s.bounces += 1,
+            Action::Correspond | Action::Comment | Action::Close => s.added += 1,
         }
-        Ok(())
-    }
-
-    fn skip(&mut self, where_: &str, why: &str) -> Result<()> {
-        self.summary.skipped += 1;
-        let line = format!(
-            "pipedesk: skipped {}: {}",
-            crate::sanitize::one_line(where_),
-            crate::sanitize::one_line(why)
-        );
-        self.progress.suspend(|| eprintln!("{line}"));
         Ok(())
     }
 
     /// The old ticket a message names: its subject tag, else an old
     /// `ticket-N@` address it was sent to.
     fn old_number(&self, facts: &Facts) -> Option<i64> {
-        route::find_tag(&facts.subject, &self.old_tag).or_else(|| {
-            headers_addresses(facts).find_map(|a| match route::classify(&a, self.config) {
+        crate::tag::find(&facts.subject, self.old_tag).or_else(|| {
+            headers_addresses(facts).find_map(|a| match address::classify(&a, self.config) {
                 Recipient::Ticket(n, _) => Some(n),
                 _ => None,
             })
@@ -266,7 +260,7 @@ impl Importer<'_> {
     /// headers), else `submit@`.
     fn queue_address(&self, facts: &Facts) -> String {
         headers_addresses(facts)
-            .find(|a| matches!(route::classify(a, self.config), Recipient::Queue(_)))
+            .find(|a| matches!(address::classify(a, self.config), Recipient::Queue(_)))
             .unwrap_or_else(|| format!("{}@{}", self.config.addresses.submit, self.config.domain()))
     }
 }
@@ -282,22 +276,16 @@ fn headers_addresses(facts: &Facts) -> impl Iterator<Item = String> + '_ {
         .chain(facts.to.iter().chain(&facts.cc).map(|m| m.address.clone()))
 }
 
-/// `subject` without any `tag`, spaces tidied.
-fn strip_tags(subject: &str, tag: &Regex) -> String {
-    let s = tag.replace_all(subject, " ");
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// When the message was written: its Date header, where that is a
-/// plausible date (not before 1980, not in the future), as stored.
-fn written(raw: &[u8]) -> Option<String> {
+/// plausible date (not before 1980, not in the future).
+fn written(raw: &[u8]) -> Option<Time> {
     let headers = mail_parser::MessageParser::new().parse_headers(raw)?;
     let t = headers.date()?.to_timestamp();
     let now = chrono::Utc::now().timestamp();
     if !(315_532_800..=now + 86_400).contains(&t) {
         return None;
     }
-    chrono::DateTime::from_timestamp(t, 0).map(store::timestamp)
+    chrono::DateTime::from_timestamp(t, 0)
 }
 
 /// A message from an mbox without the empty line that separates it from
@@ -313,6 +301,19 @@ fn without_separator(mut raw: Vec<u8>) -> Vec<u8> {
     raw
 }
 
+/// One item of a mailbox: a message, or something that is counted and
+/// named but cannot be one.
+enum Content {
+    Message(Vec<u8>),
+    NotAMessage(String),
+}
+
+struct Item {
+    content: Content,
+    /// Where it came from, for warnings.
+    at: String,
+}
+
 /// The messages of an mbox file or a Maildir, with a progress bar on a
 /// terminal (by bytes for an mbox, by files for a Maildir).
 struct Source {
@@ -321,16 +322,14 @@ struct Source {
 }
 
 enum SourceKind {
-    Mbox(
-        mail_parser::mailbox::mbox::MessageIterator<Box<dyn BufRead>>,
-        PathBuf,
-    ),
+    Mbox {
+        messages: mail_parser::mailbox::mbox::MessageIterator<Box<dyn BufRead>>,
+        path: PathBuf,
+        /// What came before the first `From ` line, to report once.
+        preamble: Option<usize>,
+    },
     Maildir(std::vec::IntoIter<PathBuf>),
 }
-
-/// One message: its bytes, the sender of its mbox `From ` line, and where it
-/// came from (for warnings).
-type Item = (Vec<u8>, Option<String>, String);
 
 impl Source {
     fn open(path: &Path) -> Result<Source> {
@@ -348,78 +347,143 @@ impl Source {
             ProgressBar::new(len).with_style(style)
         };
         if meta.is_dir() {
-            let mut files = Vec::new();
-            let (cur, new) = (path.join("cur"), path.join("new"));
-            if !cur.is_dir() && !new.is_dir() {
-                bail!(
-                    "{} is a folder but not a Maildir (no cur/ or new/)",
-                    path.display()
-                );
-            }
-            for sub in [cur, new] {
-                let Ok(entries) = std::fs::read_dir(&sub) else {
-                    continue;
-                };
-                for e in entries {
-                    let e = e.with_context(|| format!("reading {}", sub.display()))?;
-                    let name = e.file_name();
-                    if !name.to_string_lossy().starts_with('.') && e.file_type()?.is_file() {
-                        files.push(e.path());
-                    }
-                }
-            }
-            // Maildir names start with the delivery time in seconds, so
-            // this is (nearly) arrival order: parents come before replies.
-            files.sort_by_cached_key(|p| {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let secs: u64 = name
-                    .split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .and_then(|d| d.parse().ok())
-                    .unwrap_or(u64::MAX);
-                (secs, name)
-            });
+            let files = maildir_files(path)?;
             let progress = bar(files.len() as u64, "{pos}/{len} messages");
-            Ok(Source {
+            return Ok(Source {
                 kind: SourceKind::Maildir(files.into_iter()),
                 progress,
-            })
-        } else {
-            let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-            let progress = bar(meta.len(), "{bytes}/{total_bytes}");
-            let reader: Box<dyn BufRead> =
-                Box::new(progress.wrap_read(BufReader::with_capacity(1 << 16, file)));
-            Ok(Source {
-                kind: SourceKind::Mbox(
-                    mail_parser::mailbox::mbox::MessageIterator::new(reader),
-                    path.to_path_buf(),
-                ),
-                progress,
-            })
+            });
         }
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let progress = bar(meta.len(), "{bytes}/{total_bytes}");
+        let mut reader = BufReader::with_capacity(1 << 16, progress.wrap_read(file));
+        let (first, preamble) =
+            skip_preamble(&mut reader).with_context(|| format!("reading {}", path.display()))?;
+        let reader: Box<dyn BufRead> = Box::new(std::io::Cursor::new(first).chain(reader));
+        Ok(Source {
+            kind: SourceKind::Mbox {
+                messages: mail_parser::mailbox::mbox::MessageIterator::new(reader),
+                path: path.to_path_buf(),
+                preamble: (preamble > 0).then_some(preamble),
+            },
+            progress,
+        })
+    }
+
+    /// The next batch of items, and whether more may follow.
+    fn batch(&mut self) -> Result<(Vec<Item>, bool)> {
+        let mut items = Vec::new();
+        let mut bytes = 0;
+        while items.len() < BATCH && bytes < BATCH_BYTES {
+            let Some(item) = self.next() else {
+                return Ok((items, false));
+            };
+            let item = item?;
+            if let Content::Message(raw) = &item.content {
+                bytes += raw.len();
+            }
+            items.push(item);
+        }
+        Ok((items, true))
     }
 
     fn next(&mut self) -> Option<Result<Item>> {
         match &mut self.kind {
-            SourceKind::Mbox(it, path) => {
+            SourceKind::Mbox {
+                messages,
+                path,
+                preamble,
+            } => {
+                if let Some(n) = preamble.take() {
+                    return Some(Ok(Item {
+                        content: Content::NotAMessage(format!(
+                            "{n} bytes before the first `From ` line, which an mbox starts with"
+                        )),
+                        at: format!("the start of {}", path.display()),
+                    }));
+                }
                 let n = self.progress.position();
-                it.next().map(|m| {
+                messages.next().map(|m| {
                     let m = m.with_context(|| format!("reading {}", path.display()))?;
-                    let from = Some(m.from().to_string()).filter(|f| !f.is_empty());
-                    let at = format!("a message in {} (near byte {n})", path.display());
-                    Ok((without_separator(m.unwrap_contents()), from, at))
+                    Ok(Item {
+                        content: Content::Message(without_separator(m.unwrap_contents())),
+                        at: format!("a message in {} (near byte {n})", path.display()),
+                    })
                 })
             }
             SourceKind::Maildir(files) => files.next().map(|p| {
                 self.progress.inc(1);
                 let raw = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
-                Ok((raw, None, p.display().to_string()))
+                Ok(Item {
+                    content: Content::Message(raw),
+                    at: p.display().to_string(),
+                })
             }),
         }
     }
+}
+
+/// Reads an mbox up to its first `From ` line, which it returns, and says
+/// how many bytes of text came before it. A UTF-8 byte order mark (an
+/// editor's) is no text: with it in front, the first `From ` line was not
+/// seen and the first message went missing without a word (issue 10).
+fn skip_preamble(reader: &mut impl BufRead) -> std::io::Result<(Vec<u8>, usize)> {
+    if reader.fill_buf()?.starts_with(b"\xef\xbb\xbf") {
+        reader.consume(3);
+    }
+    let mut text = 0;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok((Vec::new(), text));
+        }
+        if line.starts_with(b"From ") {
+            return Ok((line, text));
+        }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            text += line.len();
+        }
+    }
+}
+
+/// A Maildir's messages (cur/ and new/), in (nearly) arrival order:
+/// Maildir names start with the delivery time in seconds, so parents come
+/// before replies.
+fn maildir_files(path: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let (cur, new) = (path.join("cur"), path.join("new"));
+    if !cur.is_dir() && !new.is_dir() {
+        bail!(
+            "{} is a folder but not a Maildir (no cur/ or new/)",
+            path.display()
+        );
+    }
+    for sub in [cur, new] {
+        let Ok(entries) = std::fs::read_dir(&sub) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.with_context(|| format!("reading {}", sub.display()))?;
+            let name = e.file_name();
+            if !name.to_string_lossy().starts_with('.') && e.file_type()?.is_file() {
+                files.push(e.path());
+            }
+        }
+    }
+    files.sort_by_cached_key(|p| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let secs: u64 = name
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(u64::MAX);
+        (secs, name)
+    });
+    Ok(files)
 }
 
 #[cfg(test)]
@@ -427,22 +491,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn old_tags_leave_the_subject() {
-        let tag = route::tag_pattern("myisp");
-        assert_eq!(
-            strip_tags("Re: [myisp #12]  Printer  broken", &tag),
-            "Re: Printer broken"
-        );
-        assert_eq!(strip_tags("[other #3] x", &tag), "[other #3] x");
-    }
-
-    #[test]
     fn dates_come_from_the_header_when_plausible() {
         assert_eq!(
-            written(b"Date: Tue, 17 Nov 2026 15:00:00 +0100\n\nx").as_deref(),
-            Some("2026-11-17T14:00:00Z")
+            written(b"Date: Tue, 17 Nov 2026 15:00:00 +0100\n\nx").map(crate::model::stamp),
+            Some("2026-11-17T14:00:00Z".into())
         );
         assert_eq!(written(b"Date: Thu, 1 Jan 1970 00:00:00 +0000\n\nx"), None);
         assert_eq!(written(b"Subject: no date\n\nx"), None);
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_text_before_the_first_from_line_are_found() {
+        let mut r =
+            std::io::Cursor::new(b"\xef\xbb\xbfFrom a@b Mon Nov 16 10:00:00 2026\nx\n".to_vec());
+        let (first, text) = skip_preamble(&mut r).unwrap();
+        assert_eq!(
+            (first.as_slice(), text),
+            (&b"From a@b Mon Nov 16 10:00:00 2026\n"[..], 0)
+        );
+        let mut r = std::io::Cursor::new(b"\nSubject: stray\n\nFrom a@b x\n".to_vec());
+        let (first, text) = skip_preamble(&mut r).unwrap();
+        assert_eq!((first.as_slice(), text), (&b"From a@b x\n"[..], 15));
     }
 }

@@ -2,13 +2,15 @@
 //! database; `pipedesk check` validates both.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
 use crate::cli::InitArgs;
-use crate::config::{Config, Transport, SAMPLE};
+use crate::config::{Config, Database, Transport, SAMPLE};
+use crate::desk::Desk;
 use crate::outbound::templates::Texts;
-use crate::store;
+use crate::store::Open;
 
 pub fn run(config_path: Option<&Path>, args: InitArgs) -> Result<()> {
     let path: PathBuf = args
@@ -30,12 +32,14 @@ pub fn run(config_path: Option<&Path>, args: InitArgs) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     let config = Config::load(&path)?;
-    let db = &config.site.database;
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Database::Sqlite(db) = &config.site.database {
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
     }
-    crate::commands::open(&config, db)?;
-    eprintln!("database ready at {}", db.display());
+    let where_ = config.site.database.describe();
+    Desk::open(Arc::new(config), Open::Create)?;
+    eprintln!("database ready at {where_}");
     // pipedesk finds its config by --config, $PIPEDESK_CONFIG or the system
     // path, never in the current folder: say how this one will be found.
     let found = Config::find(None).ok().and_then(|c| c.source);
@@ -51,7 +55,7 @@ pub fn run(config_path: Option<&Path>, args: InitArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn check(config: &Config) -> Result<()> {
+pub fn check(config: &Arc<Config>) -> Result<()> {
     let source = config
         .source
         .as_deref()
@@ -74,27 +78,21 @@ pub fn check(config: &Config) -> Result<()> {
         }
         _ => {}
     }
-    println!("config: {source}: ok");
-    if !config.site.database.exists() {
+    crate::term::out(&format!("config: {source}: ok\n"))?;
+    let db = config.site.database.describe();
+    if matches!(&config.site.database, Database::Sqlite(p) if !p.exists()) {
         // Not an error: the first delivery (or `pipedesk init`) creates it.
-        println!(
-            "database: {}: not created yet",
-            config.site.database.display()
-        );
-        return Ok(());
+        return crate::term::out(&format!("database: {db}: not created yet\n"));
     }
-    let conn = crate::commands::open_existing(config)?;
-    let problems = store::check(&conn)?;
+    let problems = crate::commands::desk(config)?.check()?;
     if !problems.is_empty() {
         for p in &problems {
-            eprintln!("pipedesk: database {}: {p}", config.site.database.display());
+            eprintln!("pipedesk: database {db}: {p}");
         }
         bail!(
-            "database {}: {} problems",
-            config.site.database.display(),
-            problems.len()
+            "database {db}: {}",
+            crate::term::count(problems.len() as u64, "problem", "problems")
         );
     }
-    println!("database: {}: ok", config.site.database.display());
-    Ok(())
+    crate::term::out(&format!("database: {db}: ok\n"))
 }

@@ -1,56 +1,49 @@
-//! `pipedesk list`: tickets as aligned columns or JSON. New and open
-//! tickets come first (what needs doing), then resolved ones; newest first
-//! within each.
+//! `pipedesk list`: tickets as aligned columns or JSON. New, open and
+//! stalled tickets come first (what needs doing), then resolved ones;
+//! newest first within each.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cli::ListArgs;
-use crate::commands::show::Paint;
 use crate::config::Config;
-use crate::sanitize::one_line;
-use crate::store::{self, Filter, Status};
+use crate::model::{stamp, Filter};
+use crate::term::{age, one_line, Paint};
+use crate::view::TicketView;
 
-pub fn run(config: &Config, args: ListArgs) -> Result<()> {
-    let conn = crate::commands::open_existing(config)?;
+pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
+    let mut desk = crate::commands::desk(config)?;
     if args.bounces {
-        let bounces = store::bounces(&conn)?;
+        let bounces = desk.bounces()?;
         if args.json {
-            return crate::commands::print_json(&bounces);
+            return crate::term::json(&bounces);
         }
+        let mut out = String::new();
         for b in bounces {
-            println!(
-                "{:>6}  {}  {:<30}  {}",
+            out += &format!(
+                "{:>6}  {}  {:<30}  {}\n",
                 b.id,
-                b.received,
+                stamp(b.received),
                 one_line(&b.author),
                 one_line(&b.subject)
             );
         }
-        return Ok(());
-    }
-    let mut statuses = Vec::new();
-    for s in &args.status {
-        match Status::parse(&s.to_ascii_lowercase()) {
-            Some(st) => statuses.push(st),
-            None => bail!("unknown status {s:?} (new, open or resolved)"),
-        }
+        return crate::term::out(&out);
     }
     let filter = Filter {
-        statuses,
+        statuses: crate::commands::statuses(&args.status)?,
         queue: args.queue,
         owner: args.owner,
         requestor: args.requestor,
         limit: args.limit,
     };
-    let mut tickets = store::list_sorted(&conn, &filter)?;
+    // The JSON shape (SPEC §5) carries the watchers; the table does not.
+    let tickets = desk.list(&filter, args.json)?;
     if args.json {
-        // The JSON shape (SPEC §5) carries the watchers.
-        for l in &mut tickets {
-            l.ticket.watchers = store::watchers(&conn, l.ticket.id)?;
-        }
-        return crate::commands::print_json(&tickets);
+        let views: Vec<TicketView<'_>> = tickets.iter().map(TicketView::listed).collect();
+        return crate::term::json(&views);
     }
     if tickets.is_empty() {
         eprintln!("no tickets");
@@ -64,7 +57,7 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
             [
                 t.id.to_string(),
                 t.status.as_str().into(),
-                age(&t.created, now),
+                age(t.created, now),
                 console::truncate_str(&one_line(&t.requestor), REQUESTOR_WIDTH, "…").into_owned(),
                 one_line(&t.subject),
             ]
@@ -93,10 +86,9 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
             Some(w) => console::truncate_str(&r[4], w, "…"),
             None => std::borrow::Cow::Borrowed(r[4].as_str()),
         };
-        let status = if i == 0 {
-            paint.bold(&format!("{:<w$}", r[1], w = widths[1]))
-        } else {
-            paint.status(&r[1], widths[1])
+        let status = match crate::model::Status::parse(&r[1]) {
+            Some(st) if i > 0 => paint.status(st, widths[1]),
+            _ => paint.bold(&format!("{:<w$}", r[1], w = widths[1])),
         };
         let line = format!(
             "{:>w0$}  {status}  {:>w2$}  {:<w3$}  {}",
@@ -111,38 +103,8 @@ pub fn run(config: &Config, args: ListArgs) -> Result<()> {
         out += &if i == 0 { paint.bold(&line) } else { line };
         out.push('\n');
     }
-    crate::commands::show::page(&out)?;
-    Ok(())
+    crate::term::page(&out)
 }
 
 /// Long requestor addresses are cut here, so that subjects stay readable.
 const REQUESTOR_WIDTH: usize = 32;
-
-/// "5m", "3h", "2d": how long since `stamp`.
-pub fn age(stamp: &str, now: chrono::DateTime<chrono::Utc>) -> String {
-    let Ok(t) = chrono::DateTime::parse_from_rfc3339(stamp) else {
-        return "?".into();
-    };
-    let secs = (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
-    match secs {
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86400),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_read_short() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        assert_eq!(age("2026-11-22T11:55:00Z", now), "5m");
-        assert_eq!(age("2026-11-22T09:00:00Z", now), "3h");
-        assert_eq!(age("2026-11-20T12:00:00Z", now), "2d");
-        assert_eq!(age("garbage", now), "?");
-    }
-}

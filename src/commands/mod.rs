@@ -1,5 +1,6 @@
-//! One file per subcommand, each with a `run`; this file dispatches and holds
-//! what several of them share.
+//! The commands for people (SPEC §5) and `deliver`: one file per command,
+//! each parsing its arguments, calling one operation of the desk and
+//! printing a view. This file dispatches and holds what several share.
 
 pub mod attachments;
 pub mod completions;
@@ -9,20 +10,23 @@ pub mod flush;
 pub mod import;
 pub mod init;
 pub mod list;
+pub mod merge;
 pub mod search;
 pub mod show;
 pub mod staff;
 pub mod stats;
+pub mod watch;
+pub mod write;
 
-use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
 
-use anyhow::{bail, Result};
-use rusqlite::Connection;
+use anyhow::{anyhow, bail, Result};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::store;
+use crate::desk::Desk;
+use crate::model::Status;
+use crate::store::Open;
 
 pub fn run(cli: Cli) -> Result<()> {
     let path = cli.config.as_deref();
@@ -32,16 +36,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
         command => {
-            let config = Config::find(path)?;
+            let config = Arc::new(Config::find(path)?);
             match command {
                 Command::List(args) => list::run(&config, args),
                 Command::Show(args) => show::run(&config, args),
-                Command::Reply(args) => staff::write(&config, args, false),
-                Command::Comment(args) => staff::write(&config, args, true),
+                Command::Reply(args) => write::run(&config, args, false),
+                Command::Comment(args) => write::run(&config, args, true),
                 Command::Close(args) => staff::close(&config, args),
                 Command::Reopen(args) => staff::reopen(&config, args),
+                Command::Stall(args) => staff::stall(&config, args),
                 Command::Take(args) => staff::take(&config, args),
                 Command::Assign(args) => staff::assign(&config, args),
+                Command::Merge(args) => merge::run(&config, args),
+                Command::Watch(args) => watch::watch(&config, args),
+                Command::Unwatch(args) => watch::unwatch(&config, args),
                 Command::Export(args) => export::run(&config, args),
                 Command::Flush(args) => flush::run(&config, args),
                 Command::Check => init::check(&config),
@@ -58,49 +66,44 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Opens the database for a command run by a person: it must exist already
+/// The desk for a command run by a person: its database must exist already
 /// (a typo in a path should not leave an empty database behind).
-pub fn open_existing(config: &Config) -> Result<Connection> {
-    let path = &config.site.database;
-    if !path.exists() {
-        bail!(
-            "no database at {} (`pipedesk init` creates one, and so does the first delivery)",
-            path.display()
+pub fn desk(config: &Arc<Config>) -> Result<Desk> {
+    Desk::open(config.clone(), Open::Existing)
+}
+
+/// The member of staff acting: `--as`, else the first admin. Whether they
+/// are on staff is the desk's rule.
+pub fn acting(config: &Config, given: Option<&str>) -> Result<String> {
+    match given {
+        Some(a) => Ok(a.trim().to_ascii_lowercase()),
+        None => config
+            .staff
+            .admins
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow!("give --as ADDR (staff.admins is empty)")),
+    }
+}
+
+/// `--status` words, each one of the four.
+pub fn statuses(words: &[String]) -> Result<Vec<Status>> {
+    words
+        .iter()
+        .map(|s| match Status::parse(s) {
+            Some(st) => Ok(st),
+            None => bail!("unknown status {s:?} (new, open, stalled or resolved)"),
+        })
+        .collect()
+}
+
+/// Mail a committed change could not send at once: only a warning, it stays
+/// queued for `pipedesk flush`.
+pub fn warn_unsent(unsent: &[(i64, String)]) {
+    for (id, why) in unsent {
+        eprintln!(
+            "pipedesk: warning: mail {id} not sent, kept for `pipedesk flush`: {}",
+            crate::term::one_line(why)
         );
     }
-    open(config, path)
-}
-
-pub fn open(config: &Config, path: &Path) -> Result<Connection> {
-    store::open(path, Duration::from_secs(config.policy.busy_wait_secs))
-}
-
-/// Sends the mail a committed change queued. The change is stored whatever
-/// happens here: a failure leaves the mail queued for `pipedesk flush` and is
-/// only a warning.
-pub fn send_after_commit(conn: &Connection, config: &Config, outbox: &[i64]) {
-    if config.mail.transport == crate::config::Transport::None || outbox.is_empty() {
-        return;
-    }
-    let result = store::queued_by_id(conn, outbox)
-        .and_then(|q| crate::outbound::transport::send_all(conn, config, &q));
-    match result {
-        Ok(sent) => {
-            for s in sent {
-                if let Some(e) = s.error {
-                    eprintln!(
-                        "pipedesk: warning: mail {} not sent, kept for `pipedesk flush`: {e}",
-                        s.id
-                    );
-                }
-            }
-        }
-        Err(e) => eprintln!("pipedesk: warning: mail kept for `pipedesk flush`: {e:#}"),
-    }
-}
-
-/// Prints `value` as one line of JSON.
-pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string(value)?);
-    Ok(())
 }

@@ -1,30 +1,24 @@
 //! `pipedesk search WORDS`: full-text search over subjects and bodies
-//! (SQLite FTS5, kept up to date by `deliver` in the same transaction),
-//! best match first, one line per ticket and a snippet under it.
+//! (the store's own: SQLite FTS5, PostgreSQL text search; kept up to date
+//! by `deliver` in the same transaction), best match first, one line per
+//! ticket and a snippet under it.
 
-use anyhow::{bail, Result};
+use std::sync::Arc;
+
+use anyhow::Result;
 
 use crate::cli::SearchArgs;
-use crate::commands::show::Paint;
 use crate::config::Config;
-use crate::sanitize::one_line;
-use crate::store::{self, Hit, Status, MARK_END, MARK_START};
+use crate::model::{Hit, MARK_END, MARK_START};
+use crate::term::{one_line, Paint};
+use crate::view::HitView;
 
-pub fn run(config: &Config, args: SearchArgs) -> Result<()> {
-    let conn = crate::commands::open_existing(config)?;
-    let mut statuses = Vec::new();
-    for s in &args.status {
-        match Status::parse(&s.to_ascii_lowercase()) {
-            Some(st) => statuses.push(st),
-            None => bail!("unknown status {s:?} (new, open or resolved)"),
-        }
-    }
-    let mut hits = store::search(&conn, &args.words, &statuses, args.limit)?;
+pub fn run(config: &Arc<Config>, args: SearchArgs) -> Result<()> {
+    let statuses = crate::commands::statuses(&args.status)?;
+    let hits = crate::commands::desk(config)?.search(&args.words, &statuses, args.limit)?;
     if args.json {
-        for h in &mut hits {
-            h.snippet = h.snippet.replace([MARK_START, MARK_END], "");
-        }
-        return crate::commands::print_json(&hits);
+        let views: Vec<HitView<'_>> = hits.iter().map(HitView::of).collect();
+        return crate::term::json(&views);
     }
     if hits.is_empty() {
         eprintln!("no matches");
@@ -41,14 +35,13 @@ pub fn run(config: &Config, args: SearchArgs) -> Result<()> {
         out += &format!(
             "{}  {}  {}\n{:width$}  {}\n",
             paint.bold(&format!("{:>width$}", format!("#{}", h.ticket))),
-            paint.status(&h.status, 8),
+            paint.status(h.status, 8),
             one_line(&h.subject),
             "",
             snippet(h, &paint),
         );
     }
-    print!("{out}");
-    Ok(())
+    crate::term::out(&out)
 }
 
 /// The snippet on one line, control characters escaped, matches in bold

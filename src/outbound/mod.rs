@@ -6,10 +6,11 @@ pub mod render;
 pub mod templates;
 pub mod transport;
 
+use crate::address::deliverable;
 use crate::config::Config;
 use crate::inbound::Facts;
-use crate::route::{is_ours, is_robot};
-use crate::store::Ticket;
+pub use crate::model::MailKind;
+use crate::model::Ticket;
 
 /// What happened to a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,36 +19,6 @@ pub enum Event {
     Correspond { from_staff: bool },
     Comment,
     Resolved,
-}
-
-/// The kinds of mail we send; each has a template of the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailKind {
-    /// To the requestor of a new ticket (RFC 3834 auto-replied).
-    Autoreply,
-    /// To the admins, about a new ticket.
-    NewTicket,
-    /// To the owner (or admins), about correspondence from outside staff.
-    Correspondence,
-    /// To the owner and admins: a staff-only comment.
-    Comment,
-    /// To the requestor: the ticket is resolved.
-    Resolved,
-    /// Staff correspondence passed on to the requestor and watchers.
-    StaffReply,
-}
-
-impl MailKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            MailKind::Autoreply => "autoreply",
-            MailKind::NewTicket => "new_ticket",
-            MailKind::Correspondence => "correspondence",
-            MailKind::Comment => "comment",
-            MailKind::Resolved => "resolved",
-            MailKind::StaffReply => "staff_reply",
-        }
-    }
 }
 
 /// One mail to render and queue.
@@ -69,12 +40,8 @@ pub fn autoreply_refusal(facts: &Facts, is_bounce: bool, config: &Config) -> Opt
         Some("a bounce")
     } else if facts.is_spam {
         Some("flagged as spam")
-    } else if facts
-        .auto_submitted
-        .as_deref()
-        .is_some_and(|v| !v.split(';').next().unwrap_or("").trim().eq("no"))
-    {
-        Some("Auto-Submitted")
+    } else if crate::route::is_automatic(facts) {
+        Some("automatic mail (Auto-Submitted, an out-of-office reply or a report)")
     } else if facts
         .precedence
         .as_deref()
@@ -92,12 +59,14 @@ pub fn autoreply_refusal(facts: &Facts, is_bounce: bool, config: &Config) -> Opt
     }
 }
 
-/// Which mails `event` on `ticket` causes. `author` wrote the message that
-/// caused it; `autoreply` says whether the requestor may get one.
+/// Which mails `event` on `ticket` causes. `authors` wrote the message that
+/// caused it (a staff member forwarding a customer's mail, and the
+/// customer): none of them gets a notice of their own doing. `autoreply`
+/// says whether the requestor may get one.
 pub fn plan(
     event: Event,
     ticket: &Ticket,
-    author: &str,
+    authors: &[&str],
     autoreply: bool,
     config: &Config,
 ) -> Vec<Planned> {
@@ -109,7 +78,8 @@ pub fn plan(
     let mut mails = Vec::new();
     let mut add = |kind, to: Vec<String>, cc: Vec<String>, allow_author: bool| {
         let keep = |a: &String| {
-            deliverable(a, config) && (allow_author || !a.eq_ignore_ascii_case(author))
+            deliverable(a, config)
+                && (allow_author || !authors.iter().any(|au| a.eq_ignore_ascii_case(au)))
         };
         let mut to: Vec<String> = dedup(to.into_iter().filter(keep));
         let mut cc: Vec<String> = dedup(cc.into_iter().filter(keep));
@@ -165,17 +135,6 @@ pub fn plan(
     mails
 }
 
-/// Never mail our own addresses or robots (no loops, no backscatter).
-pub fn deliverable(addr: &str, config: &Config) -> bool {
-    // An address from mail that no transport accepts (a NUL, a space, 8-bit
-    // bytes) is left out here: rendering would otherwise fail and turn the
-    // whole delivery into a 75 that the MTA retries forever.
-    addr.contains('@')
-        && addr.parse::<lettre::Address>().is_ok()
-        && !is_ours(addr, config)
-        && !is_robot(addr)
-}
-
 fn dedup(addrs: impl Iterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for a in addrs {
@@ -190,7 +149,7 @@ fn dedup(addrs: impl Iterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Status;
+    use crate::model::Status;
 
     fn config() -> Config {
         Config::parse(
@@ -202,20 +161,15 @@ mod tests {
 
     fn ticket(owner: Option<&str>) -> Ticket {
         Ticket {
-            id: 7,
-            queue: "general".into(),
             subject: "Printer".into(),
             status: Status::Open,
-            requestor: "john@example.com".into(),
             owner: owner.map(String::from),
-            priority: 0,
             watchers: vec![
                 "john@example.com".into(),
                 "maria@example.net".into(),
                 "ticket-7@help.example.org".into(),
             ],
-            created: String::new(),
-            updated: String::new(),
+            ..Ticket::example(7)
         }
     }
 
@@ -224,7 +178,7 @@ mod tests {
         let p = plan(
             Event::Created,
             &ticket(None),
-            "john@example.com",
+            &["john@example.com"],
             true,
             &config(),
         );
@@ -241,7 +195,7 @@ mod tests {
         let p = plan(
             Event::Created,
             &ticket(None),
-            "john@example.com",
+            &["john@example.com"],
             false,
             &config(),
         );
@@ -253,7 +207,7 @@ mod tests {
         let p = plan(
             Event::Created,
             &ticket(None),
-            "stef@example.org",
+            &["stef@example.org"],
             false,
             &config(),
         );
@@ -265,7 +219,7 @@ mod tests {
         let p = plan(
             Event::Correspond { from_staff: true },
             &ticket(None),
-            "stef@example.org",
+            &["stef@example.org"],
             false,
             &config(),
         );
@@ -286,7 +240,7 @@ mod tests {
             plan(
                 e,
                 &ticket(Some("ann@example.org")),
-                "john@example.com",
+                &["john@example.com"],
                 false,
                 &config()
             )[0]
@@ -294,7 +248,7 @@ mod tests {
             ["ann@example.org"]
         );
         assert_eq!(
-            plan(e, &ticket(None), "john@example.com", false, &config())[0]
+            plan(e, &ticket(None), &["john@example.com"], false, &config())[0]
                 .to
                 .len(),
             2
@@ -306,7 +260,7 @@ mod tests {
         let p = plan(
             Event::Comment,
             &ticket(Some("ann@example.org")),
-            "stef@example.org",
+            &["stef@example.org"],
             false,
             &config(),
         );
@@ -319,7 +273,7 @@ mod tests {
             plan(
                 Event::Resolved,
                 &ticket(None),
-                "stef@example.org",
+                &["stef@example.org"],
                 false,
                 &config()
             )[0]
@@ -329,7 +283,7 @@ mod tests {
         assert!(plan(
             Event::Resolved,
             &ticket(None),
-            "john@example.com",
+            &["john@example.com"],
             false,
             &config()
         )
@@ -341,12 +295,28 @@ mod tests {
         let mut t = ticket(None);
         t.requestor = "MAILER-DAEMON@example.com".into();
         assert!(
-            plan(Event::Created, &t, &t.requestor.clone(), true, &config())
+            plan(Event::Created, &t, &[&t.requestor.clone()], true, &config())
                 .iter()
                 .all(|p| p.kind != MailKind::Autoreply)
         );
         t.requestor = "ticket-3@help.example.org".into();
-        assert!(plan(Event::Resolved, &t, "stef@example.org", false, &config()).is_empty());
+        assert!(plan(Event::Resolved, &t, &["stef@example.org"], false, &config()).is_empty());
+    }
+
+    #[test]
+    fn a_forwarding_admin_gets_no_notice_of_the_ticket_they_opened() {
+        let mut t = ticket(None);
+        t.requestor = "peter@example.net".into();
+        let p = plan(
+            Event::Created,
+            &t,
+            &["stef@example.org", "peter@example.net"],
+            true,
+            &config(),
+        );
+        assert_eq!(p[0].kind, MailKind::Autoreply);
+        assert_eq!(p[0].to, ["peter@example.net"]);
+        assert_eq!(p[1].to, ["boss@example.org"]);
     }
 
     #[test]
@@ -382,6 +352,14 @@ mod tests {
             },
             Facts {
                 is_spam: true,
+                ..Facts::default()
+            },
+            Facts {
+                x_autoreply: true,
+                ..Facts::default()
+            },
+            Facts {
+                report_type: Some("disposition-notification".into()),
                 ..Facts::default()
             },
         ];

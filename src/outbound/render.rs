@@ -1,6 +1,7 @@
 //! One planned mail → the bytes we queue, with the headers every mail from us
 //! carries (SPEC §4): our tag in the subject, Reply-To the ticket, threading
-//! to the cause, a Message-ID of our domain, Auto-Submitted, X-Loop. Values
+//! to the cause, a Message-ID of our domain, Auto-Submitted, X-Loop, and
+//! Outlook's Thread-Index and Thread-Topic. Values
 //! that came from incoming mail pass through `header_safe` and lettre's
 //! RFC 2047 encoder, so they can never start a header of their own.
 
@@ -14,8 +15,7 @@ use lettre::Address;
 use super::templates::{Context, Texts};
 use super::{MailKind, Planned};
 use crate::config::Config;
-use crate::route::find_tag;
-use crate::store::{Outgoing, Ticket};
+use crate::model::{Outgoing, Ticket, Time};
 
 /// The message that caused the mail.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +30,25 @@ pub struct Cause<'a> {
     pub body: &'a str,
     /// Its bytes, where its attachments are to be passed on.
     pub raw: Option<&'a [u8]>,
+    /// The member of staff who forwarded it to us, when `author` is the
+    /// customer whose mail they forwarded.
+    pub forwarded_by: Option<&'a str>,
+}
+
+impl<'a> Cause<'a> {
+    /// A change made by a person at a terminal or in a browser: no message.
+    pub fn by(author: &'a str) -> Cause<'a> {
+        Cause {
+            author,
+            author_name: None,
+            message_id: None,
+            references: &[],
+            subject: "",
+            body: "",
+            raw: None,
+            forwarded_by: None,
+        }
+    }
 }
 
 /// Renders `planned` for `ticket`, ready for the outbox.
@@ -39,6 +58,7 @@ pub fn render(
     cause: &Cause<'_>,
     config: &Config,
     texts: &Texts,
+    now: Time,
 ) -> Result<Outgoing> {
     let domain = config.domain();
     let reply_address = config.ticket_address(ticket.id, "");
@@ -49,7 +69,7 @@ pub fn render(
     let ctx = Context {
         site: &config.site.name,
         from_name: &config.mail.from_name,
-        ticket,
+        ticket: ticket.into(),
         author: cause.author,
         author_name: cause.author_name,
         requestor_name,
@@ -93,7 +113,7 @@ pub fn render(
         .reply_to(Mailbox::new(None, reply_to))
         .subject(subject)
         .message_id(Some(format!("<{message_id}>")))
-        .date_now();
+        .date(now.into());
     let mut rcpts = Vec::new();
     for (i, addr) in planned.to.iter().chain(&planned.cc).enumerate() {
         let Ok(parsed) = addr.parse::<Address>() else {
@@ -141,6 +161,15 @@ pub fn render(
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
             "All".into(),
+        ))
+        // Outlook threads by these, not by References.
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Thread-Topic"),
+            header_safe(&ticket.subject),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Thread-Index"),
+            thread_index(ticket, config, now),
         ));
 
     let attachments = match (planned.kind, cause.raw) {
@@ -171,7 +200,7 @@ pub fn render(
     };
     Ok(Outgoing {
         ticket_id: ticket.id,
-        kind: planned.kind.name(),
+        kind: planned.kind,
         message_id,
         envelope_from,
         recipients: rcpts,
@@ -189,11 +218,46 @@ fn or<'a>(s: &'a str, fallback: &'a str) -> &'a str {
 
 /// `[name #N] subject`, unless the subject already carries that tag.
 pub fn tagged(subject: &str, id: i64, config: &Config) -> String {
-    if find_tag(subject, config.tag_pattern()) == Some(id) {
-        subject.to_string()
+    crate::tag::tagged(subject, id, &config.site.name, config.tag_pattern())
+}
+
+/// Outlook's conversation index ([MS-OXOMSG] §2.2.1.3): a 22-byte header
+/// (a reserved 0x01, five bytes of a FILETIME, a 16-byte GUID), then one
+/// 5-byte block per reply. Outlook threads mails whose headers are equal,
+/// so the header is the ticket's own: its creation time and a GUID derived
+/// from the site and the ticket number. Each mail adds one block for the
+/// time since the ticket was opened.
+pub fn thread_index(ticket: &Ticket, config: &Config, now: Time) -> String {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    // 100-ns intervals since 1601-01-01, as Windows counts.
+    let filetime = |t: Time| -> u64 {
+        let secs = (t.timestamp() + 11_644_473_600).max(0) as u64;
+        secs.saturating_mul(10_000_000)
+            .saturating_add(u64::from(t.timestamp_subsec_nanos() / 100))
+    };
+    let created = filetime(ticket.created);
+    let mut index = Vec::with_capacity(27);
+    index.push(1u8);
+    index.extend_from_slice(&created.to_be_bytes()[1..6]);
+    let guid = Sha256::digest(format!(
+        "pipedesk thread-index\0{}\0{}\0{}",
+        config.domain(),
+        config.site.name,
+        ticket.id
+    ));
+    index.extend_from_slice(&guid[..16]);
+    // The child block: a code bit choosing the scale, 31 bits of the time
+    // difference, four random bits and a four-bit sequence count.
+    let delta = filetime(now).saturating_sub(created);
+    let block = if delta < (1u64 << 49) {
+        ((delta >> 18) & 0x7fff_ffff) as u32
     } else {
-        format!("[{} #{id}] {subject}", config.site.name)
-    }
+        (1u32 << 31) | ((delta >> 23) & 0x7fff_ffff) as u32
+    };
+    index.extend_from_slice(&block.to_be_bytes());
+    index.push((now.timestamp_subsec_nanos() & 0xff) as u8);
+    base64::engine::general_purpose::STANDARD.encode(index)
 }
 
 /// Text from incoming mail made fit for a header: control characters
@@ -238,8 +302,8 @@ pub fn new_message_id(ticket: i64, domain: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Status;
     use crate::outbound::Planned;
-    use crate::store::Status;
 
     fn config() -> Config {
         Config::parse("[site]\nname = \"myisp\"\ndomains = [\"help.example.org\"]\n").unwrap()
@@ -247,17 +311,14 @@ mod tests {
 
     fn ticket() -> Ticket {
         Ticket {
-            id: 3,
-            queue: "general".into(),
-            subject: "Email doesn't work".into(),
             status: Status::Open,
-            requestor: "john@example.com".into(),
-            owner: None,
-            priority: 0,
             watchers: vec![],
-            created: String::new(),
-            updated: String::new(),
+            ..Ticket::example(3)
         }
+    }
+
+    fn now() -> Time {
+        chrono::Utc::now()
     }
 
     fn rendered(kind: MailKind, cause: &Cause<'_>) -> (Outgoing, String) {
@@ -267,7 +328,15 @@ mod tests {
             to: vec!["john@example.com".into()],
             cc: vec![],
         };
-        let out = render(&planned, &ticket(), cause, &c, &Texts::load(&c).unwrap()).unwrap();
+        let out = render(
+            &planned,
+            &ticket(),
+            cause,
+            &c,
+            &Texts::load(&c).unwrap(),
+            now(),
+        )
+        .unwrap();
         let text = String::from_utf8(out.raw.clone()).unwrap();
         (out, text)
     }
@@ -280,6 +349,7 @@ mod tests {
         subject: "Re: [myisp #3] Email doesn't work",
         body: "Try again now.",
         raw: None,
+        forwarded_by: None,
     };
 
     #[test]
@@ -344,17 +414,25 @@ mod tests {
     }
 
     #[test]
-    fn subjects_are_tagged_once() {
+    fn outlook_threads_every_mail_of_a_ticket_and_no_other() {
+        use base64::Engine as _;
         let c = config();
-        assert_eq!(tagged("Printer", 3, &c), "[myisp #3] Printer");
-        assert_eq!(
-            tagged("Re: [MyISP #3] Printer", 3, &c),
-            "Re: [MyISP #3] Printer"
+        let decode = |s: String| base64::engine::general_purpose::STANDARD.decode(s).unwrap();
+        let t3 = ticket();
+        let later = t3.created + chrono::Duration::hours(5);
+        let a = decode(thread_index(&t3, &c, t3.created));
+        let b = decode(thread_index(&t3, &c, later));
+        assert_eq!(a.len(), 27);
+        assert_eq!(a[..22], b[..22], "one header for one ticket");
+        assert_ne!(a[22..], b[22..], "each mail its own block");
+        let t4 = Ticket { id: 4, ..ticket() };
+        assert_ne!(decode(thread_index(&t4, &c, later))[..22], b[..22]);
+        let (_, text) = rendered(MailKind::Autoreply, &CAUSE);
+        assert!(
+            text.contains("Thread-Topic: Email doesn't work\r\n"),
+            "{text}"
         );
-        assert_eq!(
-            tagged("Re: [myisp #4] Printer", 3, &c),
-            "[myisp #3] Re: [myisp #4] Printer"
-        );
+        assert!(text.contains("Thread-Index: "), "{text}");
     }
 
     #[test]

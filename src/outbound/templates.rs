@@ -7,6 +7,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::model::Ticket;
 
 const AUTOREPLY: &str = "\
 Hello{% if requestor_name %} {{ requestor_name }}{% endif %},
@@ -75,12 +76,36 @@ const BUILT_IN: [(&str, &str); 6] = [
     ("staff_reply", STAFF_REPLY),
 ];
 
+/// What a template knows of the ticket: `{{ ticket.id }}` and friends.
+#[derive(Debug, Serialize)]
+pub struct TicketFields<'a> {
+    pub id: i64,
+    pub queue: &'a str,
+    pub subject: &'a str,
+    pub status: &'a str,
+    pub requestor: &'a str,
+    pub owner: Option<&'a str>,
+}
+
+impl<'a> From<&'a Ticket> for TicketFields<'a> {
+    fn from(t: &'a Ticket) -> Self {
+        TicketFields {
+            id: t.id,
+            queue: &t.queue,
+            subject: &t.subject,
+            status: t.status.as_str(),
+            requestor: &t.requestor,
+            owner: t.owner.as_deref(),
+        }
+    }
+}
+
 /// What every template can use.
 #[derive(Debug, Serialize)]
 pub struct Context<'a> {
     pub site: &'a str,
     pub from_name: &'a str,
-    pub ticket: &'a crate::store::Ticket,
+    pub ticket: TicketFields<'a>,
     pub author: &'a str,
     pub author_name: Option<&'a str>,
     pub requestor_name: Option<&'a str>,
@@ -121,22 +146,15 @@ impl Texts {
 
     /// Renders every template once with sample values: what `check` runs.
     pub fn check(&self, config: &Config) -> Result<()> {
-        let ticket = crate::store::Ticket {
-            id: 1,
-            queue: "general".into(),
+        let ticket = Ticket {
             subject: "Sample".into(),
-            status: crate::store::Status::New,
             requestor: "someone@example.com".into(),
-            owner: None,
-            priority: 0,
-            watchers: vec![],
-            created: String::new(),
-            updated: String::new(),
+            ..Ticket::example(1)
         };
         let ctx = Context {
             site: &config.site.name,
             from_name: &config.mail.from_name,
-            ticket: &ticket,
+            ticket: (&ticket).into(),
             author: "someone@example.com",
             author_name: Some("Someone"),
             requestor_name: Some("Someone"),
@@ -160,22 +178,11 @@ mod tests {
         let config = Config::parse("[site]\nname = \"myisp\"").unwrap();
         let texts = Texts::load(&config).unwrap();
         texts.check(&config).unwrap();
-        let ticket = crate::store::Ticket {
-            id: 42,
-            queue: "general".into(),
-            subject: "Email doesn't work".into(),
-            status: crate::store::Status::New,
-            requestor: "john@example.com".into(),
-            owner: None,
-            priority: 0,
-            watchers: vec![],
-            created: String::new(),
-            updated: String::new(),
-        };
+        let ticket = Ticket::example(42);
         let ctx = Context {
             site: "myisp",
             from_name: "Support",
-            ticket: &ticket,
+            ticket: (&ticket).into(),
             author: "john@example.com",
             author_name: None,
             requestor_name: Some("John"),

@@ -1,6 +1,7 @@
 //! Sending what the outbox holds, through `mail.transport`: sendmail, SMTP
 //! (lettre), a folder of `.eml` files (lettre's file transport, with the
-//! envelope beside each mail as JSON), or nowhere.
+//! envelope beside each mail as JSON), or nowhere. What was sent is
+//! recorded by the desk, which owns the outbox.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -8,35 +9,9 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use lettre::address::Envelope;
 use lettre::{Address, FileTransport, SmtpTransport, Transport as _};
-use rusqlite::Connection;
 
 use crate::config::{Config, Transport};
-use crate::store::{self, Queued};
-
-/// How one send went.
-#[derive(Debug)]
-pub struct Sent {
-    pub id: i64,
-    pub error: Option<String>,
-}
-
-/// Sends `mails` and records each result; a failure stays queued with its
-/// error. Returns one result per mail, in order. Each result is recorded
-/// as soon as that mail is sent, in its own commit: recorded together at the
-/// end, a crash while a later mail was being sent left the ones already
-/// sent queued, and `flush` sent them a second time.
-pub fn send_all(conn: &Connection, config: &Config, mails: &[Queued]) -> Result<Vec<Sent>> {
-    let mut results = Vec::with_capacity(mails.len());
-    for q in mails {
-        let error = send(config, q).err().map(|e| format!("{e:#}"));
-        match &error {
-            None => store::mark_sent(conn, q.id, &store::now())?,
-            Some(e) => store::mark_failed(conn, q.id, q.attempts, e)?,
-        }
-        results.push(Sent { id: q.id, error });
-    }
-    Ok(results)
-}
+use crate::model::QueuedMail as Queued;
 
 /// Sends one mail through the configured transport.
 pub fn send(config: &Config, q: &Queued) -> Result<()> {

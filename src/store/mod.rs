@@ -1,155 +1,238 @@
-//! SQLite storage: schema migrations (ordered `.sql` files applied when the
-//! database opens, as atuin does), tickets, messages byte-exact, history and
-//! the outbox. Every change a delivery makes goes through one `IMMEDIATE`
-//! transaction, so it commits whole or not at all.
+//! The interface the desk needs from a ticket store, and its two
+//! implementations: SQLite (`sqlite/`, one file on the host that receives
+//! the mail, the default) and PostgreSQL (`postgres/`, one database that
+//! several mail hosts share, SPEC §7). Each keeps its own ordered
+//! migrations. Nothing outside these folders writes SQL.
+//!
+//! A store knows how to keep things, not when: every rule (who may close,
+//! what reopens a ticket, which mail a change causes) lives in the desk,
+//! which calls these methods inside one transaction per operation.
 
-mod outbox;
-mod search;
-mod tickets;
+pub mod sqlite;
 
-use std::path::Path;
-use std::time::Duration;
+use anyhow::Result;
 
-use anyhow::{Context, Result};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use crate::config::{Config, Database};
+use crate::model::*;
 
-pub use outbox::*;
-pub use search::*;
-pub use tickets::*;
-
-/// The schema, in order. A database's `user_version` says how many ran.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/001_init.sql"),
-    include_str!("migrations/002_indexes.sql"),
-];
-
-/// Opens (creating if needed) the database at `path`, waiting up to `busy`
-/// for other writers, and brings its schema up to date.
-pub fn open(path: &Path, busy: Duration) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut conn = Connection::open_with_flags(path, flags)
-        .with_context(|| format!("opening database {}", path.display()))?;
-    conn.busy_timeout(busy)?;
-    // WAL lets readers (list, show) run beside a delivering writer; FULL
-    // makes a commit durable before deliver tells the MTA "stored".
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-            .with_context(|| format!("switching {} to WAL", path.display()))?;
-    }
-    // Each delivery is its own process, so each close is usually the last
-    // connection's: SQLite checkpoints then, and by default deletes the WAL,
-    // so the next delivery creates it again and pays a folder fsync and a
-    // header fsync. A persistent WAL truncated to nothing at the checkpoint
-    // avoids both, and the next open has no WAL to read back (recovery
-    // reads the whole WAL when no other process has the database open, which
-    // is why the checkpoint on close stays on). Measured in BENCHMARKS.md.
-    conn.execute_batch(
-        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 0;",
-    )?;
-    persist_wal(&conn);
-    migrate(&mut conn).with_context(|| format!("migrating database {}", path.display()))?;
-    Ok(conn)
+/// A way to keep tickets. Object-safe, so the desk holds a `Box<dyn Store>`
+/// whichever database the configuration names.
+pub trait Store: Send {
+    /// Runs `f` in one write transaction: it commits whole, or on error not
+    /// at all. A store whose engine may abort a transaction over a conflict
+    /// with another writer (PostgreSQL) runs `f` again from the start, so `f`
+    /// must keep nothing from a failed attempt.
+    fn write_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+    /// Runs `f` in a transaction that is always rolled back (`--dry-run`).
+    fn rehearse_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+    /// Runs `f` on a consistent snapshot, changing nothing.
+    fn read_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+    /// For a bulk import: commits may be less durable (an import is simply
+    /// run again), in exchange for speed.
+    fn bulk_mode(&mut self) -> Result<()>;
+    /// Where it keeps things, for messages (`SQLite /var/lib/…`).
+    fn describe(&self) -> String;
 }
 
-/// SQLITE_FCNTL_PERSIST_WAL: keep the WAL file when the last connection
-/// closes. Only a speed-up, so a failure is ignored.
-fn persist_wal(conn: &Connection) {
-    let mut on: std::os::raw::c_int = 1;
-    // SAFETY: the handle is a live connection owned by `conn`; the main
-    // database is named by a null pointer; the op reads and writes one int.
-    unsafe {
-        rusqlite::ffi::sqlite3_file_control(
-            conn.handle(),
-            std::ptr::null(),
-            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
-            (&mut on as *mut std::os::raw::c_int).cast(),
-        );
+impl dyn Store + '_ {
+    /// `write_dyn` returning what `f` returns.
+    pub fn write<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut out = None;
+        self.write_dyn(&mut |tx| {
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
+    }
+
+    /// `rehearse_dyn` returning what `f` returns.
+    pub fn rehearse<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut out = None;
+        self.rehearse_dyn(&mut |tx| {
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
+    }
+
+    /// `read_dyn` returning what `f` returns.
+    pub fn read<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut out = None;
+        self.read_dyn(&mut |tx| {
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
     }
 }
 
-/// An in-memory database with the schema, for tests.
-pub fn open_in_memory() -> Result<Connection> {
-    let mut conn = Connection::open_in_memory()?;
-    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
-    migrate(&mut conn)?;
-    Ok(conn)
+/// A mail being sent, held by one process until `until`: nobody else sends
+/// it meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub token: String,
+    pub until: Time,
 }
 
-fn schema_version(conn: &Connection) -> Result<usize> {
-    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize)
+/// Which queued mail `lease_next` may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Everything queued that no other process holds (`pipedesk flush`).
+    All,
+    /// Only what is past its back-off too (`pipedesk flush --due`, cron).
+    Due,
 }
 
-fn migrate(conn: &mut Connection) -> Result<()> {
-    if schema_version(conn)? >= MIGRATIONS.len() {
-        return Ok(());
-    }
-    // Several deliveries may open a new database at once: the version is
-    // read again under the write lock, so each migration runs once.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current = schema_version(&tx)?;
-    if current > MIGRATIONS.len() {
-        anyhow::bail!(
-            "database schema {current} is newer than this pipedesk ({})",
-            MIGRATIONS.len()
-        );
-    }
-    for sql in &MIGRATIONS[current..] {
-        tx.execute_batch(sql)?;
-    }
-    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
-    tx.commit()?;
-    Ok(())
+/// What one transaction can do. Reads see the transaction's own writes.
+pub trait Tx {
+    // --- messages ---------------------------------------------------------
+
+    /// Is a message with this key stored? `Some(ticket)` if so.
+    fn stored(&mut self, key: &str) -> Result<Option<Option<i64>>>;
+    /// Stores a message and indexes it for search; returns its id.
+    fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<i64>;
+    /// The ticket that the first of `ids` (Message-IDs without brackets,
+    /// nearest parent first) names: a message stored on it, or a mail we
+    /// sent for it.
+    fn ticket_for_message_ids(&mut self, ids: &[String]) -> Result<Option<i64>>;
+    /// Every message on ticket `id`, oldest first, with its bytes.
+    fn raw_messages(&mut self, id: i64) -> Result<Vec<RawMessage>>;
+    /// Bounces that routed to no ticket, newest first.
+    fn bounces(&mut self) -> Result<Vec<Bounce>>;
+    /// The message stored under `key`, with its bytes.
+    fn message_by_key(&mut self, key: &str) -> Result<Option<RawMessage>>;
+    /// The store's problems: its engine's integrity checks and the
+    /// invariants of the data (`pipedesk check`).
+    fn check(&mut self) -> Result<Vec<String>>;
+
+    // --- tickets ----------------------------------------------------------
+
+    /// A new ticket in state `new`, version 1; returns its number.
+    fn create_ticket(
+        &mut self,
+        queue: &str,
+        subject: &str,
+        requestor: &str,
+        watchers: &[String],
+        now: Time,
+    ) -> Result<i64>;
+    /// Ticket `id` as stored (a merged one too), with watchers and the
+    /// tickets merged into it.
+    fn ticket(&mut self, id: i64) -> Result<Option<Ticket>>;
+    fn set_status(&mut self, id: i64, status: Status) -> Result<()>;
+    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()>;
+    /// Adds a watcher; false when it was one already.
+    fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool>;
+    /// Removes a watcher; false when it was none.
+    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool>;
+    /// Moves `from`'s messages and history to `into`, and makes `from` (and
+    /// every ticket merged into it before) an alias of `into`.
+    fn merge(&mut self, from: i64, into: i64) -> Result<()>;
+    /// Writes a history entry; the ticket's version grows by one and its
+    /// `updated` becomes `now` (unless it is later already).
+    fn add_history(&mut self, ticket: i64, entry: &NewEntry, now: Time) -> Result<()>;
+    /// Ticket `id`'s history in date order, with message bytes when
+    /// `with_raw`.
+    fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>>;
+    /// Tickets matching `filter`, not merged ones: new, open and stalled
+    /// first, then resolved, each newest first. Watchers are read only with
+    /// `with_watchers` (a list of a million should not cost a million
+    /// queries).
+    fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>>;
+    /// Full-text search: tickets whose messages hold all `words` (a
+    /// trailing `*` asks for a prefix), best first, one hit per ticket.
+    fn search(&mut self, words: &[String], statuses: &[Status], limit: usize) -> Result<Vec<Hit>>;
+    /// Tickets by queue and status, and how many were created since `since`.
+    fn counts(&mut self, since: Time) -> Result<Counts>;
+    /// For each ticket staff answered: when it was opened, and when the
+    /// first correspondence from one of `staff` came.
+    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>>;
+
+    // --- the outbox -------------------------------------------------------
+
+    /// Queues a mail (or records it as dropped); `lease` holds it for the
+    /// process that will send it right after the commit. Returns its id.
+    fn enqueue(
+        &mut self,
+        mail: &Outgoing,
+        now: Time,
+        state: MailState,
+        lease: Option<&Lease>,
+    ) -> Result<i64>;
+    /// Autoreplies queued for `address` since `since`.
+    fn autoreplies_since(&mut self, address: &str, since: Time) -> Result<u32>;
+    /// Takes the first queued mail after id `after` that nobody holds (and,
+    /// for `Due::Due`, whose back-off is over), holding it with `lease`.
+    fn lease_next(
+        &mut self,
+        after: i64,
+        due: Due,
+        now: Time,
+        lease: &Lease,
+    ) -> Result<Option<QueuedMail>>;
+    /// Queued mail by id that `lease` holds (what this process queued).
+    fn leased(&mut self, ids: &[i64], lease: &Lease) -> Result<Vec<QueuedMail>>;
+    /// Records a send; false when `lease` no longer held the mail.
+    fn mark_sent(&mut self, id: i64, lease: &Lease, now: Time) -> Result<bool>;
+    /// Records a failed send: it stays queued, not before `retry`.
+    fn mark_failed(&mut self, id: i64, lease: &Lease, error: &str, retry: Time) -> Result<()>;
+    /// Lets go of a mail that the lease `token` holds (its holder died); false
+    /// when that lease no longer holds it.
+    fn release(&mut self, id: i64, token: &str) -> Result<bool>;
+    /// The mail ticket `id` caused, oldest first.
+    fn ticket_mail(&mut self, id: i64) -> Result<Vec<MailRecord>>;
+    /// Every mail still queued, oldest first.
+    fn queued_mail(&mut self) -> Result<Vec<MailRecord>>;
 }
 
-/// The time now, as stored: RFC 3339 in UTC, to the second, so that text
-/// order is time order.
-pub fn now() -> String {
-    timestamp(chrono::Utc::now())
+/// How a command wants its store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// Create the database where there is none (`deliver`, `init`).
+    Create,
+    /// It must exist already: a typo in a path should not leave an empty
+    /// database behind (the commands for people).
+    Existing,
 }
 
-pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+/// Opens the store the configuration names, bringing its schema up to date.
+pub fn open(config: &Config, how: Open) -> Result<Box<dyn Store>> {
+    let busy = std::time::Duration::from_secs(config.policy.busy_wait_secs);
+    match &config.site.database {
+        Database::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, busy, how)?)),
+        Database::Postgres(url) => anyhow::bail!(
+            "{}: PostgreSQL is not supported by this build yet",
+            crate::config::redact_password(url)
+        ),
+    }
 }
 
-/// The database's own invariants, beyond SQLite's integrity check, for
-/// `pipedesk check`. Returns the problems found.
-pub fn check(conn: &Connection) -> Result<Vec<String>> {
-    let mut problems = Vec::new();
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-    if integrity != "ok" {
-        problems.push(format!("integrity check: {integrity}"));
-    }
-    let fk: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-        r.get(0)
-    })?;
-    if fk > 0 {
-        problems.push(format!("{fk} rows point at missing rows"));
-    }
-    let checks: [(&str, &str); 4] = [
-        ("tickets without a create entry in their history",
-         "SELECT count(*) FROM tickets t WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.ticket_id = t.id AND h.kind = 'create')"),
-        ("messages stored on a ticket but missing from its history",
-         "SELECT count(*) FROM messages m WHERE m.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.message = m.id)"),
-        ("messages whose size does not match their bytes",
-         "SELECT count(*) FROM messages WHERE size != length(raw)"),
-        ("sent mail without a send time", "SELECT count(*) FROM outbox WHERE state = 'sent' AND sent IS NULL AND last_error IS NULL"),
-    ];
-    for (what, sql) in checks {
-        let n: i64 = conn.query_row(sql, [], |r| r.get(0))?;
-        if n > 0 {
-            problems.push(format!("{n} {what}"));
+/// An empty store in memory, for tests and for `--dry-run` without a
+/// database.
+pub fn in_memory() -> Result<Box<dyn Store>> {
+    Ok(Box::new(sqlite::SqliteStore::in_memory()?))
+}
+
+/// Turns what a person typed into search terms: each word alone, a
+/// trailing `*` kept as a prefix mark, words of nothing but punctuation
+/// dropped (every engine's tokenizer drops them, and one would make the
+/// query match nothing).
+pub fn search_terms(words: &[String]) -> Result<Vec<(String, bool)>> {
+    let mut terms = Vec::new();
+    for word in words.iter().flat_map(|w| w.split_whitespace()) {
+        let (bare, prefix) = match word.strip_suffix('*') {
+            Some(b) => (b.trim_end_matches('*'), true),
+            None => (word, false),
+        };
+        if !bare.chars().any(char::is_alphanumeric) {
+            continue;
         }
+        terms.push((bare.to_string(), prefix));
     }
-    let fts: std::result::Result<(), rusqlite::Error> = conn.execute_batch(
-        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
-    );
-    if let Err(e) = fts {
-        problems.push(format!("search index: {e}"));
+    if terms.is_empty() {
+        anyhow::bail!("nothing to search for: give at least one word");
     }
-    Ok(problems)
+    Ok(terms)
 }
 
 #[cfg(test)]
@@ -157,19 +240,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn migrations_run_once_and_record_their_version() {
-        let mut conn = open_in_memory().unwrap();
-        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len());
-        migrate(&mut conn).unwrap();
-        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len());
-        assert!(check(&conn).unwrap().is_empty());
-    }
-
-    #[test]
-    fn timestamps_sort_as_text() {
-        let a = timestamp(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
-        let b = timestamp(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap());
-        assert_eq!(a, "2023-11-14T22:13:20Z");
-        assert!(a < b);
+    fn search_terms_drop_punctuation_and_keep_prefixes() {
+        let t = |w: &[&str]| search_terms(&w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            t(&["printer", "pri*"]).unwrap(),
+            [("printer".into(), false), ("pri".into(), true)]
+        );
+        assert!(t(&["--", "*"]).is_err());
     }
 }

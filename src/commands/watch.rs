@@ -1,0 +1,29 @@
+//! `pipedesk watch N ADDR` and `unwatch N ADDR`: who else gets the staff's
+//! replies on a ticket. The requestor always does.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::cli::WatchArgs;
+use crate::commands::{acting, desk};
+use crate::config::Config;
+use crate::desk::Act;
+
+pub fn watch(config: &Arc<Config>, args: WatchArgs) -> Result<()> {
+    let who = acting(config, args.author.as_deref())?;
+    let t = desk(config)?
+        .watch(args.id, &args.address, &Act::new(&who, chrono::Utc::now()))?
+        .ticket;
+    eprintln!("ticket #{} watchers: {}", t.id, t.watchers.join(", "));
+    Ok(())
+}
+
+pub fn unwatch(config: &Arc<Config>, args: WatchArgs) -> Result<()> {
+    let who = acting(config, args.author.as_deref())?;
+    let t = desk(config)?
+        .unwatch(args.id, &args.address, &Act::new(&who, chrono::Utc::now()))?
+        .ticket;
+    eprintln!("ticket #{} watchers: {}", t.id, t.watchers.join(", "));
+    Ok(())
+}

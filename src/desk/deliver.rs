@@ -1,0 +1,397 @@
+//! One message into the desk (SPEC §3): already stored? where does it land
+//! (a new ticket, an existing one, nowhere for an unroutable bounce)? what
+//! does it change there (reopen, close, watchers) and which mail does that
+//! cause? Runs inside the caller's transaction; on error nothing it wrote
+//! may be committed, and every refusal comes before the first write.
+
+use anyhow::Result;
+
+use super::mailer::Mailer;
+use super::{change_status, resolve, Outcome};
+use crate::address::{self, Kind, Recipient};
+use crate::config::{CcWatchers, Config, UnknownTicket};
+use crate::exit::Fail;
+use crate::forward::Forward;
+use crate::inbound::Facts;
+use crate::model::*;
+use crate::outbound::render::{header_safe, Cause};
+use crate::outbound::Event;
+use crate::route::{self, Target};
+use crate::store::Tx;
+
+/// A message on its way in.
+pub struct Incoming<'a> {
+    /// The bytes as received (without an mbox `From ` line).
+    pub raw: &'a [u8],
+    pub facts: &'a Facts,
+    /// The envelope recipient, or the address found in the headers.
+    pub recipient: &'a str,
+    /// The envelope sender: `Some("")` for the null sender of a bounce.
+    pub envelope_sender: Option<&'a str>,
+    /// Written by a person at this machine or signed in on the web
+    /// (`pipedesk reply`): staff membership needs no Authentication-Results.
+    pub local: bool,
+}
+
+/// Who sent a message, and what kind of message it is.
+struct Sender {
+    address: String,
+    name: Option<String>,
+    staff: bool,
+    bounce: bool,
+    auto: bool,
+}
+
+impl Sender {
+    fn of(msg: &Incoming<'_>, config: &Config) -> Sender {
+        let facts = msg.facts;
+        let mailbox = facts.author();
+        let address = mailbox
+            .map(|m| m.address.clone())
+            .or_else(|| {
+                msg.envelope_sender
+                    .filter(|s| s.contains('@'))
+                    .map(|s| s.trim_matches(['<', '>']).to_ascii_lowercase())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        // Two From: mailboxes are two authors: a DMARC pass speaks for one
+        // of them, and the other may be anyone's (SPEC §3).
+        let one_author = facts.from_all.len() <= 1;
+        let staff = config.is_staff_address(&address)
+            && one_author
+            && (msg.local || route::authenticated(&address, facts, config));
+        Sender {
+            name: mailbox.and_then(|m| m.name.clone()),
+            staff,
+            bounce: route::is_bounce(msg.envelope_sender, facts),
+            auto: route::is_automatic(facts),
+            address,
+        }
+    }
+}
+
+/// Where a message lands once the database has been asked.
+enum Landing {
+    New {
+        queue: String,
+    },
+    Existing(Ticket, Kind),
+    /// A bounce that routed nowhere: kept without a ticket.
+    Nowhere,
+}
+
+pub(super) fn ingest(
+    tx: &mut dyn Tx,
+    config: &Config,
+    msg: &Incoming<'_>,
+    now: Time,
+    mail: &mut Mailer<'_>,
+) -> Result<Outcome> {
+    let facts = msg.facts;
+    if let Some(ticket) = tx.stored(&facts.key)? {
+        let ticket = match ticket {
+            Some(id) => Some(resolve(tx, id)?.map_or(id, |t| t.id)),
+            None => None,
+        };
+        return Ok(Outcome::new(Action::Duplicate, ticket));
+    }
+    let sender = Sender::of(msg, config);
+    match landing(tx, config, msg, &sender)? {
+        Landing::Nowhere => {
+            store(tx, msg, &sender.address, None, now)?;
+            Ok(Outcome::new(Action::Bounce, None))
+        }
+        Landing::New { queue } => open(tx, config, msg, &sender, queue, now, mail),
+        Landing::Existing(ticket, kind) => add(tx, config, msg, &sender, ticket, kind, now, mail),
+    }
+}
+
+fn landing(
+    tx: &mut dyn Tx,
+    config: &Config,
+    msg: &Incoming<'_>,
+    sender: &Sender,
+) -> Result<Landing> {
+    let recipient = address::classify(msg.recipient, config);
+    let tag = crate::tag::find(&msg.facts.subject, config.tag_pattern());
+    Ok(match route::target(&recipient, tag) {
+        Target::Unknown if sender.bounce => Landing::Nowhere,
+        Target::Unknown => {
+            let why = if recipient == Recipient::NotOurs {
+                "not at our domains"
+            } else {
+                "no such address here"
+            };
+            return Err(Fail::NoSuch(format!(
+                "unknown address {} ({why})",
+                header_safe(msg.recipient)
+            ))
+            .into());
+        }
+        Target::New { queue } => match tx.ticket_for_message_ids(&msg.facts.parents())? {
+            Some(id) => match resolve(tx, id)? {
+                Some(t) => Landing::Existing(t, Kind::Correspond),
+                None => Landing::New { queue },
+            },
+            None if sender.bounce => Landing::Nowhere,
+            None => Landing::New { queue },
+        },
+        Target::Ticket(id, kind) => match resolve(tx, id)? {
+            Some(t) => Landing::Existing(t, kind),
+            None if sender.bounce => Landing::Nowhere,
+            None if config.policy.unknown_ticket == UnknownTicket::Create => Landing::New {
+                queue: "general".into(),
+            },
+            None => return Err(Fail::NoSuch(format!("no ticket #{id}")).into()),
+        },
+    })
+}
+
+/// Stores the message itself, as received; returns its id.
+fn store(
+    tx: &mut dyn Tx,
+    msg: &Incoming<'_>,
+    author: &str,
+    ticket: Option<i64>,
+    now: Time,
+) -> Result<i64> {
+    store_as(
+        tx,
+        msg,
+        author,
+        &msg.facts.subject,
+        &msg.facts.body,
+        ticket,
+        now,
+    )
+}
+
+fn store_as(
+    tx: &mut dyn Tx,
+    msg: &Incoming<'_>,
+    author: &str,
+    subject: &str,
+    body: &str,
+    ticket: Option<i64>,
+    now: Time,
+) -> Result<i64> {
+    let facts = msg.facts;
+    tx.insert_message(&NewMessage {
+        key: &facts.key,
+        message_id: facts.message_id.as_deref(),
+        ticket_id: ticket,
+        envelope_sender: msg.envelope_sender,
+        recipient: Some(msg.recipient),
+        author,
+        subject,
+        body,
+        raw: msg.raw,
+        received: now,
+    })
+}
+
+/// A new ticket. From staff, a customer's forwarded mail opens it for the
+/// customer (SPEC §3 "Forwarded by staff").
+fn open(
+    tx: &mut dyn Tx,
+    config: &Config,
+    msg: &Incoming<'_>,
+    sender: &Sender,
+    queue: String,
+    now: Time,
+    mail: &mut Mailer<'_>,
+) -> Result<Outcome> {
+    let facts = msg.facts;
+    let queue = if facts.is_spam { "spam".into() } else { queue };
+    let forward = if sender.staff {
+        crate::forward::find(msg.raw, facts)
+            .filter(|f| !address::is_ours(&f.author.address, config))
+    } else {
+        None
+    };
+    let (requestor, name, subject, body) = match &forward {
+        Some(Forward {
+            author,
+            subject,
+            body,
+            ..
+        }) => {
+            let subject = if subject.is_empty() {
+                crate::tag::without_forward_prefix(&facts.subject)
+            } else {
+                subject.clone()
+            };
+            (
+                author.address.clone(),
+                author.name.clone(),
+                subject,
+                body.as_str(),
+            )
+        }
+        None => (
+            sender.address.clone(),
+            sender.name.clone(),
+            facts.subject.clone(),
+            facts.body.as_str(),
+        ),
+    };
+    let mut watchers = vec![requestor.clone()];
+    if forward.is_none() {
+        // The Cc of a forward are the staff member's, not the customer's.
+        for cc in &facts.cc {
+            if !address::is_ours(&cc.address, config) && !watchers.contains(&cc.address) {
+                watchers.push(cc.address.clone());
+            }
+        }
+    }
+    let id = tx.create_ticket(&queue, &header_safe(&subject), &requestor, &watchers, now)?;
+    let mid = store_as(tx, msg, &requestor, &subject, body, Some(id), now)?;
+    tx.add_history(
+        id,
+        &NewEntry::new(HistoryKind::Create, &requestor)
+            .message(mid)
+            .auto(sender.auto),
+        now,
+    )?;
+    if let Some(f) = forward.as_ref().filter(|f| !f.note.is_empty()) {
+        tx.add_history(
+            id,
+            &NewEntry::new(HistoryKind::Comment, &sender.address).note(&f.note),
+            now,
+        )?;
+    }
+    let ticket = tx
+        .ticket(id)?
+        .ok_or_else(|| anyhow::anyhow!("ticket #{id} vanished"))?;
+    // Spam causes no mail at all: no backscatter.
+    if !facts.is_spam {
+        let autoreply = mail.autoreply_allowed(tx, facts, &ticket.requestor, now)?;
+        let cause = Cause {
+            author: &requestor,
+            author_name: name.as_deref(),
+            message_id: facts.message_id.as_deref(),
+            references: &facts.references,
+            subject: &subject,
+            body,
+            raw: Some(msg.raw),
+            forwarded_by: forward.as_ref().map(|_| sender.address.as_str()),
+        };
+        mail.queue(tx, Event::Created, &ticket, &cause, autoreply, now)?;
+    }
+    Ok(Outcome::new(Action::Create, Some(id)))
+}
+
+/// A message on an existing ticket: correspondence, a comment, a close.
+#[allow(clippy::too_many_arguments)]
+fn add(
+    tx: &mut dyn Tx,
+    config: &Config,
+    msg: &Incoming<'_>,
+    sender: &Sender,
+    mut ticket: Ticket,
+    kind: Kind,
+    now: Time,
+    mail: &mut Mailer<'_>,
+) -> Result<Outcome> {
+    let facts = msg.facts;
+    let author = sender.address.as_str();
+    let mid = store(tx, msg, author, Some(ticket.id), now)?;
+    let mut outcome = Outcome::new(Action::Correspond, Some(ticket.id));
+    if sender.bounce {
+        // Bounces are kept as comments and change nothing else: no
+        // reopening, no mail (no backscatter, no loops).
+        tx.add_history(
+            ticket.id,
+            &NewEntry::new(HistoryKind::Comment, author).message(mid),
+            now,
+        )?;
+        outcome.action = Action::Bounce;
+        return Ok(outcome);
+    }
+    let comment = kind == Kind::Comment && sender.staff;
+    let entry_kind = if comment {
+        HistoryKind::Comment
+    } else {
+        HistoryKind::Correspond
+    };
+    if comment {
+        outcome.action = Action::Comment;
+    }
+    tx.add_history(
+        ticket.id,
+        &NewEntry::new(entry_kind, author)
+            .message(mid)
+            .auto(sender.auto),
+        now,
+    )?;
+    if sender.auto {
+        // RFC 3834: automatic mail is kept, and that is all. An
+        // out-of-office answer to our resolved notice must not reopen the
+        // ticket and notify staff, who would notify the requestor, whose
+        // autoresponder answers again.
+        return Ok(outcome);
+    }
+    if config.policy.cc_watchers == CcWatchers::Always
+        && (sender.staff || author.eq_ignore_ascii_case(&ticket.requestor))
+    {
+        for cc in &facts.cc {
+            if !address::is_ours(&cc.address, config) && tx.add_watcher(ticket.id, &cc.address)? {
+                tx.add_history(
+                    ticket.id,
+                    &NewEntry::new(HistoryKind::Watcher, author).change(None, Some(&cc.address)),
+                    now,
+                )?;
+                ticket.watchers.push(cc.address.clone());
+            }
+        }
+    }
+    let cause = Cause {
+        author,
+        author_name: sender.name.as_deref(),
+        message_id: facts.message_id.as_deref(),
+        references: &facts.references,
+        subject: &facts.subject,
+        body: &facts.body,
+        raw: Some(msg.raw),
+        forwarded_by: None,
+    };
+    if kind == Kind::Close {
+        if route::may_close(
+            config.policy.close_from,
+            author,
+            &ticket.requestor,
+            sender.staff,
+        ) {
+            change_status(tx, &mut ticket, Status::Resolved, author, now)?;
+            // Only staff words go to the requestor with the notice.
+            let cause = Cause {
+                body: if sender.staff { cause.body } else { "" },
+                ..cause
+            };
+            mail.queue(tx, Event::Resolved, &ticket, &cause, false, now)?;
+            outcome.action = Action::Close;
+            return Ok(outcome);
+        }
+        let note = format!("close refused: {author} may not close this ticket (policy.close_from)");
+        tx.add_history(
+            ticket.id,
+            &NewEntry::new(HistoryKind::Note, author).note(&note),
+            now,
+        )?;
+    }
+    if ticket.status.reopens_on_mail() {
+        change_status(tx, &mut ticket, Status::Open, author, now)?;
+        outcome.reopened = true;
+    } else if ticket.status == Status::New && sender.staff {
+        change_status(tx, &mut ticket, Status::Open, author, now)?;
+    }
+    let event = if comment {
+        Event::Comment
+    } else {
+        Event::Correspond {
+            from_staff: sender.staff,
+        }
+    };
+    mail.queue(tx, event, &ticket, &cause, false, now)?;
+    Ok(outcome)
+}

@@ -1,0 +1,98 @@
+//! The mail of a change, queued in the change's own transaction (SPEC §4):
+//! which mails the event causes (`outbound::plan`), rendered, written to the
+//! outbox held by this process's lease so that it sends them right after
+//! the commit and nobody else does meanwhile.
+
+use anyhow::Result;
+
+use crate::config::{Config, Transport};
+use crate::inbound::Facts;
+use crate::model::{MailState, Ticket, Time};
+use crate::outbound::render::{render, Cause};
+use crate::outbound::templates::Texts;
+use crate::outbound::{autoreply_refusal, plan, Event};
+use crate::store::{Lease, Tx};
+
+pub(crate) struct Mailer<'a> {
+    config: &'a Config,
+    /// Loaded on the first mail, once per process.
+    texts: &'a mut Option<Texts>,
+    lease: &'a Lease,
+    /// `--no-mail`: store, but queue nothing.
+    off: bool,
+    /// The outbox rows written, to send after the commit.
+    pub queued: Vec<i64>,
+}
+
+impl<'a> Mailer<'a> {
+    pub fn new(
+        config: &'a Config,
+        texts: &'a mut Option<Texts>,
+        lease: &'a Lease,
+        off: bool,
+    ) -> Mailer<'a> {
+        Mailer {
+            config,
+            texts,
+            lease,
+            off,
+            queued: Vec::new(),
+        }
+    }
+
+    /// Queues what `event` on `ticket`, caused by `cause`, sends. Its
+    /// author (and whoever forwarded it) get no notice of their own doing.
+    pub fn queue(
+        &mut self,
+        tx: &mut dyn Tx,
+        event: Event,
+        ticket: &Ticket,
+        cause: &Cause<'_>,
+        autoreply: bool,
+        now: Time,
+    ) -> Result<()> {
+        if self.off {
+            return Ok(());
+        }
+        let authors: Vec<&str> = std::iter::once(cause.author)
+            .chain(cause.forwarded_by)
+            .collect();
+        let planned = plan(event, ticket, &authors, autoreply, self.config);
+        if planned.is_empty() {
+            return Ok(());
+        }
+        if self.texts.is_none() {
+            *self.texts = Some(Texts::load(self.config)?);
+        }
+        let Some(texts) = self.texts.as_ref() else {
+            return Ok(());
+        };
+        // With transport "none" nothing is ever sent, but the rows still
+        // count for the autoreply rate limit and show what would have gone.
+        let (state, lease) = match self.config.mail.transport {
+            Transport::None => (MailState::Dropped, None),
+            _ => (MailState::Queued, Some(self.lease)),
+        };
+        for p in &planned {
+            let mail = render(p, ticket, cause, self.config, texts, now)?;
+            self.queued.push(tx.enqueue(&mail, now, state, lease)?);
+        }
+        Ok(())
+    }
+
+    /// May the requestor of a new ticket opened by this message get an
+    /// autoreply? RFC 3834's markers, then `autoreply.per_sender_per_day`.
+    pub fn autoreply_allowed(
+        &self,
+        tx: &mut dyn Tx,
+        facts: &Facts,
+        requestor: &str,
+        now: Time,
+    ) -> Result<bool> {
+        if autoreply_refusal(facts, false, self.config).is_some() {
+            return Ok(false);
+        }
+        let since = now - chrono::Duration::hours(24);
+        Ok(tx.autoreplies_since(requestor, since)? < self.config.autoreply.per_sender_per_day)
+    }
+}

@@ -1,0 +1,392 @@
+//! The SQLite store: one file on the host that receives the mail. Schema
+//! migrations are ordered `.sql` files applied when the database opens, as
+//! atuin does; every write is one `IMMEDIATE` transaction, so deliveries
+//! take the write lock in turn (waiting `policy.busy_wait_secs`) and a
+//! change commits whole or not at all.
+
+mod outbox;
+mod search;
+mod tickets;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::{Due, Lease, Open, Store, Tx};
+use crate::model::*;
+
+/// The schema, in order. A database's `user_version` says how many ran.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_indexes.sql"),
+    include_str!("migrations/003_stall_merge_watch.sql"),
+];
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+/// One transaction's view of the database.
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path` (creating it with `Open::Create`),
+    /// waiting up to `busy` for other writers, and brings its schema up to
+    /// date.
+    pub fn open(path: &Path, busy: Duration, how: Open) -> Result<SqliteStore> {
+        if how == Open::Existing && !path.exists() {
+            anyhow::bail!(
+                "no database at {} (`pipedesk init` creates one, and so does the first delivery)",
+                path.display()
+            );
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)
+            .with_context(|| format!("opening database {}", path.display()))?;
+        conn.busy_timeout(busy)?;
+        // WAL lets readers (list, show) run beside a delivering writer; FULL
+        // makes a commit durable before deliver tells the MTA "stored".
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                .with_context(|| format!("switching {} to WAL", path.display()))?;
+        }
+        // Each delivery is its own process, so each close is usually the
+        // last connection's: SQLite checkpoints then, and by default deletes
+        // the WAL, so the next delivery creates it again and pays a folder
+        // fsync and a header fsync. A persistent WAL truncated to nothing at
+        // the checkpoint avoids both, and the next open has no WAL to read
+        // back (recovery reads the whole WAL when no other process has the
+        // database open, which is why the checkpoint on close stays on).
+        // Measured in BENCHMARKS.md.
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 0;")?;
+        persist_wal(&conn);
+        migrate(&mut conn).with_context(|| format!("migrating database {}", path.display()))?;
+        Ok(SqliteStore {
+            conn,
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// An empty database in memory, with the schema.
+    pub fn in_memory() -> Result<SqliteStore> {
+        let mut conn = Connection::open_in_memory()?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore { conn, path: None })
+    }
+}
+
+impl Store for SqliteStore {
+    fn write_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("waiting for the database")?;
+        f(&mut SqliteTx { conn: &tx })?;
+        tx.commit().context("committing")
+    }
+
+    fn rehearse_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let result = f(&mut SqliteTx { conn: &tx });
+        tx.rollback()?;
+        result
+    }
+
+    fn read_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        // A deferred transaction that only reads is a snapshot in WAL mode.
+        let tx = self.conn.transaction()?;
+        let result = f(&mut SqliteTx { conn: &tx });
+        tx.rollback()?;
+        result
+    }
+
+    fn bulk_mode(&mut self) -> Result<()> {
+        // Statement journals in memory rather than in temporary files (every
+        // insert into the FTS index takes one), a larger page cache for the
+        // index, and no fsync per commit: in WAL mode a crash can lose the
+        // last batches but never corrupts, and an import is simply run
+        // again. Deliveries keep synchronous = FULL.
+        self.conn.execute_batch(
+            "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA synchronous = NORMAL;",
+        )?;
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        match &self.path {
+            Some(p) => format!("SQLite {}", p.display()),
+            None => "SQLite in memory".into(),
+        }
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn stored(&mut self, key: &str) -> Result<Option<Option<i64>>> {
+        tickets::stored(self.conn, key)
+    }
+    fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<i64> {
+        tickets::insert_message(self.conn, m)
+    }
+    fn ticket_for_message_ids(&mut self, ids: &[String]) -> Result<Option<i64>> {
+        tickets::ticket_for_message_ids(self.conn, ids)
+    }
+    fn raw_messages(&mut self, id: i64) -> Result<Vec<RawMessage>> {
+        tickets::raw_messages(self.conn, id)
+    }
+    fn bounces(&mut self) -> Result<Vec<Bounce>> {
+        tickets::bounces(self.conn)
+    }
+    fn message_by_key(&mut self, key: &str) -> Result<Option<RawMessage>> {
+        tickets::message_by_key(self.conn, key)
+    }
+    fn check(&mut self) -> Result<Vec<String>> {
+        check(self.conn)
+    }
+    fn create_ticket(
+        &mut self,
+        queue: &str,
+        subject: &str,
+        requestor: &str,
+        watchers: &[String],
+        now: Time,
+    ) -> Result<i64> {
+        tickets::create_ticket(self.conn, queue, subject, requestor, watchers, now)
+    }
+    fn ticket(&mut self, id: i64) -> Result<Option<Ticket>> {
+        tickets::ticket(self.conn, id)
+    }
+    fn set_status(&mut self, id: i64, status: Status) -> Result<()> {
+        tickets::set_status(self.conn, id, status)
+    }
+    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
+        tickets::set_owner(self.conn, id, owner)
+    }
+    fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
+        tickets::add_watcher(self.conn, id, address)
+    }
+    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
+        tickets::remove_watcher(self.conn, id, address)
+    }
+    fn merge(&mut self, from: i64, into: i64) -> Result<()> {
+        tickets::merge(self.conn, from, into)
+    }
+    fn add_history(&mut self, ticket: i64, entry: &NewEntry, now: Time) -> Result<()> {
+        tickets::add_history(self.conn, ticket, entry, now)
+    }
+    fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {
+        tickets::history(self.conn, id, with_raw)
+    }
+    fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
+        search::list(self.conn, filter, with_watchers)
+    }
+    fn search(&mut self, words: &[String], statuses: &[Status], limit: usize) -> Result<Vec<Hit>> {
+        search::search(self.conn, words, statuses, limit)
+    }
+    fn counts(&mut self, since: Time) -> Result<Counts> {
+        search::counts(self.conn, since)
+    }
+    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>> {
+        search::first_staff_replies(self.conn, staff)
+    }
+    fn enqueue(
+        &mut self,
+        mail: &Outgoing,
+        now: Time,
+        state: MailState,
+        lease: Option<&Lease>,
+    ) -> Result<i64> {
+        outbox::enqueue(self.conn, mail, now, state, lease)
+    }
+    fn autoreplies_since(&mut self, address: &str, since: Time) -> Result<u32> {
+        outbox::autoreplies_since(self.conn, address, since)
+    }
+    fn lease_next(
+        &mut self,
+        after: i64,
+        due: Due,
+        now: Time,
+        lease: &Lease,
+    ) -> Result<Option<QueuedMail>> {
+        outbox::lease_next(self.conn, after, due, now, lease)
+    }
+    fn leased(&mut self, ids: &[i64], lease: &Lease) -> Result<Vec<QueuedMail>> {
+        outbox::leased(self.conn, ids, lease)
+    }
+    fn mark_sent(&mut self, id: i64, lease: &Lease, now: Time) -> Result<bool> {
+        outbox::mark_sent(self.conn, id, lease, now)
+    }
+    fn mark_failed(&mut self, id: i64, lease: &Lease, error: &str, retry: Time) -> Result<()> {
+        outbox::mark_failed(self.conn, id, lease, error, retry)
+    }
+    fn release(&mut self, id: i64, token: &str) -> Result<bool> {
+        outbox::release(self.conn, id, token)
+    }
+    fn ticket_mail(&mut self, id: i64) -> Result<Vec<MailRecord>> {
+        outbox::ticket_mail(self.conn, id)
+    }
+    fn queued_mail(&mut self) -> Result<Vec<MailRecord>> {
+        outbox::queued_mail(self.conn)
+    }
+}
+
+/// SQLITE_FCNTL_PERSIST_WAL: keep the WAL file when the last connection
+/// closes. Only a speed-up, so a failure is ignored.
+fn persist_wal(conn: &Connection) {
+    let mut on: std::os::raw::c_int = 1;
+    // SAFETY: the handle is a live connection owned by `conn`; the main
+    // database is named by a null pointer; the op reads and writes one int.
+    unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            std::ptr::null(),
+            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&mut on as *mut std::os::raw::c_int).cast(),
+        );
+    }
+}
+
+fn schema_version(conn: &Connection) -> Result<usize> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    if schema_version(conn)? < MIGRATIONS.len() {
+        // A migration may rebuild a table that others point at; SQLite's
+        // way is foreign keys off meanwhile (it cannot be switched inside a
+        // transaction) and a check before the commit.
+        conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
+        let result = run_migrations(conn);
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        result?;
+    } else {
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    }
+    Ok(())
+}
+
+fn run_migrations(conn: &mut Connection) -> Result<()> {
+    // Several deliveries may open a new database at once: the version is
+    // read again under the write lock, so each migration runs once.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current = schema_version(&tx)?;
+    if current > MIGRATIONS.len() {
+        anyhow::bail!(
+            "database schema {current} is newer than this pipedesk ({})",
+            MIGRATIONS.len()
+        );
+    }
+    for sql in &MIGRATIONS[current..] {
+        tx.execute_batch(sql)?;
+    }
+    let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if broken > 0 {
+        anyhow::bail!("{broken} rows would point at missing rows after the migration");
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// What must hold of the data, each as a count of the rows that break it.
+const INVARIANTS: [(&str, &str); 6] = [
+    ("tickets without a create entry in their history",
+     "SELECT count(*) FROM tickets t WHERE t.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.ticket_id = t.id AND h.kind = 'create')"),
+    ("messages stored on a ticket but missing from its history",
+     "SELECT count(*) FROM messages m WHERE m.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.message = m.id)"),
+    ("messages whose size does not match their bytes",
+     "SELECT count(*) FROM messages WHERE size != length(raw)"),
+    ("sent mail without a send time",
+     "SELECT count(*) FROM outbox WHERE state = 'sent' AND sent IS NULL"),
+    ("merged tickets that point at themselves or at another merged ticket",
+     "SELECT count(*) FROM tickets a JOIN tickets b ON b.id = a.merged_into WHERE a.id = b.id OR b.merged_into IS NOT NULL"),
+    ("messages or history entries left on a merged ticket",
+     "SELECT (SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.merged_into IS NOT NULL)
+           + (SELECT count(*) FROM history h JOIN tickets t ON t.id = h.ticket_id WHERE t.merged_into IS NOT NULL)"),
+];
+
+/// The database's own invariants, beyond SQLite's integrity check.
+fn check(conn: &Connection) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if integrity != "ok" {
+        problems.push(format!("integrity check: {integrity}"));
+    }
+    let fk: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if fk > 0 {
+        problems.push(format!("{fk} rows point at missing rows"));
+    }
+    for (what, sql) in INVARIANTS {
+        let n: i64 = conn.query_row(sql, [], |r| r.get(0))?;
+        if n > 0 {
+            problems.push(format!("{n} {what}"));
+        }
+    }
+    let fts: std::result::Result<(), rusqlite::Error> = conn.execute_batch(
+        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+    );
+    if let Err(e) = fts {
+        problems.push(format!("search index: {e}"));
+    }
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_record_their_version() {
+        let mut store = SqliteStore::in_memory().unwrap();
+        assert_eq!(schema_version(&store.conn).unwrap(), MIGRATIONS.len());
+        migrate(&mut store.conn).unwrap();
+        assert_eq!(schema_version(&store.conn).unwrap(), MIGRATIONS.len());
+        let problems = (&mut store as &mut dyn Store)
+            .read(|tx| tx.check())
+            .unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn a_database_of_the_first_schema_migrates_with_its_tickets() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tickets (id, queue, subject, status, requestor, created, updated)
+               VALUES (1, 'general', 'x', 'open', 'a@b', 't0', 't1');
+             INSERT INTO watchers VALUES (1, 'a@b');
+             INSERT INTO history (ticket_id, kind, author, date) VALUES (1, 'create', 'a@b', 't0');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (status, version): (String, i64) = conn
+            .query_row(
+                "SELECT status, version FROM tickets WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((status.as_str(), version), ("open", 2));
+        let fk: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
+        conn.execute("UPDATE tickets SET status = 'stalled' WHERE id = 1", [])
+            .unwrap();
+    }
+}

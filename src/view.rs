@@ -1,0 +1,377 @@
+//! The JSON shapes of SPEC §3 and §5, once: what `--json` prints and what
+//! the HTTP API answers (SPEC §6 says they are the same). Field names are
+//! a contract with scripts; change them only with the spec.
+
+use serde::Serialize;
+
+use crate::desk::{Flushed, Outcome, Stats, Thread};
+use crate::inbound::{attachments_of, Attachment};
+use crate::model::*;
+
+/// A ticket object: `list --json` adds `messages`, `show --json` adds
+/// `history`.
+#[derive(Debug, Serialize)]
+pub struct TicketView<'a> {
+    pub id: i64,
+    pub queue: &'a str,
+    pub subject: &'a str,
+    pub status: Status,
+    pub requestor: &'a str,
+    pub owner: Option<&'a str>,
+    pub priority: i64,
+    pub watchers: &'a [String],
+    #[serde(serialize_with = "serialize_time")]
+    pub created: Time,
+    #[serde(serialize_with = "serialize_time")]
+    pub updated: Time,
+    pub version: i64,
+    /// The tickets merged into this one.
+    #[serde(skip_serializing_if = "<[i64]>::is_empty")]
+    pub merged: &'a [i64],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<EntryView<'a>>>,
+}
+
+impl<'a> TicketView<'a> {
+    pub fn of(t: &'a Ticket) -> TicketView<'a> {
+        TicketView {
+            id: t.id,
+            queue: &t.queue,
+            subject: &t.subject,
+            status: t.status,
+            requestor: &t.requestor,
+            owner: t.owner.as_deref(),
+            priority: t.priority,
+            watchers: &t.watchers,
+            created: t.created,
+            updated: t.updated,
+            version: t.version,
+            merged: &t.merged,
+            messages: None,
+            history: None,
+        }
+    }
+
+    /// `list --json`'s element.
+    pub fn listed(l: &'a Listed) -> TicketView<'a> {
+        TicketView {
+            messages: Some(l.messages),
+            ..TicketView::of(&l.ticket)
+        }
+    }
+
+    /// `show --json`: the ticket with its whole history.
+    pub fn thread(t: &'a Thread) -> TicketView<'a> {
+        TicketView {
+            history: Some(t.history.iter().map(EntryView::of).collect()),
+            ..TicketView::of(&t.ticket)
+        }
+    }
+}
+
+/// One history entry.
+#[derive(Debug, Serialize)]
+pub struct EntryView<'a> {
+    pub kind: HistoryKind,
+    pub author: &'a str,
+    #[serde(serialize_with = "serialize_time")]
+    pub date: Time,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<Attachment>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'a str>,
+    /// Only present (true) for an entry from automatic mail.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auto: bool,
+}
+
+impl<'a> EntryView<'a> {
+    pub fn of(e: &'a HistoryEntry) -> EntryView<'a> {
+        // A comment without a message (a staff member's words above a mail
+        // they forwarded) reads as a comment: its text is its body.
+        let words_only =
+            e.message.is_none() && matches!(e.kind, HistoryKind::Comment | HistoryKind::Correspond);
+        let (body, note) = match (&e.message, words_only) {
+            (Some(m), _) => (Some(m.body.as_str()), e.note.as_deref()),
+            (None, true) => (e.note.as_deref(), None),
+            (None, false) => (None, e.note.as_deref()),
+        };
+        EntryView {
+            kind: e.kind,
+            author: &e.author,
+            date: e.date,
+            message_id: e
+                .message
+                .as_ref()
+                .and_then(|m| m.message_id.as_ref())
+                .map(|id| format!("<{id}>")),
+            subject: e.message.as_ref().map(|m| m.subject.as_str()),
+            body,
+            attachments: e.message.as_ref().map(|m| attachments_of(&m.raw)),
+            old: e.old.as_deref(),
+            new: e.new.as_deref(),
+            note,
+            auto: e.auto,
+        }
+    }
+}
+
+/// `deliver --json` (SPEC §3).
+#[derive(Debug, Serialize)]
+pub struct DeliveredView {
+    pub action: Action,
+    pub ticket: Option<i64>,
+    pub reopened: bool,
+    pub mail_queued: usize,
+}
+
+impl DeliveredView {
+    pub fn of(o: &Outcome) -> DeliveredView {
+        DeliveredView {
+            action: o.action,
+            ticket: o.ticket,
+            reopened: o.reopened,
+            mail_queued: o.outbox.len(),
+        }
+    }
+}
+
+/// `search --json`'s element: the snippet as plain text.
+#[derive(Debug, Serialize)]
+pub struct HitView<'a> {
+    pub ticket: i64,
+    pub subject: &'a str,
+    pub status: Status,
+    pub snippet: String,
+}
+
+impl<'a> HitView<'a> {
+    pub fn of(h: &'a Hit) -> HitView<'a> {
+        HitView {
+            ticket: h.ticket,
+            subject: &h.subject,
+            status: h.status,
+            snippet: h.snippet.replace([MARK_START, MARK_END], ""),
+        }
+    }
+}
+
+/// A card of the board and of the event stream (SPEC §6).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CardView {
+    pub id: i64,
+    pub status: Status,
+    pub owner: Option<String>,
+    pub queue: String,
+    pub subject: String,
+    pub requestor: String,
+    pub messages: i64,
+    #[serde(serialize_with = "serialize_time")]
+    pub updated: Time,
+    #[serde(serialize_with = "serialize_time")]
+    pub created: Time,
+    pub version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<i64>,
+}
+
+impl CardView {
+    pub fn of(l: &Listed) -> CardView {
+        let t = &l.ticket;
+        CardView {
+            id: t.id,
+            status: t.status,
+            owner: t.owner.clone(),
+            queue: t.queue.clone(),
+            subject: t.subject.clone(),
+            requestor: t.requestor.clone(),
+            messages: l.messages,
+            updated: t.updated,
+            created: t.created,
+            version: t.version,
+            merged_into: t.merged_into,
+        }
+    }
+}
+
+/// One mail of `flush --json`.
+#[derive(Debug, Serialize)]
+pub struct MailView<'a> {
+    pub id: i64,
+    pub ticket: Option<i64>,
+    pub kind: MailKind,
+    pub state: MailState,
+    pub recipients: &'a [String],
+    pub attempts: i64,
+    pub last_error: Option<&'a str>,
+    #[serde(serialize_with = "serialize_time")]
+    pub next_attempt: Time,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_time"
+    )]
+    pub leased_until: Option<Time>,
+}
+
+impl<'a> MailView<'a> {
+    pub fn of(m: &'a MailRecord) -> MailView<'a> {
+        MailView {
+            id: m.id,
+            ticket: m.ticket,
+            kind: m.kind,
+            state: m.state,
+            recipients: &m.recipients,
+            attempts: m.attempts,
+            last_error: m.last_error.as_deref(),
+            next_attempt: m.next_attempt,
+            leased_until: m.leased_until,
+        }
+    }
+}
+
+fn serialize_opt_time<S: serde::Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_time(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// `flush --json`.
+#[derive(Debug, Serialize)]
+pub struct FlushedView<'a> {
+    pub sent: &'a [i64],
+    pub failed: Vec<FailedView<'a>>,
+    pub waiting: Vec<MailView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailedView<'a> {
+    pub id: i64,
+    pub error: &'a str,
+}
+
+impl<'a> FlushedView<'a> {
+    pub fn of(f: &'a Flushed) -> FlushedView<'a> {
+        FlushedView {
+            sent: &f.sent,
+            failed: f
+                .failed
+                .iter()
+                .map(|(id, error)| FailedView { id: *id, error })
+                .collect(),
+            waiting: f.waiting.iter().map(MailView::of).collect(),
+        }
+    }
+}
+
+/// `stats --json`.
+#[derive(Debug, Serialize)]
+pub struct StatsView {
+    pub tickets: i64,
+    pub by_status: std::collections::BTreeMap<&'static str, i64>,
+    pub by_queue: std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, i64>>,
+    pub new_this_week: i64,
+    pub answered: usize,
+    pub median_first_reply_secs: Option<i64>,
+}
+
+impl StatsView {
+    pub fn of(s: &Stats) -> StatsView {
+        let zero = || Status::ALL.iter().map(|st| (st.as_str(), 0)).collect();
+        let mut by_status: std::collections::BTreeMap<&'static str, i64> = zero();
+        let mut by_queue = std::collections::BTreeMap::new();
+        let mut tickets = 0;
+        for (queue, status, n) in &s.by_queue_status {
+            tickets += n;
+            *by_status.entry(status.as_str()).or_default() += n;
+            *by_queue
+                .entry(queue.clone())
+                .or_insert_with(zero)
+                .entry(status.as_str())
+                .or_default() += n;
+        }
+        StatsView {
+            tickets,
+            by_status,
+            by_queue,
+            new_this_week: s.new_this_week,
+            answered: s.answered,
+            median_first_reply_secs: s.median_first_reply_secs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_object_has_the_documented_fields() {
+        let t = Ticket::example(3);
+        let v = serde_json::to_value(TicketView::of(&t)).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "created",
+                "id",
+                "owner",
+                "priority",
+                "queue",
+                "requestor",
+                "status",
+                "subject",
+                "updated",
+                "version",
+                "watchers"
+            ]
+        );
+        assert_eq!(v["status"], "new");
+        assert_eq!(v["created"], "2026-11-23T15:00:00Z");
+        let merged = Ticket {
+            merged: vec![5],
+            ..Ticket::example(3)
+        };
+        let v = serde_json::to_value(TicketView::of(&merged)).unwrap();
+        assert_eq!(v["merged"], serde_json::json!([5]));
+    }
+
+    #[test]
+    fn auto_shows_only_when_true_and_words_only_comments_have_a_body() {
+        let e = HistoryEntry {
+            kind: HistoryKind::Comment,
+            author: "stef@example.org".into(),
+            date: Ticket::example(1).created,
+            message: None,
+            old: None,
+            new: None,
+            note: Some("Customer called too.".into()),
+            auto: false,
+        };
+        let v = serde_json::to_value(EntryView::of(&e)).unwrap();
+        assert_eq!(v["body"], "Customer called too.");
+        assert!(v.get("auto").is_none() && v.get("note").is_none(), "{v}");
+        let auto = HistoryEntry {
+            auto: true,
+            kind: HistoryKind::Note,
+            ..e
+        };
+        let v = serde_json::to_value(EntryView::of(&auto)).unwrap();
+        assert_eq!(
+            (v["auto"].clone(), v["note"].clone()),
+            (true.into(), "Customer called too.".into())
+        );
+    }
+}
