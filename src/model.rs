@@ -424,6 +424,42 @@ pub struct MailRecord {
     pub leased_by: Option<String>,
 }
 
+/// One entry of the change feed (SPEC §6): ticket `ticket` changed, and
+/// this change is number `seq` of all changes to any ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub seq: i64,
+    pub ticket: i64,
+}
+
+/// How a member of staff is known to the web.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A browser's session cookie.
+    Session,
+    /// A script's `Authorization: Bearer` token.
+    Token,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Session => "session",
+            CredentialKind::Token => "token",
+        }
+    }
+}
+
+/// A credential to keep: only the hash of its secret is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub kind: CredentialKind,
+    pub secret_hash: String,
+    pub address: String,
+    pub created: Time,
+    pub expires: Option<Time>,
+}
+
 /// What `list` selects.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {

@@ -500,6 +500,8 @@ impl Desk {
                 .into());
             }
             tx.merge(source.id, target.id)?;
+            // The merged ticket's card leaves every board.
+            tx.touch(source.id, now)?;
             for w in std::iter::once(&source.requestor).chain(&source.watchers) {
                 tx.add_watcher(target.id, w)?;
             }

@@ -128,9 +128,22 @@ pub trait Tx {
     /// Moves `from`'s messages and history to `into`, and makes `from` (and
     /// every ticket merged into it before) an alias of `into`.
     fn merge(&mut self, from: i64, into: i64) -> Result<()>;
-    /// Writes a history entry; the ticket's version grows by one and its
-    /// `updated` becomes `now` (unless it is later already).
+    /// Writes a history entry; the ticket's version grows by one, its
+    /// `updated` becomes `now` (unless it is later already), and the change
+    /// goes into the feed (`touch`).
     fn add_history(&mut self, ticket: i64, entry: &NewEntry, now: Time) -> Result<()>;
+    /// Records in the feed that ticket `id` changed, with the next `seq`.
+    /// Seqs are handed out in commit order, so a reader that saw seq K has
+    /// seen every change up to K. The feed keeps at least the last 10,000.
+    fn touch(&mut self, id: i64, now: Time) -> Result<()>;
+    /// The changes after seq `after`, oldest first, at most `limit`.
+    fn changes_since(&mut self, after: i64, limit: usize) -> Result<Vec<Change>>;
+    /// The latest seq (0 when nothing changed yet) and the oldest seq the
+    /// feed still holds.
+    fn change_window(&mut self) -> Result<(i64, i64)>;
+    /// Tickets by number, merged ones too, with their message counts: the
+    /// board's cards.
+    fn listed(&mut self, ids: &[i64]) -> Result<Vec<Listed>>;
     /// Ticket `id`'s history in date order, with message bytes when
     /// `with_raw`.
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>>;
@@ -147,6 +160,24 @@ pub trait Tx {
     /// For each ticket staff answered: when it was opened, and when the
     /// first correspondence from one of `staff` came.
     fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>>;
+
+    // --- signing in (SPEC §6) ---------------------------------------------
+
+    /// Sets the Argon2id hash of a staff member's web password.
+    fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()>;
+    fn password(&mut self, address: &str) -> Result<Option<String>>;
+    fn add_credential(&mut self, c: &Credential) -> Result<()>;
+    /// The address a credential of `kind` with this secret hash belongs to,
+    /// unless it expired by `now`.
+    fn credential(
+        &mut self,
+        kind: CredentialKind,
+        secret_hash: &str,
+        now: Time,
+    ) -> Result<Option<String>>;
+    fn remove_credential(&mut self, secret_hash: &str) -> Result<()>;
+    /// This desk's identity, made when its database was created.
+    fn desk_id(&mut self) -> Result<String>;
 
     // --- the outbox -------------------------------------------------------
 

@@ -4,6 +4,7 @@
 //! take the write lock in turn (waiting `policy.busy_wait_secs`) and a
 //! change commits whole or not at all.
 
+mod feed;
 mod outbox;
 mod search;
 mod tickets;
@@ -22,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_indexes.sql"),
     include_str!("migrations/003_stall_merge_watch.sql"),
+    include_str!("migrations/004_changes_and_sign_in.sql"),
 ];
 
 pub struct SqliteStore {
@@ -183,6 +185,45 @@ impl Tx for SqliteTx<'_> {
     }
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {
         tickets::history(self.conn, id, with_raw)
+    }
+    fn touch(&mut self, id: i64, now: Time) -> Result<()> {
+        feed::touch(self.conn, id, now)
+    }
+    fn changes_since(&mut self, after: i64, limit: usize) -> Result<Vec<Change>> {
+        feed::changes_since(self.conn, after, limit)
+    }
+    fn change_window(&mut self) -> Result<(i64, i64)> {
+        feed::change_window(self.conn)
+    }
+    fn listed(&mut self, ids: &[i64]) -> Result<Vec<Listed>> {
+        search::listed(self.conn, ids)
+    }
+    fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()> {
+        feed::set_password(self.conn, address, hash, now)
+    }
+    fn password(&mut self, address: &str) -> Result<Option<String>> {
+        feed::password(self.conn, address)
+    }
+    fn add_credential(&mut self, c: &Credential) -> Result<()> {
+        feed::add_credential(self.conn, c)
+    }
+    fn credential(
+        &mut self,
+        kind: CredentialKind,
+        secret_hash: &str,
+        now: Time,
+    ) -> Result<Option<String>> {
+        feed::credential(self.conn, kind, secret_hash, now)
+    }
+    fn remove_credential(&mut self, secret_hash: &str) -> Result<()> {
+        feed::remove_credential(self.conn, secret_hash)
+    }
+    fn desk_id(&mut self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'desk_id'", [], |r| {
+                r.get(0)
+            })?)
     }
     fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
         search::list(self.conn, filter, with_watchers)

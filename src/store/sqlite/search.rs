@@ -235,6 +235,28 @@ pub(super) fn list(conn: &Connection, filter: &Filter, with_watchers: bool) -> R
     Ok(listed)
 }
 
+pub(super) fn listed(conn: &Connection, ids: &[i64]) -> Result<Vec<Listed>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {TICKET_COLUMNS}, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
+         FROM tickets t WHERE t.id = ?1"
+    ))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(l) = stmt
+            .query_row([id], |row| {
+                Ok(Listed {
+                    ticket: ticket_from_row(row)?,
+                    messages: row.get(11)?,
+                })
+            })
+            .optional()?
+        {
+            out.push(l);
+        }
+    }
+    Ok(out)
+}
+
 pub(super) fn counts(conn: &Connection, since: Time) -> Result<Counts> {
     let mut stmt = conn.prepare(
         "SELECT queue, status, count(*) FROM tickets WHERE merged_into IS NULL GROUP BY queue, status",

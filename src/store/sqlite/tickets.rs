@@ -199,7 +199,7 @@ pub(super) fn add_history(conn: &Connection, ticket: i64, e: &NewEntry, now: Tim
         "UPDATE tickets SET updated = max(updated, ?2), version = version + 1 WHERE id = ?1",
     )?
     .execute(params![ticket, now])?;
-    Ok(())
+    super::feed::touch_at(conn, ticket, &now)
 }
 
 pub(super) fn history(conn: &Connection, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {
