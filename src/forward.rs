@@ -61,12 +61,13 @@ fn attached(raw: &[u8], facts: &Facts) -> Option<Forward> {
 }
 
 /// The separator lines mail clients write above an inline forward: Gmail,
-/// Thunderbird (old and new), Outlook, Apple Mail.
+/// Thunderbird (old and new), Outlook (`-----Original Message-----`, and
+/// Outlook 365's line of underscores), Apple Mail.
 fn separator() -> &'static Regex {
     static SEP: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     SEP.get_or_init(|| {
         Regex::new(
-            r"(?im)^[ \t>]*(?:-{2,}[ \t]*(?:forwarded message|original message)[ \t]*-{2,}|begin forwarded message:)[ \t]*\r?$",
+            r"(?im)^[ \t>]*(?:-{2,}[ \t]*(?:forwarded message|original message)[ \t]*-{2,}|begin forwarded message:|_{10,})[ \t]*\r?$",
         )
         .expect("a valid pattern")
     })

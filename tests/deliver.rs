@@ -1417,3 +1417,300 @@ fn a_too_large_message_is_read_to_the_end_before_it_is_refused() {
     assert_eq!(out.status.code(), Some(65));
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_message_bytes"));
 }
+
+// ------------------------------------------------- issue 10: automatic mail
+
+/// The last history entry of ticket N.
+fn last_entry(desk: &Desk, n: i64) -> Value {
+    desk.show(n)["history"]
+        .as_array()
+        .and_then(|h| h.last().cloned())
+        .expect("a history entry")
+}
+
+/// The vacation ping-pong: our resolved notice, their out-of-office, which
+/// must not reopen the ticket and notify staff (who would notify them…).
+#[test]
+fn an_out_of_office_answer_to_the_resolved_notice_neither_reopens_nor_mails() {
+    for desk in Desk::both("") {
+        desk.deliver(SUBMIT, JOHN, &fixture("new/gmail-alternative.eml"))
+            .ok();
+        desk.run(&["close", "1"], b"").ok();
+        desk.clear_mail();
+        let run = desk
+            .deliver(
+                &ticket_addr(1, ""),
+                JOHN,
+                &fixture("autoreply/exchange-ooo-to-resolved-notice.eml"),
+            )
+            .ok();
+        assert_eq!(action(&run), ("correspond".into(), json!(1), false));
+        assert_eq!(run.json()["mail_queued"], 0);
+        assert_eq!(status(&desk, 1), "resolved");
+        assert!(desk.take_mail().is_empty(), "automatic mail caused mail");
+        let last = last_entry(&desk, 1);
+        assert_eq!(
+            (&last["kind"], &last["auto"]),
+            (&json!("correspond"), &json!(true))
+        );
+    }
+}
+
+#[test]
+fn every_kind_of_automatic_mail_is_kept_and_changes_nothing() {
+    let desk = Desk::new();
+    desk.deliver(SUBMIT, JOHN, &fixture("new/gmail-alternative.eml"))
+        .ok();
+    desk.run(&["stall", "1"], b"").ok();
+    for (file, sender) in [
+        ("autoreply/read-receipt.eml", JOHN),
+        ("autoreply/feedback-report.eml", "fbl@feedback.example.net"),
+        ("autoreply/x-autoreply-header.eml", JOHN),
+        ("autoreply/vacation-to-ticket.eml", JOHN),
+        ("autoreply/exchange-ooo-to-resolved-notice.eml", JOHN),
+    ] {
+        desk.clear_mail();
+        let run = desk
+            .deliver(&ticket_addr(1, ""), sender, &fixture(file))
+            .ok();
+        assert_eq!(
+            action(&run),
+            ("correspond".into(), json!(1), false),
+            "{file}"
+        );
+        assert_eq!(status(&desk, 1), "stalled", "{file} changed the status");
+        assert!(desk.take_mail().is_empty(), "{file} caused mail");
+        assert_eq!(last_entry(&desk, 1)["auto"], json!(true), "{file}");
+    }
+    // A person's mail still opens it.
+    let run = desk.send(&ticket_addr(1, ""), &john("still broken")).ok();
+    assert_eq!(action(&run), ("correspond".into(), json!(1), true));
+    assert!(last_entry(&desk, 1).get("auto").is_none());
+}
+
+#[test]
+fn automatic_mail_to_the_done_address_does_not_close() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    let ooo = john("Automatic reply: Printer").header("Auto-Submitted", "auto-replied");
+    let run = desk.send(&ticket_addr(1, "-done"), &ooo).ok();
+    assert_eq!(action(&run).0, "correspond");
+    assert_eq!(status(&desk, 1), "new");
+}
+
+// ------------------------------------------------ issue 10: staff forwards
+
+/// (fixture, the customer, the forwarded subject, a phrase of their text,
+/// the staff member's note).
+const FORWARDS: [(&str, &str, &str, &str, &str); 6] = [
+    (
+        "forward/gmail.eml",
+        "peter.mueller@example.de",
+        "VPN drops every ten minutes",
+        "the VPN connection drops every ten minutes",
+        "Peter called about this one too",
+    ),
+    (
+        "forward/outlook.eml",
+        "sofia.rossi@example.it",
+        "Invoice 2026-1147 shows the wrong VAT number",
+        "shows our old VAT number",
+        "For billing, please.",
+    ),
+    (
+        "forward/outlook365.eml",
+        "sofia.rossi@example.it",
+        "Invoice 2026-1147 shows the wrong VAT number",
+        "shows our old VAT number",
+        "For billing, please.",
+    ),
+    (
+        "forward/apple-mail.eml",
+        "lena.schmidt@example.net",
+        "Cannot print from the 3rd floor",
+        "says \"offline\" for everyone",
+        "",
+    ),
+    (
+        "forward/thunderbird.eml",
+        "oliver.grant@example.co.uk",
+        "Password reset mail never arrives",
+        "I asked for a password reset three times",
+        "Third one this week.",
+    ),
+    (
+        "forward/attached.eml",
+        "noor.haddad@example.com",
+        "Webshop checkout fails with card payments",
+        "every card payment in the webshop",
+        "Forwarded as attachment",
+    ),
+];
+
+#[test]
+fn a_customers_mail_forwarded_by_staff_opens_the_customers_ticket() {
+    for (file, customer, subject, text, note) in FORWARDS {
+        for desk in Desk::both("") {
+            let run = desk.deliver(SUBMIT, MEMBER, &fixture(file)).ok();
+            assert_eq!(action(&run).0, "create", "{file}");
+            let t = desk.show(1);
+            assert_eq!(t["requestor"], customer, "{file}");
+            assert_eq!(t["subject"], subject, "{file}");
+            assert_eq!(t["watchers"], json!([customer]), "{file}");
+            let h = t["history"].as_array().unwrap();
+            assert_eq!(
+                (&h[0]["kind"], &h[0]["author"]),
+                (&json!("create"), &json!(customer))
+            );
+            assert!(
+                h[0]["body"].as_str().unwrap().contains(text),
+                "{file}: the customer's text: {}",
+                h[0]["body"]
+            );
+            let comments: Vec<&Value> = h.iter().filter(|e| e["kind"] == "comment").collect();
+            if note.is_empty() {
+                assert!(comments.is_empty(), "{file}: {comments:?}");
+            } else {
+                assert_eq!(comments.len(), 1, "{file}");
+                assert_eq!(comments[0]["author"], MEMBER);
+                assert!(
+                    comments[0]["body"].as_str().unwrap().contains(note),
+                    "{file}: the staff member's words: {}",
+                    comments[0]["body"]
+                );
+            }
+            let mails = desk.take_mail();
+            let auto = Desk::one_to(&mails, customer);
+            assert_eq!(auto.header("Auto-Submitted"), "auto-replied", "{file}");
+            assert!(
+                mails.iter().all(|m| !m.rcpts().contains(MEMBER)),
+                "{file}: the forwarding member is told of their own forward"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_forward_from_outside_staff_is_an_ordinary_ticket() {
+    let desk = Desk::new();
+    let raw = String::from_utf8(fixture("forward/gmail.eml"))
+        .unwrap()
+        .replace("Ann Example <ann@example.org>", "Eve <eve@example.net>");
+    let run = desk.deliver(SUBMIT, "eve@example.net", raw.as_bytes()).ok();
+    assert_eq!(action(&run).0, "create");
+    let t = desk.show(1);
+    assert_eq!(t["requestor"], "eve@example.net");
+    assert_eq!(t["subject"], "Fwd: VPN drops every ten minutes");
+}
+
+#[test]
+fn a_staff_mail_without_a_forwarded_author_is_an_ordinary_ticket_from_staff() {
+    let desk = Desk::new();
+    let m = staff_mail("Ann <ann@example.org>", "Fwd: note to self")
+        .body("---------- Forwarded message ---------\nSubject: lunch\n\nno author here\n");
+    desk.open_ticket(&m);
+    assert_eq!(desk.show(1)["requestor"], MEMBER);
+}
+
+// ------------------------------------------ issue 10: merged tickets, stalled
+
+#[test]
+fn mail_to_a_merged_ticket_lands_on_the_ticket_it_was_merged_into() {
+    for desk in Desk::both("") {
+        desk.open_ticket(&john("Printer"));
+        desk.open_ticket(&mail("Maria <maria@example.net>", "Printer too"));
+        desk.run(&["merge", "2", "1"], b"").ok();
+        let by_address = desk.send(&ticket_addr(2, ""), &john("more")).ok();
+        assert_eq!(action(&by_address).1, json!(1));
+        let by_tag = desk
+            .send(
+                SUBMIT,
+                &mail("Maria <maria@example.net>", "Re: [myisp #2] Printer too"),
+            )
+            .ok();
+        assert_eq!(action(&by_tag).1, json!(1));
+        let t = desk.show(2);
+        assert_eq!((&t["id"], &t["merged"]), (&json!(1), &json!([2])));
+        assert_eq!(
+            desk.list(&[]).as_array().unwrap().len(),
+            1,
+            "list shows the merged ticket"
+        );
+        assert_eq!(
+            t["watchers"],
+            json!(["john@example.com", "maria@example.net"])
+        );
+        // The merged ticket's messages joined, in date order.
+        let kinds = desk.kinds(1);
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "create").count(),
+            2,
+            "{kinds:?}"
+        );
+        assert!(kinds.contains(&"merge".to_string()), "{kinds:?}");
+    }
+}
+
+#[test]
+fn mail_from_a_person_opens_a_stalled_ticket_again() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    desk.run(&["stall", "1"], b"").ok();
+    assert_eq!(status(&desk, 1), "stalled");
+    let run = desk.send(&ticket_addr(1, ""), &john("any news?")).ok();
+    assert_eq!(action(&run), ("correspond".into(), json!(1), true));
+    assert_eq!(status(&desk, 1), "open");
+}
+
+#[test]
+fn cc_of_later_mail_adds_watchers_only_when_the_policy_says_always() {
+    let later = || {
+        john("Re: [myisp #1] Printer")
+            .header("Cc", "Boss <boss@example.com>, ticket-1@help.example.org")
+    };
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    desk.send(SUBMIT, &later()).ok();
+    assert_eq!(desk.show(1)["watchers"], json!(["john@example.com"]));
+
+    let desk = Desk::with_config("[policy]\ncc_watchers = \"always\"\n");
+    desk.open_ticket(&john("Printer"));
+    desk.send(
+        SUBMIT,
+        &eve("Re: [myisp #1] Printer").header("Cc", "eve2@example.net"),
+    )
+    .ok();
+    assert_eq!(
+        desk.show(1)["watchers"],
+        json!(["john@example.com"]),
+        "a stranger's Cc"
+    );
+    desk.send(SUBMIT, &later()).ok();
+    assert_eq!(
+        desk.show(1)["watchers"],
+        json!(["john@example.com", "boss@example.com"])
+    );
+    let last = last_entry(&desk, 1);
+    assert_eq!(
+        (&last["kind"], &last["new"]),
+        (&json!("watcher"), &json!("boss@example.com"))
+    );
+}
+
+#[test]
+fn two_from_headers_never_make_a_sender_staff() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    let forged = stef("Re: [myisp #1] Printer").add_header("From", "Eve <eve@example.net>");
+    desk.clear_mail();
+    desk.send(&ticket_addr(1, "-comment"), &forged).ok();
+    assert_eq!(
+        desk.kinds(1),
+        ["create", "correspond"],
+        "stored as correspondence"
+    );
+    assert!(
+        desk.take_mail().iter().all(|m| !m.rcpts().contains(JOHN)),
+        "relayed to the requestor as staff"
+    );
+}

@@ -311,8 +311,77 @@ fn robots_get_no_autoreply() {
         "no-reply@shop.example.com",
         "postmaster@example.com",
         "bounces+123@lists.example.com",
+        // Issue 10: the shapes real robots write from, which got autoreplies.
+        "gmail-noreply@google.com",
+        "dmarc-noreply@linkedin.com",
+        "noreply-dmarc-support@google.com",
+        "opendmarc-postmaster@mx.example.net",
+        "DoNotReply@bank.example.com",
+        "list-owner@lists.example.com",
     ] {
         assert!(!autoreplied(&mail(from, "automatic"), false), "{from}");
+    }
+}
+
+#[test]
+fn automatic_mail_that_opens_a_ticket_gets_no_autoreply_but_staff_hear_of_it() {
+    for m in [
+        john("Away").header("X-Autoreply", "yes"),
+        john("Away").header("Precedence", "auto_reply"),
+        john("Read: x").header(
+            "Content-Type",
+            "multipart/report; report-type=disposition-notification; boundary=b",
+        ),
+    ] {
+        let desk = Desk::new();
+        desk.open_ticket(&m);
+        let mails = desk.take_mail();
+        assert!(
+            mails.iter().all(|x| !x.rcpts().contains(JOHN)),
+            "autoreplied: {:?}",
+            summary(&mails)
+        );
+        Desk::one_to(&mails, ADMIN);
+    }
+}
+
+/// Outlook threads by Thread-Index: one 22-byte header for a ticket's
+/// every mail, another for another ticket's (SPEC §4).
+#[test]
+fn every_mail_of_a_ticket_carries_its_thread_index_and_topic() {
+    use base64::Engine as _;
+    let (desk, _) = desk_with_ticket("");
+    desk.open_ticket(&mail("Maria <maria@example.net>", "Scanner"));
+    desk.send(&ticket_addr(1, ""), &stef("Re: [myisp #1] Printer"))
+        .ok();
+    desk.run(&["close", "1"], b"").ok();
+    let mails = desk.outbox();
+    assert!(mails.len() >= 5, "{:?}", summary(&mails));
+    let header_of = |m: &Sent| {
+        let index = base64::engine::general_purpose::STANDARD
+            .decode(m.header("Thread-Index"))
+            .expect("Thread-Index is base64");
+        assert!(
+            index.len() >= 22 && (index.len() - 22) % 5 == 0,
+            "{index:?}"
+        );
+        index[..22].to_vec()
+    };
+    let of_ticket = |n: i64| -> Vec<&Sent> {
+        mails
+            .iter()
+            .filter(|m| m.subject().contains(&format!("[myisp #{n}]")))
+            .collect()
+    };
+    let one: Vec<Vec<u8>> = of_ticket(1).into_iter().map(header_of).collect();
+    assert!(
+        one.len() >= 4 && one.windows(2).all(|w| w[0] == w[1]),
+        "{one:?}"
+    );
+    let two: Vec<Vec<u8>> = of_ticket(2).into_iter().map(header_of).collect();
+    assert!(!two.is_empty() && two.iter().all(|h| *h != one[0]));
+    for m in of_ticket(1) {
+        assert_eq!(m.header("Thread-Topic"), "Email doesn't work");
     }
 }
 

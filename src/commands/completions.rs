@@ -46,6 +46,6 @@ pub fn man(args: ManArgs) -> Result<()> {
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes).context("writing to stdout")?;
-    stdout.flush().context("writing to stdout")
+    crate::term::closed_pipe(stdout.write_all(bytes).and_then(|()| stdout.flush()))
+        .context("writing to stdout")
 }

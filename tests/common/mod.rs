@@ -311,7 +311,7 @@ pub struct Desk {
     dir: TempDir,
     config: PathBuf,
     /// Outbox files already handed to the test by `take_mail`.
-    seen: std::cell::RefCell<BTreeSet<String>>,
+    seen: std::sync::Mutex<BTreeSet<String>>,
     /// The line endings `deliver` hands messages over with.
     pub eol: Eol,
 }
@@ -546,7 +546,7 @@ impl Desk {
 
     /// The mails written since the last call.
     pub fn take_mail(&self) -> Vec<Sent> {
-        let mut seen = self.seen.borrow_mut();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         self.outbox()
             .into_iter()
             .filter(|m| seen.insert(m.file.clone()))
