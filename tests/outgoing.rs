@@ -362,7 +362,7 @@ fn every_mail_of_a_ticket_carries_its_thread_index_and_topic() {
             .decode(m.header("Thread-Index"))
             .expect("Thread-Index is base64");
         assert!(
-            index.len() >= 22 && (index.len() - 22) % 5 == 0,
+            index.len() >= 22 && (index.len() - 22).is_multiple_of(5),
             "{index:?}"
         );
         index[..22].to_vec()
