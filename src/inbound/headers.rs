@@ -212,6 +212,13 @@ pub(crate) fn first_raw<'r>(
 pub(crate) fn filename(part: &MessagePart<'_>, raw: &[u8], legacy: &Legacy<'_>) -> Option<String> {
     let param = |name: &HeaderName<'_>, key: &str| -> Option<String> {
         let value = first_raw(part, name, raw)?;
+        // Most parts name no file: no parameter parse for them.
+        if !value
+            .windows(key.len())
+            .any(|w| w.eq_ignore_ascii_case(key.as_bytes()))
+        {
+            return None;
+        }
         // Unfolded first: a value folded right after `filename=` (as
         // Exchange writes it) keeps its value.
         let unfolded: Vec<u8> = value
