@@ -316,6 +316,7 @@ fn main() {
         fields[3],
         corpus.len()
     );
+    let mut filenames = Vec::new();
     for (name, read) in readers {
         if list && args.get(1).is_some_and(|r| r != name) {
             continue;
@@ -341,5 +342,35 @@ fn main() {
             "{name:<12} {:>9} {:>9} {:>12} {:>9}",
             ok[0], ok[1], ok[2], ok[3]
         );
+        // The filename job alone: of the messages with named attachments
+        // whose parts this reader splits as Python does (as many
+        // attachments), how many names it decodes as Python does.
+        let (mut split, mut named) = (0, 0);
+        for (path, raw) in &corpus {
+            let Some(want) = expected[path]["attachments"].as_array() else {
+                continue;
+            };
+            if want
+                .iter()
+                .all(|v| v.as_str().unwrap_or_default().is_empty())
+            {
+                continue;
+            }
+            let got = read(raw).attachments;
+            if got.len() != want.len() {
+                continue;
+            }
+            split += 1;
+            named += usize::from(
+                want.iter()
+                    .zip(&got)
+                    .all(|(w, g)| collapse(w.as_str().unwrap_or_default()) == collapse(g)),
+            );
+        }
+        filenames.push(format!("{name}: {named} of {split}"));
     }
+    println!(
+        "filenames decoded as Python does, where the parts are split alike: {}",
+        filenames.join(", ")
+    );
 }
