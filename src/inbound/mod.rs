@@ -702,7 +702,7 @@ mod tests {
     #[test]
     fn inline_text_part_with_a_filename_is_an_attachment() {
         let raw = b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nSee the log.\n\
-            --b\nContent-Type: text/plain; name=\"log.txt\"\nContent-Disposition: inline; filename=\"log.txt\"\n\nerror 42\n--b--\n";
+            --b\nContent-Type: text/plain\nContent-Disposition: inline; filename=\"log.txt\"\n\nerror 42\n--b--\n";
         let f = parse(raw);
         assert_eq!(f.body.trim(), "See the log.");
         assert_eq!(names(raw), ["log.txt"]);
