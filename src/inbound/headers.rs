@@ -66,10 +66,17 @@ impl<'a> Legacy<'a> {
 /// An unstructured header value (Subject) as text: unfolded (RFC 5322
 /// §2.2.3), encoded-words decoded (RFC 2047), trimmed.
 pub(crate) fn unstructured(raw: &[u8], legacy: &Legacy<'_>) -> String {
+    // A bare CR inside a value (a line end to Python) becomes a space, so
+    // that the words on either side stay apart.
     let unfolded: Vec<u8> = raw
         .iter()
-        .copied()
-        .filter(|&b| b != b'\r' && b != b'\n')
+        .enumerate()
+        .filter(|&(_, &b)| b != b'\n')
+        .filter_map(|(i, &b)| match b {
+            b'\r' if raw.get(i + 1) == Some(&b'\n') => None,
+            b'\r' => Some(b' '),
+            b => Some(b),
+        })
         .collect();
     if unfolded.is_ascii() && !contains(&unfolded, b"=?") {
         return String::from_utf8_lossy(&unfolded).trim().to_string();
@@ -272,6 +279,15 @@ mod tests {
     fn character_split_across_two_encoded_words_decodes_whole() {
         assert_eq!(subject("=?utf-8?q?caf=C3?= =?UTF-8?q?=A9?="), "café");
         assert_eq!(subject("=?utf-8?B?w6k=?="), "é");
+    }
+
+    #[test]
+    fn a_bare_cr_inside_a_value_keeps_the_words_apart() {
+        assert_eq!(
+            subject("Printer problem\rBcc: victim@example.com"),
+            "Printer problem Bcc: victim@example.com"
+        );
+        assert_eq!(subject("folded\r\n line"), "folded line");
     }
 
     #[test]
