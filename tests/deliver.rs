@@ -923,6 +923,42 @@ fn leading_mbox_from_line_is_dropped() {
     }
 }
 
+#[test]
+fn cr_only_message_after_an_mbox_from_line_is_stored_not_refused_as_empty() {
+    // A real message bounced: old Mac mailers end lines with CR alone, and
+    // the whole message was taken for the `From ` line, leaving nothing.
+    let desk = Desk::new();
+    let msg = b"From: Ann <ann@example.net>\rTo: submit@help.example.org\rSubject: Old Mac mail\r\
+        Message-ID: <cr-only@example.net>\r\rIt does not work.\r";
+    let mut with_line = b"From ann@example.net  Tue Nov 17 15:00:00 2026\r".to_vec();
+    with_line.extend_from_slice(msg);
+    let out = desk
+        .run(
+            &[
+                "deliver",
+                "--json",
+                "--recipient",
+                SUBMIT,
+                "--sender",
+                "ann@example.net",
+            ],
+            &with_line,
+        )
+        .ok()
+        .json();
+    assert_eq!(out["action"], "create", "{out}");
+    let shown = desk.show(1);
+    assert_eq!(shown["history"][0]["subject"], "Old Mac mail");
+    assert_eq!(shown["history"][0]["author"], "ann@example.net");
+    // Stored as received: export ends the mbox entry with the LF the
+    // message lacks, and nothing else differs.
+    let mut exported = export(&desk, 1);
+    if let Some(last) = exported.last_mut() {
+        last.pop_if(|b| *b == b'\n');
+    }
+    assert_eq!(exported, [msg.to_vec()]);
+}
+
 // ------------------------------------------------------ recipient and sender
 
 #[test]

@@ -453,6 +453,24 @@ impl Desk {
         )
     }
 
+    /// `deliver --json --no-mail --recipient R --sender S` with `msg` as it
+    /// is (no line-ending change): replaying stored mail, where only what is
+    /// stored matters.
+    pub fn deliver_no_mail(&self, recipient: &str, sender: &str, msg: &[u8]) -> Run {
+        self.run(
+            &[
+                "deliver",
+                "--json",
+                "--no-mail",
+                "--recipient",
+                recipient,
+                "--sender",
+                sender,
+            ],
+            msg,
+        )
+    }
+
     /// Delivers `msg` to `recipient`, the envelope sender its From address.
     pub fn send(&self, recipient: &str, msg: &Mail) -> Run {
         self.deliver(recipient, &envelope_of(msg), &msg.bytes())
