@@ -223,7 +223,7 @@ impl Importer<'_> {
             envelope_sender: facts.return_path.as_deref(),
             local: false,
         };
-        let now = written(raw).unwrap_or(self.import_time);
+        let now = written(&facts).unwrap_or(self.import_time);
         let outcome = match batch.ingest(&msg, now) {
             Ok(o) => o,
             Err(e) if e.chain().any(|c| c.downcast_ref::<Fail>().is_some()) => {
@@ -276,11 +276,10 @@ fn headers_addresses(facts: &Facts) -> impl Iterator<Item = String> + '_ {
         .chain(facts.to.iter().chain(&facts.cc).map(|m| m.address.clone()))
 }
 
-/// When the message was written: its Date header, where that is a
+/// When the message was written: its (first) Date header, where that is a
 /// plausible date (not before 1980, not in the future).
-fn written(raw: &[u8]) -> Option<Time> {
-    let headers = mail_parser::MessageParser::new().parse_headers(raw)?;
-    let t = headers.date()?.to_timestamp();
+fn written(facts: &Facts) -> Option<Time> {
+    let t = facts.date?;
     let now = chrono::Utc::now().timestamp();
     if !(315_532_800..=now + 86_400).contains(&t) {
         return None;
@@ -492,12 +491,19 @@ mod tests {
 
     #[test]
     fn dates_come_from_the_header_when_plausible() {
+        let at = |raw: &[u8]| written(&inbound::parse(raw));
         assert_eq!(
-            written(b"Date: Tue, 17 Nov 2026 15:00:00 +0100\n\nx").map(crate::model::stamp),
+            at(b"Date: Tue, 17 Nov 2026 15:00:00 +0100\n\nx").map(crate::model::stamp),
             Some("2026-11-17T14:00:00Z".into())
         );
-        assert_eq!(written(b"Date: Thu, 1 Jan 1970 00:00:00 +0000\n\nx"), None);
-        assert_eq!(written(b"Subject: no date\n\nx"), None);
+        assert_eq!(
+            at(b"Date: Tue, 17 Nov 2026 15:00:00 +0100\nDate: Wed, 18 Nov 2026 15:00:00 +0100\n\nx")
+                .map(crate::model::stamp),
+            Some("2026-11-17T14:00:00Z".into()),
+            "the first Date counts"
+        );
+        assert_eq!(at(b"Date: Thu, 1 Jan 1970 00:00:00 +0000\n\nx"), None);
+        assert_eq!(at(b"Subject: no date\n\nx"), None);
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub struct Facts {
     pub key: String,
     /// Decoded subject, "" when there is none.
     pub subject: String,
+    /// When the message says it was written: its first Date header, as
+    /// seconds since 1970 (RFC 5322 §3.6.1; where two appear, the first
+    /// counts).
+    pub date: Option<i64>,
     /// The first mailbox of the first From: header (RFC 5322 §3.6.2).
     pub from: Option<Mailbox>,
     /// Every mailbox of every From: header, in order: more than one means
@@ -341,6 +345,10 @@ fn facts_of(p: &Parsed<'_, '_>) -> Facts {
         subject: headers::first_raw(root, &HeaderName::Subject, p.raw)
             .map(|s| headers::unstructured(s, &p.legacy))
             .unwrap_or_default(),
+        date: all(msg, HeaderName::Date).find_map(|v| match v {
+            HeaderValue::DateTime(d) => Some(d.to_timestamp()),
+            _ => None,
+        }),
         from: from_all.first().cloned(),
         from_all,
         sender: first_mailbox_of(msg, HeaderName::Sender),
