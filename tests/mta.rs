@@ -30,6 +30,10 @@ fn run(script: &str) {
     println!("{stdout}");
     eprintln!("{stderr}");
     if let Some(skip) = stdout.lines().find(|l| l.starts_with("SKIP:")) {
+        assert!(
+            !in_ci(),
+            "{script} could not run its real server under CI=true: {skip}"
+        );
         eprintln!("{script}: {skip}");
     }
     assert!(
@@ -43,6 +47,11 @@ fn run(script: &str) {
             .any(|l| l.starts_with("SKIP:") || l.contains(" passed, 0 failed")),
         "{script} reported no result:\n{stdout}"
     );
+}
+
+/// CI sets `CI=true`; there a skipped real-server test is a failure.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 #[test]
