@@ -30,7 +30,7 @@ pub struct Config {
     /// The subject tag pattern, compiled on first use: once per process,
     /// not once per message (it was most of `import`'s time).
     #[serde(skip)]
-    tag: std::sync::OnceLock<regex::Regex>,
+    tag: std::sync::OnceLock<crate::tag::Tag>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -497,10 +497,10 @@ impl Config {
         Ok(())
     }
 
-    /// The pattern of our subject tag, `[site.name #N]`.
-    pub fn tag_pattern(&self) -> &regex::Regex {
+    /// Our subject tag, `[site.name #N]`.
+    pub fn tag(&self) -> &crate::tag::Tag {
         self.tag
-            .get_or_init(|| crate::tag::pattern(&self.site.name))
+            .get_or_init(|| crate::tag::Tag::new(&self.site.name))
     }
 
     /// The site's first domain: where our own outgoing addresses live.

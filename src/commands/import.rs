@@ -21,7 +21,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use regex::Regex;
 use serde::Serialize;
 
 use crate::address::{self, Recipient};
@@ -72,7 +71,7 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
     desk.bulk_mode()?;
     let old_name = args.old_name.as_deref().unwrap_or(&config.site.name);
     let mut state = State::default();
-    let old_tag = crate::tag::pattern(old_name);
+    let old_tag = crate::tag::Tag::new(old_name);
     let import_time = chrono::Utc::now();
     // One run over all the paths, so that an old number seen in the first
     // mailbox still names its ticket in the last.
@@ -158,7 +157,7 @@ struct State {
 struct Importer<'a> {
     config: &'a Config,
     /// The old system's tag, `[name #N]`.
-    old_tag: &'a Regex,
+    old_tag: &'a crate::tag::Tag,
     /// The date of a message whose Date header is missing or implausible.
     import_time: Time,
 }
@@ -205,7 +204,7 @@ impl Importer<'_> {
         // subject we store (the bytes keep it), and the address chosen below
         // says where the message goes.
         if old.is_some() {
-            facts.subject = crate::tag::strip(&facts.subject, self.old_tag);
+            facts.subject = self.old_tag.strip(&facts.subject);
         }
         let recipient = match old.and_then(|n| st.old_numbers.get(&n)) {
             Some(&ticket) => self.config.ticket_address(ticket, ""),
@@ -248,7 +247,7 @@ impl Importer<'_> {
     /// The old ticket a message names: its subject tag, else an old
     /// `ticket-N@` address it was sent to.
     fn old_number(&self, facts: &Facts) -> Option<i64> {
-        crate::tag::find(&facts.subject, self.old_tag).or_else(|| {
+        self.old_tag.find(&facts.subject).or_else(|| {
             headers_addresses(facts).find_map(|a| match address::classify(&a, self.config) {
                 Recipient::Ticket(n, _) => Some(n),
                 _ => None,

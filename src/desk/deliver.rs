@@ -113,7 +113,7 @@ fn landing(
     sender: &Sender,
 ) -> Result<Landing> {
     let recipient = address::classify(msg.recipient, config);
-    let tag = crate::tag::find(&msg.facts.subject, config.tag_pattern());
+    let tag = config.tag().find(&msg.facts.subject);
     Ok(match route::target(&recipient, tag) {
         Target::Unknown if sender.bounce => Landing::Nowhere,
         Target::Unknown => {

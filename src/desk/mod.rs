@@ -387,7 +387,8 @@ impl Desk {
             }
             let mut mail = Mailer::new(config, texts, &lease, false);
             f(tx, config, &mut mail, &mut t)?;
-            let now = tx.ticket(t.id)?.ok_or(Refusal::NoTicket(t.id))?;
+            let mut now = tx.ticket(t.id)?.ok_or(Refusal::NoTicket(t.id))?;
+            now.merged = tx.merged(t.id)?;
             Ok((now, mail.queued))
         })?;
         let unsent = self.send(&outbox, &lease);
@@ -500,18 +501,15 @@ impl Desk {
                 .into());
             }
             tx.merge(source.id, target.id)?;
-            // The merged ticket's card leaves every board.
-            tx.touch(source.id, now)?;
             for w in std::iter::once(&source.requestor).chain(&source.watchers) {
                 tx.add_watcher(target.id, w)?;
             }
-            tx.add_history(
-                target.id,
-                &NewEntry::new(HistoryKind::Merge, who)
-                    .change(Some(&source.id.to_string()), Some(&target.id.to_string())),
-                now,
-            )?;
-            Ok(())
+            let entry = NewEntry::new(HistoryKind::Merge, who)
+                .change(Some(&source.id.to_string()), Some(&target.id.to_string()));
+            tx.add_history(target.id, &entry, now)?;
+            // The merged ticket keeps this one entry: its change reaches
+            // the boards, whose card of it goes.
+            tx.add_history(source.id, &entry, now)
         })
     }
 
@@ -704,17 +702,19 @@ impl Desk {
 
     /// Ticket `id`, or the one it was merged into.
     pub fn ticket(&mut self, id: i64) -> Result<Ticket> {
-        Ok(self
-            .store
-            .read(|tx| resolve(tx, id))?
-            .ok_or(Refusal::NoTicket(id))?)
+        self.store.read(|tx| {
+            let mut t = resolve(tx, id)?.ok_or(Refusal::NoTicket(id))?;
+            t.merged = tx.merged(t.id)?;
+            Ok(t)
+        })
     }
 
     /// Ticket `id` (or the one it was merged into) with its history and the
     /// mail it caused; message bytes with `with_raw`.
     pub fn thread(&mut self, id: i64, with_raw: bool) -> Result<Thread> {
         self.store.read(|tx| {
-            let ticket = resolve(tx, id)?.ok_or(Refusal::NoTicket(id))?;
+            let mut ticket = resolve(tx, id)?.ok_or(Refusal::NoTicket(id))?;
+            ticket.merged = tx.merged(ticket.id)?;
             Ok(Thread {
                 history: tx.history(ticket.id, with_raw)?,
                 mail: tx.ticket_mail(ticket.id)?,

@@ -218,7 +218,7 @@ fn or<'a>(s: &'a str, fallback: &'a str) -> &'a str {
 
 /// `[name #N] subject`, unless the subject already carries that tag.
 pub fn tagged(subject: &str, id: i64, config: &Config) -> String {
-    crate::tag::tagged(subject, id, &config.site.name, config.tag_pattern())
+    config.tag().tagged(subject, id, &config.site.name)
 }
 
 /// Outlook's conversation index ([MS-OXOMSG] §2.2.1.3): a 22-byte header

@@ -116,9 +116,11 @@ pub trait Tx {
         watchers: &[String],
         now: Time,
     ) -> Result<i64>;
-    /// Ticket `id` as stored (a merged one too), with watchers and the
-    /// tickets merged into it.
+    /// Ticket `id` as stored (a merged one too), with its watchers; its
+    /// `merged` list is left empty (`merged` reads it).
     fn ticket(&mut self, id: i64) -> Result<Option<Ticket>>;
+    /// The tickets merged into ticket `id`.
+    fn merged(&mut self, id: i64) -> Result<Vec<i64>>;
     fn set_status(&mut self, id: i64, status: Status) -> Result<()>;
     fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()>;
     /// Adds a watcher; false when it was one already.
@@ -130,12 +132,11 @@ pub trait Tx {
     fn merge(&mut self, from: i64, into: i64) -> Result<()>;
     /// Writes a history entry; the ticket's version grows by one, its
     /// `updated` becomes `now` (unless it is later already), and the change
-    /// goes into the feed (`touch`).
+    /// goes into the feed. Every change to a ticket writes one, so the feed
+    /// misses none: feed seqs are handed out in commit order (a reader that
+    /// saw seq K has seen every change up to K), and the feed keeps at least
+    /// the last 10,000.
     fn add_history(&mut self, ticket: i64, entry: &NewEntry, now: Time) -> Result<()>;
-    /// Records in the feed that ticket `id` changed, with the next `seq`.
-    /// Seqs are handed out in commit order, so a reader that saw seq K has
-    /// seen every change up to K. The feed keeps at least the last 10,000.
-    fn touch(&mut self, id: i64, now: Time) -> Result<()>;
     /// The changes after seq `after`, oldest first, at most `limit`.
     fn changes_since(&mut self, after: i64, limit: usize) -> Result<Vec<Change>>;
     /// The latest seq (0 when nothing changed yet) and the oldest seq the

@@ -58,12 +58,14 @@ pub(super) fn ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>> {
         return Ok(None);
     };
     t.watchers = watchers(conn, id)?;
-    let mut merged =
-        conn.prepare_cached("SELECT id FROM tickets WHERE merged_into = ?1 ORDER BY id")?;
-    t.merged = merged
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
     Ok(Some(t))
+}
+
+pub(super) fn merged(conn: &Connection, id: i64) -> Result<Vec<i64>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM tickets WHERE merged_into = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(super) fn watchers(conn: &Connection, id: i64) -> Result<Vec<String>> {
@@ -199,7 +201,7 @@ pub(super) fn add_history(conn: &Connection, ticket: i64, e: &NewEntry, now: Tim
         "UPDATE tickets SET updated = max(updated, ?2), version = version + 1 WHERE id = ?1",
     )?
     .execute(params![ticket, now])?;
-    super::feed::touch_at(conn, ticket, &now)
+    Ok(())
 }
 
 pub(super) fn history(conn: &Connection, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {
