@@ -91,6 +91,21 @@ pub enum Command {
     Import(ImportArgs),
     /// Tickets by status and queue, new this week, time to first staff reply
     Stats(StatsArgs),
+    /// Serve the web interface and the JSON API on web.listen
+    ///
+    /// Staff sign in with the password `pipedesk passwd` set; scripts use a
+    /// token from `pipedesk token`. Listens on loopback by default: put a TLS
+    /// reverse proxy in front for other hosts, and set web.base_url to the
+    /// address people open (only that origin may change things).
+    Serve,
+    /// Set a member of staff's web password (read from the terminal, or one
+    /// line from stdin)
+    Passwd(AddressArgs),
+    /// Print a new API token for a member of staff, alone on one line
+    ///
+    /// Scripts send it as `Authorization: Bearer TOKEN`. It is shown once:
+    /// the database keeps only its hash.
+    Token(AddressArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     ///
     /// e.g. `pipedesk completions bash > /usr/share/bash-completion/completions/pipedesk`
@@ -202,6 +217,12 @@ pub struct AssignArgs {
     /// Who does it [default: the first of staff.admins]
     #[arg(long = "as", value_name = "ADDR")]
     pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddressArgs {
+    /// The member of staff (staff.admins or staff.members)
+    pub address: String,
 }
 
 #[derive(Debug, Args)]

@@ -22,3 +22,4 @@ pub mod store;
 pub mod tag;
 pub mod term;
 pub mod view;
+pub mod web;

@@ -468,6 +468,8 @@ pub struct Filter {
     pub owner: Option<String>,
     pub requestor: Option<String>,
     pub limit: Option<usize>,
+    /// The most recently changed first, instead of `list`'s order.
+    pub recently_updated: bool,
 }
 
 /// A ticket as `list` shows it: with its message count.

@@ -128,6 +128,39 @@ impl<'a> EntryView<'a> {
     }
 }
 
+/// What a history entry says, in words, for people (`show` and the thread
+/// page): "changed the status from new to open", "took the ticket", …, or
+/// for an entry with a message, the verb of its heading.
+pub fn describe(e: &HistoryEntry) -> String {
+    let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    match e.kind {
+        HistoryKind::Status => format!(
+            "changed the status from {} to {}",
+            value(&e.old),
+            value(&e.new)
+        ),
+        HistoryKind::Owner => match e.new.as_deref() {
+            Some(o) if o.eq_ignore_ascii_case(&e.author) => "took the ticket".into(),
+            Some(o) => format!("gave the ticket to {o}"),
+            None => "gave the ticket up".into(),
+        },
+        HistoryKind::Note => format!("noted: {}", e.note.as_deref().unwrap_or("")),
+        HistoryKind::Merge => format!(
+            "merged ticket #{} into ticket #{}",
+            value(&e.old),
+            value(&e.new)
+        ),
+        HistoryKind::Watcher => match (&e.old, &e.new) {
+            (None, Some(added)) => format!("added {added} as a watcher"),
+            (Some(gone), _) => format!("removed the watcher {gone}"),
+            (None, None) => "changed the watchers".into(),
+        },
+        HistoryKind::Create => "opened the ticket".into(),
+        HistoryKind::Comment => "commented (staff only)".into(),
+        HistoryKind::Correspond => "wrote".into(),
+    }
+}
+
 /// `deliver --json` (SPEC §3).
 #[derive(Debug, Serialize)]
 pub struct DeliveredView {

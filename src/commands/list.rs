@@ -38,6 +38,7 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
         owner: args.owner,
         requestor: args.requestor,
         limit: args.limit,
+        ..Filter::default()
     };
     // The JSON shape (SPEC §5) carries the watchers; the table does not.
     let tickets = desk.list(&filter, args.json)?;

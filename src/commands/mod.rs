@@ -11,7 +11,9 @@ pub mod import;
 pub mod init;
 pub mod list;
 pub mod merge;
+pub mod passwd;
 pub mod search;
+pub mod serve;
 pub mod show;
 pub mod staff;
 pub mod stats;
@@ -57,6 +59,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 Command::Search(args) => search::run(&config, args),
                 Command::Import(args) => import::run(&config, args),
                 Command::Stats(args) => stats::run(&config, args),
+                Command::Serve => serve::run(config),
+                Command::Passwd(args) => passwd::passwd(&config, args),
+                Command::Token(args) => passwd::token(&config, args),
                 Command::Deliver(_)
                 | Command::Init(_)
                 | Command::Completions(_)

@@ -11,7 +11,7 @@ use crate::desk::Thread;
 use crate::inbound::attachments_of;
 use crate::model::{HistoryEntry, HistoryKind, MailRecord, MailState, Time};
 use crate::term::{age, for_terminal, human_date, one_line, page, size, Paint};
-use crate::view::TicketView;
+use crate::view::{describe, TicketView};
 
 pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
     let mut desk = crate::commands::desk(config)?;
@@ -72,34 +72,14 @@ fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool) -> String {
     let when = human_date(e.date);
     let auto = if e.auto { " (automatic)" } else { "" };
     let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}\n"));
-    let value = |v: &Option<String>| one_line(v.as_deref().unwrap_or("?"));
     match e.kind {
-        HistoryKind::Status => change(format!(
-            "changed the status from {} to {}",
-            value(&e.old),
-            value(&e.new)
-        )),
-        HistoryKind::Owner => change(match e.new.as_deref() {
-            Some(o) if o.eq_ignore_ascii_case(&e.author) => "took the ticket".into(),
-            Some(o) => format!("gave the ticket to {}", one_line(o)),
-            None => "gave the ticket up".into(),
-        }),
-        HistoryKind::Note => change(format!(
-            "noted: {}",
-            one_line(e.note.as_deref().unwrap_or(""))
-        )),
-        HistoryKind::Merge => change(format!("merged ticket #{} into this one", value(&e.old))),
-        HistoryKind::Watcher => change(match (&e.old, &e.new) {
-            (None, Some(added)) => format!("added {} as a watcher", one_line(added)),
-            (Some(gone), _) => format!("removed the watcher {}", one_line(gone)),
-            (None, None) => "changed the watchers".into(),
-        }),
+        HistoryKind::Status
+        | HistoryKind::Owner
+        | HistoryKind::Note
+        | HistoryKind::Merge
+        | HistoryKind::Watcher => change(one_line(&describe(e))),
         HistoryKind::Create | HistoryKind::Correspond | HistoryKind::Comment => {
-            let verb = match e.kind {
-                HistoryKind::Create => "opened the ticket",
-                HistoryKind::Comment => "commented (staff only)",
-                _ => "wrote",
-            };
+            let verb = describe(e);
             let mut out = String::from("\n");
             let head = format!("── {when}  {who} {verb}{auto} ");
             let rule = "─".repeat(72usize.saturating_sub(head.chars().count()));

@@ -7,6 +7,7 @@
 
 mod deliver;
 mod mailer;
+pub mod signin;
 
 use std::sync::Arc;
 
@@ -21,6 +22,9 @@ use crate::outbound::render::{new_message_id, tagged, Cause};
 use crate::outbound::templates::Texts;
 use crate::outbound::{transport, Event};
 use crate::store::{self, Due, Lease, Open, Store, Tx};
+
+/// How many resolved tickets the board shows (SPEC §6).
+pub const RESOLVED_ON_THE_BOARD: usize = 50;
 
 /// How long a sending process holds a mail before another may send it: far
 /// longer than a send takes (SMTP gives up after 30 s a step), so no mail
@@ -490,10 +494,13 @@ impl Desk {
     pub fn merge(&mut self, from: i64, into: i64, act: &Act<'_>) -> Result<Changed> {
         let who = act.who;
         let now = act.now;
-        self.change(into, act, |tx, _, _, target| {
-            let source = resolve(tx, from)?.ok_or(Refusal::NoTicket(from))?;
+        // The change is to the ticket that goes (`act.if_version` is its
+        // version); it answers with the ticket that stays.
+        self.change(from, act, |tx, _, _, t| {
+            let source = t.clone();
+            let target = resolve(tx, into)?.ok_or(Refusal::NoTicket(into))?;
             if source.id == target.id {
-                return Err(Refusal::NotAllowed(if source.id == from {
+                return Err(Refusal::NotAllowed(if source.id == from && into == from {
                     format!("cannot merge ticket #{from} into itself")
                 } else {
                     format!("ticket #{from} is merged into #{} already", target.id)
@@ -509,7 +516,9 @@ impl Desk {
             tx.add_history(target.id, &entry, now)?;
             // The merged ticket keeps this one entry: its change reaches
             // the boards, whose card of it goes.
-            tx.add_history(source.id, &entry, now)
+            tx.add_history(source.id, &entry, now)?;
+            *t = target;
+            Ok(())
         })
     }
 
@@ -775,6 +784,149 @@ impl Desk {
             answered: waits.len(),
             median_first_reply_secs: (!waits.is_empty()).then(|| waits[(waits.len() - 1) / 2]),
         })
+    }
+
+    /// The board (SPEC §6): every ticket that is not resolved, and the 50
+    /// most recently resolved, in `queue` or all queues; with the seq of the
+    /// last change they include, read in the same snapshot.
+    pub fn board(&mut self, queue: Option<&str>) -> Result<(i64, Vec<Listed>)> {
+        self.store.read(|tx| {
+            let (seq, _) = tx.change_window()?;
+            let mut cards = tx.list(
+                &Filter {
+                    statuses: vec![Status::New, Status::Open, Status::Stalled],
+                    queue: queue.map(String::from),
+                    ..Filter::default()
+                },
+                false,
+            )?;
+            cards.extend(tx.list(
+                &Filter {
+                    statuses: vec![Status::Resolved],
+                    queue: queue.map(String::from),
+                    limit: Some(RESOLVED_ON_THE_BOARD),
+                    recently_updated: true,
+                    ..Filter::default()
+                },
+                false,
+            )?);
+            Ok((seq, cards))
+        })
+    }
+
+    /// The change feed: (the latest seq, the oldest it still holds).
+    pub fn change_window(&mut self) -> Result<(i64, i64)> {
+        self.store.read(|tx| tx.change_window())
+    }
+
+    /// The changes after seq `after`, at most `limit` of them, as the cards
+    /// of the tickets they touched: each ticket once, at its latest seq, in
+    /// seq order (several changes to one ticket arrive as one). Also the
+    /// last seq read (`after` when there was none): where the next call
+    /// starts.
+    pub fn changes(&mut self, after: i64, limit: usize) -> Result<(i64, Vec<(i64, Listed)>)> {
+        self.store.read(|tx| {
+            let changes = tx.changes_since(after, limit)?;
+            let last = changes.last().map_or(after, |c| c.seq);
+            let mut latest: Vec<(i64, i64)> = Vec::new();
+            for c in changes.iter().rev() {
+                if !latest.iter().any(|(_, t)| *t == c.ticket) {
+                    latest.push((c.seq, c.ticket));
+                }
+            }
+            latest.reverse();
+            let ids: Vec<i64> = latest.iter().map(|(_, t)| *t).collect();
+            let cards = tx.listed(&ids)?;
+            let coalesced = latest
+                .into_iter()
+                .filter_map(|(seq, id)| {
+                    cards
+                        .iter()
+                        .find(|l| l.ticket.id == id)
+                        .map(|l| (seq, l.clone()))
+                })
+                .collect();
+            Ok((last, coalesced))
+        })
+    }
+
+    // --- signing in (SPEC §6) ---------------------------------------------
+
+    /// Sets a member of staff's web password.
+    pub fn set_password(&mut self, address: &str, password: &str, now: Time) -> Result<()> {
+        let address = address.trim().to_ascii_lowercase();
+        self.require_staff(&address)?;
+        if password.chars().count() < signin::MIN_PASSWORD {
+            return Err(Refusal::BadInput(format!(
+                "a password has at least {} characters",
+                signin::MIN_PASSWORD
+            ))
+            .into());
+        }
+        let hash = signin::hash_password(password)?;
+        self.store.write(|tx| tx.set_password(&address, &hash, now))
+    }
+
+    /// Signs a member of staff in: the new session's secret, for the
+    /// browser's cookie, or None for a wrong address or password.
+    pub fn sign_in(&mut self, address: &str, password: &str, now: Time) -> Result<Option<String>> {
+        let address = address.trim().to_ascii_lowercase();
+        let hash = if self.config.is_staff_address(&address) {
+            self.store.read(|tx| tx.password(&address))?
+        } else {
+            None
+        };
+        // The same work for an unknown address as for a wrong password.
+        let ok = signin::verify_password(password, hash.as_deref().unwrap_or(signin::decoy_hash()))
+            && hash.is_some();
+        if !ok {
+            return Ok(None);
+        }
+        let secret = signin::new_secret("pds_");
+        let credential = Credential {
+            kind: CredentialKind::Session,
+            secret_hash: signin::secret_hash(&secret),
+            address,
+            created: now,
+            expires: Some(now + chrono::Duration::days(signin::SESSION_DAYS)),
+        };
+        self.store.write(|tx| tx.add_credential(&credential))?;
+        Ok(Some(secret))
+    }
+
+    /// A new API token for a member of staff (shown once).
+    pub fn new_token(&mut self, address: &str, now: Time) -> Result<String> {
+        let address = address.trim().to_ascii_lowercase();
+        self.require_staff(&address)?;
+        let secret = signin::new_secret("pdt_");
+        let credential = Credential {
+            kind: CredentialKind::Token,
+            secret_hash: signin::secret_hash(&secret),
+            address,
+            created: now,
+            expires: None,
+        };
+        self.store.write(|tx| tx.add_credential(&credential))?;
+        Ok(secret)
+    }
+
+    /// The member of staff a session or token secret belongs to, if it is
+    /// valid and they are on staff still.
+    pub fn signed_in(
+        &mut self,
+        kind: CredentialKind,
+        secret: &str,
+        now: Time,
+    ) -> Result<Option<String>> {
+        let hash = signin::secret_hash(secret);
+        let who = self.store.read(|tx| tx.credential(kind, &hash, now))?;
+        Ok(who.filter(|w| self.config.is_staff_address(w)))
+    }
+
+    /// Ends a session.
+    pub fn sign_out(&mut self, secret: &str) -> Result<()> {
+        let hash = signin::secret_hash(secret);
+        self.store.write(|tx| tx.remove_credential(&hash))
     }
 
     /// The store's problems, for `pipedesk check`.

@@ -149,7 +149,8 @@ pub trait Tx {
     /// `with_raw`.
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>>;
     /// Tickets matching `filter`, not merged ones: new, open and stalled
-    /// first, then resolved, each newest first. Watchers are read only with
+    /// first, then resolved, each newest first (with
+    /// `filter.recently_updated`, the most recently changed first). Watchers are read only with
     /// `with_watchers` (a list of a million should not cost a million
     /// queries).
     fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>>;

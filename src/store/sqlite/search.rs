@@ -215,7 +215,11 @@ pub(super) fn list(conn: &Connection, filter: &Filter, with_watchers: bool) -> R
             sql += &format!(" AND lower({column}) = ?{}", args.len());
         }
     }
-    sql += " ORDER BY t.status = 'resolved', t.id DESC";
+    sql += if filter.recently_updated {
+        " ORDER BY t.updated DESC, t.id DESC"
+    } else {
+        " ORDER BY t.status = 'resolved', t.id DESC"
+    };
     if let Some(limit) = filter.limit {
         sql += &format!(" LIMIT {limit}");
     }

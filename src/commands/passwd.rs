@@ -1,0 +1,44 @@
+//! `pipedesk passwd ADDR` and `pipedesk token ADDR`: how a member of staff
+//! gets into the web. The password is read without echo from the terminal
+//! (twice, to catch a typo), or as one line from stdin for scripts; the
+//! token is printed once, alone on its line.
+
+use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::AddressArgs;
+use crate::commands::desk;
+use crate::config::Config;
+
+pub fn passwd(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
+    let mut desk = desk(config)?;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("New web password for {}: ", args.address))
+            .context("reading the password")?;
+        let again = rpassword::prompt_password("Again: ").context("reading the password")?;
+        if first != again {
+            bail!("the two passwords differ: nothing was changed");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    desk.set_password(&args.address, &password, chrono::Utc::now())?;
+    eprintln!(
+        "password set for {}",
+        args.address.trim().to_ascii_lowercase()
+    );
+    Ok(())
+}
+
+pub fn token(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
+    let token = desk(config)?.new_token(&args.address, chrono::Utc::now())?;
+    crate::term::out(&format!("{token}\n"))
+}

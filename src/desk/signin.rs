@@ -1,0 +1,173 @@
+//! Who may enter the web (SPEC §6): staff passwords as Argon2id hashes,
+//! session and API-token secrets that are random and kept only as their
+//! SHA-256, and the throttle on repeated failed sign-ins. A secret is
+//! shown once, to the browser or to the admin who asked for a token; the
+//! database never holds one a thief could use.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine as _;
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+
+/// A password is at least this long.
+pub const MIN_PASSWORD: usize = 10;
+
+/// How long a browser session lasts.
+pub const SESSION_DAYS: i64 = 30;
+
+/// The Argon2id hash of `password`, in the PHC string format (algorithm,
+/// parameters and salt included), with the crate's defaults: OWASP's
+/// recommended m=19 MiB, t=2, p=1.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow!("hashing the password: {e}"))
+}
+
+/// Does `password` match `hash`? A hash that does not parse matches
+/// nothing.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A hash of no password, to verify against when the address has none,
+/// so that an unknown address takes as long as a wrong password.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("pipedesk decoy, never a password").unwrap_or_default())
+}
+
+/// A new secret: 32 random bytes, base64url, with a prefix saying what it
+/// is (`pds_` a session, `pdt_` an API token) so that one found in a log
+/// can be recognised.
+pub fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// What the database keeps of a secret.
+pub fn secret_hash(secret: &str) -> String {
+    crate::inbound::hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Failed sign-ins by client address: after `LIMIT` within `WINDOW`, that
+/// client's sign-ins are refused for `LOCKOUT` (SPEC §6: 10, 10 minutes, a
+/// minute).
+#[derive(Debug, Default)]
+pub struct Throttle {
+    failures: HashMap<IpAddr, Vec<Instant>>,
+    locked: HashMap<IpAddr, Instant>,
+}
+
+impl Throttle {
+    pub const LIMIT: usize = 10;
+    pub const WINDOW: Duration = Duration::from_secs(600);
+    pub const LOCKOUT: Duration = Duration::from_secs(60);
+
+    /// May `client` try to sign in at `now`?
+    pub fn allows(&mut self, client: IpAddr, now: Instant) -> bool {
+        match self.locked.get(&client) {
+            Some(&until) if now < until => false,
+            Some(_) => {
+                self.locked.remove(&client);
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// Records a failed sign-in.
+    pub fn failed(&mut self, client: IpAddr, now: Instant) {
+        let recent = self.failures.entry(client).or_default();
+        recent.retain(|&t| now.duration_since(t) < Self::WINDOW);
+        recent.push(now);
+        if recent.len() >= Self::LIMIT {
+            recent.clear();
+            self.locked.insert(client, now + Self::LOCKOUT);
+        }
+        // Forget clients that went quiet, so the map cannot grow forever.
+        if self.failures.len() > 10_000 {
+            self.failures.retain(|_, v| {
+                v.last()
+                    .is_some_and(|&t| now.duration_since(t) < Self::WINDOW)
+            });
+        }
+    }
+
+    /// A successful sign-in clears the client's failures.
+    pub fn succeeded(&mut self, client: IpAddr) {
+        self.failures.remove(&client);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_verifies_against_its_own_hash_only() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse batterY", &h));
+        assert!(!verify_password("anything", "not a hash"));
+        assert!(!verify_password("", decoy_hash()));
+    }
+
+    #[test]
+    fn secrets_are_fresh_and_kept_as_hashes() {
+        let a = new_secret("pds_");
+        let b = new_secret("pds_");
+        assert!(a.starts_with("pds_") && a.len() > 40, "{a}");
+        assert_ne!(a, b);
+        assert_eq!(secret_hash(&a), secret_hash(&a));
+        assert_ne!(secret_hash(&a), secret_hash(&b));
+        assert!(!secret_hash(&a).contains(&a[4..]));
+    }
+
+    #[test]
+    fn ten_failures_lock_a_client_out_for_a_minute() {
+        let mut t = Throttle::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let other: IpAddr = "192.0.2.8".parse().unwrap();
+        let start = Instant::now();
+        for i in 0..9 {
+            assert!(t.allows(ip, start));
+            t.failed(ip, start + Duration::from_secs(i));
+        }
+        assert!(t.allows(ip, start + Duration::from_secs(10)));
+        t.failed(ip, start + Duration::from_secs(10));
+        assert!(!t.allows(ip, start + Duration::from_secs(11)));
+        assert!(t.allows(other, start + Duration::from_secs(11)));
+        assert!(!t.allows(ip, start + Duration::from_secs(69)));
+        assert!(t.allows(ip, start + Duration::from_secs(71)));
+    }
+
+    #[test]
+    fn failures_older_than_the_window_do_not_count() {
+        let mut t = Throttle::default();
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        let start = Instant::now();
+        for i in 0..9 {
+            t.failed(ip, start + Duration::from_secs(i));
+        }
+        t.failed(ip, start + Duration::from_secs(700));
+        assert!(t.allows(ip, start + Duration::from_secs(701)));
+    }
+}

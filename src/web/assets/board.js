@@ -1,0 +1,299 @@
+// The live board (SPEC §6): columns by status, lanes by owner, cards that
+// move by drag and drop or by keyboard, and a stream of server-sent events
+// that keeps every open board up to date. Plain JavaScript, no build step;
+// text from mail only ever reaches the page through textContent.
+"use strict";
+
+(function () {
+  const board = document.getElementById("board");
+  if (!board) return;
+  const statuses = JSON.parse(board.dataset.statuses);
+  const lanes = JSON.parse(board.dataset.lanes); // [{owner: "" | addr, label}]
+  const queue = board.dataset.queue || "";
+  const live = document.getElementById("live");
+  const message = document.getElementById("message");
+  const RESOLVED_SHOWN = 50;
+  let seq = 0;
+  let source = null;
+  const cards = new Map(); // ticket id -> card data
+
+  // ---- rendering ---------------------------------------------------------
+
+  function cellOf(status, owner) {
+    return board.querySelector(
+      `.cell[data-status="${CSS.escape(status)}"][data-owner="${CSS.escape(owner || "")}"]`);
+  }
+
+  function layout() {
+    board.textContent = "";
+    board.style.gridTemplateColumns = `repeat(${statuses.length}, minmax(12rem, 1fr))`;
+    for (const s of statuses) {
+      const h = document.createElement("div");
+      h.className = "colhead";
+      h.dataset.column = s;
+      h.append(s, " ");
+      const n = document.createElement("span");
+      n.className = "n";
+      h.append(n);
+      board.append(h);
+    }
+    for (const lane of lanes) {
+      const lh = document.createElement("div");
+      lh.className = "lanehead";
+      lh.textContent = lane.label;
+      board.append(lh);
+      for (const s of statuses) {
+        const cell = document.createElement("div");
+        cell.className = "cell";
+        cell.dataset.status = s;
+        cell.dataset.owner = lane.owner;
+        cell.setAttribute("aria-label", `${s}, ${lane.label}`);
+        cell.addEventListener("dragover", (e) => { e.preventDefault(); cell.classList.add("over"); });
+        cell.addEventListener("dragleave", () => cell.classList.remove("over"));
+        cell.addEventListener("drop", (e) => {
+          e.preventDefault();
+          cell.classList.remove("over");
+          const id = Number(e.dataTransfer.getData("text/plain"));
+          if (id) move(id, cell.dataset.status, cell.dataset.owner);
+        });
+        board.append(cell);
+      }
+    }
+  }
+
+  function age(created) {
+    const secs = Math.max(0, (Date.now() - Date.parse(created)) / 1000);
+    if (secs < 3600) return `${Math.floor(secs / 60)}m`;
+    if (secs < 86400) return `${Math.floor(secs / 3600)}h`;
+    return `${Math.floor(secs / 86400)}d`;
+  }
+
+  function element(card) {
+    let el = board.querySelector(`.card[data-ticket="${card.id}"]`);
+    if (!el) {
+      el = document.createElement("div");
+      el.className = "card";
+      el.draggable = true;
+      el.tabIndex = 0;
+      el.dataset.ticket = card.id;
+      el.addEventListener("dragstart", (e) => {
+        e.dataTransfer.setData("text/plain", String(card.id));
+        e.dataTransfer.effectAllowed = "move";
+      });
+      el.addEventListener("keydown", keys);
+      const head = document.createElement("div");
+      const num = document.createElement("a");
+      num.className = "num";
+      num.href = `/tickets/${card.id}`;
+      num.textContent = `#${card.id}`;
+      const subject = document.createElement("span");
+      subject.className = "subject";
+      head.append(num, subject);
+      const meta = document.createElement("div");
+      meta.className = "meta";
+      for (const k of ["requestor", "age", "messages"]) {
+        const span = document.createElement("span");
+        span.className = k;
+        meta.append(span);
+      }
+      el.append(head, meta);
+    }
+    el.dataset.version = card.version;
+    el.dataset.status = card.status;
+    el.dataset.owner = card.owner || "";
+    el.querySelector(".subject").textContent = card.subject;
+    el.querySelector(".requestor").textContent = card.requestor;
+    el.querySelector(".age").textContent = age(card.created);
+    el.querySelector(".age").title = `opened ${card.created}`;
+    el.querySelector(".messages").textContent =
+      `${card.messages} ${card.messages === 1 ? "message" : "messages"}`;
+    el.setAttribute("aria-label",
+      `Ticket ${card.id}: ${card.subject}, ${card.status}, owner ${card.owner || "nobody"}`);
+    return el;
+  }
+
+  /// Puts a card where its data says, newest first within a cell.
+  function place(card) {
+    const gone = card.merged_into || (queue && card.queue !== queue);
+    const existing = board.querySelector(`.card[data-ticket="${card.id}"]`);
+    if (gone) {
+      cards.delete(card.id);
+      if (existing) existing.remove();
+      counts();
+      return null;
+    }
+    cards.set(card.id, card);
+    const cell = cellOf(card.status, card.owner) || cellOf(card.status, "");
+    if (!cell) return null;
+    const el = element(card);
+    const before = [...cell.querySelectorAll(".card")].find(
+      (c) => c !== el && Number(c.dataset.ticket) < card.id);
+    if (el.parentElement !== cell || (before && el.nextElementSibling !== before)) {
+      cell.insertBefore(el, before || null);
+    }
+    trimResolved();
+    counts();
+    return el;
+  }
+
+  /// The resolved column holds the most recently resolved only.
+  function trimResolved() {
+    const resolved = [...cards.values()].filter((c) => c.status === "resolved");
+    if (resolved.length <= RESOLVED_SHOWN) return;
+    resolved.sort((a, b) => Date.parse(b.updated) - Date.parse(a.updated) || b.id - a.id);
+    for (const c of resolved.slice(RESOLVED_SHOWN)) {
+      cards.delete(c.id);
+      const el = board.querySelector(`.card[data-ticket="${c.id}"]`);
+      if (el) el.remove();
+    }
+  }
+
+  function counts() {
+    for (const s of statuses) {
+      const n = [...cards.values()].filter((c) => c.status === s).length;
+      const head = board.querySelector(`.colhead[data-column="${s}"] .n`);
+      if (head) head.textContent = `(${n})`;
+    }
+  }
+
+  function say(text) {
+    message.textContent = text;
+    message.hidden = !text;
+  }
+
+  // ---- loading and live updates ------------------------------------------
+
+  async function load() {
+    const url = "/api/board" + (queue ? `?queue=${encodeURIComponent(queue)}` : "");
+    const r = await fetch(url, { headers: { Accept: "application/json" } });
+    if (r.status === 401) { location.href = "/login"; return; }
+    if (!r.ok) { say(`The board did not load (${r.status}).`); return; }
+    const data = await r.json();
+    layout();
+    cards.clear();
+    for (const c of data.cards) place(c);
+    seq = data.seq;
+    listen();
+  }
+
+  function listen() {
+    if (source) source.close();
+    // The first connection names where the board is; reconnections send
+    // Last-Event-ID themselves.
+    source = new EventSource(`/api/events?since=${seq}`);
+    source.addEventListener("open", () => { live.textContent = "live"; live.classList.add("on"); });
+    source.addEventListener("error", () => { live.textContent = "reconnecting…"; live.classList.remove("on"); });
+    source.addEventListener("ticket", (e) => {
+      const card = JSON.parse(e.data);
+      seq = Math.max(seq, Number(e.lastEventId) || 0);
+      const el = place(card);
+      if (el && !el.classList.contains("pending")) {
+        el.classList.remove("flash");
+        void el.offsetWidth;
+        el.classList.add("flash");
+      }
+    });
+    source.addEventListener("reset", (e) => {
+      seq = JSON.parse(e.data).seq;
+      load();
+    });
+  }
+
+  // ---- moving cards --------------------------------------------------------
+
+  async function move(id, status, owner) {
+    const card = cards.get(id);
+    if (!card) return;
+    owner = owner || null;
+    if (card.status === status && (card.owner || null) === owner) return;
+    const before = { ...card };
+    const el = place({ ...card, status, owner });
+    if (el) { el.classList.add("pending"); el.focus(); }
+    say("");
+    let r;
+    try {
+      r = await fetch(`/api/tickets/${id}/move`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json",
+                   "If-Match": `"${card.version}"` },
+        body: JSON.stringify({ status, owner }),
+      });
+    } catch (err) {
+      r = null;
+    }
+    if (el) el.classList.remove("pending");
+    if (r && r.ok) {
+      const t = await r.json();
+      // The event stream brings the card too; the answer is enough.
+      place({ ...before, status: t.status, owner: t.owner, version: t.version, updated: t.updated });
+      return;
+    }
+    // Refused, or lost a race: the card goes back where it was.
+    let why = "The change did not go through.";
+    if (r) {
+      let body = null;
+      try { body = await r.json(); } catch (err) { body = null; }
+      if (r.status === 412 && body) {
+        const last = (body.history || []).slice(-1)[0];
+        const who = last ? last.author : "someone";
+        why = `Ticket #${id} was changed by ${who} meanwhile; it is back where it is now.`;
+        place(cardOf(body, before));
+        return say(why);
+      }
+      if (r.status === 401) { location.href = "/login"; return; }
+      if (body && body.error) why = `Ticket #${id}: ${body.error}`;
+    }
+    place(before);
+    say(why);
+  }
+
+  /// A card from a ticket object of the API.
+  function cardOf(t, old) {
+    return { ...old, id: t.id, status: t.status, owner: t.owner, queue: t.queue,
+             subject: t.subject, requestor: t.requestor, version: t.version,
+             updated: t.updated, created: t.created };
+  }
+
+  /// Keyboard moves, for those who cannot drag.
+  function keys(e) {
+    const el = e.currentTarget;
+    const id = Number(el.dataset.ticket);
+    const card = cards.get(id);
+    if (!card) return;
+    const si = statuses.indexOf(card.status);
+    const li = lanes.findIndex((l) => l.owner === (card.owner || ""));
+    switch (e.key) {
+      case "ArrowLeft": if (si > 0) move(id, statuses[si - 1], card.owner); break;
+      case "ArrowRight": if (si < statuses.length - 1) move(id, statuses[si + 1], card.owner); break;
+      case "ArrowUp": if (li > 0) move(id, card.status, lanes[li - 1].owner); break;
+      case "ArrowDown": if (li < lanes.length - 1) move(id, card.status, lanes[li + 1].owner); break;
+      case "Enter": location.href = `/tickets/${id}`; break;
+      default: return;
+    }
+    e.preventDefault();
+  }
+
+  // ---- the rest of the page -----------------------------------------------
+
+  const select = document.getElementById("queue");
+  if (select) {
+    select.addEventListener("change", () => {
+      const q = select.value;
+      location.search = q ? `?queue=${encodeURIComponent(q)}` : "";
+    });
+  }
+  const full = document.getElementById("fullscreen");
+  if (full) {
+    full.addEventListener("click", () => {
+      document.body.classList.toggle("wall");
+      if (document.body.classList.contains("wall") && document.documentElement.requestFullscreen) {
+        document.documentElement.requestFullscreen().catch(() => {});
+      } else if (document.fullscreenElement) {
+        document.exitFullscreen();
+      }
+    });
+  }
+  // Ages move on by themselves.
+  setInterval(() => { for (const c of cards.values()) element(c); }, 60000);
+  load();
+})();

@@ -1,0 +1,135 @@
+//! `GET /api/events` (SPEC §6): server-sent events, one per changed ticket,
+//! `id:` its seq and `data:` its card. A client that comes back with
+//! `Last-Event-ID: K` (or, the first time, `?since=K` from `/api/board`'s
+//! seq) gets every change after K first; one too far behind, or ahead of
+//! the server, gets `event: reset` and reloads the board.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use super::auth::Staff;
+use super::error::ApiError;
+use super::state::Pushed;
+use super::Shared;
+use crate::view::CardView;
+
+/// How far back a client can be and still be brought up to date: at least
+/// SPEC §6's 10,000 changes.
+pub const REPLAY: usize = 10_000;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EventsQuery {
+    since: Option<i64>,
+}
+
+/// Where the stream stands.
+struct Feed {
+    /// Events to send before the live ones.
+    backlog: VecDeque<Event>,
+    live: broadcast::Receiver<Arc<Pushed>>,
+    /// Live events up to here were in the backlog already.
+    after: i64,
+}
+
+fn ticket_event(seq: i64, card: &str) -> Event {
+    Event::default()
+        .event("ticket")
+        .id(seq.to_string())
+        .data(card)
+}
+
+fn reset(seq: i64) -> Event {
+    Event::default()
+        .event("reset")
+        .id(seq.to_string())
+        .data(format!("{{\"seq\":{seq}}}"))
+}
+
+pub async fn stream(
+    State(state): State<Shared>,
+    _: Staff,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Result<Response, ApiError> {
+    let since = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(q.since);
+    // Subscribe first, then read where the hub is: nothing falls between
+    // the replay and the live events.
+    let live = state.hub.subscribe();
+    let published = state.published.load(Ordering::SeqCst);
+    let backlog = match since {
+        None => VecDeque::new(),
+        Some(k) if k == published => VecDeque::new(),
+        Some(k) if k > published || k < 0 => VecDeque::from([reset(published)]),
+        Some(k) => {
+            let (_, oldest) = state.desk(|desk| desk.change_window()).await?;
+            if k < oldest - 1 {
+                VecDeque::from([reset(published)])
+            } else {
+                let (read, changes) = state.desk(move |desk| desk.changes(k, REPLAY)).await?;
+                if read < published {
+                    // More than REPLAY changes since K.
+                    VecDeque::from([reset(published)])
+                } else {
+                    let mut backlog = VecDeque::new();
+                    for (seq, listed) in changes.iter().filter(|(seq, _)| *seq <= published) {
+                        let card = serde_json::to_string(&CardView::of(listed))
+                            .map_err(|e| ApiError::Internal(e.to_string()))?;
+                        backlog.push_back(ticket_event(*seq, &card));
+                    }
+                    backlog
+                }
+            }
+        }
+    };
+    let feed = Feed {
+        backlog,
+        live,
+        after: published,
+    };
+    Ok(Sse::new(events(feed))
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+fn events(feed: Feed) -> impl Stream<Item = Result<Event, Infallible>> {
+    stream::unfold(Some(feed), |feed| async move {
+        let mut feed = feed?;
+        if let Some(e) = feed.backlog.pop_front() {
+            return Some((Ok(e), Some(feed)));
+        }
+        loop {
+            match feed.live.recv().await {
+                Ok(p) if p.seq <= feed.after => continue,
+                Ok(p) => {
+                    feed.after = p.seq;
+                    return Some((Ok(ticket_event(p.seq, &p.card)), Some(feed)));
+                }
+                // Too slow to keep up: start over from the board.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let seq = feed.after;
+                    let mut fresh = feed.live.resubscribe();
+                    while let Ok(p) = fresh.try_recv() {
+                        feed.after = feed.after.max(p.seq);
+                    }
+                    feed.live = fresh;
+                    return Some((Ok(reset(seq.max(feed.after))), Some(feed)));
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}

@@ -1,0 +1,169 @@
+//! What every request shares: the configuration, a pool of desks (each
+//! with its own database connection), the hub that fans the change feed
+//! out to every open board, the sign-in throttle, and the page templates.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use minijinja::Environment;
+use tokio::sync::broadcast;
+
+use crate::config::Config;
+use crate::desk::signin::Throttle;
+use crate::desk::{Desk, Refusal};
+use crate::store::Open;
+use crate::view::CardView;
+
+pub type Shared = Arc<AppState>;
+
+/// One change, as every event stream sends it.
+#[derive(Debug)]
+pub struct Pushed {
+    pub seq: i64,
+    /// The card as JSON, serialized once for every stream.
+    pub card: String,
+}
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    /// `web.base_url`'s origin: the only one allowed to change things.
+    pub origin: String,
+    /// Whether cookies are `Secure` (an https base URL).
+    pub secure: bool,
+    /// For the startup line.
+    pub store: String,
+    desks: Mutex<Vec<Desk>>,
+    pub hub: broadcast::Sender<Arc<Pushed>>,
+    /// The last seq the hub has sent: where a new stream's replay ends.
+    pub published: AtomicI64,
+    pub throttle: Mutex<Throttle>,
+    pub pages: Environment<'static>,
+}
+
+/// How often the feed is looked at: well inside SPEC §6's second, and
+/// each look is one indexed read.
+const POLL: Duration = Duration::from_millis(100);
+
+impl AppState {
+    /// Opens the store (it must exist), starts the feed's watcher, and
+    /// loads the templates.
+    pub fn start(config: Arc<Config>) -> Result<Shared> {
+        let mut desk = Desk::open(config.clone(), Open::Existing)?;
+        let store = desk.describe_store();
+        let (seq, _) = desk.change_window()?;
+        let base = config.web.base_url.trim_end_matches('/');
+        let (hub, _) = broadcast::channel(4096);
+        let state = Arc::new(AppState {
+            origin: base.to_string(),
+            secure: base.starts_with("https://"),
+            store,
+            desks: Mutex::new(vec![desk]),
+            hub,
+            published: AtomicI64::new(seq),
+            throttle: Mutex::new(Throttle::default()),
+            pages: pages()?,
+            config,
+        });
+        let watcher = state.clone();
+        std::thread::Builder::new()
+            .name("feed".into())
+            .spawn(move || watch(&watcher, seq))?;
+        Ok(state)
+    }
+
+    /// Runs `f` with a desk, on a thread where blocking is allowed.
+    pub async fn desk<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Desk) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let taken = state.desks.lock().map_err(|_| anyhow!("desk pool"))?.pop();
+            let mut desk = match taken {
+                Some(d) => d,
+                None => Desk::open(state.config.clone(), Open::Existing)?,
+            };
+            let result = f(&mut desk);
+            // A desk whose store failed may hold a broken connection; one
+            // that only refused something is fine to use again.
+            let healthy = match &result {
+                Ok(_) => true,
+                Err(e) => e.chain().any(|c| c.downcast_ref::<Refusal>().is_some()),
+            };
+            if healthy {
+                if let Ok(mut pool) = state.desks.lock() {
+                    if pool.len() < 16 {
+                        pool.push(desk);
+                    }
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| anyhow!("a request's thread failed: {e}"))?
+    }
+}
+
+/// The feed's watcher: every change committed anywhere — `deliver` run by
+/// the MTA, a command at the terminal, another `serve` — is read from the
+/// store and sent to every open stream, each ticket once per look (a burst
+/// of changes to one ticket arrives as its latest state).
+fn watch(state: &AppState, mut seen: i64) {
+    let mut desk: Option<Desk> = None;
+    loop {
+        std::thread::sleep(POLL);
+        if desk.is_none() {
+            desk = Desk::open(state.config.clone(), Open::Existing).ok();
+        }
+        let Some(d) = desk.as_mut() else { continue };
+        let result = (|| -> Result<()> {
+            loop {
+                let (last, _) = d.change_window()?;
+                if last <= seen {
+                    return Ok(());
+                }
+                let (read, batch) = d.changes(seen, 10_000)?;
+                if read <= seen {
+                    // Nothing to read below `last` (a feed that lost rows):
+                    // skip to it rather than ask again and again.
+                    seen = last;
+                    state.published.store(seen, Ordering::SeqCst);
+                    return Ok(());
+                }
+                for (seq, listed) in &batch {
+                    let card = serde_json::to_string(&CardView::of(listed))?;
+                    // No stream open is no error.
+                    let _ = state.hub.send(Arc::new(Pushed { seq: *seq, card }));
+                }
+                seen = read.max(seen);
+                state.published.store(seen, Ordering::SeqCst);
+                if read >= last {
+                    return Ok(());
+                }
+            }
+        })();
+        if let Err(e) = result {
+            eprintln!("pipedesk: the live board's feed: {e:#}");
+            desk = None;
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+}
+
+/// The page templates, compiled into the binary; `.html` names turn on
+/// minijinja's HTML escaping for everything they print.
+fn pages() -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    for (name, text) in [
+        ("layout.html", include_str!("templates/layout.html")),
+        ("login.html", include_str!("templates/login.html")),
+        ("board.html", include_str!("templates/board.html")),
+        ("list.html", include_str!("templates/list.html")),
+        ("thread.html", include_str!("templates/thread.html")),
+    ] {
+        env.add_template(name, text)?;
+    }
+    Ok(env)
+}
