@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod web;
+
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -365,6 +367,15 @@ impl Desk {
             .expect("fixtures/pipedesk.toml");
         let mut table: toml::Table = base.parse().expect("fixtures/pipedesk.toml parses");
         let extra: toml::Table = overrides.parse().expect("overrides parse");
+        merge(&mut table, extra);
+        self.write_config(&toml::to_string(&table).expect("config serializes"));
+    }
+
+    /// Merges `extra` (TOML) into the config as it is now.
+    pub fn add_config(&self, extra: &str) {
+        let now = std::fs::read_to_string(&self.config).expect("the config");
+        let mut table: toml::Table = now.parse().expect("the config parses");
+        let extra: toml::Table = extra.parse().expect("extra config parses");
         merge(&mut table, extra);
         self.write_config(&toml::to_string(&table).expect("config serializes"));
     }
