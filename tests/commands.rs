@@ -94,7 +94,9 @@ fn stall_and_reopen_are_written_in_history() {
     assert_eq!(desk.show(1)["status"], "open");
     let reopen_open = desk.run(&["reopen", "1"], b"").code(1);
     assert!(
-        reopen_open.stderr.contains("open already"),
+        reopen_open
+            .stderr
+            .contains("is open, not resolved or stalled"),
         "{}",
         reopen_open.stderr
     );

@@ -420,7 +420,18 @@ impl Desk {
 
     /// Opens a resolved or stalled ticket again.
     pub fn reopen(&mut self, id: i64, act: &Act<'_>) -> Result<Changed> {
-        self.set_status(id, Status::Open, act)
+        let who = act.who;
+        let now = act.now;
+        self.change(id, act, |tx, _, mail, t| {
+            if !t.status.reopens_on_mail() {
+                return Err(Refusal::NotAllowed(format!(
+                    "ticket #{} is {}, not resolved or stalled",
+                    t.id, t.status
+                ))
+                .into());
+            }
+            status_rule(tx, mail, t, Status::Open, who, now)
+        })
     }
 
     /// Puts the ticket aside until the requestor answers.
@@ -951,10 +962,7 @@ fn status_rule(
             "ticket #{} cannot become new again: staff has seen it",
             t.id
         )),
-        (Status::New | Status::Open, Status::Open) | (_, Status::Stalled) => {
-            change_status(tx, t, status, who, now).map(drop)
-        }
-        (_, Status::Open) => change_status(tx, t, Status::Open, who, now).map(drop),
+        (_, Status::Open | Status::Stalled) => change_status(tx, t, status, who, now).map(drop),
         (_, Status::Resolved) => {
             change_status(tx, t, Status::Resolved, who, now)?;
             mail.queue(tx, Event::Resolved, t, &Cause::by(who), false, now)
