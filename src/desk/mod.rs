@@ -1001,3 +1001,6 @@ impl Batch<'_> {
         deliver::ingest(self.tx, self.config, msg, now, &mut mail)
     }
 }
+
+#[cfg(test)]
+mod tests;
