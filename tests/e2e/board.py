@@ -1,0 +1,150 @@
+"""The live board in a real Chromium (SPEC §6, issue 12), one scenario each:
+
+    moves     signed in through the login form, a card dragged to `resolved`
+              resolves its ticket (the requestor gets the resolved notice) and
+              a card dropped in another owner's lane is assigned, its status
+              kept; a second board, in another browser context, shows both
+              within a second and without a reload
+    delivery  a message delivered by `pipedesk deliver` puts its card on an
+              open board within a second; a reply to a resolved ticket moves
+              its card to `open`
+    stale     a drop onto a ticket that changed behind the board's back
+              (a command at the terminal) changes nothing: the card snaps to
+              where the ticket is now, and the page names who changed it
+    keyboard  a focused card moves with the arrow keys (status ←/→, owner
+              ↑/↓), and Enter opens its thread; a refused move snaps back
+              and says why
+
+Run by tests/browser.rs: python board.py SCENARIO (see common.py).
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from common import JOHN, MEMBER, SECOND, ADDRESS, card, card_in, cell, log, run, words
+
+
+def drop(page, n: int, target, status: int = 200):
+    """Drags card #n onto `target` (HTML5 drag and drop, as a mouse does)
+    and waits for the server's answer to the drop."""
+    with page.expect_response(lambda r: r.url.endswith(f"/api/tickets/{n}/move")) as answer:
+        card(page, n).drag_to(target)
+    assert answer.value.status == status, f"the drop of #{n}: {answer.value.status} {answer.value.text()}"
+    return answer.value
+
+
+def moves(pages, desk):
+    board = pages.signed_in()
+    other = pages.signed_in()
+    # A mark that a reload would wipe out.
+    other.evaluate("window.e2eSameDocument = true")
+    for page in (board, other):
+        expect(card_in(page, 1, "new")).to_be_visible()
+        expect(card_in(page, 2, "new")).to_be_visible()
+    version = int(card(board, 1).get_attribute("data-version"))
+
+    drop(board, 1, cell(board, "resolved"))
+    expect(card_in(other, 1, "resolved")).to_be_visible(timeout=SECOND)
+    expect(card_in(board, 1, "resolved")).to_be_visible()
+    shown = desk.show(1)
+    assert shown["status"] == "resolved", shown
+    assert shown["version"] > version, shown
+    # The other board has the ticket's new version too: a drag there now
+    # would not be refused as stale.
+    expect(card(other, 1)).to_have_attribute("data-version", str(shown["version"]), timeout=SECOND)
+    notices = [m for m in desk.outbox() if JOHN in m["to"] and "Resolved:" in m["subject"]]
+    assert len(notices) == 1, f"the resolved notice to {JOHN}: {desk.outbox()}"
+    log("dragged #1 to resolved: resolved, notice sent, the other board followed")
+
+    drop(board, 2, cell(board, "new", MEMBER))
+    expect(card_in(other, 2, "new", MEMBER)).to_be_visible(timeout=SECOND)
+    shown = desk.show(2)
+    assert (shown["owner"], shown["status"]) == (MEMBER, "new"), shown
+    log("dropped #2 in ann's lane: assigned, still new, the other board followed")
+
+    assert other.evaluate("window.e2eSameDocument") is True, "the other board reloaded"
+
+
+def delivery(pages, desk):
+    board = pages.signed_in()
+    expect(card_in(board, 1, "resolved")).to_be_visible()
+    board.evaluate("window.e2eSameDocument = true")
+
+    n = desk.open_ticket("Maria Rossi <maria@example.net>", "VPN refuses my new password")
+    new = card_in(board, n, "new")
+    expect(new).to_be_visible(timeout=SECOND)
+    expect(new).to_contain_text("VPN refuses my new password")
+    expect(new).to_contain_text("maria@example.net")
+    log(f"delivered #{n}: its card is on the board")
+
+    desk.deliver("ticket-1@help.example.org", f"John Smith <{JOHN}>", "Re: Printer on fire",
+                 "It is on fire again.\n")
+    expect(card_in(board, 1, "open")).to_be_visible(timeout=SECOND)
+    expect(card(board, 1)).to_contain_text("2 messages")
+    log("a reply to resolved #1: its card moved to open")
+    assert board.evaluate("window.e2eSameDocument") is True, "the board reloaded"
+
+
+def stale(pages, desk):
+    board = pages.signed_in()
+    expect(card_in(board, 1, "new")).to_be_visible()
+    seen = int(card(board, 1).get_attribute("data-version"))
+
+    # Between the drag and the server: ann takes the ticket at the terminal.
+    # The board's stream will bring that change too, but the drop is already
+    # on its way with the version the board saw.
+    def behind_its_back(route):
+        desk.run("take", "1", "--as", MEMBER)
+        route.continue_()
+
+    board.route("**/api/tickets/1/move", behind_its_back)
+    answer = drop(board, 1, cell(board, "stalled"), status=412)
+    assert answer.request.headers.get("if-match") == f'"{seen}"', answer.request.headers
+
+    expect(card_in(board, 1, "open", MEMBER)).to_be_visible()
+    expect(board.locator("#message")).to_contain_text(words(MEMBER))
+    expect(board.locator("#message")).to_contain_text("#1")
+    shown = desk.show(1)
+    assert (shown["status"], shown["owner"]) == ("open", MEMBER), shown
+    assert not any(e.get("new") == "stalled" for e in shown["history"]), "the stale drop changed something"
+    log(f"stale drop: snapped to open/{MEMBER}, the page says: {board.locator('#message').text_content()}")
+
+
+def keyboard(pages, desk):
+    board = pages.signed_in()
+    one = card(board, 1)
+    expect(card_in(board, 1, "new")).to_be_visible()
+
+    def press(key: str, status: str, owner: str):
+        with board.expect_response(lambda r: r.url.endswith("/api/tickets/1/move")) as answer:
+            one.press(key)
+        expect(card_in(board, 1, status, owner)).to_be_visible()
+        return answer.value
+
+    assert press("ArrowRight", "open", "").status == 200
+    assert press("ArrowRight", "stalled", "").status == 200
+    assert press("ArrowDown", "stalled", ADDRESS).status == 200
+    assert press("ArrowDown", "stalled", MEMBER).status == 200
+    assert press("ArrowUp", "stalled", ADDRESS).status == 200
+    assert press("ArrowLeft", "open", ADDRESS).status == 200
+    shown = desk.show(1)
+    assert (shown["status"], shown["owner"]) == ("open", ADDRESS), shown
+    log("arrow keys: open, stalled, ann's lane and back, open")
+
+    # Staff has seen it: it cannot become new again. The card stays, and
+    # the page says why.
+    with board.expect_response(lambda r: r.url.endswith("/api/tickets/1/move")) as refused:
+        one.press("ArrowLeft")
+    assert refused.value.status == 409, refused.value.status
+    expect(card_in(board, 1, "open", ADDRESS)).to_be_visible()
+    expect(board.locator("#message")).to_contain_text("new again")
+    assert desk.show(1)["status"] == "open"
+
+    one.press("Enter")
+    expect(board).to_have_url(words("/tickets/1"))
+    log("Enter opened the thread")
+
+
+if __name__ == "__main__":
+    run({"moves": moves, "delivery": delivery, "stale": stale, "keyboard": keyboard})
