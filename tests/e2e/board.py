@@ -12,8 +12,8 @@
               (a command at the terminal) changes nothing: the card snaps to
               where the ticket is now, and the page names who changed it
     keyboard  a focused card moves with the arrow keys (status ←/→, owner
-              ↑/↓), and Enter opens its thread; a refused move snaps back
-              and says why
+              ↑/↓) and keeps the focus, so key after key moves it; Enter
+              opens its thread; a refused move snaps back and says why
 
 Run by tests/browser.rs: python board.py SCENARIO (see common.py).
 """
@@ -116,10 +116,16 @@ def keyboard(pages, desk):
     one = card(board, 1)
     expect(card_in(board, 1, "new")).to_be_visible()
 
+    one.focus()
+
     def press(key: str, status: str, owner: str):
+        # The key goes to whatever has the focus: the card must keep it
+        # wherever it moves (and when it snaps back), or the next key would
+        # go nowhere.
         with board.expect_response(lambda r: r.url.endswith("/api/tickets/1/move")) as answer:
-            one.press(key)
+            board.keyboard.press(key)
         expect(card_in(board, 1, status, owner)).to_be_visible()
+        expect(one).to_be_focused()
         return answer.value
 
     assert press("ArrowRight", "open", "").status == 200
@@ -134,14 +140,12 @@ def keyboard(pages, desk):
 
     # Staff has seen it: it cannot become new again. The card stays, and
     # the page says why.
-    with board.expect_response(lambda r: r.url.endswith("/api/tickets/1/move")) as refused:
-        one.press("ArrowLeft")
-    assert refused.value.status == 409, refused.value.status
-    expect(card_in(board, 1, "open", ADDRESS)).to_be_visible()
+    refused = press("ArrowLeft", "open", ADDRESS)
+    assert refused.status == 409, refused.status
     expect(board.locator("#message")).to_contain_text("new again")
     assert desk.show(1)["status"] == "open"
 
-    one.press("Enter")
+    board.keyboard.press("Enter")
     expect(board).to_have_url(words("/tickets/1"))
     log("Enter opened the thread")
 

@@ -129,7 +129,12 @@
     const before = [...cell.querySelectorAll(".card")].find(
       (c) => c !== el && Number(c.dataset.ticket) < card.id);
     if (el.parentElement !== cell || (before && el.nextElementSibling !== before)) {
+      // Moving an element in the DOM takes its focus away: a keyboard user
+      // whose card moved (by their key, a snap back, or someone else's
+      // change) would find the next key going nowhere.
+      const focused = document.activeElement === el;
       cell.insertBefore(el, before || null);
+      if (focused) el.focus();
     }
     trimResolved();
     counts();
