@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::browser::{browser, Browser};
@@ -22,44 +21,66 @@ fn john(subject: &str) -> Mail {
     mail("John Smith <john@example.com>", subject)
 }
 
-/// A desk with `tickets` opened by mail, served; None where the browser
-/// cannot run.
-fn served(tickets: &[Mail]) -> Option<(Browser, Desk, Server)> {
-    let browser = browser()?;
-    let desk = Desk::new();
-    for t in tickets {
-        desk.open_ticket(t);
-    }
-    let server = desk.serve();
-    Some((browser, desk, server))
+/// A desk served to a browser.
+struct Stage {
+    browser: Browser,
+    desk: Desk,
+    server: Server,
 }
 
-fn out(desk: &Desk) -> PathBuf {
-    desk.path().join("e2e")
+impl Stage {
+    /// A desk with `tickets` opened by mail, served; None where the
+    /// browser cannot run.
+    fn new(tickets: &[Mail]) -> Option<Stage> {
+        let browser = browser()?;
+        let desk = Desk::new();
+        for t in tickets {
+            desk.open_ticket(t);
+        }
+        let server = desk.serve();
+        Some(Stage {
+            browser,
+            desk,
+            server,
+        })
+    }
+
+    /// Runs `tests/e2e/SCRIPT SCENARIO`; panics with its output if it fails.
+    #[track_caller]
+    fn play(&self, script: &str, scenario: &str) {
+        let out = self.desk.path().join("e2e");
+        self.browser
+            .run(&self.desk, &self.server, script, &[scenario], &out, LIMIT);
+    }
+}
+
+/// The `new` of each status change in ticket `t`'s history, in order.
+fn statuses(t: &serde_json::Value) -> Vec<String> {
+    t["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|e| e["kind"] == "status")
+        .map(|e| e["new"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 #[test]
 fn a_drag_to_resolved_and_a_drop_in_another_lane_are_made_and_shown_on_a_second_board() {
-    let Some((browser, desk, server)) = served(&[
+    let Some(s) = Stage::new(&[
         john("Printer on fire"),
         mail("Maria Rossi <maria@example.net>", "Scanner jammed"),
     ]) else {
         return;
     };
-    desk.clear_mail();
-    browser.run(&desk, &server, "board.py", &["moves"], &out(&desk), LIMIT);
-    let one = desk.show(1);
-    assert_eq!(one["status"], "resolved");
-    let kinds = desk.kinds(1);
-    assert_eq!(
-        kinds.last().map(String::as_str),
-        Some("status"),
-        "{kinds:?}"
-    );
-    let mails = desk.take_mail();
+    s.desk.clear_mail();
+    s.play("board.py", "moves");
+    let one = s.desk.show(1);
+    assert_eq!(statuses(&one), ["resolved"], "{one}");
+    let mails = s.desk.take_mail();
     let notice = Desk::one_to(&mails, JOHN);
     assert!(notice.subject().contains("Resolved:"), "{}", notice.text());
-    let two = desk.show(2);
+    let two = s.desk.show(2);
     assert_eq!(
         (&two["owner"], &two["status"]),
         (&MEMBER.into(), &"new".into())
@@ -68,51 +89,62 @@ fn a_drag_to_resolved_and_a_drop_in_another_lane_are_made_and_shown_on_a_second_
 
 #[test]
 fn a_delivered_message_shows_on_an_open_board_within_a_second() {
-    let Some((browser, desk, server)) = served(&[john("Printer on fire")]) else {
+    let Some(s) = Stage::new(&[john("Printer on fire")]) else {
         return;
     };
-    desk.run(&["close", "1"], b"").ok();
-    browser.run(
-        &desk,
-        &server,
-        "board.py",
-        &["delivery"],
-        &out(&desk),
-        LIMIT,
-    );
-    assert_eq!(desk.show(1)["status"], "open");
-    assert_eq!(desk.show(2)["requestor"], "maria@example.net");
+    s.desk.run(&["close", "1"], b"").ok();
+    s.play("board.py", "delivery");
+    assert_eq!(s.desk.show(1)["status"], "open");
+    assert_eq!(s.desk.show(2)["requestor"], "maria@example.net");
 }
 
 #[test]
 fn a_stale_drop_snaps_back_and_says_who_changed_the_ticket() {
-    let Some((browser, desk, server)) = served(&[john("Printer on fire")]) else {
+    let Some(s) = Stage::new(&[john("Printer on fire")]) else {
         return;
     };
-    browser.run(&desk, &server, "board.py", &["stale"], &out(&desk), LIMIT);
-    let one = desk.show(1);
+    s.play("board.py", "stale");
+    let one = s.desk.show(1);
     assert_eq!(
         (&one["status"], &one["owner"]),
         (&"open".into(), &MEMBER.into())
+    );
+    assert_eq!(
+        statuses(&one),
+        ["open"],
+        "the stale drop changed the status"
     );
 }
 
 #[test]
 fn keyboard_moves_change_status_and_owner() {
-    let Some((browser, desk, server)) = served(&[john("Printer on fire")]) else {
+    let Some(s) = Stage::new(&[john("Printer on fire")]) else {
         return;
     };
-    browser.run(
-        &desk,
-        &server,
-        "board.py",
-        &["keyboard"],
-        &out(&desk),
-        LIMIT,
-    );
-    let one = desk.show(1);
+    s.play("board.py", "keyboard");
+    let one = s.desk.show(1);
     assert_eq!(
         (&one["status"], &one["owner"]),
-        (&"open".into(), &ADMIN.into())
+        (&"resolved".into(), &ADMIN.into())
+    );
+    // Each key one change, none refused as stale: open, stalled, (the
+    // lanes), open, then the two quick ones.
+    assert_eq!(
+        statuses(&one),
+        ["open", "stalled", "open", "stalled", "resolved"],
+        "{one}"
+    );
+}
+
+#[test]
+fn a_late_answer_never_puts_a_card_back_to_an_older_version() {
+    let Some(s) = Stage::new(&[john("Printer on fire")]) else {
+        return;
+    };
+    s.play("board.py", "late");
+    let one = s.desk.show(1);
+    assert_eq!(
+        (&one["status"], &one["owner"]),
+        (&"stalled".into(), &MEMBER.into())
     );
 }

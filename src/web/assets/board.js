@@ -15,7 +15,13 @@
   const RESOLVED_SHOWN = 50;
   let seq = 0;
   let source = null;
-  const cards = new Map(); // ticket id -> card data
+  const cards = new Map(); // ticket id -> the card as shown
+  // Ticket id -> the latest card the server gave: the board, an event or an
+  // answer, whichever has the highest version (they arrive in any order).
+  const known = new Map();
+  // Ticket id -> the last of its moves in flight: one card's moves go one
+  // after another, each with the version the answer before it gave.
+  const moving = new Map();
 
   // ---- rendering ---------------------------------------------------------
 
@@ -176,7 +182,8 @@
     const data = await r.json();
     layout();
     cards.clear();
-    for (const c of data.cards) place(c);
+    known.clear();
+    for (const c of data.cards) { known.set(c.id, c); place(c); }
     seq = data.seq;
     listen();
   }
@@ -191,8 +198,13 @@
     source.addEventListener("ticket", (e) => {
       const card = JSON.parse(e.data);
       seq = Math.max(seq, Number(e.lastEventId) || 0);
+      const had = known.get(card.id);
+      if (!learn(card)) return;
+      // A card being moved stays where it was put until its answers are
+      // in; then it goes where the latest of all says.
+      if (moving.has(card.id)) return;
       const el = place(card);
-      if (el && !el.classList.contains("pending")) {
+      if (el && (!had || card.version > had.version)) {
         el.classList.remove("flash");
         void el.offsetWidth;
         el.classList.add("flash");
@@ -206,50 +218,72 @@
 
   // ---- moving cards --------------------------------------------------------
 
-  async function move(id, status, owner) {
+  /// Keeps `card` as the server's latest word on its ticket, unless a
+  /// later version came first; false when it is older than what we know.
+  function learn(card) {
+    const had = known.get(card.id);
+    if (had && had.version > card.version) return false;
+    known.set(card.id, card);
+    return true;
+  }
+
+  /// Moves a card: shown at once, sent when the card's earlier moves have
+  /// their answers. A refused move drops the ones queued behind it (they
+  /// were made on a board that was wrong); when the last answer is in, the
+  /// card goes where the server's latest state says.
+  function move(id, status, owner) {
     const card = cards.get(id);
     if (!card) return;
     owner = owner || null;
     if (card.status === status && (card.owner || null) === owner) return;
-    const before = { ...card };
     const el = place({ ...card, status, owner });
     if (el) { el.classList.add("pending"); el.focus(); }
     say("");
-    let r;
+    const before = moving.get(id) || Promise.resolve(true);
+    const job = before.then((ok) => ok && send(id, status, owner)).catch(() => false);
+    moving.set(id, job);
+    job.then(() => {
+      if (moving.get(id) !== job) return;
+      moving.delete(id);
+      const now = known.get(id);
+      const shown = now && place(now);
+      if (shown) shown.classList.remove("pending");
+    });
+  }
+
+  /// One move to the server, with the version of the ticket we know; true
+  /// when it was made.
+  async function send(id, status, owner) {
+    const was = known.get(id);
+    if (!was) return false;
+    let r = null;
+    let body = null;
     try {
       r = await fetch(`/api/tickets/${id}/move`, {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json",
-                   "If-Match": `"${card.version}"` },
+                   "If-Match": `"${was.version}"` },
         body: JSON.stringify({ status, owner }),
       });
+      body = await r.json();
     } catch (err) {
-      r = null;
+      body = null;
     }
-    if (el) el.classList.remove("pending");
-    if (r && r.ok) {
-      const t = await r.json();
-      // The event stream brings the card too; the answer is enough.
-      place({ ...before, status: t.status, owner: t.owner, version: t.version, updated: t.updated });
-      return;
+    if (r && r.ok && body) {
+      learn(cardOf(body, was));
+      return true;
     }
-    // Refused, or lost a race: the card goes back where it was.
-    let why = "The change did not go through.";
-    if (r) {
-      let body = null;
-      try { body = await r.json(); } catch (err) { body = null; }
-      if (r.status === 412 && body) {
-        const last = (body.history || []).slice(-1)[0];
-        const who = last ? last.author : "someone";
-        why = `Ticket #${id} was changed by ${who} meanwhile; it is back where it is now.`;
-        place(cardOf(body, before));
-        return say(why);
-      }
-      if (r.status === 401) { location.href = "/login"; return; }
-      if (body && body.error) why = `Ticket #${id}: ${body.error}`;
+    if (r && r.status === 401) { location.href = "/login"; return false; }
+    // Refused, or lost a race: the card goes back to where the ticket is.
+    if (r && r.status === 412 && body) {
+      learn(cardOf(body, was));
+      const last = (body.history || []).slice(-1)[0];
+      const who = last ? last.author : "someone";
+      say(`Ticket #${id} was changed by ${who} meanwhile; it is back where it is now.`);
+      return false;
     }
-    place(before);
-    say(why);
+    say(body && body.error ? `Ticket #${id}: ${body.error}` : "The change did not go through.");
+    return false;
   }
 
   /// A card from a ticket object of the API.
