@@ -148,3 +148,84 @@ fn a_late_answer_never_puts_a_card_back_to_an_older_version() {
         (&"stalled".into(), &MEMBER.into())
     );
 }
+
+/// John's request with a log and an HTML report attached.
+fn with_attachments() -> Mail {
+    john("Printer on fire")
+        .header("MIME-Version", "1.0")
+        .header("Content-Type", "multipart/mixed; boundary=\"b\"")
+        .body(
+            "--b\nContent-Type: text/plain; charset=utf-8\n\n\
+             The printer on floor 2 is smoking. Its log is attached.\n\
+             --b\nContent-Type: text/plain; name=\"printer.log\"\n\
+             Content-Disposition: attachment; filename=\"printer.log\"\n\n\
+             09:14 paper jam\n09:15 fuser at 240 C\n09:16 smoke\n\
+             --b\nContent-Type: text/html; name=\"report.html\"\n\
+             Content-Disposition: attachment; filename=\"report.html\"\n\n\
+             <html><body><script>window.e2eRendered = true;</script>Report</body></html>\n\
+             --b--\n",
+        )
+}
+
+#[test]
+fn a_reply_from_the_thread_page_is_mailed_to_the_requestor() {
+    let Some(s) = Stage::new(&[with_attachments()]) else {
+        return;
+    };
+    s.desk.clear_mail();
+    s.play("thread.py", "reply");
+    let mails = s.desk.take_mail();
+    let reply = Desk::one_to(&mails, JOHN);
+    assert!(
+        reply.body().contains("switch the printer off"),
+        "{}",
+        reply.text()
+    );
+    assert!(
+        !mails.iter().any(
+            |m| m.body().contains("smoke detector") && m.forward_path.iter().any(|r| r == JOHN)
+        ),
+        "the comment was mailed to the requestor: {:?}",
+        summary(&mails)
+    );
+    // The reply by staff opens the new ticket, as `pipedesk reply` does.
+    assert_eq!(
+        s.desk.kinds(1),
+        ["create", "correspond", "status", "comment"]
+    );
+    let one = s.desk.show(1);
+    let last = one["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["author"], ADMIN, "the signed-in member wrote it");
+}
+
+#[test]
+fn attachment_links_download_and_never_render() {
+    let Some(s) = Stage::new(&[with_attachments()]) else {
+        return;
+    };
+    s.play("thread.py", "attachments");
+    let saved = std::fs::read(s.desk.path().join("e2e/printer.log")).expect("the download");
+    assert!(String::from_utf8_lossy(&saved).contains("fuser at 240 C"));
+}
+
+#[test]
+fn no_page_breaks_the_content_security_policy_and_mail_stays_text() {
+    let Some(s) = Stage::new(&[
+        with_attachments(),
+        john(
+            "<script>window.e2ePwned = 1</script><img src=x onerror=\"window.e2ePwned = 2\"> \
+             & \"quotes\"",
+        )
+        .body("<b>bold</b> and <a href=\"javascript:window.e2ePwned = 3\">a link</a>\n"),
+        john("HTML only")
+            .header("MIME-Version", "1.0")
+            .header("Content-Type", "text/html; charset=utf-8")
+            .body(
+                "<html><body><p>Hello <script>window.e2ePwned = 4</script>\
+                 <b onmouseover=\"window.e2ePwned = 5\">there</b></p></body></html>\n",
+            ),
+    ]) else {
+        return;
+    };
+    s.play("pages.py", "csp");
+}

@@ -63,7 +63,9 @@ expect.set_options(timeout=PATIENCE)
 # An inline script or style the page tried and the CSP refused; reported
 # from inside the page, where it happens, before any of the page's scripts.
 CSP_WATCH = """
+window.e2eCspReports = 0;
 document.addEventListener("securitypolicyviolation", (e) => {
+  window.e2eCspReports += 1;
   console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
     + ` at ${e.sourceFile || location.href}:${e.lineNumber}`);
 });
