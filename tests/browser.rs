@@ -455,3 +455,61 @@ fn screenshots_of_a_busy_board_and_a_thread() {
         );
     }
 }
+
+#[test]
+fn a_card_dropped_on_a_full_resolved_column_stays_in_sight() {
+    // 51 tickets in one mbox (an import is one process, not 51), 50 of
+    // them resolved through the API: the column is full; #1 is stalled.
+    let desk = Desk::new();
+    let mut mbox = String::new();
+    for i in 1..=51 {
+        let m = mail(
+            &format!("Customer {i} <c{i}@example.com>"),
+            &format!("Request {i}"),
+        );
+        mbox += &format!("From c{i}@example.com Tue Nov 17 15:00:00 2026\n");
+        mbox += &String::from_utf8(m.bytes()).expect("UTF-8");
+        mbox += "\n";
+    }
+    std::fs::write(desk.path().join("requests.mbox"), mbox).expect("writing the mbox");
+    desk.run(&["import", "requests.mbox"], b"").ok();
+    let Some(browser) = browser() else {
+        return;
+    };
+    let server = desk.serve();
+    let auth = format!("Bearer {}", desk.token(ADMIN));
+    // Stalled before the 50 are resolved: the card about to be dropped
+    // was updated longer ago than any card in the full column (or in the
+    // same second, with a lower number: older by the board's order).
+    server
+        .post(
+            "/api/tickets/1/status",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            r#"{"status": "stalled"}"#,
+        )
+        .status(200);
+    for n in 2..=51 {
+        server
+            .post(
+                &format!("/api/tickets/{n}/status"),
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/json"),
+                ],
+                r#"{"status": "resolved"}"#,
+            )
+            .status(200);
+    }
+    let s = Stage {
+        browser,
+        desk,
+        server,
+    };
+    let out = s.desk.path().join("e2e");
+    s.browser
+        .run(&s.desk, &s.server, "board.py", &["full", "1"], &out, LIMIT);
+    assert_eq!(s.desk.show(1)["status"], "resolved");
+}

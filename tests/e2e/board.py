@@ -16,6 +16,10 @@
               fast (each move waits for the answer to the one before and
               sends the version it gave); Enter opens its thread; a refused
               move snaps back and says why
+    full      on a board whose resolved column is full (it shows the 50 most
+              recently resolved), a card dropped on `resolved` stays in sight
+              (and in focus) while its answer is awaited, and the column then
+              holds the 50 the server's board holds
     late      an answer that arrives after an event of a later change does
               not put the card back to the older state: the board shows
               the ticket's latest version, and the next drop goes through
@@ -25,9 +29,11 @@ Run by tests/browser.rs: python board.py SCENARIO (see common.py).
 
 from __future__ import annotations
 
+import sys
+
 from playwright.sync_api import expect
 
-from common import JOHN, MEMBER, SECOND, ADDRESS, card, card_in, cell, log, run, words
+from common import ADDRESS, JOHN, MEMBER, SECOND, URL, card, card_in, cell, log, run, words
 
 
 def drop(page, n: int, target, status: int = 200):
@@ -199,5 +205,38 @@ def late(pages, desk):
     log("a late answer: the board kept the latest version, the next drop went through")
 
 
+def full(pages, desk):
+    board = pages.signed_in()
+    n = int(sys.argv[2])
+    resolved = cell(board, "resolved").locator("[data-ticket]")
+    expect(resolved).to_have_count(50)
+    expect(board.locator('.colhead[data-column="resolved"]')).to_contain_text("(50)")
+    expect(card_in(board, n, "stalled")).to_be_visible()
+    card(board, n).focus()
+    seen = []
+
+    def while_pending(route):
+        try:
+            seen.append(card_in(board, n, "resolved").count())
+            seen.append(board.evaluate(f"document.activeElement.dataset.ticket === '{n}'"))
+        finally:
+            route.continue_()
+
+    board.route(f"**/api/tickets/{n}/move", while_pending)
+    with board.expect_response(lambda r: r.url.endswith(f"/api/tickets/{n}/move")):
+        board.keyboard.press("ArrowRight")
+    assert seen == [1, True], f"while its answer was awaited, #{n} in resolved and focused: {seen}"
+    expect(card_in(board, n, "resolved")).to_be_visible()
+    board.wait_for_function(f"() => !document.querySelector('[data-ticket=\"{n}\"]').classList.contains('pending')")
+    expect(card(board, n)).to_be_focused()
+    expect(resolved).to_have_count(50)
+    served = board.request.get(URL + "/api/board").json()
+    want = sorted(c["id"] for c in served["cards"] if c["status"] == "resolved")
+    shown = sorted(int(i) for i in resolved.evaluate_all("(els) => els.map((e) => e.dataset.ticket)"))
+    assert shown == want, f"the board shows {shown}, the server's board {want}"
+    log(f"#{n} resolved on a full column: in sight all along, the column as the server has it")
+
+
 if __name__ == "__main__":
-    run({"moves": moves, "delivery": delivery, "stale": stale, "keyboard": keyboard, "late": late})
+    run({"moves": moves, "delivery": delivery, "stale": stale, "keyboard": keyboard, "full": full,
+         "late": late})

@@ -236,7 +236,9 @@
     if (!card) return;
     owner = owner || null;
     if (card.status === status && (card.owner || null) === owner) return;
-    const el = place({ ...card, status, owner });
+    // Updated now, as the server will say: a card put on a full resolved
+    // column by hand must not be the one that column drops as its oldest.
+    const el = place({ ...card, status, owner, updated: new Date().toISOString() });
     if (el) { el.classList.add("pending"); el.focus(); }
     say("");
     const before = moving.get(id) || Promise.resolve(true);
