@@ -70,6 +70,7 @@ fn a_drag_to_resolved_and_a_drop_in_another_lane_are_made_and_shown_on_a_second_
     let Some(s) = Stage::new(&[
         john("Printer on fire"),
         mail("Maria Rossi <maria@example.net>", "Scanner jammed"),
+        mail("Jun Tanaka <jun@example.jp>", "VPN drops"),
     ]) else {
         return;
     };
@@ -85,6 +86,15 @@ fn a_drag_to_resolved_and_a_drop_in_another_lane_are_made_and_shown_on_a_second_
         (&two["owner"], &two["status"]),
         (&MEMBER.into(), &"new".into())
     );
+    let three = s.desk.show(3);
+    assert_eq!(
+        (&three["owner"], &three["status"]),
+        (&ADMIN.into(), &"stalled".into())
+    );
+    // Both in one change: the owner and the status entries side by side,
+    // written at once.
+    let kinds = s.desk.kinds(3);
+    assert_eq!(kinds, ["create", "owner", "status"]);
 }
 
 #[test]
@@ -94,8 +104,10 @@ fn a_delivered_message_shows_on_an_open_board_within_a_second() {
     };
     s.desk.run(&["close", "1"], b"").ok();
     s.play("board.py", "delivery");
-    assert_eq!(s.desk.show(1)["status"], "open");
-    assert_eq!(s.desk.show(2)["requestor"], "maria@example.net");
+    let one = s.desk.show(1);
+    assert_eq!(one["status"], "open");
+    assert_eq!(one["merged"], serde_json::json!([2]), "{one}");
+    assert_eq!(s.desk.show(3)["queue"], "web");
 }
 
 #[test]

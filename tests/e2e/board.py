@@ -1,13 +1,16 @@
 """The live board in a real Chromium (SPEC §6, issue 12), one scenario each:
 
     moves     signed in through the login form, a card dragged to `resolved`
-              resolves its ticket (the requestor gets the resolved notice) and
-              a card dropped in another owner's lane is assigned, its status
-              kept; a second board, in another browser context, shows both
-              within a second and without a reload
+              resolves its ticket (the requestor gets the resolved notice), a
+              card dropped in another owner's lane is assigned, its status
+              kept, and one dropped in another column and lane gets both in
+              one change; a second board, in another browser context, shows
+              each within a second and without a reload
     delivery  a message delivered by `pipedesk deliver` puts its card on an
-              open board within a second; a reply to a resolved ticket moves
-              its card to `open`
+              open board within a second, and on a board filtered by queue
+              only if it is that queue's; a reply to a resolved ticket moves
+              its card to `open`; a ticket merged at the terminal leaves the
+              board, its messages counted on the ticket it joined
     stale     a drop onto a ticket that changed behind the board's back
               (a command at the terminal) changes nothing: the card snaps to
               where the ticket is now, and the page names who changed it
@@ -29,6 +32,7 @@ Run by tests/browser.rs: python board.py SCENARIO (see common.py).
 
 from __future__ import annotations
 
+import json
 import sys
 
 from playwright.sync_api import expect
@@ -51,8 +55,8 @@ def moves(pages, desk):
     # A mark that a reload would wipe out.
     other.evaluate("window.e2eSameDocument = true")
     for page in (board, other):
-        expect(card_in(page, 1, "new")).to_be_visible()
-        expect(card_in(page, 2, "new")).to_be_visible()
+        for n in (1, 2, 3):
+            expect(card_in(page, n, "new")).to_be_visible()
     version = int(card(board, 1).get_attribute("data-version"))
 
     drop(board, 1, cell(board, "resolved"))
@@ -74,6 +78,12 @@ def moves(pages, desk):
     assert (shown["owner"], shown["status"]) == (MEMBER, "new"), shown
     log("dropped #2 in ann's lane: assigned, still new, the other board followed")
 
+    drop(board, 3, cell(board, "stalled", ADDRESS))
+    expect(card_in(other, 3, "stalled", ADDRESS)).to_be_visible(timeout=SECOND)
+    shown = desk.show(3)
+    assert (shown["owner"], shown["status"]) == (ADDRESS, "stalled"), shown
+    log("dropped #3 in another column and lane: both, in one drop")
+
     assert other.evaluate("window.e2eSameDocument") is True, "the other board reloaded"
 
 
@@ -81,6 +91,10 @@ def delivery(pages, desk):
     board = pages.signed_in()
     expect(card_in(board, 1, "resolved")).to_be_visible()
     board.evaluate("window.e2eSameDocument = true")
+    web = pages.signed_in()
+    web.goto(URL + "/?queue=web")
+    expect(web.locator("#live")).to_have_text("live")
+    expect(card(web, 1)).to_have_count(0)
 
     n = desk.open_ticket("Maria Rossi <maria@example.net>", "VPN refuses my new password")
     new = card_in(board, n, "new")
@@ -89,11 +103,26 @@ def delivery(pages, desk):
     expect(new).to_contain_text("maria@example.net")
     log(f"delivered #{n}: its card is on the board")
 
+    r = desk.deliver("webmaster@help.example.org", "Tom Becker <tom@example.com>",
+                     "The contact form loses my message", "Twice now.\n")
+    w = json.loads(r["stdout"])["ticket"]
+    expect(card_in(web, w, "new")).to_be_visible(timeout=SECOND)
+    expect(card_in(board, w, "new")).to_be_visible(timeout=SECOND)
+    # The stream sends changes in order: #n came before #w, so by now the
+    # web board has had its chance to show it, wrongly.
+    expect(card(web, n)).to_have_count(0)
+    log(f"delivered #{w} to webmaster@: on both boards; #{n} (general) not on the web board")
+
     desk.deliver("ticket-1@help.example.org", f"John Smith <{JOHN}>", "Re: Printer on fire",
                  "It is on fire again.\n")
     expect(card_in(board, 1, "open")).to_be_visible(timeout=SECOND)
     expect(card(board, 1)).to_contain_text("2 messages")
     log("a reply to resolved #1: its card moved to open")
+
+    desk.run("merge", str(n), "1")
+    expect(card(board, n)).to_have_count(0, timeout=SECOND)
+    expect(card(board, 1)).to_contain_text("3 messages", timeout=SECOND)
+    log(f"merged #{n} into #1 at the terminal: its card left the board")
     assert board.evaluate("window.e2eSameDocument") is True, "the board reloaded"
 
 
