@@ -23,12 +23,17 @@ pub(super) fn changes_since(conn: &Connection, after: i64, limit: usize) -> Resu
 
 /// History is never deleted, so the whole feed can be replayed.
 pub(super) fn change_window(conn: &Connection) -> Result<(i64, i64)> {
-    Ok(conn.query_row(
-        "SELECT coalesce(max(id), 0), coalesce(min(id), 1) FROM history",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
+    Ok(conn
+        .prepare_cached(CHANGE_WINDOW)?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
+
+/// Two subqueries, each one look at an end of the primary key. As one
+/// `SELECT max(id), min(id)`, SQLite scans the whole history (its min/max
+/// shortcut takes a lone aggregate only): 24 ms at 70 000 tickets, and
+/// `serve`'s feed asks ten times a second — a sixth of a core, idle.
+const CHANGE_WINDOW: &str = "SELECT coalesce((SELECT max(id) FROM history), 0),
+        coalesce((SELECT min(id) FROM history), 1)";
 
 pub(super) fn set_password(conn: &Connection, address: &str, hash: &str, now: Time) -> Result<()> {
     conn.prepare_cached(
@@ -81,4 +86,27 @@ pub(super) fn remove_credential(conn: &Connection, secret_hash: &str) -> Result<
     conn.prepare_cached("DELETE FROM credentials WHERE secret_hash = ?1")?
         .execute([secret_hash])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_change_window_looks_at_the_ends_of_the_history_not_all_of_it() {
+        let store = super::super::SqliteStore::in_memory().unwrap();
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CHANGE_WINDOW}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN history")),
+            "{plan:?}"
+        );
+        assert_eq!(change_window(&store.conn).unwrap(), (0, 1));
+    }
 }
