@@ -40,6 +40,11 @@ from playwright.sync_api import expect
 from common import ADDRESS, JOHN, MEMBER, SECOND, URL, card, card_in, cell, log, run, words
 
 
+def tickets_in(cell) -> list[int]:
+    """The numbers of the cards in a cell, top to bottom."""
+    return [int(t) for t in cell.locator("[data-ticket]").evaluate_all("(els) => els.map((e) => e.dataset.ticket)")]
+
+
 def drop(page, n: int, target, status: int = 200):
     """Drags card #n onto `target` (HTML5 drag and drop, as a mouse does)
     and waits for the server's answer to the drop."""
@@ -57,6 +62,8 @@ def moves(pages, desk):
     for page in (board, other):
         for n in (1, 2, 3):
             expect(card_in(page, n, "new")).to_be_visible()
+        # Newest first.
+        assert tickets_in(cell(page, "new")) == [3, 2, 1], tickets_in(cell(page, "new"))
     version = int(card(board, 1).get_attribute("data-version"))
 
     drop(board, 1, cell(board, "resolved"))
@@ -101,6 +108,7 @@ def delivery(pages, desk):
     expect(new).to_be_visible(timeout=SECOND)
     expect(new).to_contain_text("VPN refuses my new password")
     expect(new).to_contain_text("maria@example.net")
+    assert tickets_in(cell(board, "new"))[0] == n, "a new card goes first in its cell"
     log(f"delivered #{n}: its card is on the board")
 
     r = desk.deliver("webmaster@help.example.org", "Tom Becker <tom@example.com>",

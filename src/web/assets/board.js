@@ -22,16 +22,23 @@
   // Ticket id -> the last of its moves in flight: one card's moves go one
   // after another, each with the version the answer before it gave.
   const moving = new Map();
+  // Found by key, not by a selector over the whole board: with 10 000 cards
+  // a querySelector per card made loading quadratic (40 s in Chromium).
+  const elements = new Map(); // ticket id -> its card's element
+  const cells = new Map(); // `${status} ${owner}` -> the cell
+  const heads = new Map(); // status -> its column head's count
 
   // ---- rendering ---------------------------------------------------------
 
   function cellOf(status, owner) {
-    return board.querySelector(
-      `.cell[data-status="${CSS.escape(status)}"][data-owner="${CSS.escape(owner || "")}"]`);
+    return cells.get(`${status} ${owner || ""}`);
   }
 
   function layout() {
     board.textContent = "";
+    cells.clear();
+    heads.clear();
+    elements.clear();
     board.style.gridTemplateColumns = `repeat(${statuses.length}, minmax(12rem, 1fr))`;
     for (const s of statuses) {
       const h = document.createElement("div");
@@ -41,6 +48,7 @@
       const n = document.createElement("span");
       n.className = "n";
       h.append(n);
+      heads.set(s, n);
       board.append(h);
     }
     for (const lane of lanes) {
@@ -62,6 +70,7 @@
           const id = Number(e.dataTransfer.getData("text/plain"));
           if (id) move(id, cell.dataset.status, cell.dataset.owner);
         });
+        cells.set(`${s} ${lane.owner}`, cell);
         board.append(cell);
       }
     }
@@ -75,9 +84,10 @@
   }
 
   function element(card) {
-    let el = board.querySelector(`.card[data-ticket="${card.id}"]`);
+    let el = elements.get(card.id);
     if (!el) {
       el = document.createElement("div");
+      elements.set(card.id, el);
       el.className = "card";
       el.draggable = true;
       el.tabIndex = 0;
@@ -118,22 +128,34 @@
     return el;
   }
 
+  /// The cell a card goes in; null when it has no place on this board
+  /// (merged into another, or of another queue than the one shown).
+  function home(card) {
+    if (card.merged_into || (queue && card.queue !== queue)) return null;
+    return cellOf(card.status, card.owner) || cellOf(card.status, "");
+  }
+
+  function remove(id) {
+    cards.delete(id);
+    const el = elements.get(id);
+    if (el) el.remove();
+    elements.delete(id);
+  }
+
   /// Puts a card where its data says, newest first within a cell.
   function place(card) {
-    const gone = card.merged_into || (queue && card.queue !== queue);
-    const existing = board.querySelector(`.card[data-ticket="${card.id}"]`);
-    if (gone) {
-      cards.delete(card.id);
-      if (existing) existing.remove();
+    const cell = home(card);
+    if (!cell) {
+      remove(card.id);
       counts();
       return null;
     }
     cards.set(card.id, card);
-    const cell = cellOf(card.status, card.owner) || cellOf(card.status, "");
-    if (!cell) return null;
     const el = element(card);
-    const before = [...cell.querySelectorAll(".card")].find(
-      (c) => c !== el && Number(c.dataset.ticket) < card.id);
+    let before = null;
+    for (const c of cell.children) {
+      if (c !== el && Number(c.dataset.ticket) < card.id) { before = c; break; }
+    }
     if (el.parentElement !== cell || (before && el.nextElementSibling !== before)) {
       // Moving an element in the DOM takes its focus away: a keyboard user
       // whose card moved (by their key, a snap back, or someone else's
@@ -152,19 +174,13 @@
     const resolved = [...cards.values()].filter((c) => c.status === "resolved");
     if (resolved.length <= RESOLVED_SHOWN) return;
     resolved.sort((a, b) => Date.parse(b.updated) - Date.parse(a.updated) || b.id - a.id);
-    for (const c of resolved.slice(RESOLVED_SHOWN)) {
-      cards.delete(c.id);
-      const el = board.querySelector(`.card[data-ticket="${c.id}"]`);
-      if (el) el.remove();
-    }
+    for (const c of resolved.slice(RESOLVED_SHOWN)) remove(c.id);
   }
 
   function counts() {
-    for (const s of statuses) {
-      const n = [...cards.values()].filter((c) => c.status === s).length;
-      const head = board.querySelector(`.colhead[data-column="${s}"] .n`);
-      if (head) head.textContent = `(${n})`;
-    }
+    const n = new Map(statuses.map((s) => [s, 0]));
+    for (const c of cards.values()) n.set(c.status, (n.get(c.status) || 0) + 1);
+    for (const [s, head] of heads) head.textContent = `(${n.get(s)})`;
   }
 
   function say(text) {
@@ -183,7 +199,24 @@
     layout();
     cards.clear();
     known.clear();
-    for (const c of data.cards) { known.set(c.id, c); place(c); }
+    // Every cell filled at once, newest first, in one pass over the cards.
+    const filling = new Map();
+    for (const c of data.cards) {
+      known.set(c.id, c);
+      const cell = home(c);
+      if (!cell) continue;
+      cards.set(c.id, c);
+      if (!filling.has(cell)) filling.set(cell, []);
+      filling.get(cell).push(c);
+    }
+    for (const [cell, list] of filling) {
+      list.sort((a, b) => b.id - a.id);
+      const all = document.createDocumentFragment();
+      for (const c of list) all.append(element(c));
+      cell.append(all);
+    }
+    trimResolved();
+    counts();
     seq = data.seq;
     listen();
   }
