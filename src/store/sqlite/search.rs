@@ -188,7 +188,8 @@ fn parse_status(s: &str) -> Result<Status> {
     Status::parse(s).ok_or_else(|| anyhow::anyhow!("{s:?} is not a status"))
 }
 
-pub(super) fn list(conn: &Connection, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
+/// The query of `list` and its arguments.
+fn list_sql(filter: &Filter) -> (String, Vec<String>) {
     let mut sql = format!(
         "SELECT {TICKET_COLUMNS}, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
          FROM tickets t WHERE t.merged_into IS NULL"
@@ -204,6 +205,13 @@ pub(super) fn list(conn: &Connection, filter: &Filter, with_watchers: bool) -> R
             })
             .collect();
         sql += &format!(" AND t.status IN ({})", marks.join(","));
+        // Said again as the list order's index says it, so that SQLite
+        // searches that index for the tickets not resolved instead of
+        // reading every ticket through it: the board's 10 000 open tickets
+        // among 70 000 took 64 ms, now 40 (bench/web.py).
+        if !filter.statuses.contains(&Status::Resolved) {
+            sql += " AND (t.status = 'resolved') = 0";
+        }
     }
     for (column, value) in [
         ("t.queue", &filter.queue),
@@ -223,6 +231,11 @@ pub(super) fn list(conn: &Connection, filter: &Filter, with_watchers: bool) -> R
     if let Some(limit) = filter.limit {
         sql += &format!(" LIMIT {limit}");
     }
+    (sql, args)
+}
+
+pub(super) fn list(conn: &Connection, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
+    let (sql, args) = list_sql(filter);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args.iter()), |row| {
         Ok(Listed {
@@ -320,5 +333,28 @@ mod tests {
         assert_eq!(q(&["AND", "pri*"]).unwrap(), "\"AND\" \"pri\"*");
         assert_eq!(q(&["a\"b"]).unwrap(), "\"a\"\"b\"");
         assert!(q(&["--", "*"]).is_err());
+    }
+
+    #[test]
+    fn the_open_tickets_are_searched_in_the_list_order_not_read_through_it() {
+        let store = super::super::SqliteStore::in_memory().unwrap();
+        let board = Filter {
+            statuses: vec![Status::New, Status::Open, Status::Stalled],
+            ..Filter::default()
+        };
+        let (sql, args) = list_sql(&board);
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH t USING INDEX tickets_list_order")),
+            "{plan:?}"
+        );
     }
 }
