@@ -239,6 +239,14 @@ impl CardView {
     }
 }
 
+/// `GET /api/board` (SPEC §6): the cards, and the seq of the last change
+/// they include.
+#[derive(Debug, Serialize)]
+pub struct BoardView {
+    pub seq: i64,
+    pub cards: Vec<CardView>,
+}
+
 /// One mail of `flush --json`.
 #[derive(Debug, Serialize)]
 pub struct MailView<'a> {

@@ -8,14 +8,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::auth::Staff;
 use super::error::ApiError;
 use super::Shared;
 use crate::desk::{Act, Desk, Refusal};
 use crate::model::{Filter, Status};
-use crate::view::{CardView, HitView, TicketView};
+use crate::view::{BoardView, CardView, HitView, TicketView};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -142,14 +142,17 @@ pub async fn board(
     Query(q): Query<BoardQuery>,
 ) -> Result<Response, ApiError> {
     let queue = nonempty(q.queue);
-    let json = state
+    let body = state
         .desk(move |desk| {
             let (seq, cards) = desk.board(queue.as_deref())?;
-            let cards: Vec<CardView> = cards.iter().map(CardView::of).collect();
-            Ok(json!({"seq": seq, "cards": cards}))
+            let cards = cards.iter().map(CardView::of).collect();
+            // Straight to bytes, here on the blocking thread: 10 000 cards
+            // are 2.8 MB of JSON, and built as a serde_json::Value first
+            // they were a million small allocations on a runtime worker.
+            Ok(serde_json::to_vec(&BoardView { seq, cards })?)
         })
         .await?;
-    Ok(axum::Json(json).into_response())
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The version an `If-Match` names: `12` or `"12"` (or a weak `W/"12"`).
