@@ -16,9 +16,20 @@ pub fn to_second(t: Time) -> Time {
 }
 
 /// RFC 3339 in UTC to the second: `2026-11-17T15:00:00Z`. Text order is
-/// time order.
+/// time order. Written field by field: chrono's `format` reads its pattern
+/// anew at every call, and the board's 10 000 cards call this 20 000
+/// times (11 % of `GET /api/board` in `perf`).
 pub fn stamp(t: Time) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Reads a stamp written by `stamp` (or any RFC 3339 time).
@@ -506,6 +517,16 @@ pub struct Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_are_rfc_3339_to_the_second_and_read_back() {
+        let t = parse_stamp("2026-01-02T03:04:05.678+01:00").unwrap();
+        assert_eq!(stamp(t), "2026-01-02T02:04:05Z");
+        assert_eq!(stamp(t), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        assert_eq!(parse_stamp(&stamp(t)), Some(to_second(t)));
+        let early = parse_stamp("0987-06-05T04:03:02Z").unwrap();
+        assert_eq!(stamp(early), "0987-06-05T04:03:02Z");
+    }
 
     #[test]
     fn words_round_trip() {
