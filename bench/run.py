@@ -34,6 +34,7 @@ sys.path.insert(0, HERE)
 
 import gen  # noqa: E402
 import seed  # noqa: E402
+import web  # noqa: E402  (the web phase: bench/web.py, runnable alone too)
 
 REPO = os.path.dirname(HERE)
 MiB = 1024 * 1024
@@ -820,6 +821,11 @@ class Bench:
             log(f"  {label:28} {ms(median(ts)):9.1f} ms  exit {rc}  {lines} lines")
         return out
 
+    # ---- phase 5: the web, bench/web.py ------------------------------------
+
+    def web(self) -> None:
+        self.res["web"] = web.run(self.pd.bin, self.cache, quick=self.a.quick, build="release build")
+
     # ---- report ----------------------------------------------------------
 
     def finish(self) -> None:
@@ -1079,6 +1085,9 @@ def report(res: dict, command: str) -> str:
         if fails:
             w(f"Failed deliveries at scale, first: `{fails[0]}`\n")
 
+    if res.get("web"):
+        w(web.report(res["web"]))
+
     if res.get("notes"):
         w("## Notes\n")
         for note in res["notes"]:
@@ -1155,6 +1164,8 @@ def targets(res: dict) -> list[tuple[str, str, bool | None]]:
                 out.append((f"`{label}` ({v.get('what', '')}) at {int(hi):,} tickets < 100 ms",
                             f"{fmt(v['median_ms'], 1)} ms" + ("" if v["rc"] == 0 else f" (exit {v['rc']})"),
                             v["median_ms"] < 100 and v["rc"] == 0))
+    if res.get("web"):
+        out += web.targets(res["web"])
     return out
 
 
@@ -1180,7 +1191,7 @@ def main() -> None:
                     "cost curve at 1 000 and 100 000 tickets")
     ap.add_argument("--skip-roundup", action="store_true", help="pipedesk and the floor only")
     ap.add_argument("--skip-scale", action="store_true", help="no seeded databases, no cost curve")
-    ap.add_argument("--only", choices=["latency", "breakdown", "throughput", "rss", "scale"], action="append",
+    ap.add_argument("--only", choices=["latency", "breakdown", "throughput", "rss", "scale", "web"], action="append",
                     help="run only these phases (repeatable)")
     ap.add_argument("--bin", help="the pipedesk binary (default: build target/release/pipedesk)")
     ap.add_argument("--cache", default=os.environ.get("PIPEDESK_BENCH_CACHE",
@@ -1225,7 +1236,7 @@ def main() -> None:
     b = Bench(a)
     b.res["date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     b.res["command"] = command
-    phases = a.only or ["latency", "breakdown", "throughput", "rss", "scale"]
+    phases = a.only or ["latency", "breakdown", "throughput", "rss", "scale", "web"]
     if a.skip_scale and "scale" in phases:
         phases.remove("scale")
     b.res["busy_before"] = {}

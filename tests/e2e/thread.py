@@ -19,7 +19,7 @@ import os
 
 from playwright.sync_api import Error, expect
 
-from common import JOHN, OUT, URL, log, run, words
+from common import JOHN, OUT, URL, log, run
 
 
 def open_thread(pages, n: int):
