@@ -518,7 +518,8 @@ def run(binary: str, cache: str, quick: bool = False, build: str | None = None) 
         pd = Pipedesk(os.path.abspath(binary), port)
         res: dict = {"version": subprocess.run([pd.bin, "--version"], capture_output=True,
                                                text=True).stdout.strip(),
-                     "build": build or ("release build" if "/release/" in pd.bin else f"the binary {pd.bin}")}
+                     "build": build or ("release build" if "/release/" in pd.bin else f"the binary {pd.bin}"),
+                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
         desk = prepare(pd, cache, work)
         res["desk"] = {k: desk[k] for k in ("tickets", "open", "thread", "db_bytes")}
         reps = 60 if quick else 200
@@ -594,7 +595,7 @@ def report(res: dict) -> str:
       f"and the 50 most recently resolved), {d['db_bytes'] / 2**20:.0f} MiB of SQLite; plus ticket "
       f"#{d['thread']}, a thread of {THREAD_MESSAGES} messages delivered one `pipedesk deliver` at a time. "
       "Requests over loopback with a bearer token on one keep-alive connection, timed from sending to the "
-      "last byte.\n")
+      f"last byte. Measured {res.get('date', '')} (`python3 bench/web.py`, or `bench/run.py`'s web phase).\n")
     w("| target | measured | |")
     w("| --- | --- | --- |")
     for name, measured, ok in targets(res):
@@ -664,12 +665,13 @@ def write_section(path: str, section: str) -> None:
     next `## ` heading), or puts it before the hand-written history."""
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
     found = re.search(r"^## The web\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+    section = section.rstrip("\n") + "\n\n"
     if found:
-        text = text[:found.start()] + section + "\n" + text[found.end():]
+        text = text[:found.start()] + section + text[found.end():]
     else:
         at = text.find("\n## Profiles and fixes")
         at = len(text) if at < 0 else at + 1
-        text = text[:at].rstrip("\n") + "\n\n" + section + "\n" + text[at:]
+        text = text[:at].rstrip("\n") + "\n\n" + section + text[at:]
     with open(path, "w") as f:
         f.write(text.rstrip("\n") + "\n")
     log(f"wrote the web section of {path}")
