@@ -20,8 +20,9 @@
               sends the version it gave); Enter opens its thread; a refused
               move snaps back and says why
     full      on a board whose resolved column is full (it shows the 50 most
-              recently resolved), a card dropped on `resolved` stays in sight
-              (and in focus) while its answer is awaited, and the column then
+              recently resolved), a card moved to `resolved` stays in sight
+              (and in focus) while its answer is awaited, though it was
+              updated longer ago than any card there, and the column then
               holds the 50 the server's board holds
     late      an answer that arrives after an event of a later change does
               not put the card back to the older state: the board shows
@@ -40,9 +41,10 @@ from playwright.sync_api import expect
 from common import ADDRESS, JOHN, MEMBER, SECOND, URL, card, card_in, cell, log, run, words
 
 
-def tickets_in(cell) -> list[int]:
+def tickets_in(where) -> list[int]:
     """The numbers of the cards in a cell, top to bottom."""
-    return [int(t) for t in cell.locator("[data-ticket]").evaluate_all("(els) => els.map((e) => e.dataset.ticket)")]
+    numbers = where.locator("[data-ticket]").evaluate_all("(els) => els.map((e) => e.dataset.ticket)")
+    return [int(n) for n in numbers]
 
 
 def drop(page, n: int, target, status: int = 200):
@@ -219,9 +221,10 @@ def late(pages, desk):
     other = pages.signed_in()
     expect(card_in(board, 1, "new")).to_be_visible()
 
-    # The drop's answer is held back (a slow SMTP server, say: the answer
-    # comes after the resolved notice is sent) while ann assigns the ticket
-    # at the terminal; the board's stream brings both changes first.
+    # The drop's answer is held back (as a slow SMTP server holds it: a
+    # change answers after the mail it causes is sent) while ann assigns
+    # the ticket at the terminal; the board's stream brings both changes
+    # before the answer.
     def slow_answer(route):
         answer = route.fetch()
         desk.run("assign", "1", MEMBER, "--as", MEMBER)
