@@ -21,6 +21,7 @@ use super::Shared;
 use crate::desk::{Act, Refusal};
 use crate::inbound::{attachment_contents, attachments_of};
 use crate::model::{Filter, Status, MARK_END, MARK_START};
+use crate::term::human_date;
 use crate::view::{describe, TicketView};
 
 /// A page, or the answer that says why there is none.
@@ -258,7 +259,11 @@ pub async fn list(State(state): State<Shared>, staff: Staff, Query(q): Query<Lis
                 let listed = d.list(&filter, false)?;
                 let tickets: Vec<Value> = listed
                     .iter()
-                    .filter_map(|l| serde_json::to_value(TicketView::listed(l)).ok())
+                    .filter_map(|l| {
+                        let mut v = serde_json::to_value(TicketView::listed(l)).ok()?;
+                        v["changed"] = json!(human_date(l.ticket.updated));
+                        Some(v)
+                    })
                     .collect();
                 Ok((tickets, Vec::new()))
             }
@@ -304,9 +309,11 @@ pub async fn thread(
                 n += attachments_of(&m.raw).len();
             }
             let mut t = serde_json::to_value(TicketView::thread(&thread))?;
+            t["opened"] = json!(human_date(thread.ticket.created));
             if let Some(entries) = t.get_mut("history").and_then(Value::as_array_mut) {
                 for (e, entry) in entries.iter_mut().zip(&thread.history) {
                     e["what"] = json!(describe(entry));
+                    e["when"] = json!(human_date(entry.date));
                     let start = entry.message.as_ref().and_then(|m| first.get(&m.id));
                     if let (Some(start), Some(list)) = (
                         start,
