@@ -1,0 +1,203 @@
+//! The change feed of the live board, its notifications to every `serve`,
+//! and what signing in to the web keeps (password hashes, the hashes of
+//! session and API-token secrets).
+//!
+//! Commit order: a sequence hands out numbers when transactions ask, and
+//! they may commit in another order, so a board that saw seq K could miss
+//! K-1 committed a moment later. Here a transaction only notes which
+//! tickets it changed (`touch`); just before its COMMIT it takes the next
+//! seqs from the one-row `feed` counter (`UPDATE … RETURNING`). The row
+//! lock is held until COMMIT, so the next writer gets its seqs only after
+//! this one committed, and is visible only after it: whoever sees seq K has
+//! seen every seq below K. Taken last, the lock is held for the commit
+//! alone, and it can be in no deadlock (its holder waits for nothing else).
+//! Each such commit also sends `NOTIFY pipedesk_changes, '<last seq>'`,
+//! delivered to listeners when (and only if) it commits (§ NOTIFY).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::{get, text, PgTx, Target};
+use crate::model::*;
+
+/// How many changes the feed keeps (SPEC §6 asks for at least 10,000 to
+/// replay); older ones go in a sweep every `SWEEP` changes, as in SQLite.
+const KEEP: i64 = 20_000;
+const SWEEP: i64 = 1_000;
+
+/// The channel every change is announced on; the payload is the last seq
+/// of the committing transaction, as decimal text.
+pub const CHANNEL: &str = "pipedesk_changes";
+
+pub(super) fn touch(tx: &mut PgTx<'_>, id: i64, now: Time) -> Result<()> {
+    let now = to_second(now);
+    // One change per ticket per transaction: a board needs "ticket N
+    // changed", not how many times.
+    match tx.pending.iter_mut().find(|(t, _)| *t == id) {
+        Some(p) => p.1 = p.1.max(now),
+        None => tx.pending.push((id, now)),
+    }
+    Ok(())
+}
+
+/// Writes the changes this transaction noted, with seqs in commit order,
+/// and announces them. Called right before COMMIT (and before a read of
+/// the feed in the same transaction, which must see its own writes).
+pub(super) fn write_pending(tx: &mut PgTx<'_>) -> Result<()> {
+    if tx.pending.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = tx.pending.iter().map(|(t, _)| *t).collect();
+    let ats: Vec<Time> = tx.pending.iter().map(|(_, a)| *a).collect();
+    let n = ids.len() as i64;
+    let row = tx.one(
+        "WITH c AS (UPDATE feed SET last = last + $1 RETURNING last),
+              ins AS (INSERT INTO changes (seq, ticket_id, at)
+                      SELECT c.last - $1 + u.ord, u.t, u.a
+                      FROM c, unnest($2::bigint[], $3::timestamptz[]) WITH ORDINALITY AS u(t, a, ord))
+         SELECT c.last, pg_notify('pipedesk_changes', c.last::text) FROM c",
+        &[&n, &ids, &ats],
+    )?;
+    let last: i64 = get(&row, 0)?;
+    if last / SWEEP != (last - n) / SWEEP {
+        tx.exec("DELETE FROM changes WHERE seq <= $1", &[&(last - KEEP)])?;
+    }
+    tx.pending.clear();
+    Ok(())
+}
+
+pub(super) fn changes_since(tx: &mut PgTx<'_>, after: i64, limit: usize) -> Result<Vec<Change>> {
+    write_pending(tx)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    tx.rows(
+        "SELECT seq, ticket_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        &[&after, &limit],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Change {
+            seq: get(r, 0)?,
+            ticket: get(r, 1)?,
+        })
+    })
+    .collect()
+}
+
+pub(super) fn change_window(tx: &mut PgTx<'_>) -> Result<(i64, i64)> {
+    write_pending(tx)?;
+    let row = tx.one(
+        "SELECT (SELECT last FROM feed), (SELECT min(seq) FROM changes)",
+        &[],
+    )?;
+    let last: Option<i64> = get(&row, 0)?;
+    let last = last.unwrap_or(0);
+    let oldest: Option<i64> = get(&row, 1)?;
+    Ok((last, oldest.unwrap_or(last + 1)))
+}
+
+pub(super) fn set_password(tx: &mut PgTx<'_>, address: &str, hash: &str, now: Time) -> Result<()> {
+    tx.exec(
+        "INSERT INTO staff_passwords (address, hash, updated) VALUES ($1, $2, $3)
+         ON CONFLICT (address) DO UPDATE SET hash = excluded.hash, updated = excluded.updated",
+        &[&text(address), &text(hash), &to_second(now)],
+    )?;
+    Ok(())
+}
+
+pub(super) fn password(tx: &mut PgTx<'_>, address: &str) -> Result<Option<String>> {
+    match tx.opt(
+        "SELECT hash FROM staff_passwords WHERE address = $1",
+        &[&text(address)],
+    )? {
+        Some(r) => Ok(Some(get(&r, 0)?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn add_credential(tx: &mut PgTx<'_>, c: &Credential) -> Result<()> {
+    tx.exec(
+        "INSERT INTO credentials (secret_hash, kind, address, created, expires) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &text(&c.secret_hash),
+            &c.kind.as_str(),
+            &text(&c.address),
+            &to_second(c.created),
+            &c.expires.map(to_second),
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn credential(
+    tx: &mut PgTx<'_>,
+    kind: CredentialKind,
+    secret_hash: &str,
+    now: Time,
+) -> Result<Option<String>> {
+    match tx.opt(
+        "SELECT address FROM credentials WHERE secret_hash = $1 AND kind = $2
+           AND (expires IS NULL OR expires > $3)",
+        &[&text(secret_hash), &kind.as_str(), &to_second(now)],
+    )? {
+        Some(r) => Ok(Some(get(&r, 0)?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn remove_credential(tx: &mut PgTx<'_>, secret_hash: &str) -> Result<()> {
+    tx.exec(
+        "DELETE FROM credentials WHERE secret_hash = $1",
+        &[&text(secret_hash)],
+    )?;
+    Ok(())
+}
+
+/// A connection that listens for changes: what `serve` on each host needs
+/// to push every change to its boards within a second. Notifications only
+/// say "the feed grew to seq S"; the listener then reads the feed itself
+/// (`Tx::changes_since`) from the last seq it sent, so a notification
+/// that was missed (a reconnect) loses nothing.
+pub struct Listener {
+    client: postgres::Client,
+}
+
+/// Connects to `url` (trying for at most `busy`) and listens on `CHANNEL`.
+pub fn listen(url: &str, busy: Duration) -> Result<Listener> {
+    let target = Target::parse(url)?;
+    let mut client = target.connect(Instant::now() + busy)?;
+    client
+        .batch_execute(&format!("LISTEN {CHANNEL}"))
+        .with_context(|| format!("listening on {}", target.shown))?;
+    Ok(Listener { client })
+}
+
+impl Listener {
+    /// Waits at most `timeout` for changes. `Some(seq)`: the feed grew to
+    /// at least `seq` (the highest of the notifications that came, all of
+    /// them taken); `None`: nothing changed meanwhile. An error means the
+    /// connection broke: listen again, and read the feed from the last seq
+    /// seen, since notifications sent meanwhile are lost.
+    pub fn wait(&mut self, timeout: Duration) -> Result<Option<i64>> {
+        use fallible_iterator::FallibleIterator;
+        let mut notes = self.client.notifications();
+        let first = notes
+            .timeout_iter(timeout)
+            .next()
+            .context("waiting for changes")?;
+        let Some(first) = first else {
+            return Ok(None);
+        };
+        let mut best = seq_of(&first);
+        // Whatever else arrived meanwhile, without waiting.
+        let mut rest = notes.iter();
+        while let Some(n) = rest.next().context("waiting for changes")? {
+            best = best.max(seq_of(&n));
+        }
+        Ok(Some(best))
+    }
+}
+
+fn seq_of(n: &postgres::Notification) -> i64 {
+    n.payload().trim().parse().unwrap_or(0)
+}

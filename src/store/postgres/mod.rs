@@ -1,0 +1,554 @@
+//! The PostgreSQL store: one database that several mail hosts share (SPEC
+//! §7). Its schema is its own ordered `.sql` migrations, run under an
+//! advisory lock so that many processes may open a new database at once.
+//!
+//! How the guarantees of SPEC §3–§6 hold with writers on many hosts:
+//! - every write is one READ COMMITTED transaction whose reads of a ticket
+//!   lock its row (`SELECT … FOR UPDATE`), so two changes to one ticket
+//!   take turns and the second decides on what the first wrote: no status
+//!   or owner change is lost;
+//! - "already stored?" first takes a transaction-level advisory lock on the
+//!   message's key, so the same message arriving at two hosts is stored by
+//!   the first and found by the second; the unique key stays the last word,
+//!   and a unique violation on it runs the transaction again (it then ends
+//!   as the duplicate it is);
+//! - ticket numbers come from an identity: never twice, a gap where a
+//!   delivery was rolled back;
+//! - a serialization failure or deadlock (SQLSTATE 40001, 40P01) runs the
+//!   transaction again from the start, as `Store::write_dyn` allows, within
+//!   `policy.busy_wait_secs`; past it, an error (exit 75), never a wrong
+//!   answer;
+//! - the change feed's seqs are taken from a one-row counter just before
+//!   COMMIT (see `feed.rs`), so they are in commit order, and each commit
+//!   sends `NOTIFY pipedesk_changes` for `serve` on every host.
+
+mod connect;
+pub mod errors;
+mod feed;
+mod outbox;
+mod search;
+mod tickets;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use postgres::types::{FromSql, ToSql};
+use postgres::{Client, Row, Statement};
+
+pub use connect::Target;
+pub use feed::{listen, Listener, CHANNEL};
+
+use super::{Due, Lease, Open, Store, Tx};
+use crate::model::*;
+
+/// The schema, in order. `pipedesk_schema.version` says how many ran.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_changes_and_sign_in.sql"),
+];
+
+/// The advisory lock key that migrations run under (any constant; this one
+/// is "pipedesk" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7069_7065_6465_736b;
+
+pub struct PgStore {
+    client: Client,
+    target: Target,
+    busy: Duration,
+    stmts: HashMap<&'static str, Statement>,
+}
+
+/// What a transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Write,
+    Rehearse,
+    Read,
+}
+
+/// One transaction's view of the database.
+pub(crate) struct PgTx<'c> {
+    c: &'c mut Client,
+    stmts: &'c mut HashMap<&'static str, Statement>,
+    mode: Mode,
+    /// Tickets changed, for the feed: written just before COMMIT.
+    pending: Vec<(i64, Time)>,
+}
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl PgTx<'_> {
+    fn prep(&mut self, sql: &'static str) -> Result<Statement> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.c.prepare(sql)?;
+        self.stmts.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn rows(&mut self, sql: &'static str, p: Params<'_>) -> Result<Vec<Row>> {
+        let st = self.prep(sql)?;
+        Ok(self.c.query(&st, p)?)
+    }
+
+    fn opt(&mut self, sql: &'static str, p: Params<'_>) -> Result<Option<Row>> {
+        let st = self.prep(sql)?;
+        Ok(self.c.query_opt(&st, p)?)
+    }
+
+    fn one(&mut self, sql: &'static str, p: Params<'_>) -> Result<Row> {
+        let st = self.prep(sql)?;
+        Ok(self.c.query_one(&st, p)?)
+    }
+
+    fn exec(&mut self, sql: &'static str, p: Params<'_>) -> Result<u64> {
+        let st = self.prep(sql)?;
+        Ok(self.c.execute(&st, p)?)
+    }
+
+    /// Does this transaction write (so that its reads of a ticket lock it)?
+    fn writes(&self) -> bool {
+        self.mode == Mode::Write
+    }
+}
+
+/// Column `i` of a row; a column of another type is a broken database, an
+/// error rather than a panic.
+fn get<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
+    row.try_get(i)
+        .with_context(|| format!("reading column {i} of a row"))
+}
+
+/// PostgreSQL's text cannot hold the character zero (§8.3); mail can. It is
+/// kept as U+FFFD, the mark of a character that could not be kept.
+fn text(s: &str) -> Cow<'_, str> {
+    if s.contains('\0') {
+        Cow::Owned(s.replace('\0', "\u{fffd}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+fn opt_text(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(text)
+}
+
+impl PgStore {
+    /// Connects to the database `url` names (trying for at most `busy`)
+    /// and brings its schema up to date. The database itself must exist
+    /// (`createdb`); `how` does not change that: a server never gets a
+    /// database by a typo.
+    pub fn open(url: &str, busy: Duration, _how: Open) -> Result<PgStore> {
+        let target = Target::parse(url)?;
+        let deadline = Instant::now() + busy;
+        let mut client = target.connect(deadline)?;
+        migrate(&mut client).with_context(|| format!("migrating database {}", target.shown))?;
+        Ok(PgStore {
+            client,
+            target,
+            busy,
+            stmts: HashMap::new(),
+        })
+    }
+
+    /// A new connection after the old one broke, within `deadline`.
+    fn reconnect(&mut self, deadline: Instant) -> Result<()> {
+        self.stmts.clear();
+        self.client = self.target.connect(deadline)?;
+        Ok(())
+    }
+
+    /// One attempt at a transaction of `mode`. Err carries whether COMMIT
+    /// had been sent (after which a broken connection leaves the outcome
+    /// unknown, and only the caller's retry, deduplicated, is safe).
+    fn attempt(
+        &mut self,
+        mode: Mode,
+        deadline: Instant,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> std::result::Result<(), (anyhow::Error, bool)> {
+        // A lock held elsewhere is waited for only as long as the budget
+        // lasts; past it PostgreSQL answers 55P03 and the attempt ends.
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis()
+            .max(1);
+        let begin = match mode {
+            Mode::Write | Mode::Rehearse => {
+                format!("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {left}")
+            }
+            // A snapshot: every read of a command for people sees one moment.
+            Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string(),
+        };
+        if let Err(e) = self.client.batch_execute(&begin) {
+            return Err((
+                anyhow::Error::new(e).context("starting a transaction"),
+                false,
+            ));
+        }
+        let mut tx = PgTx {
+            c: &mut self.client,
+            stmts: &mut self.stmts,
+            mode,
+            pending: Vec::new(),
+        };
+        let result = f(&mut tx).and_then(|()| match mode {
+            Mode::Write => feed::write_pending(&mut tx),
+            _ => Ok(()),
+        });
+        if let Err(e) = result {
+            let _ = self.client.batch_execute("ROLLBACK");
+            return Err((e, false));
+        }
+        let end = match mode {
+            Mode::Write => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        self.client.batch_execute(end).map_err(|e| {
+            (
+                anyhow::Error::new(e).context("committing"),
+                mode == Mode::Write,
+            )
+        })
+    }
+
+    /// Runs `f` until it commits, again after a conflict or a broken
+    /// connection, for at most `busy`.
+    fn run(&mut self, mode: Mode, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        let start = Instant::now();
+        let deadline = start + self.busy;
+        let mut pause = Duration::from_millis(2);
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let (err, committing) = match self.attempt(mode, deadline, f) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let kind = errors::classify_any(&err);
+            let left = deadline.saturating_duration_since(Instant::now());
+            let again = match kind {
+                errors::Kind::Final => false,
+                errors::Kind::Conflict => !left.is_zero(),
+                // After COMMIT was sent the change may have committed; the
+                // MTA's retry (deduplicated) is the safe way to find out.
+                errors::Kind::Connection => !committing && !left.is_zero(),
+            };
+            if !again {
+                return Err(if attempts > 1 {
+                    err.context(format!(
+                        "gave up after {attempts} attempts in {:.1} s (policy.busy_wait_secs)",
+                        start.elapsed().as_secs_f64()
+                    ))
+                } else {
+                    err
+                });
+            }
+            if kind == errors::Kind::Connection || self.client.is_closed() {
+                self.reconnect(deadline)
+                    .context("the database connection broke mid-transaction")?;
+            } else {
+                // Jittered, so that writers that collided do not collide
+                // again in step.
+                let jitter = Duration::from_micros(u64::from(std::process::id() % 997) * 3);
+                std::thread::sleep((pause + jitter).min(left));
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+        }
+    }
+
+    /// For `migrate`: is the database free of any desk's data?
+    pub fn describe_url(&self) -> &str {
+        &self.target.shown
+    }
+}
+
+impl Store for PgStore {
+    fn write_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.run(Mode::Write, f)
+    }
+
+    fn rehearse_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.run(Mode::Rehearse, f)
+    }
+
+    fn read_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.run(Mode::Read, f)
+    }
+
+    fn bulk_mode(&mut self) -> Result<()> {
+        // A commit returns before its WAL is flushed: a server crash may
+        // lose the last batches (never corrupt anything), and an import or
+        // a migration is simply run again (§30.4, synchronous_commit).
+        self.client
+            .batch_execute("SET synchronous_commit = off")
+            .context("bulk mode")
+    }
+
+    fn describe(&self) -> String {
+        format!("PostgreSQL {}", self.target.shown)
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<()> {
+    // The common case in one round trip: the schema is up to date.
+    match client.simple_query("SELECT version FROM pipedesk_schema") {
+        Ok(msgs) => {
+            let version = msgs.iter().find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
+                _ => None,
+            });
+            if version == Some(MIGRATIONS.len()) {
+                return Ok(());
+            }
+        }
+        // undefined_table: a new, empty database.
+        Err(e) if e.code().map(|c| c.code()) == Some("42P01") => {}
+        Err(e) => return Err(e.into()),
+    }
+    // Several deliveries may open a new database at once: the advisory lock
+    // makes them take turns, and each reads the version again under it, so
+    // each migration runs once (CREATE TABLE IF NOT EXISTS alone is not
+    // safe against a concurrent one).
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS pipedesk_schema (
+             one boolean PRIMARY KEY DEFAULT true CHECK (one),
+             version integer NOT NULL
+         );
+         INSERT INTO pipedesk_schema (one, version) VALUES (true, 0) ON CONFLICT DO NOTHING;",
+    )?;
+    let current: i32 = tx
+        .query_one("SELECT version FROM pipedesk_schema", &[])?
+        .try_get(0)?;
+    let current = usize::try_from(current).map_err(|_| anyhow!("schema version {current}"))?;
+    if current > MIGRATIONS.len() {
+        anyhow::bail!(
+            "database schema {current} is newer than this pipedesk ({})",
+            MIGRATIONS.len()
+        );
+    }
+    for sql in &MIGRATIONS[current..] {
+        tx.batch_execute(sql)?;
+    }
+    let latest = MIGRATIONS.len() as i32;
+    tx.execute("UPDATE pipedesk_schema SET version = $1", &[&latest])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// What must hold of the data, each as a count of the rows that break it:
+/// SQLite's invariants (`sqlite::INVARIANTS`), and what PostgreSQL adds:
+/// identities and the feed counter ahead of the numbers already used (a
+/// migration that forgot them would give a number twice).
+const INVARIANTS: [(&str, &str); 12] = [
+    ("tickets without a create entry in their history",
+     "SELECT count(*) FROM tickets t WHERE t.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.ticket_id = t.id AND h.kind = 'create')"),
+    ("messages stored on a ticket but missing from its history",
+     "SELECT count(*) FROM messages m WHERE m.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.message = m.id)"),
+    ("messages whose size does not match their bytes",
+     "SELECT count(*) FROM messages WHERE size != length(raw)"),
+    ("sent mail without a send time",
+     "SELECT count(*) FROM outbox WHERE state = 'sent' AND sent IS NULL"),
+    ("merged tickets that point at themselves or at another merged ticket",
+     "SELECT count(*) FROM tickets a JOIN tickets b ON b.id = a.merged_into WHERE a.id = b.id OR b.merged_into IS NOT NULL"),
+    ("messages or history entries left on a merged ticket",
+     "SELECT (SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.merged_into IS NOT NULL)
+           + (SELECT count(*) FROM history h JOIN tickets t ON t.id = h.ticket_id WHERE t.merged_into IS NOT NULL)"),
+    ("ticket numbers at or below the identity's last value: the next ticket would collide",
+     "SELECT count(*) FROM tickets WHERE id > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM tickets_id_seq)"),
+    ("message ids beyond their identity",
+     "SELECT count(*) FROM messages WHERE id > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM messages_id_seq)"),
+    ("history ids beyond their identity",
+     "SELECT count(*) FROM history WHERE id > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM history_id_seq)"),
+    ("outbox ids beyond their identity",
+     "SELECT count(*) FROM outbox WHERE id > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM outbox_id_seq)"),
+    ("changes beyond the feed's last seq",
+     "SELECT count(*) FROM changes WHERE seq > (SELECT last FROM feed)"),
+    ("messages missing from the search index",
+     "SELECT count(*) FROM messages WHERE search IS NULL"),
+];
+
+fn check(tx: &mut PgTx<'_>) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let version: i32 = get(&tx.one("SELECT version FROM pipedesk_schema", &[])?, 0)?;
+    if version as usize != MIGRATIONS.len() {
+        problems.push(format!(
+            "schema version {version}, this pipedesk's is {}",
+            MIGRATIONS.len()
+        ));
+    }
+    for (what, sql) in INVARIANTS {
+        let n: i64 = get(&tx.one(sql, &[])?, 0)?;
+        if n > 0 {
+            problems.push(format!("{n} {what}"));
+        }
+    }
+    // Foreign keys and CHECK constraints are PostgreSQL's to keep: a row
+    // that broke one was never written. An index that is not valid (a
+    // CREATE INDEX CONCURRENTLY that failed) is not.
+    let invalid: i64 = get(
+        &tx.one(
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND NOT i.indisvalid",
+            &[],
+        )?,
+        0,
+    )?;
+    if invalid > 0 {
+        problems.push(format!("{invalid} indexes are not valid (REINDEX them)"));
+    }
+    Ok(problems)
+}
+
+impl Tx for PgTx<'_> {
+    fn stored(&mut self, key: &str) -> Result<Option<Option<i64>>> {
+        tickets::stored(self, key)
+    }
+    fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<i64> {
+        tickets::insert_message(self, m)
+    }
+    fn ticket_for_message_ids(&mut self, ids: &[String]) -> Result<Option<i64>> {
+        tickets::ticket_for_message_ids(self, ids)
+    }
+    fn raw_messages(&mut self, id: i64) -> Result<Vec<RawMessage>> {
+        tickets::raw_messages(self, id)
+    }
+    fn bounces(&mut self) -> Result<Vec<Bounce>> {
+        tickets::bounces(self)
+    }
+    fn message_by_key(&mut self, key: &str) -> Result<Option<RawMessage>> {
+        tickets::message_by_key(self, key)
+    }
+    fn check(&mut self) -> Result<Vec<String>> {
+        check(self)
+    }
+    fn create_ticket(
+        &mut self,
+        queue: &str,
+        subject: &str,
+        requestor: &str,
+        watchers: &[String],
+        now: Time,
+    ) -> Result<i64> {
+        tickets::create_ticket(self, queue, subject, requestor, watchers, now)
+    }
+    fn ticket(&mut self, id: i64) -> Result<Option<Ticket>> {
+        tickets::ticket(self, id)
+    }
+    fn set_status(&mut self, id: i64, status: Status) -> Result<()> {
+        tickets::set_status(self, id, status)
+    }
+    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
+        tickets::set_owner(self, id, owner)
+    }
+    fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
+        tickets::add_watcher(self, id, address)
+    }
+    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
+        tickets::remove_watcher(self, id, address)
+    }
+    fn merge(&mut self, from: i64, into: i64) -> Result<()> {
+        tickets::merge(self, from, into)
+    }
+    fn add_history(&mut self, ticket: i64, entry: &NewEntry, now: Time) -> Result<()> {
+        tickets::add_history(self, ticket, entry, now)
+    }
+    fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {
+        tickets::history(self, id, with_raw)
+    }
+    fn touch(&mut self, id: i64, now: Time) -> Result<()> {
+        feed::touch(self, id, now)
+    }
+    fn changes_since(&mut self, after: i64, limit: usize) -> Result<Vec<Change>> {
+        feed::changes_since(self, after, limit)
+    }
+    fn change_window(&mut self) -> Result<(i64, i64)> {
+        feed::change_window(self)
+    }
+    fn listed(&mut self, ids: &[i64]) -> Result<Vec<Listed>> {
+        search::listed(self, ids)
+    }
+    fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()> {
+        feed::set_password(self, address, hash, now)
+    }
+    fn password(&mut self, address: &str) -> Result<Option<String>> {
+        feed::password(self, address)
+    }
+    fn add_credential(&mut self, c: &Credential) -> Result<()> {
+        feed::add_credential(self, c)
+    }
+    fn credential(
+        &mut self,
+        kind: CredentialKind,
+        secret_hash: &str,
+        now: Time,
+    ) -> Result<Option<String>> {
+        feed::credential(self, kind, secret_hash, now)
+    }
+    fn remove_credential(&mut self, secret_hash: &str) -> Result<()> {
+        feed::remove_credential(self, secret_hash)
+    }
+    fn desk_id(&mut self) -> Result<String> {
+        get(
+            &self.one("SELECT value FROM meta WHERE key = 'desk_id'", &[])?,
+            0,
+        )
+    }
+    fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
+        search::list(self, filter, with_watchers)
+    }
+    fn search(&mut self, words: &[String], statuses: &[Status], limit: usize) -> Result<Vec<Hit>> {
+        search::search(self, words, statuses, limit)
+    }
+    fn counts(&mut self, since: Time) -> Result<Counts> {
+        search::counts(self, since)
+    }
+    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>> {
+        search::first_staff_replies(self, staff)
+    }
+    fn enqueue(
+        &mut self,
+        mail: &Outgoing,
+        now: Time,
+        state: MailState,
+        lease: Option<&Lease>,
+    ) -> Result<i64> {
+        outbox::enqueue(self, mail, now, state, lease)
+    }
+    fn autoreplies_since(&mut self, address: &str, since: Time) -> Result<u32> {
+        outbox::autoreplies_since(self, address, since)
+    }
+    fn lease_next(
+        &mut self,
+        after: i64,
+        due: Due,
+        now: Time,
+        lease: &Lease,
+    ) -> Result<Option<QueuedMail>> {
+        outbox::lease_next(self, after, due, now, lease)
+    }
+    fn leased(&mut self, ids: &[i64], lease: &Lease) -> Result<Vec<QueuedMail>> {
+        outbox::leased(self, ids, lease)
+    }
+    fn mark_sent(&mut self, id: i64, lease: &Lease, now: Time) -> Result<bool> {
+        outbox::mark_sent(self, id, lease, now)
+    }
+    fn mark_failed(&mut self, id: i64, lease: &Lease, error: &str, retry: Time) -> Result<()> {
+        outbox::mark_failed(self, id, lease, error, retry)
+    }
+    fn release(&mut self, id: i64, token: &str) -> Result<bool> {
+        outbox::release(self, id, token)
+    }
+    fn ticket_mail(&mut self, id: i64) -> Result<Vec<MailRecord>> {
+        outbox::ticket_mail(self, id)
+    }
+    fn queued_mail(&mut self) -> Result<Vec<MailRecord>> {
+        outbox::queued_mail(self)
+    }
+}
