@@ -1173,20 +1173,26 @@ fn bad_config_exits_75_for_deliver_and_78_for_people() {
     std::fs::remove_file(desk.config_path()).unwrap();
     desk.send(SUBMIT, &john("Printer")).code(75);
     desk.run(&["list"], b"").code(78);
-    assert!(!desk.db_path().exists(), "nothing was stored");
+    assert!(!desk.has_database(), "nothing was stored");
 }
 
 #[test]
 fn locked_database_exits_75_and_stores_nothing_until_released() {
     let desk = Desk::with_config("[policy]\nbusy_wait_secs = 1\n");
     desk.open_ticket(&john("Printer"));
-    let lock = rusqlite::Connection::open(desk.db_path()).unwrap();
-    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    // SQLite: another process holds the file's write lock. PostgreSQL:
+    // another host holds a lock on the tickets table.
+    let lock = desk.db();
+    lock.batch(if desk.on_postgres() {
+        "BEGIN; LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE"
+    } else {
+        "BEGIN EXCLUSIVE"
+    });
     let m = john("Scanner");
     let run = desk.send(SUBMIT, &m).code(75);
     assert!(run.stderr.starts_with("pipedesk: "), "{run}");
     assert!(run.stdout.is_empty(), "{run}");
-    lock.execute_batch("COMMIT").unwrap();
+    lock.batch("COMMIT");
     drop(lock);
     assert_eq!(desk.ticket_count(), 1, "nothing was stored");
     // The MTA retries, and now it goes in.
@@ -1213,7 +1219,7 @@ fn dry_run_changes_nothing() {
         )
         .ok();
     assert!(run.stdout.contains("create"), "prints the action: {run}");
-    assert!(!desk.db_path().exists(), "no database appears");
+    assert!(!desk.has_database(), "no database appears");
     desk.open_ticket(&john("Printer"));
     desk.clear_mail();
     let before = desk.show(1);

@@ -6,14 +6,17 @@
 //! `policy.trusted_authserv_id` is set (SPEC §3, §4).
 //!
 //! The harness is local to this file: a temp folder with a config, the real
-//! binary, and SQLite opened directly to see what was stored and queued.
+//! binary, and the database opened directly to see what was stored and
+//! queued (SQLite here, PostgreSQL in `tests/pg_hostile.rs`).
+
+mod common;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use common::store::{Db, TestStore, P};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pipedesk");
 /// Upper bound for one hostile message: "within seconds", with room for a
@@ -25,6 +28,7 @@ const MEMORY_KIB: u64 = 1536 * 1024;
 
 struct Desk {
     dir: tempfile::TempDir,
+    store: TestStore,
 }
 
 #[derive(Debug)]
@@ -58,22 +62,24 @@ impl Desk {
     /// for the [policy] section.
     fn new(policy: &str) -> Desk {
         let dir = tempfile::tempdir().expect("temp dir");
+        let store = TestStore::new(PathBuf::from("desk.db"));
+        let database = store.setting();
         let config = format!(
-            "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org\"]\ndatabase = \"desk.db\"\n\
+            "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org\"]\ndatabase = \"{database}\"\n\
              [staff]\nadmins = [\"{ADMIN}\"]\n\
              [policy]\n{policy}\n\
              [mail]\ntransport = \"file\"\ndir = \"outbox\"\n"
         );
         std::fs::write(dir.path().join("pipedesk.toml"), config).expect("config");
-        Desk { dir }
+        Desk { dir, store }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    fn db(&self) -> Connection {
-        Connection::open(self.path("desk.db")).expect("open db")
+    fn db(&self) -> Db {
+        self.store.db(self.dir.path())
     }
 
     fn run(&self, args: &[&str], stdin: &[u8]) -> Out {
@@ -140,10 +146,7 @@ impl Desk {
 
     fn copies(&self, raw: &[u8]) -> i64 {
         self.db()
-            .query_row("SELECT count(*) FROM messages WHERE raw = ?1", [raw], |r| {
-                r.get(0)
-            })
-            .unwrap()
+            .count("SELECT count(*) FROM messages WHERE raw = ?1", &[P::B(raw)])
     }
 
     fn outbox_files(&self) -> Vec<PathBuf> {
@@ -452,7 +455,7 @@ fn max_message_bytes_is_exact() {
         out.stderr
     );
     assert!(
-        !desk.path("desk.db").exists() || desk.copies(&over) == 0,
+        !desk.store.exists(desk.dir.path()) || desk.copies(&over) == 0,
         "refused but stored"
     );
     hostile(
@@ -608,14 +611,10 @@ fn no_header_from_incoming_mail_adds_a_header_or_recipient_to_outgoing_mail() {
         mails >= 3,
         "autoreply, admin notice and staff reply: {mails}"
     );
-    let relayed: i64 = desk
-        .db()
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE kind = 'staff_reply' AND state = 'sent'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let relayed: i64 = desk.db().count(
+        "SELECT count(*) FROM outbox WHERE kind = 'staff_reply' AND state = 'sent'",
+        &[],
+    );
     assert_eq!(relayed, 1, "the staff reply was relayed");
 }
 
@@ -663,24 +662,20 @@ fn staff_attempt_from(auth: &[&str], from: &str) -> Staffness {
     };
     let db = || desk.db();
     let staff_replies = || -> i64 {
-        db().query_row(
+        db().count(
             "SELECT count(*) FROM outbox WHERE kind = 'staff_reply'",
-            [],
-            |r| r.get(0),
+            &[],
         )
-        .unwrap()
     };
     send("ticket-1@help.example.org", "reply");
     let relayed_as_staff = staff_replies() > 0;
     send("ticket-1-comment@help.example.org", "comment");
-    let comment_kind: String = db()
-        .query_row(
-            "SELECT h.kind FROM history h JOIN messages m ON h.message = m.id \
-             WHERE m.message_id = 'comment@example.org'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let comment_kind: String = db().texts(
+        "SELECT h.kind FROM history h JOIN messages m ON h.message = m.id \
+         WHERE m.message_id = 'comment@example.org'",
+        &[],
+    )[0]
+    .clone();
     // A comment from staff goes to staff only; from outside staff it is
     // plain correspondence, never passed on to the requestor.
     assert_eq!(
@@ -689,16 +684,11 @@ fn staff_attempt_from(auth: &[&str], from: &str) -> Staffness {
         "a comment was relayed to the requestor"
     );
     send("ticket-1-done@help.example.org", "close");
-    let status: String = db()
-        .query_row("SELECT status FROM tickets WHERE id = 1", [], |r| r.get(0))
-        .unwrap();
-    let refusals: i64 = db()
-        .query_row(
-            "SELECT count(*) FROM history WHERE kind = 'note' AND note LIKE 'close refused%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let status: String = db().texts("SELECT status FROM tickets WHERE id = 1", &[])[0].clone();
+    let refusals: i64 = db().count(
+        "SELECT count(*) FROM history WHERE kind = 'note' AND note LIKE 'close refused%'",
+        &[],
+    );
     assert_eq!(refusals, i64::from(status != "resolved"), "refusal noted");
     desk.run(&["check"], b"").assert_code(0, "check");
     Staffness {

@@ -6,7 +6,13 @@
 //! keeps the message), never 0 with nothing stored (SPEC §3, §4).
 //!
 //! The harness is local to this file: a temp folder with a config, the real
-//! binary, and SQLite opened directly to count what was stored.
+//! binary, and the database opened directly to count what was stored
+//! (SQLite here; PostgreSQL in `tests/pg_reliability.rs`, where the tests of
+//! a SQLite file's own failures are replaced by PostgreSQL's: a lock held by
+//! another host, a read-only database, a database that refuses or is not
+//! there).
+
+mod common;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -17,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension};
+use common::store::{Db, TestStore, P};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pipedesk");
 /// An upper bound for a process that hangs; never a claim about speed.
@@ -28,6 +34,7 @@ const HANG: Duration = Duration::from_secs(120);
 /// `outbox/`.
 struct Desk {
     dir: tempfile::TempDir,
+    store: TestStore,
 }
 
 /// How a process ended.
@@ -66,25 +73,32 @@ impl Desk {
         let dir = tempfile::tempdir().expect("temp dir");
         let mail = mail.replace("{dir}", &dir.path().display().to_string());
         std::fs::create_dir(dir.path().join("db")).expect("db dir");
+        let store = TestStore::new(PathBuf::from("db/desk.db"));
+        let desk = Desk { dir, store };
+        desk.write_config(policy, &mail, &desk.store.setting());
+        desk
+    }
+
+    fn write_config(&self, policy: &str, mail: &str, database: &str) {
         let config = format!(
             "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org\"]\n\
-             database = \"db/desk.db\"\n\
+             database = \"{database}\"\n\
              [staff]\nadmins = [\"admin@example.org\"]\n\
              [policy]\n{policy}\n[mail]\n{mail}\n"
         );
-        std::fs::write(dir.path().join("pipedesk.toml"), config).expect("config");
-        Desk { dir }
+        std::fs::write(self.path("pipedesk.toml"), config).expect("config");
+    }
+
+    fn on_postgres(&self) -> bool {
+        self.store.is_postgres()
     }
 
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    fn db(&self) -> Connection {
-        let c = Connection::open(self.path("db/desk.db")).expect("open db");
-        c.busy_timeout(Duration::from_secs(30))
-            .expect("busy timeout");
-        c
+    fn db(&self) -> Db {
+        self.store.db(self.dir.path())
     }
 
     fn command(&self, wrapper: Option<&str>) -> Command {
@@ -132,31 +146,25 @@ impl Desk {
     }
 
     fn count(&self, sql: &str) -> i64 {
-        self.db()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.db().count(sql, &[])
     }
 
     /// How many times the message with Message-ID `<id>` is stored.
     fn copies(&self, id: &str) -> i64 {
-        self.db()
-            .query_row(
-                "SELECT count(*) FROM messages WHERE message_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .expect("count copies")
+        self.db().count(
+            "SELECT count(*) FROM messages WHERE message_id = ?1",
+            &[P::T(id)],
+        )
     }
 
     fn stored_raw(&self, id: &str) -> Option<Vec<u8>> {
         self.db()
-            .query_row(
+            .rows(
                 "SELECT raw FROM messages WHERE message_id = ?1",
-                [id],
-                |r| r.get(0),
+                &[P::T(id)],
             )
-            .optional()
-            .expect("stored raw")
+            .first()
+            .map(|r| r[0].bytes())
     }
 }
 
@@ -323,7 +331,7 @@ fn snapshot(desk: &Desk) -> Vec<i64> {
         "SELECT count(*) FROM history",
         "SELECT count(*) FROM outbox",
         "SELECT count(*) FROM watchers",
-        "SELECT sum(length(raw)) FROM messages",
+        "SELECT CAST(sum(length(raw)) AS bigint) FROM messages",
     ]
     .iter()
     .map(|sql| desk.count(sql))
@@ -388,14 +396,10 @@ fn four_concurrent_workers_lose_and_duplicate_nothing() {
         );
     }
     for (t, &n) in replies_to.iter().enumerate().skip(1) {
-        let on_ticket: i64 = desk
-            .db()
-            .query_row(
-                "SELECT count(*) FROM messages WHERE ticket_id = ?1",
-                [t as i64],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let on_ticket: i64 = desk.db().count(
+            "SELECT count(*) FROM messages WHERE ticket_id = ?1",
+            &[P::I(t as i64)],
+        );
         assert_eq!(on_ticket, 1 + n, "messages on seed ticket #{t}");
     }
     // Every new ticket holds exactly its one message: no reply opened one.
@@ -561,12 +565,10 @@ fn sigkill_at_random_points_leaves_a_checked_database_and_redelivery_stores_once
     // Mail recorded as sent really went out; what a kill interrupted is
     // still queued, and `flush --force` (ignoring the 60 s lease) sends it.
     let rows = |state: &str| -> Vec<String> {
-        let db = desk.db();
-        let mut stmt = db
-            .prepare("SELECT message_id FROM outbox WHERE state = ?1")
-            .unwrap();
-        let ids = stmt.query_map([state], |r| r.get(0)).unwrap();
-        ids.collect::<Result<_, _>>().unwrap()
+        desk.db().texts(
+            "SELECT message_id FROM outbox WHERE state = ?1",
+            &[P::T(state)],
+        )
     };
     let before = sent_counts(&desk);
     let sent_before = rows("sent");
@@ -650,14 +652,12 @@ fn a_kill_while_sending_the_second_mail_does_not_send_the_first_again() {
     assert_eq!(desk.copies(&m.id), 1, "stored before sending");
     let first = sent_counts(&desk);
     assert_eq!(first.len(), 1, "one mail went out before the kill");
-    let states: Vec<(String, String)> = {
-        let db = desk.db();
-        let mut stmt = db
-            .prepare("SELECT message_id, state FROM outbox ORDER BY id")
-            .unwrap();
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        rows.collect::<Result<_, _>>().unwrap()
-    };
+    let states: Vec<(String, String)> = desk
+        .db()
+        .rows("SELECT message_id, state FROM outbox ORDER BY id", &[])
+        .iter()
+        .map(|r| (r[0].text(), r[1].text()))
+        .collect();
     assert_eq!(states.len(), 2);
     let (first_id, first_state) = &states[0];
     assert!(
@@ -727,23 +727,31 @@ fn a_locked_database_gives_75_after_the_busy_wait_and_stores_nothing() {
     desk.deliver_ok(&new_ticket("first", 0));
     let m = blocked_message();
 
-    // Another writer holds the write lock for longer than busy_wait_secs.
+    // Another writer holds the write lock for longer than busy_wait_secs:
+    // SQLite's one write lock; on PostgreSQL, another host's lock on the
+    // table a new ticket goes into.
     let holder = desk.db();
-    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    holder.batch(if desk.on_postgres() {
+        "BEGIN; LOCK TABLE tickets IN EXCLUSIVE MODE"
+    } else {
+        "BEGIN IMMEDIATE"
+    });
     let out = desk.deliver(&m);
     assert_tempfail(&out, 1, "deliver against a held write lock");
     assert_waited_busy_wait(&out, 1);
-    holder.execute_batch("ROLLBACK").unwrap();
+    holder.batch("ROLLBACK");
     assert_eq!(desk.copies(&m.id), 0, "a 75 stored the message");
 
-    // An exclusive lock that keeps even readers out.
-    holder
-        .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; UPDATE tickets SET priority = priority;")
-        .unwrap();
+    // A lock that keeps even readers out.
+    holder.batch(if desk.on_postgres() {
+        "BEGIN; LOCK TABLE messages IN ACCESS EXCLUSIVE MODE"
+    } else {
+        "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; UPDATE tickets SET priority = priority;"
+    });
     let out = desk.deliver(&m);
     assert_tempfail(&out, 1, "deliver against an exclusive lock");
     assert_waited_busy_wait(&out, 1);
-    holder.execute_batch("COMMIT").unwrap();
+    holder.batch("COMMIT");
     drop(holder);
     assert_eq!(desk.copies(&m.id), 0, "a 75 stored the message");
 
@@ -808,6 +816,24 @@ fn a_read_only_database_gives_75_and_stores_nothing() {
     let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
     let db_dir = desk.path("db");
     let m = blocked_message();
+    if desk.on_postgres() {
+        // PostgreSQL's read-only: a database (a standby, or one an admin
+        // closed for writes) where every transaction is read-only.
+        desk.deliver_ok(&new_ticket("first", 0));
+        let db = desk.db();
+        let name = db.texts("SELECT current_database()", &[])[0].clone();
+        db.batch(&format!(
+            "ALTER DATABASE {name} SET default_transaction_read_only = on"
+        ));
+        let out = desk.deliver(&m);
+        db.batch(&format!(
+            "ALTER DATABASE {name} RESET default_transaction_read_only"
+        ));
+        assert_tempfail(&out, 2, "deliver to a read-only database");
+        assert_eq!(desk.copies(&m.id), 0);
+        retry_stores_once_in_the_same_database(&desk, &m);
+        return;
+    }
     // Kept mounted to the end: the retry must go to the same database.
     let mut _mount = None;
     if is_root() {
@@ -847,6 +873,12 @@ fn a_read_only_database_gives_75_and_stores_nothing() {
 #[test]
 fn a_full_disk_gives_75_and_stores_nothing() {
     let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    if desk.on_postgres() {
+        eprintln!(
+            "SQLite only: a full disk under the database file (PostgreSQL's disk is the server's)"
+        );
+        return;
+    }
     let db_dir = desk.path("db");
     let Some(_mount) = is_root().then(|| Mount::tmpfs(&db_dir, "2m")).flatten() else {
         eprintln!(
@@ -878,6 +910,10 @@ fn a_file_size_limit_gives_75_not_a_signal_and_stores_nothing() {
     // RLIMIT_FSIZE raises SIGXFSZ, which would kill deliver mid-commit;
     // deliver ignores it, so the write fails like a full disk: 75.
     let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    if desk.on_postgres() {
+        eprintln!("SQLite only: deliver writes no file of its own on PostgreSQL");
+        return;
+    }
     desk.deliver_ok(&new_ticket("first", 0));
     let m = blocked_message();
     let out = desk.run_wrapped(
@@ -895,6 +931,20 @@ fn a_file_size_limit_gives_75_not_a_signal_and_stores_nothing() {
 fn an_unopenable_database_path_gives_75() {
     // The database folder is missing (a typo, an unmounted volume).
     let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    if desk.on_postgres() {
+        // PostgreSQL's: a server nobody listens for (a wrong port, a host
+        // that is down), tried again for busy_wait_secs, then 75.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let url = format!("postgres://postgres@127.0.0.1:{port}/nowhere");
+        desk.write_config("busy_wait_secs = 2", "transport = \"none\"", &url);
+        let out = desk.deliver(&blocked_message());
+        assert_tempfail(&out, 2, "deliver with no server listening");
+        assert_waited_busy_wait(&out, 2);
+        return;
+    }
     std::fs::remove_dir(desk.path("db")).unwrap();
     let m = blocked_message();
     let out = desk.deliver(&m);

@@ -1,6 +1,10 @@
 //! The commands people run at a terminal — show, list, search, attachments,
 //! import, stats, completions, man — driven through the real binary in a
-//! temp folder, against fixtures and small messages written here.
+//! temp folder, against fixtures and small messages written here. The
+//! database is the harness's (`tests/common/store.rs`): SQLite here,
+//! PostgreSQL in `tests/pg_terminal.rs`.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -18,7 +22,7 @@ const CONFIG: &str = r#"
 [site]
 name = "myisp"
 domains = ["help.example.org"]
-database = "pipedesk.db"
+database = "{database}"
 
 [[queues]]
 name = "web"
@@ -43,13 +47,16 @@ fn fixture(name: &str) -> Vec<u8> {
 /// A help desk in a temp folder.
 struct Desk {
     dir: TempDir,
+    store: common::store::TestStore,
 }
 
 impl Desk {
     fn new() -> Desk {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("pipedesk.toml"), CONFIG).unwrap();
-        Desk { dir }
+        let store = common::store::TestStore::new(PathBuf::from("pipedesk.db"));
+        let config = CONFIG.replace("{database}", &store.setting());
+        std::fs::write(dir.path().join("pipedesk.toml"), config).unwrap();
+        Desk { dir, store }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -123,8 +130,7 @@ impl Desk {
 
     /// One number from the database.
     fn count(&self, sql: &str) -> i64 {
-        let conn = rusqlite::Connection::open(self.path("pipedesk.db")).unwrap();
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        self.store.db(self.dir.path()).count(sql, &[])
     }
 }
 

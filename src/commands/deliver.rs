@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 use crate::address::{self, Recipient};
 use crate::cli::DeliverArgs;
-use crate::config::{Config, Database};
+use crate::config::Config;
 use crate::desk::{Desk, Incoming, Outcome};
 use crate::exit::Fail;
 use crate::inbound::{self, Facts};
@@ -125,7 +125,7 @@ fn dry_run(
     now: crate::model::Time,
     json: bool,
 ) -> Result<()> {
-    let missing = matches!(&config.site.database, Database::Sqlite(p) if !p.exists());
+    let missing = !store::exists(&config)?;
     let mut desk = if missing {
         Desk::with_store(config, store::in_memory()?)
     } else {

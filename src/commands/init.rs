@@ -80,7 +80,7 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
     }
     crate::term::out(&format!("config: {source}: ok\n"))?;
     let db = config.site.database.describe();
-    if matches!(&config.site.database, Database::Sqlite(p) if !p.exists()) {
+    if !crate::store::exists(config)? {
         // Not an error: the first delivery (or `pipedesk init`) creates it.
         return crate::term::out(&format!("database: {db}: not created yet\n"));
     }

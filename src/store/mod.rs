@@ -240,6 +240,19 @@ pub fn open(config: &Config, how: Open) -> Result<Box<dyn Store>> {
     }
 }
 
+/// Has the database the configuration names been created (a SQLite file;
+/// a PostgreSQL database with pipedesk's schema)? For the commands that
+/// must not create one: `deliver --dry-run`, `check`.
+pub fn exists(config: &Config) -> Result<bool> {
+    match &config.site.database {
+        Database::Sqlite(path) => Ok(path.exists()),
+        Database::Postgres(url) => postgres::has_schema(
+            url,
+            std::time::Duration::from_secs(config.policy.busy_wait_secs),
+        ),
+    }
+}
+
 /// An empty store in memory, for tests and for `--dry-run` without a
 /// database.
 pub fn in_memory() -> Result<Box<dyn Store>> {

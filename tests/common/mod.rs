@@ -3,11 +3,15 @@
 //! `tests/testenv` and ripgrep's `tests/util.rs`. Each `Desk` owns a folder
 //! with a copy of `fixtures/pipedesk.toml` (site `myisp`, domain
 //! `help.example.org`, admin stef@, member ann@, file transport into
-//! `outbox/`), so relative paths in it land in that folder.
+//! `outbox/`), so relative paths in it land in that folder. Its database
+//! is `pipedesk.db` in that folder, or, in a `pg_*` test binary, a fresh
+//! PostgreSQL database (`store.rs`).
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod browser;
+pub mod pg;
+pub mod store;
 pub mod web;
 
 use std::collections::BTreeSet;
@@ -317,6 +321,8 @@ pub struct Desk {
     seen: std::sync::Mutex<BTreeSet<String>>,
     /// The line endings `deliver` hands messages over with.
     pub eol: Eol,
+    /// Where its tickets are kept.
+    pub store: store::TestStore,
 }
 
 impl Default for Desk {
@@ -344,6 +350,7 @@ impl Desk {
             config,
             seen: Default::default(),
             eol: Eol::Lf,
+            store: store::TestStore::new(PathBuf::from("pipedesk.db")),
         };
         desk.set_config(overrides);
         desk
@@ -367,6 +374,9 @@ impl Desk {
         let base = std::fs::read_to_string(fixtures().join("pipedesk.toml"))
             .expect("fixtures/pipedesk.toml");
         let mut table: toml::Table = base.parse().expect("fixtures/pipedesk.toml parses");
+        if let Some(toml::Value::Table(site)) = table.get_mut("site") {
+            site.insert("database".into(), self.store.setting().into());
+        }
         let extra: toml::Table = overrides.parse().expect("overrides parse");
         merge(&mut table, extra);
         self.write_config(&toml::to_string(&table).expect("config serializes"));
@@ -394,8 +404,23 @@ impl Desk {
         &self.config
     }
 
+    /// The SQLite file (in a PostgreSQL run: where it would be).
     pub fn db_path(&self) -> PathBuf {
         self.path().join("pipedesk.db")
+    }
+
+    /// Does the desk's database exist yet (the file; the schema)?
+    pub fn has_database(&self) -> bool {
+        self.store.exists(self.path())
+    }
+
+    /// A connection for assertions on what was stored.
+    pub fn db(&self) -> store::Db {
+        self.store.db(self.path())
+    }
+
+    pub fn on_postgres(&self) -> bool {
+        self.store.is_postgres()
     }
 
     /// The binary with `--config` and a clean environment: none of the
@@ -516,7 +541,7 @@ impl Desk {
     /// The number of tickets.
     #[track_caller]
     pub fn ticket_count(&self) -> usize {
-        if !self.db_path().exists() {
+        if !self.has_database() {
             return 0;
         }
         self.list(&[]).as_array().expect("an array").len()

@@ -59,16 +59,15 @@ impl Target {
             if let Some(pw) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
                 config.password(pw);
             } else {
-                match password_file() {
-                    Some(path) => match read_password_file(&path) {
+                if let Some(path) = password_file() {
+                    match read_password_file(&path) {
                         Ok(text) => {
                             if let Some(pw) = lookup(&text, &Want::of(&config)) {
                                 config.password(pw);
                             }
                         }
                         Err(note) => pgpass_note = Some(note),
-                    },
-                    None => {}
+                    }
                 }
             }
         }
@@ -237,8 +236,8 @@ fn split_fields(line: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
-                if let Some(next) = chars.next() {
-                    fields.last_mut().map(|f| f.push(next));
+                if let (Some(next), Some(f)) = (chars.next(), fields.last_mut()) {
+                    f.push(next);
                 }
             }
             // The password is the rest of the line, colons and all.

@@ -139,13 +139,24 @@ fn opt_text(s: Option<&str>) -> Option<Cow<'_, str>> {
 impl PgStore {
     /// Connects to the database `url` names (trying for at most `busy`)
     /// and brings its schema up to date. The database itself must exist
-    /// (`createdb`); `how` does not change that: a server never gets a
-    /// database by a typo.
-    pub fn open(url: &str, busy: Duration, _how: Open) -> Result<PgStore> {
+    /// (`createdb`: a server never gets a database by a typo); with
+    /// `Open::Existing` it must hold pipedesk's schema already, as a SQLite
+    /// file must exist for the commands for people.
+    pub fn open(url: &str, busy: Duration, how: Open) -> Result<PgStore> {
         let target = Target::parse(url)?;
         let deadline = Instant::now() + busy;
         let mut client = target.connect(deadline)?;
-        migrate(&mut client).with_context(|| format!("migrating database {}", target.shown))?;
+        let version = schema_version(&mut client)
+            .with_context(|| format!("reading the schema of {}", target.shown))?;
+        if version.is_none() && how == Open::Existing {
+            anyhow::bail!(
+                "no pipedesk database in {} yet (`pipedesk init` creates it, and so does the first delivery)",
+                target.shown
+            );
+        }
+        if version != Some(MIGRATIONS.len()) {
+            migrate(&mut client).with_context(|| format!("migrating database {}", target.shown))?;
+        }
         Ok(PgStore {
             client,
             target,
@@ -293,22 +304,33 @@ impl Store for PgStore {
     }
 }
 
-fn migrate(client: &mut Client) -> Result<()> {
-    // The common case in one round trip: the schema is up to date.
+/// Does the database at `url` hold a pipedesk schema (`--dry-run` and
+/// `check` say "not created yet" rather than create it)?
+pub fn has_schema(url: &str, busy: Duration) -> Result<bool> {
+    let target = Target::parse(url)?;
+    let mut client = target.connect(Instant::now() + busy)?;
+    Ok(schema_version(&mut client)?.is_some())
+}
+
+/// The schema version, in one round trip (the hot path of every
+/// delivery); None for a database pipedesk never opened.
+fn schema_version(client: &mut Client) -> Result<Option<usize>> {
     match client.simple_query("SELECT version FROM pipedesk_schema") {
-        Ok(msgs) => {
-            let version = msgs.iter().find_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
-                _ => None,
-            });
-            if version == Some(MIGRATIONS.len()) {
-                return Ok(());
-            }
-        }
+        Ok(msgs) => Ok(Some(
+            msgs.iter()
+                .find_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
+                    _ => None,
+                })
+                .unwrap_or(0),
+        )),
         // undefined_table: a new, empty database.
-        Err(e) if e.code().map(|c| c.code()) == Some("42P01") => {}
-        Err(e) => return Err(e.into()),
+        Err(e) if e.code().map(|c| c.code()) == Some("42P01") => Ok(None),
+        Err(e) => Err(e.into()),
     }
+}
+
+fn migrate(client: &mut Client) -> Result<()> {
     // Several deliveries may open a new database at once: the advisory lock
     // makes them take turns, and each reads the version again under it, so
     // each migration runs once (CREATE TABLE IF NOT EXISTS alone is not
