@@ -340,6 +340,14 @@ impl Desk {
     /// A desk whose config is `fixtures/pipedesk.toml` with `overrides`
     /// (TOML) merged in, table by table.
     pub fn with_config(overrides: &str) -> Desk {
+        Desk::on(
+            store::TestStore::new(PathBuf::from("pipedesk.db")),
+            overrides,
+        )
+    }
+
+    /// `with_config`, on the store given.
+    pub fn on(store: store::TestStore, overrides: &str) -> Desk {
         let dir = tempfile::Builder::new()
             .prefix("pipedesk-test-")
             .tempdir()
@@ -350,7 +358,7 @@ impl Desk {
             config,
             seen: Default::default(),
             eol: Eol::Lf,
-            store: store::TestStore::new(PathBuf::from("pipedesk.db")),
+            store,
         };
         desk.set_config(overrides);
         desk

@@ -47,6 +47,20 @@ extern "C" fn stop_shared() {
     }
 }
 
+/// The shared cluster for a test that is about PostgreSQL itself; where it
+/// cannot start, None after a `SKIP:` line (a failure under `CI=true`).
+pub fn shared_or_skip(test: &str) -> Option<&'static Cluster> {
+    match shared() {
+        Ok(c) => Some(c),
+        Err(why) if in_ci() => panic!("{test}: PostgreSQL could not start (CI=true): {why}"),
+        Err(why) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIP: {test}: {why}");
+            None
+        }
+    }
+}
+
 /// Is this a CI run (where a PostgreSQL that cannot start is a failure)?
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")

@@ -48,6 +48,9 @@ pub fn on_postgres() -> bool {
 pub struct TestStore {
     sqlite: PathBuf,
     pg: Option<pg::TestDb>,
+    /// Another store's PostgreSQL database, used but not owned (a second
+    /// host of the same desk).
+    shared: Option<String>,
 }
 
 impl TestStore {
@@ -58,49 +61,75 @@ impl TestStore {
                 .and_then(|c| c.database())
                 .unwrap_or_else(|e| panic!("a PostgreSQL test database: {e}"))
         });
-        TestStore { sqlite, pg }
+        TestStore {
+            sqlite,
+            pg,
+            shared: None,
+        }
     }
 
     /// A SQLite file whatever the binary runs on: for a test of SQLite
     /// itself.
     pub fn sqlite(sqlite: PathBuf) -> TestStore {
-        TestStore { sqlite, pg: None }
+        TestStore {
+            sqlite,
+            pg: None,
+            shared: None,
+        }
     }
 
-    /// A PostgreSQL database of `cluster`.
+    /// A PostgreSQL database of its own.
     pub fn postgres(db: pg::TestDb) -> TestStore {
         TestStore {
             sqlite: PathBuf::new(),
             pg: Some(db),
+            shared: None,
+        }
+    }
+
+    /// The same database as `other` (which owns it): a second mail host.
+    pub fn same_as(other: &TestStore) -> TestStore {
+        TestStore {
+            sqlite: other.sqlite.clone(),
+            pg: None,
+            shared: other.url().map(String::from),
         }
     }
 
     pub fn is_postgres(&self) -> bool {
-        self.pg.is_some()
+        self.url().is_some()
     }
 
     /// What `site.database` says: the SQLite path (as given, so relative
     /// paths stay relative to the config), or the URL.
     pub fn setting(&self) -> String {
-        match &self.pg {
-            Some(db) => db.url.clone(),
+        match self.url() {
+            Some(url) => url.to_string(),
             None => self.sqlite.display().to_string(),
         }
     }
 
     pub fn url(&self) -> Option<&str> {
-        self.pg.as_ref().map(|d| d.url.as_str())
+        self.pg
+            .as_ref()
+            .map(|d| d.url.as_str())
+            .or(self.shared.as_deref())
+    }
+
+    fn connect(&self) -> Option<postgres::Client> {
+        self.url().map(|url| {
+            postgres::Client::connect(url, postgres::NoTls)
+                .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+        })
     }
 
     /// Has pipedesk created its database here (a file; a schema)?
     pub fn exists(&self, base: &std::path::Path) -> bool {
-        match &self.pg {
-            Some(db) => {
-                let mut c = db.connect();
-                c.query_one("SELECT to_regclass('tickets') IS NOT NULL", &[])
-                    .and_then(|r| r.try_get::<_, bool>(0))
-                    .unwrap_or(false)
-            }
+        match self.connect() {
+            Some(mut c) => c
+                .query_one("SELECT to_regclass('tickets') IS NOT NULL", &[])
+                .and_then(|r| r.try_get::<_, bool>(0))
+                .unwrap_or(false),
             None => base.join(&self.sqlite).exists(),
         }
     }
@@ -108,8 +137,8 @@ impl TestStore {
     /// A connection for assertions; `base` is the folder a relative SQLite
     /// path is relative to.
     pub fn db(&self, base: &std::path::Path) -> Db {
-        match &self.pg {
-            Some(db) => Db::Pg(RefCell::new(db.connect())),
+        match self.connect() {
+            Some(c) => Db::Pg(RefCell::new(c)),
             None => {
                 let c = rusqlite::Connection::open(base.join(&self.sqlite)).expect("open db");
                 c.busy_timeout(std::time::Duration::from_secs(30))
