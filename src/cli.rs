@@ -89,6 +89,17 @@ pub enum Command {
     /// References/In-Reply-To. No mail is sent. Running it twice changes
     /// nothing: messages already stored are skipped.
     Import(ImportArgs),
+    /// Copy this desk, whole, into another database (SQLite or PostgreSQL)
+    ///
+    /// Tickets with their numbers, messages byte-exact, history, watchers,
+    /// the outbox, the change feed, staff passwords and web credentials go
+    /// into TARGET, which must be empty or hold an earlier copy of this
+    /// desk; a target that holds another desk's data is refused (exit 1,
+    /// nothing changed). Run again, it adds only what is missing and brings
+    /// up to date the tickets that changed since, so the last run is short:
+    /// stop deliveries, run it once more, then point every host's
+    /// site.database at TARGET.
+    Migrate(MigrateArgs),
     /// Tickets by status and queue, new this week, time to first staff reply
     Stats(StatsArgs),
     /// Serve the web interface and the JSON API on web.listen
@@ -274,6 +285,14 @@ pub struct SearchArgs {
     /// Print JSON: an array of {ticket, subject, status, snippet}, best first
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Where to copy the desk: a postgres:// (or postgresql://) URL, or the
+    /// path of a SQLite file
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ pub mod import;
 pub mod init;
 pub mod list;
 pub mod merge;
+pub mod migrate;
 pub mod passwd;
 pub mod search;
 pub mod serve;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 Command::Attachments(args) => attachments::run(&config, args),
                 Command::Search(args) => search::run(&config, args),
                 Command::Import(args) => import::run(&config, args),
+                Command::Migrate(args) => migrate::run(&config, args),
                 Command::Stats(args) => stats::run(&config, args),
                 Command::Serve => serve::run(config),
                 Command::Passwd(args) => passwd::passwd(&config, args),

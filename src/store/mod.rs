@@ -8,6 +8,7 @@
 //! what reopens a ticket, which mail a change causes) lives in the desk,
 //! which calls these methods inside one transaction per operation.
 
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 
@@ -217,6 +218,31 @@ pub trait Tx {
     fn ticket_mail(&mut self, id: i64) -> Result<Vec<MailRecord>>;
     /// Every mail still queued, oldest first.
     fn queued_mail(&mut self) -> Result<Vec<MailRecord>>;
+
+    // --- copying a desk (`pipedesk migrate`, copy.rs) ---------------------
+
+    /// How many rows each table holds, and its largest key.
+    fn copy_marks(&mut self) -> Result<copy::Marks>;
+    /// The rows of `table` that `pick` names, in key order: at most
+    /// `max_rows`, and past `max_bytes` of message and mail bytes no more
+    /// (but at least one row, however large).
+    fn dump(
+        &mut self,
+        table: copy::Table,
+        pick: copy::Pick<'_>,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<copy::Rows>;
+    /// Writes the rows this store lacks, and brings the tickets (with their
+    /// watchers), mail states, merges and placements that differ up to
+    /// date; returns how many rows it wrote. Ids, numbers and times are
+    /// kept as given.
+    fn load(&mut self, rows: &copy::Rows) -> Result<u64>;
+    /// Takes on another desk's identity: an empty store becoming its copy.
+    fn adopt_desk_id(&mut self, id: &str) -> Result<()>;
+    /// After a copy: new tickets, messages, history and mail are numbered
+    /// after the copied ones, and the feed goes on after `last_seq`.
+    fn finish_copy(&mut self, last_seq: i64) -> Result<()>;
 }
 
 /// How a command wants its store.
@@ -236,6 +262,19 @@ pub fn open(config: &Config, how: Open) -> Result<Box<dyn Store>> {
         Database::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, busy, how)?)),
         // The PostgreSQL client is only set up here: a SQLite delivery
         // never pays for it.
+        Database::Postgres(url) => Ok(Box::new(postgres::PgStore::open(url, busy, how)?)),
+    }
+}
+
+/// Opens the store `database` names, waiting at most `busy`: for
+/// `migrate`, whose target is not the configuration's.
+pub fn open_database(
+    database: &Database,
+    busy: std::time::Duration,
+    how: Open,
+) -> Result<Box<dyn Store>> {
+    match database {
+        Database::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, busy, how)?)),
         Database::Postgres(url) => Ok(Box::new(postgres::PgStore::open(url, busy, how)?)),
     }
 }

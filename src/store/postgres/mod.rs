@@ -23,6 +23,7 @@
 //!   sends `NOTIFY pipedesk_changes` for `serve` on every host.
 
 mod connect;
+mod copy;
 pub mod errors;
 mod feed;
 mod outbox;
@@ -572,5 +573,27 @@ impl Tx for PgTx<'_> {
     }
     fn queued_mail(&mut self) -> Result<Vec<MailRecord>> {
         outbox::queued_mail(self)
+    }
+    fn copy_marks(&mut self) -> Result<crate::store::copy::Marks> {
+        copy::marks(self)
+    }
+    fn dump(
+        &mut self,
+        table: crate::store::copy::Table,
+        pick: crate::store::copy::Pick<'_>,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<crate::store::copy::Rows> {
+        copy::dump(self, table, pick, max_rows, max_bytes)
+    }
+    fn load(&mut self, rows: &crate::store::copy::Rows) -> Result<u64> {
+        copy::load(self, rows)
+    }
+    fn adopt_desk_id(&mut self, id: &str) -> Result<()> {
+        self.exec("UPDATE meta SET value = $1 WHERE key = 'desk_id'", &[&id])?;
+        Ok(())
+    }
+    fn finish_copy(&mut self, last_seq: i64) -> Result<()> {
+        copy::finish_copy(self, last_seq)
     }
 }

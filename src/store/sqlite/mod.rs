@@ -4,6 +4,7 @@
 //! take the write lock in turn (waiting `policy.busy_wait_secs`) and a
 //! change commits whole or not at all.
 
+mod copy;
 mod feed;
 mod outbox;
 mod search;
@@ -275,6 +276,27 @@ impl Tx for SqliteTx<'_> {
     }
     fn queued_mail(&mut self) -> Result<Vec<MailRecord>> {
         outbox::queued_mail(self.conn)
+    }
+    fn copy_marks(&mut self) -> Result<crate::store::copy::Marks> {
+        copy::marks(self.conn)
+    }
+    fn dump(
+        &mut self,
+        table: crate::store::copy::Table,
+        pick: crate::store::copy::Pick<'_>,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<crate::store::copy::Rows> {
+        copy::dump(self.conn, table, pick, max_rows, max_bytes)
+    }
+    fn load(&mut self, rows: &crate::store::copy::Rows) -> Result<u64> {
+        copy::load(self.conn, rows)
+    }
+    fn adopt_desk_id(&mut self, id: &str) -> Result<()> {
+        copy::adopt_desk_id(self.conn, id)
+    }
+    fn finish_copy(&mut self, last_seq: i64) -> Result<()> {
+        copy::finish_copy(self.conn, last_seq)
     }
 }
 
