@@ -174,6 +174,88 @@ class Pipedesk:
         return len(tickets), sum(t.get("messages", 0) for t in tickets)
 
 
+class PgServer:
+    """A PostgreSQL cluster of the run's own, on 127.0.0.1 and a free port, with
+    the server's default durability (fsync, synchronous commits): initdb and
+    pg_ctl from Debian's /usr/lib/postgresql/*/bin, as the `postgres` user when
+    we are root. Stopped and removed at the end of the run."""
+
+    def __init__(self, root: str):
+        import glob
+        import pwd
+        import socket
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                      key=lambda p: int(p.split("/")[-3]))
+        if not bins:
+            raise RuntimeError("no PostgreSQL server (apt-get install postgresql)")
+        self.bin = os.path.dirname(bins[-1])
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            os.chown(root, pwd.getpwnam("postgres").pw_uid, -1)
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            self.port = sk.getsockname()[1]
+        data = os.path.join(root, "data")
+        subprocess.run(self.as_user + [os.path.join(self.bin, "initdb"), "-D", data, "-A", "trust",
+                                       "-U", "postgres", "-E", "UTF8", "--locale=C"],
+                       check=True, capture_output=True, cwd=root)
+        opts = (f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root} "
+                "-c max_connections=100 -c shared_buffers=256MB")
+        subprocess.run(self.as_user + [os.path.join(self.bin, "pg_ctl"), "-D", data, "-l",
+                                       os.path.join(root, "log"), "-o", opts, "-w", "start"],
+                       check=True, capture_output=True, cwd=root)
+        self.data = data
+        self.version = self.sql("postgres", "SHOW server_version").strip()
+
+    def url(self, db: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{db}"
+
+    def sql(self, db: str, statement: str) -> str:
+        r = subprocess.run([os.path.join(self.bin, "psql"), "-X", "-qAt", "-h", "127.0.0.1",
+                            "-p", str(self.port), "-U", "postgres", "-d", db, "-c", statement],
+                           capture_output=True, text=True, check=True)
+        return r.stdout
+
+    def stop(self) -> None:
+        subprocess.run(self.as_user + [os.path.join(self.bin, "pg_ctl"), "-D", self.data,
+                                       "-m", "fast", "-w", "stop"], capture_output=True, cwd=self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class PipedeskPg(Pipedesk):
+    """pipedesk on the run's PostgreSQL: each instance folder holds a config
+    naming a database of its own (copied from the template's database, as the
+    SQLite instances copy the template's file)."""
+    name = "postgres"
+
+    def __init__(self, binary: str, server: PgServer):
+        super().__init__(binary)
+        self.server = server
+
+    @staticmethod
+    def db_name(d: str) -> str:
+        return "b_" + "".join(c if c.isalnum() else "_" for c in os.path.basename(d.rstrip("/")))
+
+    def write_config(self, d: str, db: str) -> None:
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "pipedesk.toml"), "w") as f:
+            f.write(self.config(self.server.url(db)))
+
+    def make(self, d: str) -> None:
+        db = self.db_name(d)
+        self.server.sql("postgres", f"DROP DATABASE IF EXISTS {db}")
+        self.server.sql("postgres", f"CREATE DATABASE {db}")
+        self.write_config(d, db)
+
+    def clone(self, template: str, d: str) -> None:
+        db = self.db_name(d)
+        self.server.sql("postgres", f"DROP DATABASE IF EXISTS {db}")
+        self.server.sql("postgres", f"CREATE DATABASE {db} TEMPLATE {self.db_name(template)}")
+        self.write_config(d, db)
+
+
 class Roundup:
     name = "roundup"
 
@@ -437,10 +519,13 @@ class Bench:
                              f"expected {gen.BASE_TICKETS}, {len(self.base)}")
         return d
 
-    def fresh(self, template: str, name: str) -> str:
+    def fresh(self, template: str, name: str, prog=None) -> str:
         d = os.path.join(self.work, "instances", name)
         shutil.rmtree(d, ignore_errors=True)
-        shutil.copytree(template, d)
+        if hasattr(prog, "clone"):
+            prog.clone(template, d)
+        else:
+            shutil.copytree(template, d)
         return d
 
     def setup(self) -> None:
@@ -461,6 +546,14 @@ class Bench:
         self.templates = {"pipedesk": self.make_template(self.pd, "pipedesk"),
                           "floor": os.path.join(self.work, "templates", "floor")}
         os.makedirs(self.templates["floor"], exist_ok=True)
+        self.pg = None
+        if not a.skip_postgres:
+            log("starting PostgreSQL and delivering the base tickets into it")
+            self.server = PgServer(os.path.join(self.work, "postgres"))
+            self.res["postgres_version"] = self.server.version
+            self.pg = PipedeskPg(snap, self.server)
+            self.templates["postgres"] = self.make_template(self.pg, "postgres")
+            self.progs.append(self.pg)
         if not a.skip_roundup:
             self.rd = Roundup(Roundup.ensure_venv(self.cache))
             self.res["roundup_version"] = self.rd.version()
@@ -474,7 +567,7 @@ class Bench:
     def latency(self) -> None:
         n = self.a.latency_n
         log(f"latency: {n} messages in quiet blocks, one process each, interleaved")
-        dirs = {p.name: self.fresh(self.templates[p.name], f"lat-{p.name}") for p in self.progs}
+        dirs = {p.name: self.fresh(self.templates[p.name], f"lat-{p.name}", p) for p in self.progs}
         times: dict[str, dict[str, list[int]]] = {p.name: {} for p in self.progs}
         failures: dict[str, list] = {p.name: [] for p in self.progs}
         blocks = Blocks(self.a.idle_wait / 4)
@@ -537,28 +630,39 @@ class Bench:
     def throughput(self) -> None:
         a = self.a
         mix = self.mix[:a.throughput_n]
-        log(f"throughput: {len(mix)} messages, 1 and {a.parallel} deliverers")
+        levels = [1, a.parallel] + ([2 * a.parallel] if self.pg else [])
+        log(f"throughput: {len(mix)} messages, {', '.join(map(str, levels))} deliverers")
         out: dict = {}
-        for par in (1, a.parallel):
+        for par in levels:
             runs: dict[str, list] = {p.name: [] for p in self.progs}
             # Cheap programs run once around each Roundup run, so each gets
             # the same machine state as the slow one: pd fl rd pd fl rd pd fl.
-            rounds = a.roundup_reps if not a.skip_roundup else 0
+            # At 2 × 4 deliverers: SQLite with 8 on one file, PostgreSQL as two
+            # hosts (two configs on one database) of 4 each; nothing else.
+            progs = [p for p in self.progs if par <= a.parallel or p.name in ("pipedesk", "postgres")]
+            rounds = a.roundup_reps if not a.skip_roundup and par <= a.parallel else 0
             seq = []
             for r in range(rounds + 1):
-                seq += [p for p in self.progs if p.name != "roundup"]
+                seq += [p for p in progs if p.name != "roundup"]
                 if r < rounds:
                     seq.append(self.rd)
             for j, prog in enumerate(seq):
-                d = self.fresh(self.templates[prog.name], f"tp-{prog.name}-{par}-{j}")
+                d = self.fresh(self.templates[prog.name], f"tp-{prog.name}-{par}-{j}", prog)
                 for attempt in range(3):
                     # A run during which others were busy is done again (at
                     # most twice) on a fresh copy, after waiting for quiet.
                     wait_idle(self.a.idle_wait / 4, f"{par}x {prog.name}")
                     if attempt:
-                        d = self.fresh(self.templates[prog.name], f"tp-{prog.name}-{par}-{j}")
-                    jobs = [(lambda prog=prog, d=d, m=m: prog.deliver(d, m, self.path(prog.name, "mix", m)))
-                            for m in mix]
+                        d = self.fresh(self.templates[prog.name], f"tp-{prog.name}-{par}-{j}", prog)
+                    dirs = [d]
+                    if par > a.parallel and prog.name == "postgres":
+                        # The second host: its own folder and config, the same database.
+                        d2 = d + "-host2"
+                        prog.write_config(d2, prog.db_name(d))
+                        dirs.append(d2)
+                    jobs = [(lambda prog=prog, d=dirs[i % len(dirs)], m=m:
+                             prog.deliver(d, m, self.path(prog.name, "mix", m)))
+                            for i, m in enumerate(mix)]
                     load = OtherLoad()
                     wall, results = run_many(jobs, par)
                     share = load.share()
@@ -584,6 +688,46 @@ class Bench:
                        "offered": len(mix) * len(rs)}
                 for name, rs in runs.items() if rs}
         self.res["throughput"] = out
+
+    # ---- phase: pipedesk migrate into PostgreSQL --------------------------
+
+    def migrate(self) -> None:
+        """`pipedesk migrate --to postgres://…` of the seeded SQLite databases
+        of the cost curve (100 000 tickets and up), into an empty database of
+        the run's PostgreSQL; then a second run, which finds nothing to add."""
+        if not self.pg:
+            return
+        a = self.a
+        cfg_dir = os.path.join(self.work, "schema-probe")
+        schema_sql = seed.probe_schema(self.pd, cfg_dir)
+        key = seed.schema_key(schema_sql)
+        out = {}
+        for n in [n for n in a.scale_sizes if n >= 100_000]:
+            cached = seed.ensure_seeded(self.pd, self.cache, key, n, schema_sql, log)
+            d = os.path.join(self.work, "instances", f"migrate-{n}")
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            seed.copy_db(cached, os.path.join(d, "pipedesk.db"))
+            with open(os.path.join(d, "pipedesk.toml"), "w") as f:
+                f.write(Pipedesk.config())
+            db = f"migrate_{n}"
+            self.server.sql("postgres", f"DROP DATABASE IF EXISTS {db}")
+            self.server.sql("postgres", f"CREATE DATABASE {db}")
+            wait_idle(self.a.idle_wait / 4, f"migrate {n}")
+            load = OtherLoad()
+            r = run_one(self.pd.cmd(d, "migrate", "--to", self.server.url(db)), None)
+            share = load.share()
+            again = run_one(self.pd.cmd(d, "migrate", "--to", self.server.url(db)), None)
+            rows = {t: int(self.server.sql(db, f"SELECT count(*) FROM {t}"))
+                    for t in ("tickets", "messages", "history", "outbox")}
+            out[str(n)] = {"s": r.ns / 1e9, "rc": r.rc, "out": r.out.decode(errors="replace")[-300:],
+                           "rows": rows, "again_s": again.ns / 1e9, "again_rc": again.rc,
+                           "again_out": again.out.decode(errors="replace")[-300:], "other_share": share}
+            log(f"  migrate {n:,} tickets: {r.ns / 1e9:.1f} s (exit {r.rc}), "
+                f"{sum(rows.values()):,} rows; again {again.ns / 1e9:.1f} s")
+            self.server.sql("postgres", f"DROP DATABASE IF EXISTS {db}")
+            shutil.rmtree(d, ignore_errors=True)
+        self.res["migrate"] = out
 
     # ---- phase: where deliver's time goes -------------------------------
 
@@ -829,6 +973,8 @@ class Bench:
     # ---- report ----------------------------------------------------------
 
     def finish(self) -> None:
+        if getattr(self, "server", None):
+            self.server.stop()
         self.res["elapsed_s"] = time.time() - self.t_start
         self.res["args"] = vars(self.a)
         self.res["machine"] = machine()
@@ -918,6 +1064,10 @@ def report(res: dict, command: str) -> str:
       f"load average at the end {', '.join(f'{x:.2f}' for x in m['loadavg'])}")
     w(f"- **pipedesk:** {res.get('pipedesk_version', '')} at `{res['pipedesk_rev']}`, release build, default durability "
       "(SQLite synchronous commits); `[mail] transport = \"none\"`, autoreplies on")
+    if res.get("postgres_version"):
+        w(f"- **PostgreSQL:** {res['postgres_version']} (Debian's), a cluster of the run's own on 127.0.0.1 "
+          "(TCP loopback; the connection is part of every `deliver`), default durability (fsync, "
+          "synchronous commits), `shared_buffers = 256MB`")
     if res.get("roundup_version"):
         w(f"- **Roundup:** {res['roundup_version']} from PyPI, classic template, sqlite backend, "
           "outgoing mail written to a file (`[mail] debug`), `messages_to_author = yes`")
@@ -945,8 +1095,12 @@ def report(res: dict, command: str) -> str:
           "(who goes first rotates), so machine noise hits all alike. Milliseconds. "
           + blocks_note(lb, 5) + "\n")
         has_rd = "roundup" in lat
+        has_pg = "postgres" in lat
         hdr = "| message | n | size | pipedesk median | p95 |"
         sep = "| --- | ---: | ---: | ---: | ---: |"
+        if has_pg:
+            hdr += " on PostgreSQL median | p95 | PostgreSQL : SQLite |"
+            sep += " ---: | ---: | ---: |"
         if has_rd:
             hdr += " roundup median | p95 | roundup : pipedesk |"
             sep += " ---: | ---: | ---: |"
@@ -961,6 +1115,9 @@ def report(res: dict, command: str) -> str:
             size = res["mix"].get(k, {}).get("median_bytes") if k != "all" else None
             label = KIND_LABELS.get(k, "**whole mix**")
             row = f"| {label} | {pdk['n']} | {fmt_bytes(size)} | {fmt(pdk['median_ms'])} | {fmt(pdk['p95_ms'])} |"
+            if has_pg:
+                pk = lat["postgres"]["kinds"].get(k) if k != "all" else lat["postgres"]["all"]
+                row += f" {fmt(pk['median_ms'])} | {fmt(pk['p95_ms'])} | {fmt(pk['median_ms'] / pdk['median_ms'])}× |"
             if has_rd:
                 rk = lat["roundup"]["kinds"].get(k) if k != "all" else lat["roundup"]["all"]
                 row += f" {fmt(rk['median_ms'], 1)} | {fmt(rk['p95_ms'], 1)} | {fmt(rk['median_ms'] / pdk['median_ms'], 0)}× |"
@@ -1011,12 +1168,17 @@ def report(res: dict, command: str) -> str:
           f"{res['args']['parallel']} parallel deliverers into a fresh instance holding the base "
           "tickets; messages per second (median over runs). \"Lost\" is what the program's own "
           "database lacks afterwards, over all runs: a message lost by a delivery that exited 0 is "
-          "one the MTA will never retry.\n")
-        w("| deliverers | pipedesk msg/s | roundup msg/s | pipedesk : roundup | floor msg/s | "
-          "pipedesk lost | roundup lost |")
-        w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "one the MTA will never retry. The last row, where there is one: "
+          f"{2 * res['args']['parallel']} deliverers, on PostgreSQL as two hosts (two configurations "
+          f"on one database, {res['args']['parallel']} deliverers each, every other message to each), "
+          "on SQLite all on the one file.\n")
+        w("| deliverers | pipedesk msg/s | on PostgreSQL msg/s | roundup msg/s | pipedesk : roundup | floor msg/s | "
+          "pipedesk lost | on PostgreSQL lost | roundup lost |")
+        w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for par, v in tp.items():
             pdv, rdv, flv = v.get("pipedesk"), v.get("roundup"), v.get("floor")
+            pgv = v.get("postgres")
+            label = par if int(par) <= res["args"]["parallel"] else f"{par} (PostgreSQL: 2 × {int(par) // 2})"
             ratio = pdv["msgs_per_s"] / rdv["msgs_per_s"] if rdv else None
             def lost(v):
                 if not v:
@@ -1025,9 +1187,10 @@ def report(res: dict, command: str) -> str:
                 if v["lost"]:
                     text += f" ({v.get('failed', 0)} deliveries exited non-zero)"
                 return text
-            w(f"| {par} | {fmt(pdv['msgs_per_s'], 0)} | {fmt(rdv['msgs_per_s'], 1) if rdv else '—'} | "
-              f"{fmt(ratio, 0) + '×' if ratio else '—'} | {fmt(flv['msgs_per_s'], 0)} | "
-              f"{lost(pdv)} | {lost(rdv)} |")
+            w(f"| {label} | {fmt(pdv['msgs_per_s'], 0)} | {fmt(pgv['msgs_per_s'], 0) if pgv else '—'} | "
+              f"{fmt(rdv['msgs_per_s'], 1) if rdv else '—'} | "
+              f"{fmt(ratio, 0) + '×' if ratio else '—'} | {fmt(flv['msgs_per_s'], 0) if flv else '—'} | "
+              f"{lost(pdv)} | {lost(pgv)} | {lost(rdv)} |")
         shares = [r.get("other_share") for v in tp.values() for rs in v.values() for r in rs["runs"]
                   if r.get("other_share") is not None]
         if shares:
@@ -1085,6 +1248,20 @@ def report(res: dict, command: str) -> str:
         if fails:
             w(f"Failed deliveries at scale, first: `{fails[0]}`\n")
 
+    mg = res.get("migrate")
+    if mg:
+        w("## `pipedesk migrate` into PostgreSQL\n")
+        w("The seeded SQLite databases of the cost curve copied by `pipedesk migrate --to "
+          "postgres://…` into an empty database of the run's PostgreSQL (same machine, loopback), "
+          "then `migrate` run again (it finds nothing to add).\n")
+        w("| tickets | rows copied | time | rows/s | exit | second run | exit |")
+        w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for n, v in mg.items():
+            rows = sum(v["rows"].values())
+            w(f"| {int(n):,} | {rows:,} | {v['s']:.1f} s | {rows / v['s']:,.0f} | {v['rc']} | "
+              f"{v['again_s']:.1f} s | {v['again_rc']} |")
+        w("")
+
     if res.get("web"):
         w(web.report(res["web"]))
 
@@ -1136,8 +1313,23 @@ def targets(res: dict) -> list[tuple[str, str, bool | None]]:
             if rk and pd_new:
                 r = rk["median_ms"] / pd_new
                 out.append(("≥ 50× faster than roundup-mailgw (new request, known sender)", f"{r:.0f}×", r >= 50))
+    if lat and "postgres" in lat:
+        pg_all = lat["postgres"]["all"]["median_ms"]
+        pd_all = lat["pipedesk"]["all"]["median_ms"]
+        out.append(("median `deliver` on PostgreSQL (loopback, connection included) ≤ 3 × SQLite's (whole mix)",
+                    f"{fmt(pg_all)} ms vs {fmt(pd_all)} ms ({pg_all / pd_all:.2f}×)", pg_all <= 3 * pd_all))
+        if "roundup" in lat:
+            r = lat["roundup"]["all"]["median_ms"] / pg_all
+            out.append(("… and ≥ 15× faster than roundup-mailgw (median, whole mix)", f"{r:.0f}×", r >= 15))
     tp = res.get("throughput")
     if tp:
+        top = max(tp, key=int)
+        if int(top) > res["args"]["parallel"] and "postgres" in tp[top]:
+            pg = tp[top]["postgres"]["msgs_per_s"]
+            best = max(v["pipedesk"]["msgs_per_s"] for v in tp.values() if "pipedesk" in v)
+            out.append((f"{top} deliverers on PostgreSQL (2 × {int(top) // 2}, two hosts) ≥ SQLite's throughput "
+                        "(its best, any number of deliverers)",
+                        f"{fmt(pg, 0)} vs {fmt(best, 0)} msg/s", pg >= best))
         for par, v in tp.items():
             if "roundup" in v:
                 r = v["pipedesk"]["msgs_per_s"] / v["roundup"]["msgs_per_s"]
@@ -1190,8 +1382,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a short run (~3 minutes): fewer messages, "
                     "cost curve at 1 000 and 100 000 tickets")
     ap.add_argument("--skip-roundup", action="store_true", help="pipedesk and the floor only")
+    ap.add_argument("--skip-postgres", action="store_true", help="no PostgreSQL column")
     ap.add_argument("--skip-scale", action="store_true", help="no seeded databases, no cost curve")
-    ap.add_argument("--only", choices=["latency", "breakdown", "throughput", "rss", "scale", "web"], action="append",
+    ap.add_argument("--only", choices=["latency", "breakdown", "throughput", "rss", "scale", "migrate", "web"],
+                    action="append",
                     help="run only these phases (repeatable)")
     ap.add_argument("--bin", help="the pipedesk binary (default: build target/release/pipedesk)")
     ap.add_argument("--cache", default=os.environ.get("PIPEDESK_BENCH_CACHE",
@@ -1236,9 +1430,9 @@ def main() -> None:
     b = Bench(a)
     b.res["date"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     b.res["command"] = command
-    phases = a.only or ["latency", "breakdown", "throughput", "rss", "scale", "web"]
-    if a.skip_scale and "scale" in phases:
-        phases.remove("scale")
+    phases = a.only or ["latency", "breakdown", "throughput", "rss", "scale", "migrate", "web"]
+    if a.skip_scale:
+        phases = [p for p in phases if p not in ("scale", "migrate")]
     b.res["busy_before"] = {}
     try:
         b.setup()
