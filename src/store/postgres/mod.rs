@@ -597,3 +597,24 @@ impl Tx for PgTx<'_> {
         copy::finish_copy(self, last_seq)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_character_zero_is_kept_as_the_replacement_character() {
+        assert!(matches!(text("plain"), Cow::Borrowed("plain")));
+        assert_eq!(text("a\0b\0"), "a\u{fffd}b\u{fffd}");
+        assert_eq!(opt_text(None), None);
+    }
+
+    #[test]
+    fn migrations_are_ordered_and_the_feed_counter_starts_at_zero() {
+        assert_eq!(MIGRATIONS.len(), 2);
+        assert!(MIGRATIONS[0].contains("CREATE TABLE tickets"));
+        assert!(MIGRATIONS[1].contains("INSERT INTO feed (one, last) VALUES (true, 0)"));
+        // The unique key that errors.rs treats as the duplicate-delivery race.
+        assert!(MIGRATIONS[0].contains(errors::MESSAGE_KEY_CONSTRAINT));
+    }
+}
