@@ -17,10 +17,10 @@ CREATE TABLE tickets (
     version     bigint NOT NULL DEFAULT 1,
     merged_into bigint REFERENCES tickets (id)
 );
-CREATE INDEX tickets_updated ON tickets (updated);
-CREATE INDEX tickets_status ON tickets (status, updated);
-CREATE INDEX tickets_queue ON tickets (queue, updated);
--- `list`: new, open and stalled first, then resolved, each newest first.
+-- `list`: new, open and stalled first, then resolved, each newest first
+-- (its filters compare lower(queue), lower(owner): no index of SQLite's
+-- (queue, updated) kind serves them, and every index costs each delivery,
+-- a new connection, its share of catalog reads).
 CREATE INDEX tickets_list_order ON tickets ((status = 'resolved'), id DESC);
 CREATE INDEX tickets_merged_into ON tickets (merged_into) WHERE merged_into IS NOT NULL;
 
