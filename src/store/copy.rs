@@ -157,6 +157,9 @@ pub struct Marks {
     pub changes: Extent,
     /// Passwords and credentials.
     pub accounts: i64,
+    /// For a copy: the source's feed seq when it was last copied here
+    /// (`finish_copy`), so that a run again knows which tickets changed.
+    pub copied_feed: Option<i64>,
 }
 
 impl Marks {
@@ -235,8 +238,7 @@ pub fn copy(
 ) -> Result<Copied> {
     let (source, ours, window) =
         from.read(|tx| Ok((tx.copy_marks()?, tx.desk_id()?, tx.change_window()?)))?;
-    let (target, theirs, target_feed) =
-        to.read(|tx| Ok((tx.copy_marks()?, tx.desk_id()?, tx.change_window()?.0)))?;
+    let (target, theirs) = to.read(|tx| Ok((tx.copy_marks()?, tx.desk_id()?)))?;
     let mut copied = Copied::default();
     if theirs != ours {
         if !target.is_empty() {
@@ -254,11 +256,14 @@ pub fn copy(
     }
 
     // Tickets that changed since the target's copy of them: named by the
-    // feed after the last seq the target has. Where the source's feed no
-    // longer reaches back that far, every ticket the target has.
+    // source's feed after the seq it had at the last copy (the target keeps
+    // it; its own seqs may count otherwise). Where that is unknown (a copy
+    // interrupted before its end) or the source's feed no longer reaches
+    // back that far: every ticket the target has.
+    let target_feed = target.copied_feed.unwrap_or(i64::MIN);
     let changed: Vec<i64> = if !copied.resumed || target_feed >= window.0 {
         Vec::new()
-    } else if window.1 <= target_feed + 1 {
+    } else if target_feed >= 0 && window.1 <= target_feed + 1 {
         let mut ids = Vec::new();
         let mut after = target_feed;
         loop {
@@ -274,6 +279,11 @@ pub fn copy(
     } else {
         (1..=target.tickets.max).collect()
     };
+    // A copy in progress is no copy to take a feed position from: a kill
+    // before `finish_copy` leaves none, and the next run refreshes all.
+    if copied.resumed {
+        to.write(|tx| tx.finish_copy(None))?;
+    }
 
     let total = source.total();
     let mut done = target.total().min(total);
@@ -323,8 +333,10 @@ pub fn copy(
             from.read(|tx| tx.dump(Table::Outbox, Pick::Ids(ids), usize::MAX, usize::MAX))?;
         copied.written += to.write(|tx| tx.load(&rows))?;
     }
+    // The source's position from before the copy began: what changed while
+    // it ran is named by the feed after it, for the next run.
+    to.write(|tx| tx.finish_copy(Some(window.0)))?;
     let (last_seq, _) = from.read(|tx| tx.change_window())?;
-    to.write(|tx| tx.finish_copy(last_seq))?;
     copied.source_moved = last_seq != window.0;
     let check = to.read(|tx| tx.check())?;
     if !check.is_empty() {

@@ -241,8 +241,10 @@ pub trait Tx {
     /// Takes on another desk's identity: an empty store becoming its copy.
     fn adopt_desk_id(&mut self, id: &str) -> Result<()>;
     /// After a copy: new tickets, messages, history and mail are numbered
-    /// after the copied ones, and the feed goes on after `last_seq`.
-    fn finish_copy(&mut self, last_seq: i64) -> Result<()>;
+    /// after the copied ones, the feed goes on after the source's seq
+    /// `source_seq`, which the store keeps for the next copy
+    /// (`Marks::copied_feed`); None forgets it (a copy has begun again).
+    fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()>;
 }
 
 /// How a command wants its store.

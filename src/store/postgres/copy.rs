@@ -25,7 +25,8 @@ pub(super) fn marks(tx: &mut PgTx<'_>) -> Result<Marks> {
                 (SELECT count(*) FROM history), (SELECT coalesce(max(id), 0) FROM history),
                 (SELECT count(*) FROM outbox), (SELECT coalesce(max(id), 0) FROM outbox),
                 (SELECT count(*) FROM changes), (SELECT coalesce(max(seq), 0) FROM changes),
-                (SELECT count(*) FROM staff_passwords) + (SELECT count(*) FROM credentials)",
+                (SELECT count(*) FROM staff_passwords) + (SELECT count(*) FROM credentials),
+                (SELECT value FROM meta WHERE key = 'copied_feed')",
         &[],
     )?;
     let e = |i: usize| -> Result<Extent> {
@@ -41,6 +42,7 @@ pub(super) fn marks(tx: &mut PgTx<'_>) -> Result<Marks> {
         outbox: e(6)?,
         changes: e(8)?,
         accounts: get(&r, 10)?,
+        copied_feed: get::<Option<String>>(&r, 11)?.and_then(|v| v.parse().ok()),
     })
 }
 
@@ -559,11 +561,23 @@ fn move_identities(tx: &mut PgTx<'_>) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn finish_copy(tx: &mut PgTx<'_>, last_seq: i64) -> Result<()> {
+pub(super) fn finish_copy(tx: &mut PgTx<'_>, source_seq: Option<i64>) -> Result<()> {
     move_identities(tx)?;
-    tx.exec(
-        "UPDATE feed SET last = greatest(last, $1, (SELECT coalesce(max(seq), 0) FROM changes))",
-        &[&last_seq],
-    )?;
+    match source_seq {
+        Some(seq) => {
+            tx.exec(
+                "UPDATE feed SET last = greatest(last, $1, (SELECT coalesce(max(seq), 0) FROM changes))",
+                &[&seq],
+            )?;
+            tx.exec(
+                "INSERT INTO meta (key, value) VALUES ('copied_feed', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&seq.to_string()],
+            )?;
+        }
+        None => {
+            tx.exec("DELETE FROM meta WHERE key = 'copied_feed'", &[])?;
+        }
+    }
     Ok(())
 }

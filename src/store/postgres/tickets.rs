@@ -39,23 +39,21 @@ fn sec(t: Time) -> Time {
 }
 
 pub(super) fn ticket(tx: &mut PgTx<'_>, id: i64) -> Result<Option<Ticket>> {
-    // One statement with its watchers and merged tickets: a delivery reads
-    // its ticket two or three times, each a round trip. FOR NO KEY UPDATE
+    // One statement with its watchers: a delivery reads its ticket two or
+    // three times, each a round trip. FOR NO KEY UPDATE
     // is the weakest lock that still makes a second writer wait (§13.3.2);
     // it does not block the foreign keys that point here.
     let row = if tx.writes() {
         tx.opt(
             "SELECT t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into,
-                    ARRAY(SELECT w.address FROM watchers w WHERE w.ticket_id = t.id ORDER BY w.seq),
-                    ARRAY(SELECT m.id FROM tickets m WHERE m.merged_into = t.id ORDER BY m.id)
+                    ARRAY(SELECT w.address FROM watchers w WHERE w.ticket_id = t.id ORDER BY w.seq)
              FROM tickets t WHERE t.id = $1 FOR NO KEY UPDATE OF t",
             &[&id],
         )?
     } else {
         tx.opt(
             "SELECT t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into,
-                    ARRAY(SELECT w.address FROM watchers w WHERE w.ticket_id = t.id ORDER BY w.seq),
-                    ARRAY(SELECT m.id FROM tickets m WHERE m.merged_into = t.id ORDER BY m.id)
+                    ARRAY(SELECT w.address FROM watchers w WHERE w.ticket_id = t.id ORDER BY w.seq)
              FROM tickets t WHERE t.id = $1",
             &[&id],
         )?
@@ -65,8 +63,17 @@ pub(super) fn ticket(tx: &mut PgTx<'_>, id: i64) -> Result<Option<Ticket>> {
     };
     let mut t = ticket_from_row(&row)?;
     t.watchers = get(&row, 11)?;
-    t.merged = get(&row, 12)?;
     Ok(Some(t))
+}
+
+pub(super) fn merged(tx: &mut PgTx<'_>, id: i64) -> Result<Vec<i64>> {
+    tx.rows(
+        "SELECT id FROM tickets WHERE merged_into = $1 ORDER BY id",
+        &[&id],
+    )?
+    .iter()
+    .map(|r| get(r, 0))
+    .collect()
 }
 
 pub(super) fn watchers(tx: &mut PgTx<'_>, id: i64) -> Result<Vec<String>> {

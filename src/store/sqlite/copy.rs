@@ -1,6 +1,9 @@
 //! SQLite's side of copying a desk (`store::copy`): rows dumped in key
 //! order, loaded with their ids and numbers as they were, the full-text
-//! index filled for each message that is new here.
+//! index filled for each message that is new here. SQLite's change feed is
+//! its history (ids handed out under the one write lock are in commit
+//! order): its `changes` are the last history rows, and changes loaded
+//! here are already here as history.
 
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -35,10 +38,29 @@ pub(super) fn marks(conn: &Connection) -> Result<Marks> {
         messages: extent(conn, "messages", "id")?,
         history: extent(conn, "history", "id")?,
         outbox: extent(conn, "outbox", "id")?,
-        changes: extent(conn, "changes", "seq")?,
+        // The feed a copy takes: the last FEED_KEEP history rows.
+        changes: {
+            let h = extent(conn, "history", "id")?;
+            Extent {
+                rows: h.rows.min(FEED_KEEP),
+                max: h.max,
+            }
+        },
         accounts,
+        copied_feed: conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'copied_feed'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok()),
     })
 }
+
+/// How much of the feed a copy takes (SPEC §6 asks a server to replay the
+/// last 10,000 changes).
+const FEED_KEEP: i64 = 20_000;
 
 /// Rows of `sql` (whose first parameter is the key to continue after),
 /// stopping at `max_rows`, or once `size` of the rows read passes
@@ -213,8 +235,12 @@ pub(super) fn dump(
         }
         (Table::Changes, Pick::After(after)) => Rows::Changes(take(
             conn,
-            "SELECT seq, ticket_id, at FROM changes WHERE seq > ?1 ORDER BY seq",
-            after,
+            "SELECT id, ticket_id, date FROM history WHERE id > ?1 ORDER BY id",
+            after.max(
+                conn.query_row("SELECT coalesce(max(id), 0) FROM history", [], |r| {
+                    r.get::<_, i64>(0)
+                })? - FEED_KEEP,
+            ),
             max_rows,
             usize::MAX,
             |r| {
@@ -412,14 +438,8 @@ pub(super) fn load(conn: &Connection, rows: &Rows) -> Result<u64> {
                 ])? as u64;
             }
         }
-        Rows::Changes(changes) => {
-            let mut insert = conn.prepare_cached(
-                "INSERT OR IGNORE INTO changes (seq, ticket_id, at) VALUES (?1, ?2, ?3)",
-            )?;
-            for (c, at) in changes {
-                written += insert.execute(params![c.seq, c.ticket, stamp(*at)])? as u64;
-            }
-        }
+        // The feed here is the history, copied already.
+        Rows::Changes(_) => {}
         Rows::Accounts(passwords, credentials) => {
             let mut pw = conn.prepare_cached(
                 "INSERT INTO staff_passwords (address, hash, updated) VALUES (?1, ?2, ?3)
@@ -474,19 +494,17 @@ pub(super) fn adopt_desk_id(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn finish_copy(conn: &Connection, last_seq: i64) -> Result<()> {
+pub(super) fn finish_copy(conn: &Connection, source_seq: Option<i64>) -> Result<()> {
     // Tickets, messages, history and mail take max(id) + 1 by themselves
-    // (INTEGER PRIMARY KEY); the feed's AUTOINCREMENT remembers its last
-    // seq in sqlite_sequence, which must not fall behind the source's.
-    conn.execute(
-        "INSERT INTO sqlite_sequence (name, seq) SELECT 'changes', 0
-         WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes')",
-        [],
-    )?;
-    conn.execute(
-        "UPDATE sqlite_sequence SET seq = max(seq, ?1, (SELECT coalesce(max(seq), 0) FROM changes))
-         WHERE name = 'changes'",
-        [last_seq],
-    )?;
+    // (INTEGER PRIMARY KEY), and the feed is the history: only the source's
+    // position is kept, for the next copy.
+    match source_seq {
+        Some(seq) => conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('copied_feed', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [seq.to_string()],
+        )?,
+        None => conn.execute("DELETE FROM meta WHERE key = 'copied_feed'", [])?,
+    };
     Ok(())
 }

@@ -295,8 +295,8 @@ impl Tx for SqliteTx<'_> {
     fn adopt_desk_id(&mut self, id: &str) -> Result<()> {
         copy::adopt_desk_id(self.conn, id)
     }
-    fn finish_copy(&mut self, last_seq: i64) -> Result<()> {
-        copy::finish_copy(self.conn, last_seq)
+    fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()> {
+        copy::finish_copy(self.conn, source_seq)
     }
 }
 
