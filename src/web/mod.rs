@@ -23,17 +23,21 @@ pub use state::Shared;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn serve(config: Arc<Config>) -> Result<()> {
+    // The store is opened before the runtime starts: PostgreSQL's client is
+    // synchronous, with a runtime of its own inside, and tokio refuses to
+    // start one on a thread that drives another (requests reach the store
+    // on spawn_blocking threads, where it may).
+    let state = state::AppState::start(config.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(64)
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(run(config))
+    runtime.block_on(run(config, state))
 }
 
-async fn run(config: Arc<Config>) -> Result<()> {
-    let state = state::AppState::start(config.clone())?;
+async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.web.listen)
         .await
         .with_context(|| format!("listening on {} (web.listen)", config.web.listen))?;
