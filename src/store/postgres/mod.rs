@@ -370,7 +370,7 @@ fn migrate(client: &mut Client) -> Result<()> {
 /// SQLite's invariants (`sqlite::INVARIANTS`), and what PostgreSQL adds:
 /// identities and the feed counter ahead of the numbers already used (a
 /// migration that forgot them would give a number twice).
-const INVARIANTS: [(&str, &str); 12] = [
+const INVARIANTS: [(&str, &str); 13] = [
     ("tickets without a create entry in their history",
      "SELECT count(*) FROM tickets t WHERE t.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.ticket_id = t.id AND h.kind = 'create')"),
     ("messages stored on a ticket but missing from its history",
@@ -396,6 +396,8 @@ const INVARIANTS: [(&str, &str); 12] = [
      "SELECT count(*) FROM changes WHERE seq > (SELECT last FROM feed)"),
     ("messages missing from the search index",
      "SELECT count(*) FROM messages WHERE search IS NULL"),
+    ("search indexes missing (a `pipedesk migrate` that did not finish: run it again)",
+     "SELECT 1 - count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'messages_search'"),
 ];
 
 fn check(tx: &mut PgTx<'_>) -> Result<Vec<String>> {
@@ -593,7 +595,8 @@ impl Tx for PgTx<'_> {
     }
     fn adopt_desk_id(&mut self, id: &str) -> Result<()> {
         self.exec("UPDATE meta SET value = $1 WHERE key = 'desk_id'", &[&id])?;
-        Ok(())
+        // Only an empty database adopts a desk: it is becoming a copy.
+        copy::begin_copy(self)
     }
     fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()> {
         copy::finish_copy(self, source_seq)
