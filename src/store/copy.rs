@@ -354,3 +354,37 @@ pub fn mail_state(s: &str) -> Result<MailState> {
 pub fn history_kind(s: &str) -> Result<HistoryKind> {
     HistoryKind::parse(s).ok_or_else(|| anyhow::anyhow!("{s:?} is not a history kind"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_with_only_its_identity_is_empty() {
+        let mut m = Marks::default();
+        assert!(m.is_empty());
+        m.copied_feed = Some(7);
+        assert!(m.is_empty(), "a feed position is no data");
+        m.accounts = 1;
+        assert!(!m.is_empty(), "a password is a desk's data");
+        m.accounts = 0;
+        m.tickets = Extent { rows: 2, max: 9 };
+        m.changes = Extent { rows: 3, max: 40 };
+        assert!(!m.is_empty());
+        assert_eq!(m.total(), 5);
+        assert_eq!(m.of(Table::Tickets).max, 9);
+        assert_eq!(m.of(Table::Accounts), Extent::default());
+    }
+
+    #[test]
+    fn batches_continue_after_their_last_key() {
+        let rows = Rows::Changes(vec![
+            (Change { seq: 4, ticket: 1 }, chrono::Utc::now()),
+            (Change { seq: 9, ticket: 2 }, chrono::Utc::now()),
+        ]);
+        assert_eq!(rows.last_key(), Some(9));
+        assert_eq!(rows.len(), 2);
+        assert_eq!(Rows::Merges(vec![(1, 2)]).last_key(), None);
+        assert!(Rows::History(Vec::new()).is_empty());
+    }
+}

@@ -12,7 +12,8 @@
 //! seen every seq below K. Taken last, the lock is held for the commit
 //! alone, and it can be in no deadlock (its holder waits for nothing else).
 //! Each such commit also sends `NOTIFY pipedesk_changes, '<last seq>'`,
-//! delivered to listeners when (and only if) it commits (§ NOTIFY).
+//! which PostgreSQL delivers to listeners when, and only if, the
+//! transaction commits, in commit order (the NOTIFY reference page).
 
 use std::time::{Duration, Instant};
 

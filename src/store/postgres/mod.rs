@@ -273,11 +273,6 @@ impl PgStore {
             }
         }
     }
-
-    /// For `migrate`: is the database free of any desk's data?
-    pub fn describe_url(&self) -> &str {
-        &self.target.shown
-    }
 }
 
 impl Store for PgStore {
