@@ -260,16 +260,11 @@ pub enum Open {
 /// Opens the store the configuration names, bringing its schema up to date.
 pub fn open(config: &Config, how: Open) -> Result<Box<dyn Store>> {
     let busy = std::time::Duration::from_secs(config.policy.busy_wait_secs);
-    match &config.site.database {
-        Database::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, busy, how)?)),
-        // The PostgreSQL client is only set up here: a SQLite delivery
-        // never pays for it.
-        Database::Postgres(url) => Ok(Box::new(postgres::PgStore::open(url, busy, how)?)),
-    }
+    open_database(&config.site.database, busy, how)
 }
 
-/// Opens the store `database` names, waiting at most `busy`: for
-/// `migrate`, whose target is not the configuration's.
+/// Opens the store `database` names, waiting at most `busy` (`migrate`'s
+/// target is not the configuration's).
 pub fn open_database(
     database: &Database,
     busy: std::time::Duration,
@@ -277,7 +272,47 @@ pub fn open_database(
 ) -> Result<Box<dyn Store>> {
     match database {
         Database::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, busy, how)?)),
+        // The PostgreSQL client is only set up here: a SQLite delivery
+        // never pays for it.
         Database::Postgres(url) => Ok(Box::new(postgres::PgStore::open(url, busy, how)?)),
+    }
+}
+
+/// How a long-running reader of the change feed (`serve`) learns that it
+/// grew: on PostgreSQL a NOTIFY from whichever host committed (LISTEN), on
+/// SQLite a look every `POLL` (one indexed read; `deliver` does nothing
+/// for it).
+pub enum ChangeWaiter {
+    Poll,
+    Listen(postgres::Listener),
+}
+
+impl ChangeWaiter {
+    /// How often SQLite's feed is looked at: well inside SPEC §6's second.
+    pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+    /// How long PostgreSQL's waits at most before the feed is looked at
+    /// anyway (a notification lost with a broken connection).
+    pub const LISTEN: std::time::Duration = std::time::Duration::from_secs(1);
+
+    pub fn new(config: &Config) -> Result<ChangeWaiter> {
+        match &config.site.database {
+            Database::Sqlite(_) => Ok(ChangeWaiter::Poll),
+            Database::Postgres(url) => Ok(ChangeWaiter::Listen(postgres::listen(
+                url,
+                std::time::Duration::from_secs(config.policy.busy_wait_secs),
+            )?)),
+        }
+    }
+
+    /// Returns when the feed may have grown (or after a while anyway).
+    pub fn wait(&mut self) -> Result<()> {
+        match self {
+            ChangeWaiter::Poll => {
+                std::thread::sleep(ChangeWaiter::POLL);
+                Ok(())
+            }
+            ChangeWaiter::Listen(l) => l.wait(ChangeWaiter::LISTEN).map(drop),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 use crate::config::Config;
 use crate::desk::signin::Throttle;
 use crate::desk::{Desk, Refusal};
-use crate::store::Open;
+use crate::store::{ChangeWaiter, Open};
 use crate::view::CardView;
 
 pub type Shared = Arc<AppState>;
@@ -41,10 +41,6 @@ pub struct AppState {
     pub throttle: Mutex<Throttle>,
     pub pages: Environment<'static>,
 }
-
-/// How often the feed is looked at: well inside SPEC §6's second, and
-/// each look is one indexed read.
-const POLL: Duration = Duration::from_millis(100);
 
 impl AppState {
     /// Opens the store (it must exist), starts the feed's watcher, and
@@ -107,13 +103,24 @@ impl AppState {
 }
 
 /// The feed's watcher: every change committed anywhere — `deliver` run by
-/// the MTA, a command at the terminal, another `serve` — is read from the
-/// store and sent to every open stream, each ticket once per look (a burst
-/// of changes to one ticket arrives as its latest state).
+/// the MTA, a command at the terminal, another `serve` on another host — is
+/// read from the store and sent to every open stream, each ticket once per
+/// look (a burst of changes to one ticket arrives as its latest state). It
+/// looks when the store says the feed may have grown (`ChangeWaiter`).
 fn watch(state: &AppState, mut seen: i64) {
     let mut desk: Option<Desk> = None;
+    let mut waiter: Option<ChangeWaiter> = None;
     loop {
-        std::thread::sleep(POLL);
+        match waiter.as_mut().map(ChangeWaiter::wait) {
+            Some(Ok(())) => {}
+            // No listener yet, or it broke: look now, and listen again.
+            Some(Err(_)) | None => {
+                waiter = ChangeWaiter::new(&state.config).ok();
+                if waiter.is_none() {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
         if desk.is_none() {
             desk = Desk::open(state.config.clone(), Open::Existing).ok();
         }
