@@ -284,7 +284,7 @@ pub fn open_database(
 /// for it).
 pub enum ChangeWaiter {
     Poll,
-    Listen(postgres::Listener),
+    Listen(Box<postgres::Listener>),
 }
 
 impl ChangeWaiter {
@@ -297,10 +297,10 @@ impl ChangeWaiter {
     pub fn new(config: &Config) -> Result<ChangeWaiter> {
         match &config.site.database {
             Database::Sqlite(_) => Ok(ChangeWaiter::Poll),
-            Database::Postgres(url) => Ok(ChangeWaiter::Listen(postgres::listen(
+            Database::Postgres(url) => Ok(ChangeWaiter::Listen(Box::new(postgres::listen(
                 url,
                 std::time::Duration::from_secs(config.policy.busy_wait_secs),
-            )?)),
+            )?))),
         }
     }
 
