@@ -7,7 +7,7 @@
 use anyhow::Result;
 
 use super::mailer::Mailer;
-use super::{change_status, resolve, Outcome};
+use super::{change_status, resolve, Outcome, Refusal};
 use crate::address::{self, Kind, Recipient};
 use crate::config::{CcWatchers, Config, UnknownTicket};
 use crate::exit::Fail;
@@ -80,12 +80,16 @@ enum Landing {
     Nowhere,
 }
 
+/// Stores `msg` and queues its mail. `if_version`: the message is a
+/// person's answer to ticket version V (the web's reply form), refused as
+/// stale, before anything is written, if the ticket moved on.
 pub(super) fn ingest(
     tx: &mut dyn Tx,
     config: &Config,
     msg: &Incoming<'_>,
     now: Time,
     mail: &mut Mailer<'_>,
+    if_version: Option<i64>,
 ) -> Result<Outcome> {
     let facts = msg.facts;
     if let Some(ticket) = tx.stored(&facts.key)? {
@@ -102,6 +106,9 @@ pub(super) fn ingest(
             Ok(Outcome::new(Action::Bounce, None))
         }
         Landing::New { queue } => open(tx, config, msg, &sender, queue, now, mail),
+        Landing::Existing(ticket, _) if if_version.is_some_and(|v| v != ticket.version) => {
+            Err(Refusal::Stale(Box::new(ticket)).into())
+        }
         Landing::Existing(ticket, kind) => add(tx, config, msg, &sender, ticket, kind, now, mail),
     }
 }

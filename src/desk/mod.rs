@@ -285,6 +285,18 @@ impl Desk {
     /// Stores `msg` where it routes (SPEC §3), queues the mail it causes,
     /// commits, then sends. With `no_mail` nothing is queued.
     pub fn deliver(&mut self, msg: &Incoming<'_>, no_mail: bool, now: Time) -> Result<Outcome> {
+        self.deliver_at_version(msg, no_mail, now, None)
+    }
+
+    /// `deliver`, refused as stale when the ticket it lands on is no longer
+    /// at `if_version`.
+    fn deliver_at_version(
+        &mut self,
+        msg: &Incoming<'_>,
+        no_mail: bool,
+        now: Time,
+        if_version: Option<i64>,
+    ) -> Result<Outcome> {
         let lease = self.lease(now);
         let Desk {
             store,
@@ -294,7 +306,7 @@ impl Desk {
         } = self;
         let mut outcome = store.write(|tx| {
             let mut mail = Mailer::new(config, texts, &lease, no_mail);
-            let mut o = deliver::ingest(tx, config, msg, now, &mut mail)?;
+            let mut o = deliver::ingest(tx, config, msg, now, &mut mail, if_version)?;
             o.outbox = mail.queued;
             Ok(o)
         })?;
@@ -326,7 +338,7 @@ impl Desk {
         } = self;
         store.rehearse(|tx| {
             let mut mail = Mailer::new(config, texts, &lease, false);
-            let mut o = deliver::ingest(tx, config, msg, now, &mut mail)?;
+            let mut o = deliver::ingest(tx, config, msg, now, &mut mail, None)?;
             o.outbox = mail.queued;
             let seen = inspect(tx, &o, &lease)?;
             Ok((o, seen))
@@ -591,9 +603,6 @@ impl Desk {
             return Err(Refusal::BadInput("empty text: nothing was sent".into()).into());
         }
         let ticket = self.ticket(id)?;
-        if act.if_version.is_some_and(|v| v != ticket.version) {
-            return Err(Refusal::Stale(Box::new(ticket)).into());
-        }
         let config = &self.config;
         let suffix = if comment {
             config.addresses.comment_suffix.as_str()
@@ -631,7 +640,7 @@ impl Desk {
             envelope_sender: Some(act.who),
             local: true,
         };
-        self.deliver(&msg, false, act.now)
+        self.deliver_at_version(&msg, false, act.now, act.if_version)
     }
 
     // --- mail out --------------------------------------------------------
@@ -998,7 +1007,7 @@ impl Batch<'_> {
     /// `Desk::deliver` for one message of the batch, without mail.
     pub fn ingest(&mut self, msg: &Incoming<'_>, now: Time) -> Result<Outcome> {
         let mut mail = Mailer::new(self.config, self.texts, self.lease, true);
-        deliver::ingest(self.tx, self.config, msg, now, &mut mail)
+        deliver::ingest(self.tx, self.config, msg, now, &mut mail, None)
     }
 }
 

@@ -516,3 +516,27 @@ fn the_median_wait_for_staff_is_the_lower_middle() {
     let s = d.stats(at(100)).unwrap();
     assert_eq!((s.answered, s.median_first_reply_secs), (4, Some(20)));
 }
+
+#[test]
+fn a_reply_written_against_an_old_version_is_refused_and_stores_nothing() {
+    let mut d = with_ticket();
+    let v = d.ticket(1).unwrap().version;
+    d.take(1, &act("ann@example.org", 5)).unwrap();
+    let stale = Act {
+        if_version: Some(v),
+        ..act("stef@example.org", 6)
+    };
+    assert!(matches!(
+        refusal(d.write(1, "Try again.", false, &stale).unwrap_err()),
+        Refusal::Stale(_)
+    ));
+    assert!(!kinds(&mut d, 1).contains(&HistoryKind::Correspond));
+    let fresh = Act {
+        if_version: Some(d.ticket(1).unwrap().version),
+        ..act("stef@example.org", 7)
+    };
+    assert_eq!(
+        d.write(1, "Try again.", false, &fresh).unwrap().action,
+        Action::Correspond
+    );
+}
