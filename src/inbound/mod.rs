@@ -151,13 +151,6 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
 /// Parses `raw` (without its mbox `From ` line). Never fails.
 pub fn parse(raw: &[u8]) -> Facts {
     let mut facts = with_parsed(raw, |p| facts_of(&p)).unwrap_or_default();
-    // A NUL is no text (PostgreSQL's text cannot hold one): shown as U+FFFD
-    // by both stores alike. The bytes keep it.
-    for text in [&mut facts.subject, &mut facts.body] {
-        if text.contains('\0') {
-            *text = text.replace('\0', "\u{fffd}");
-        }
-    }
     facts.key = match &facts.message_id {
         Some(id) => format!("<{id}>"),
         None => format!("sha256:{}", hex(&Sha256::digest(raw))),
@@ -501,13 +494,6 @@ pub fn domain_of(addr: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_nul_in_the_subject_or_body_reads_as_a_replacement_character() {
-        let f = parse(b"Subject: a\0b\n\nline\0two\n");
-        assert_eq!(f.subject, "a\u{fffd}b");
-        assert!(f.body.starts_with("line\u{fffd}two"), "{:?}", f.body);
-    }
 
     #[test]
     fn from_line_is_dropped_and_nothing_else() {
