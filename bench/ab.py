@@ -32,7 +32,10 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import gen  # noqa: E402
-import run  # noqa: E402  (its Pipedesk, run_one and the quiet-machine gate)
+import run  # noqa: E402  (its Pipedesk and the quiet-machine gate)
+import web  # noqa: E402  (its section writer)
+
+HEADING = "## deliver against an earlier build"
 
 
 def log(*a) -> None:
@@ -157,7 +160,7 @@ def main() -> None:
     ratio = med["after"] / med["before"]
     L = []
     w = L.append
-    w("## deliver against an earlier build\n")
+    w(f"{HEADING}\n")
     w(f"`python3 bench/ab.py` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}): the mix of "
       f"bench/gen.py (seed {a.seed}), {len(mix)} messages, one process each; the two builds take turns on "
       "every message, each into its own desk seeded alike. Blocks of 10 messages during which other "
@@ -176,25 +179,9 @@ def main() -> None:
     if a.no_report:
         print(section)
     else:
-        write_section(a.out, section)
+        web.write_section(a.out, section, heading=HEADING, before="## Where `deliver`'s time goes")
     shutil.rmtree(work, ignore_errors=True)
     log(f"median before {med['before']:.2f} ms, after {med['after']:.2f} ms ({ratio:.3f}×)")
-
-
-def write_section(path: str, section: str) -> None:
-    """Replaces this section of the report, or puts it before the history."""
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    found = re.search(r"^## deliver against an earlier build\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-    section = section.rstrip("\n") + "\n\n"
-    if found:
-        text = text[:found.start()] + section + text[found.end():]
-    else:
-        at = text.find("\n## Where `deliver`'s time goes")
-        at = len(text) if at < 0 else at + 1
-        text = text[:at].rstrip("\n") + "\n\n" + section + text[at:]
-    with open(path, "w") as f:
-        f.write(text.rstrip("\n") + "\n")
-    log(f"wrote the section of {path}")
 
 
 if __name__ == "__main__":

@@ -660,21 +660,23 @@ def report(res: dict) -> str:
     return "\n".join(L) + "\n"
 
 
-def write_section(path: str, section: str) -> None:
-    """Replaces the `## The web` section of the report at `path` (up to the
-    next `## ` heading), or puts it before the hand-written history."""
+def write_section(path: str, section: str, heading: str = "## The web",
+                  before: str = "## Profiles and fixes") -> None:
+    """Replaces the `heading` section of the report at `path` (up to the
+    next `## ` heading), or puts it before the `before` one (the
+    hand-written history, by default)."""
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    found = re.search(r"^## The web\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+    found = re.search(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
     section = section.rstrip("\n") + "\n\n"
     if found:
         text = text[:found.start()] + section + text[found.end():]
     else:
-        at = text.find("\n## Profiles and fixes")
+        at = text.find("\n" + before)
         at = len(text) if at < 0 else at + 1
         text = text[:at].rstrip("\n") + "\n\n" + section + text[at:]
     with open(path, "w") as f:
         f.write(text.rstrip("\n") + "\n")
-    log(f"wrote the web section of {path}")
+    log(f"wrote the section {heading!r} of {path}")
 
 
 def main() -> None:

@@ -247,6 +247,26 @@ pub trait Tx {
     fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()>;
 }
 
+/// What must hold of the data in either store, each as a count of the rows
+/// that break it, in SQL both engines read alike; each store checks these
+/// and its own (`pipedesk check`).
+#[rustfmt::skip]
+pub(crate) const DATA_INVARIANTS: [(&str, &str); 6] = [
+    ("tickets without a create entry in their history",
+     "SELECT count(*) FROM tickets t WHERE t.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.ticket_id = t.id AND h.kind = 'create')"),
+    ("messages stored on a ticket but missing from its history",
+     "SELECT count(*) FROM messages m WHERE m.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.message = m.id)"),
+    ("messages whose size does not match their bytes",
+     "SELECT count(*) FROM messages WHERE size != length(raw)"),
+    ("sent mail without a send time",
+     "SELECT count(*) FROM outbox WHERE state = 'sent' AND sent IS NULL"),
+    ("merged tickets that point at themselves or at another merged ticket",
+     "SELECT count(*) FROM tickets a JOIN tickets b ON b.id = a.merged_into WHERE a.id = b.id OR b.merged_into IS NOT NULL"),
+    ("messages or history entries left on a merged ticket (beyond its merge)",
+     "SELECT (SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.merged_into IS NOT NULL)
+           + (SELECT count(*) FROM history h JOIN tickets t ON t.id = h.ticket_id WHERE t.merged_into IS NOT NULL AND h.kind != 'merge')"),
+];
+
 /// How a command wants its store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Open {

@@ -362,23 +362,10 @@ fn migrate(client: &mut Client) -> Result<()> {
 }
 
 /// What must hold of the data, each as a count of the rows that break it:
-/// SQLite's invariants (`sqlite::INVARIANTS`), and what PostgreSQL adds:
+/// What PostgreSQL checks beyond `store::DATA_INVARIANTS`:
 /// identities and the feed counter ahead of the numbers already used (a
 /// migration that forgot them would give a number twice).
-const INVARIANTS: [(&str, &str); 13] = [
-    ("tickets without a create entry in their history",
-     "SELECT count(*) FROM tickets t WHERE t.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.ticket_id = t.id AND h.kind = 'create')"),
-    ("messages stored on a ticket but missing from its history",
-     "SELECT count(*) FROM messages m WHERE m.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.message = m.id)"),
-    ("messages whose size does not match their bytes",
-     "SELECT count(*) FROM messages WHERE size != length(raw)"),
-    ("sent mail without a send time",
-     "SELECT count(*) FROM outbox WHERE state = 'sent' AND sent IS NULL"),
-    ("merged tickets that point at themselves or at another merged ticket",
-     "SELECT count(*) FROM tickets a JOIN tickets b ON b.id = a.merged_into WHERE a.id = b.id OR b.merged_into IS NOT NULL"),
-    ("messages or history entries left on a merged ticket (beyond its merge)",
-     "SELECT (SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.merged_into IS NOT NULL)
-           + (SELECT count(*) FROM history h JOIN tickets t ON t.id = h.ticket_id WHERE t.merged_into IS NOT NULL AND h.kind != 'merge')"),
+const INVARIANTS: [(&str, &str); 7] = [
     ("ticket numbers at or below the identity's last value: the next ticket would collide",
      "SELECT count(*) FROM tickets WHERE id > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM tickets_id_seq)"),
     ("message ids beyond their identity",
@@ -404,7 +391,7 @@ fn check(tx: &mut PgTx<'_>) -> Result<Vec<String>> {
             MIGRATIONS.len()
         ));
     }
-    for (what, sql) in INVARIANTS {
+    for (what, sql) in super::DATA_INVARIANTS.iter().chain(&INVARIANTS) {
         let n: i64 = get(&tx.one(sql, &[])?, 0)?;
         if n > 0 {
             problems.push(format!("{n} {what}"));
