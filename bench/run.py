@@ -226,6 +226,58 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+class PgBouncer:
+    """PgBouncer (Debian's) in session mode in front of the run's PostgreSQL,
+    on 127.0.0.1 and a free port, as the postgres user when we are root (it
+    will not run as root): what the README's "Many deliveries a second"
+    sets up. Its CPU time is the run's (OUR_DAEMONS)."""
+
+    def __init__(self, server: "PgServer"):
+        import pwd
+        import socket
+        exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not os.path.exists(exe):
+            raise RuntimeError("no pgbouncer (apt-get install pgbouncer)")
+        self.root = server.root + "-pgbouncer"
+        os.makedirs(self.root, exist_ok=True)
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            self.port = sk.getsockname()[1]
+        with open(os.path.join(self.root, "users.txt"), "w") as f:
+            f.write('"postgres" ""\n')
+        with open(os.path.join(self.root, "pgbouncer.ini"), "w") as f:
+            f.write(f"[databases]\n* = host=127.0.0.1 port={server.port}\n\n[pgbouncer]\n"
+                    f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+                    f"auth_type = trust\nauth_file = {self.root}/users.txt\n"
+                    "pool_mode = session\ndefault_pool_size = 20\nmax_client_conn = 200\n"
+                    # Each run's database gets a pool of its own: let it go soon after.
+                    "server_idle_timeout = 5\n"
+                    f"logfile = {self.root}/log\npidfile = {self.root}/pid\n")
+        as_user = server.as_user
+        if as_user:
+            uid = pwd.getpwnam("postgres").pw_uid
+            for name in ("", "users.txt", "pgbouncer.ini"):
+                os.chown(os.path.join(self.root, name), uid, -1)
+        subprocess.run(as_user + [exe, "-d", os.path.join(self.root, "pgbouncer.ini")],
+                       check=True, capture_output=True)
+        for _ in range(100):
+            if os.path.exists(os.path.join(self.root, "pid")):
+                break
+            time.sleep(0.05)
+        with open(os.path.join(self.root, "pid")) as f:
+            self.pid = int(f.read().strip())
+        OUR_DAEMONS.append(self.pid)
+        r = subprocess.run([exe, "--version"], capture_output=True, text=True)
+        self.version = r.stdout.split("\n")[0].replace("PgBouncer ", "").strip()
+
+    def stop(self) -> None:
+        try:
+            os.kill(self.pid, 15)
+        except OSError:
+            pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 class PipedeskPg(Pipedesk):
     """pipedesk on the run's PostgreSQL: each instance folder holds a config
     naming a database of its own (copied from the template's database, as the
@@ -256,6 +308,21 @@ class PipedeskPg(Pipedesk):
         self.server.sql("postgres", f"DROP DATABASE IF EXISTS {db}")
         self.server.sql("postgres", f"CREATE DATABASE {db} TEMPLATE {self.db_name(template)}")
         self.write_config(d, db)
+
+
+class PipedeskPooled(PipedeskPg):
+    """pipedesk on the run's PostgreSQL through PgBouncer: the same databases
+    (copied from the same template), another URL."""
+    name = "pgbouncer"
+
+    def __init__(self, binary: str, server: PgServer, bouncer: PgBouncer):
+        super().__init__(binary, server)
+        self.bouncer = bouncer
+
+    def write_config(self, d: str, db: str) -> None:
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "pipedesk.toml"), "w") as f:
+            f.write(self.config(f"postgres://postgres@127.0.0.1:{self.bouncer.port}/{db}"))
 
 
 class Roundup:
@@ -583,7 +650,7 @@ class Bench:
         self.templates = {"pipedesk": self.make_template(self.pd, "pipedesk"),
                           "floor": os.path.join(self.work, "templates", "floor")}
         os.makedirs(self.templates["floor"], exist_ok=True)
-        self.pg = None
+        self.pg = self.pooled = None
         if not a.skip_postgres:
             log("starting PostgreSQL and delivering the base tickets into it")
             # Not under the run folder: mkdtemp makes it 0700, and the server
@@ -593,6 +660,11 @@ class Bench:
             self.pg = PipedeskPg(snap, self.server)
             self.templates["postgres"] = self.make_template(self.pg, "postgres")
             self.progs.append(self.pg)
+            # Only in the throughput phase: the pooler is for many deliverers.
+            self.bouncer = PgBouncer(self.server)
+            self.res["pgbouncer_version"] = self.bouncer.version
+            self.pooled = PipedeskPooled(snap, self.server, self.bouncer)
+            self.templates["pgbouncer"] = self.templates["postgres"]
         if not a.skip_roundup:
             self.rd = Roundup(Roundup.ensure_venv(self.cache))
             self.res["roundup_version"] = self.rd.version()
@@ -679,6 +751,9 @@ class Bench:
             # At 2 × 4 deliverers: SQLite with 8 on one file, PostgreSQL as two
             # hosts (two configs on one database) of 4 each; nothing else.
             progs = [p for p in self.progs if par <= a.parallel or p.name in ("pipedesk", "postgres")]
+            if self.pooled:
+                progs.insert(progs.index(self.pg) + 1, self.pooled)
+                runs[self.pooled.name] = []
             rounds = a.roundup_reps if not a.skip_roundup and par <= a.parallel else 0
             seq = []
             for r in range(rounds + 1):
@@ -694,7 +769,7 @@ class Bench:
                     if attempt:
                         d = self.fresh(self.templates[prog.name], f"tp-{prog.name}-{par}-{j}", prog)
                     dirs = [d]
-                    if par > a.parallel and prog.name == "postgres":
+                    if par > a.parallel and prog.name in ("postgres", "pgbouncer"):
                         # The second host: its own folder and config, the same database.
                         d2 = d + "-host2"
                         prog.write_config(d2, prog.db_name(d))
@@ -1012,6 +1087,8 @@ class Bench:
     # ---- report ----------------------------------------------------------
 
     def finish(self) -> None:
+        if getattr(self, "bouncer", None):
+            self.bouncer.stop()
         if getattr(self, "server", None):
             self.server.stop()
         self.res["elapsed_s"] = time.time() - self.t_start
@@ -1106,7 +1183,9 @@ def report(res: dict, command: str) -> str:
     if res.get("postgres_version"):
         w(f"- **PostgreSQL:** {res['postgres_version']} (Debian's), a cluster of the run's own on 127.0.0.1 "
           "(TCP loopback; the connection is part of every `deliver`), default durability (fsync, "
-          "synchronous commits), `shared_buffers = 256MB`")
+          "synchronous commits), `shared_buffers = 256MB`"
+          + (f"; PgBouncer {res['pgbouncer_version']} (Debian's) in session mode in front of it for the "
+             "\"through PgBouncer\" column" if res.get("pgbouncer_version") else ""))
     if res.get("roundup_version"):
         w(f"- **Roundup:** {res['roundup_version']} from PyPI, classic template, sqlite backend, "
           "outgoing mail written to a file (`[mail] debug`), `messages_to_author = yes`")
@@ -1211,12 +1290,21 @@ def report(res: dict, command: str) -> str:
           f"{2 * res['args']['parallel']} deliverers, on PostgreSQL as two hosts (two configurations "
           f"on one database, {res['args']['parallel']} deliverers each, every other message to each), "
           "on SQLite all on the one file.\n")
-        w("| deliverers | pipedesk msg/s | on PostgreSQL msg/s | roundup msg/s | pipedesk : roundup | floor msg/s | "
-          "pipedesk lost | on PostgreSQL lost | roundup lost |")
-        w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        pooled = any("pgbouncer" in v for v in tp.values())
+        if pooled:
+            w("\"Through PgBouncer\": the same PostgreSQL databases reached through PgBouncer in session "
+              "mode (README, \"Many deliveries a second\"): each `deliver` still makes a connection, to "
+              "the pooler, which hands it a server session that is already open.\n")
+        w("| deliverers | pipedesk msg/s | on PostgreSQL msg/s | "
+          + ("through PgBouncer msg/s | " if pooled else "")
+          + "roundup msg/s | pipedesk : roundup | floor msg/s | "
+          "pipedesk lost | on PostgreSQL lost | " + ("through PgBouncer lost | " if pooled else "")
+          + "roundup lost |")
+        w("| ---: | ---: | ---: | " + ("---: | " if pooled else "") + "---: | ---: | ---: | ---: | ---: | "
+          + ("---: | " if pooled else "") + "---: |")
         for par, v in tp.items():
             pdv, rdv, flv = v.get("pipedesk"), v.get("roundup"), v.get("floor")
-            pgv = v.get("postgres")
+            pgv, pbv = v.get("postgres"), v.get("pgbouncer")
             label = par if int(par) <= res["args"]["parallel"] else f"{par} (PostgreSQL: 2 × {int(par) // 2})"
             ratio = pdv["msgs_per_s"] / rdv["msgs_per_s"] if rdv else None
             def lost(v):
@@ -1227,9 +1315,10 @@ def report(res: dict, command: str) -> str:
                     text += f" ({v.get('failed', 0)} deliveries exited non-zero)"
                 return text
             w(f"| {label} | {fmt(pdv['msgs_per_s'], 0)} | {fmt(pgv['msgs_per_s'], 0) if pgv else '—'} | "
-              f"{fmt(rdv['msgs_per_s'], 1) if rdv else '—'} | "
+              + (f"{fmt(pbv['msgs_per_s'], 0) if pbv else '—'} | " if pooled else "")
+              + f"{fmt(rdv['msgs_per_s'], 1) if rdv else '—'} | "
               f"{fmt(ratio, 0) + '×' if ratio else '—'} | {fmt(flv['msgs_per_s'], 0) if flv else '—'} | "
-              f"{lost(pdv)} | {lost(pgv)} | {lost(rdv)} |")
+              f"{lost(pdv)} | {lost(pgv)} | " + (f"{lost(pbv)} | " if pooled else "") + f"{lost(rdv)} |")
         shares = [r.get("other_share") for v in tp.values() for rs in v.values() for r in rs["runs"]
                   if r.get("other_share") is not None]
         if shares:
@@ -1369,6 +1458,10 @@ def targets(res: dict) -> list[tuple[str, str, bool | None]]:
             out.append((f"{top} deliverers on PostgreSQL (2 × {int(top) // 2}, two hosts) ≥ SQLite's throughput "
                         "(its best, any number of deliverers)",
                         f"{fmt(pg, 0)} vs {fmt(best, 0)} msg/s", pg >= best))
+            if "pgbouncer" in tp[top]:
+                pb = tp[top]["pgbouncer"]["msgs_per_s"]
+                out.append((f"… through PgBouncer (2 × {int(top) // 2}, two hosts, one pooler) ≥ SQLite's throughput",
+                            f"{fmt(pb, 0)} vs {fmt(best, 0)} msg/s", pb >= best))
         for par, v in tp.items():
             if "roundup" in v:
                 r = v["pipedesk"]["msgs_per_s"] / v["roundup"]["msgs_per_s"]

@@ -1,21 +1,23 @@
 #!/bin/bash
 # Installs the PostgreSQL server that the tests' throwaway clusters run on
 # (tests/common/pg.rs: initdb and pg_ctl from /usr/lib/postgresql/*/bin),
-# from Debian's `postgresql` package. Idempotent and noninteractive; run as
+# from Debian's `postgresql` package, and the PgBouncer that
+# tests/postgres.rs puts in front of one (`pgbouncer`). Idempotent and noninteractive; run as
 # root (CI's .ci/run does):
 #
 #   bash tests/postgres-install.sh
 #
-# The package would create and start a cluster of its own on port 5432; the
-# tests need none, so a policy-rc.d keeps it from starting while the package
-# installs (the tests' clusters listen on 127.0.0.1, on free ports).
+# The packages would create and start a cluster of their own on port 5432
+# and a pooler on 6432; the tests need neither, so a policy-rc.d keeps them
+# from starting while the packages install (the tests' clusters listen on 127.0.0.1, on free ports).
 set -eu
 
 if [ "$(id -u)" != 0 ]; then
     echo "postgres-install.sh: must run as root" >&2
     exit 1
 fi
-if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && getent passwd postgres >/dev/null; then
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && getent passwd postgres >/dev/null &&
+    [ -x /usr/sbin/pgbouncer ]; then
     exit 0
 fi
 
@@ -31,5 +33,6 @@ trap '[ -n "$ours" ] && rm -f "$policy"' EXIT
 apt-get update -qq >/dev/null || { echo "postgres-install.sh: apt-get update failed" >&2; exit 1; }
 apt-get install -y -qq --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    postgresql >/dev/null
+    postgresql pgbouncer >/dev/null
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null
+[ -x /usr/sbin/pgbouncer ]

@@ -373,3 +373,120 @@ impl Drop for TestDb {
         let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     }
 }
+
+/// PgBouncer (Debian's `pgbouncer`) in session mode in front of a cluster,
+/// on 127.0.0.1 and a free port, with the settings an admin would start
+/// from (in particular it refuses unknown startup parameters). Stopped when
+/// the value is dropped.
+pub struct Bouncer {
+    root: PathBuf,
+    pub port: u16,
+    child: std::process::Child,
+}
+
+/// The pgbouncer binary: `$PGBOUNCER`, else Debian's.
+fn bouncer_program() -> Option<PathBuf> {
+    let path = std::env::var_os("PGBOUNCER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/sbin/pgbouncer"));
+    path.exists().then_some(path)
+}
+
+impl Cluster {
+    /// A PgBouncer in front of this cluster, taking connections.
+    pub fn bouncer(&self) -> Result<Bouncer, String> {
+        let program = bouncer_program().ok_or("no pgbouncer (apt-get install pgbouncer)")?;
+        let root = tempfile::Builder::new()
+            .prefix("pipedesk-pgbouncer-")
+            .tempdir_in("/tmp")
+            .map_err(|e| format!("a temp folder: {e}"))?
+            .keep();
+        let port = free_port()?;
+        let ini = format!(
+            "[databases]\n* = host=127.0.0.1 port={cluster}\n\n[pgbouncer]\n\
+             listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {root}/users.txt\n\
+             pool_mode = session\ndefault_pool_size = 20\nmax_client_conn = 200\n\
+             logfile = {root}/log\n",
+            cluster = self.port,
+            root = root.display(),
+        );
+        let written = std::fs::write(root.join("pgbouncer.ini"), ini)
+            .and_then(|()| std::fs::write(root.join("users.txt"), "\"postgres\" \"\"\n"));
+        if let Err(e) = written {
+            let _ = std::fs::remove_dir_all(&root);
+            return Err(format!("writing pgbouncer.ini: {e}"));
+        }
+        // PgBouncer will not run as root: as the cluster's owner, then.
+        let mut command = match &self.user {
+            Some(u) => {
+                let _ = Command::new("chown").arg("-R").arg(u).arg(&root).status();
+                let mut c = Command::new("runuser");
+                c.args(["-u", u, "--"]).arg(&program);
+                c
+            }
+            None => Command::new(&program),
+        };
+        use std::os::unix::process::CommandExt;
+        let child = command
+            .arg(root.join("pgbouncer.ini"))
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("running {}: {e}", program.display()))?;
+        let mut bouncer = Bouncer { root, port, child };
+        // Gone with this test binary, however it ends.
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -KILL -{group} 2>/dev/null",
+                me = std::process::id(),
+                group = bouncer.child.id(),
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn();
+        let start = Instant::now();
+        let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        loop {
+            match postgres::Client::connect(&url, postgres::NoTls) {
+                Ok(_) => return Ok(bouncer),
+                Err(e) if start.elapsed() > Duration::from_secs(20) => {
+                    let log = std::fs::read_to_string(bouncer.root.join("log")).unwrap_or_default();
+                    bouncer.stop();
+                    return Err(format!("pgbouncer takes no connections: {e}\n{log}"));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+impl Bouncer {
+    /// The URL of database `db` through the pooler.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    fn stop(&mut self) {
+        // Its own process group: runuser and pgbouncer both.
+        if let Ok(group) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) with a process group id and a signal number.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -96,6 +96,16 @@ impl TestStore {
         }
     }
 
+    /// The same database as `other` at another URL: a mail host that
+    /// reaches it through a pooler.
+    pub fn same_at(other: &TestStore, url: String) -> TestStore {
+        TestStore {
+            sqlite: other.sqlite.clone(),
+            pg: None,
+            shared: Some(url),
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.url().is_some()
     }

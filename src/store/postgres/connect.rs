@@ -72,13 +72,6 @@ impl Target {
             }
         }
         config.application_name("pipedesk");
-        // A host that dies inside a transaction must not hold its locks for
-        // long: the server ends such a session after a minute (§20.11).
-        let options = match config.get_options() {
-            Some(o) => format!("{o} -c idle_in_transaction_session_timeout=60000"),
-            None => "-c idle_in_transaction_session_timeout=60000".to_string(),
-        };
-        config.options(&options);
         config.keepalives_idle(Duration::from_secs(30));
         Ok(Target {
             config,

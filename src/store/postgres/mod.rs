@@ -52,6 +52,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_changes_and_sign_in.sql"),
 ];
 
+/// A host that dies inside a transaction must not hold its locks for long:
+/// the server ends such a session after a minute (§20.11). Set in every
+/// transaction rather than as a startup option, which a connection pooler
+/// such as PgBouncer refuses ("unsupported startup parameter: options")
+/// and which would not follow a pooled session anyway.
+const IDLE_LIMIT: &str = "SET LOCAL idle_in_transaction_session_timeout = 60000";
+
 /// The advisory lock key that migrations run under (any constant; this one
 /// is "pipedesk" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7069_7065_6465_736b;
@@ -191,11 +198,11 @@ impl PgStore {
             .as_millis()
             .max(1);
         let begin = match mode {
-            Mode::Write | Mode::Rehearse => {
-                format!("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {left}")
-            }
+            Mode::Write | Mode::Rehearse => format!(
+                "BEGIN ISOLATION LEVEL READ COMMITTED; {IDLE_LIMIT}; SET LOCAL lock_timeout = {left}"
+            ),
             // A snapshot: every read of a command for people sees one moment.
-            Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string(),
+            Mode::Read => format!("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {IDLE_LIMIT}"),
         };
         if let Err(e) = self.client.batch_execute(&begin) {
             return Err((
@@ -334,6 +341,7 @@ fn migrate(client: &mut Client) -> Result<()> {
     // each migration runs once (CREATE TABLE IF NOT EXISTS alone is not
     // safe against a concurrent one).
     let mut tx = client.transaction()?;
+    tx.batch_execute(IDLE_LIMIT)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS pipedesk_schema (
