@@ -35,7 +35,7 @@ import gen  # noqa: E402
 import run  # noqa: E402  (its Pipedesk and the quiet-machine gate)
 import web  # noqa: E402  (its section writer)
 
-HEADING = "## deliver against an earlier build"
+HEADING, BEFORE = run.AB_SECTION
 
 
 def log(*a) -> None:
@@ -179,7 +179,7 @@ def main() -> None:
     if a.no_report:
         print(section)
     else:
-        web.write_section(a.out, section, heading=HEADING, before="## Where `deliver`'s time goes")
+        web.write_section(a.out, section, heading=HEADING, before=BEFORE)
     shutil.rmtree(work, ignore_errors=True)
     log(f"median before {med['before']:.2f} ms, after {med['after']:.2f} ms ({ratio:.3f}×)")
 

@@ -1493,7 +1493,13 @@ def targets(res: dict) -> list[tuple[str, str, bool | None]]:
     return out
 
 
+# The section that bench/ab.py writes, and the one it goes before: a run of
+# this harness keeps it as it was.
+AB_SECTION = ("## deliver against an earlier build", "## Where `deliver`'s time goes")
+
+
 def write_report(res: dict, command: str, path: str) -> None:
+    old = open(path).read() if os.path.exists(path) else ""
     text = report(res, command)
     # The hand-written history of profiles and fixes goes under every run.
     history = os.path.join(os.path.dirname(os.path.abspath(__file__)), "HISTORY.md")
@@ -1503,6 +1509,10 @@ def write_report(res: dict, command: str, path: str) -> None:
     with open(path, "w") as f:
         f.write(text)
     log(f"wrote {path}")
+    heading, before = AB_SECTION
+    kept = web.find_section(old, heading)
+    if kept:
+        web.write_section(path, kept.group(0), heading=heading, before=before)
 
 
 # ---------------------------------------------------------------------------

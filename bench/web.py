@@ -660,13 +660,19 @@ def report(res: dict) -> str:
     return "\n".join(L) + "\n"
 
 
+def find_section(text: str, heading: str):
+    """The `heading` section of a report's text (up to the next `## `
+    heading) as a match, or None."""
+    return re.search(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+
+
 def write_section(path: str, section: str, heading: str = "## The web",
                   before: str = "## Profiles and fixes") -> None:
     """Replaces the `heading` section of the report at `path` (up to the
     next `## ` heading), or puts it before the `before` one (the
     hand-written history, by default)."""
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    found = re.search(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+    found = find_section(text, heading)
     section = section.rstrip("\n") + "\n\n"
     if found:
         text = text[:found.start()] + section + text[found.end():]
