@@ -369,10 +369,10 @@ fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
-/// What must hold of the data, each as a count of the rows that break it:
-/// What PostgreSQL checks beyond `store::DATA_INVARIANTS`:
-/// identities and the feed counter ahead of the numbers already used (a
-/// migration that forgot them would give a number twice).
+/// What PostgreSQL checks beyond `store::DATA_INVARIANTS`, each as a count
+/// of the rows that break it: identities and the feed counter ahead of the
+/// numbers already used (a migration that forgot them would give a number
+/// twice).
 const INVARIANTS: [(&str, &str); 7] = [
     ("ticket numbers at or below the identity's last value: the next ticket would collide",
      "SELECT count(*) FROM tickets WHERE id > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM tickets_id_seq)"),
