@@ -116,10 +116,16 @@ fn a_host_behind_pgbouncer_and_a_direct_one_store_send_and_number_each_once() {
         .url()
         .and_then(|u| u.rsplit('/').next())
         .map(String::from);
+    let pooled_url = bouncer.url(&name.expect("a database name"));
     let a = Desk::on(store, "");
-    let pooled = TestStore::same_at(&a.store, bouncer.url(&name.expect("a database name")));
-    let b = Desk::on(pooled, "");
+    let b = Desk::on(TestStore::same_at(&a.store, pooled_url.clone()), "");
+    // `serve` on the pooled host listens through the pooler: its LISTEN
+    // keeps one server session, and hears every host's commits.
+    let mut listener =
+        listen(&pooled_url, Duration::from_secs(10)).expect("LISTEN through PgBouncer");
     two_hosts_at_once(&a, &b, "direct and pooled");
+    let heard = listener.wait(Duration::from_secs(10)).unwrap();
+    assert!(heard.is_some_and(|seq| seq >= 310), "{heard:?}");
     // The pooled host's commands for people work too.
     let list = b.run(&["list", "--json"], b"").ok();
     assert!(
