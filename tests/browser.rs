@@ -21,6 +21,15 @@ fn john(subject: &str) -> Mail {
     mail("John Smith <john@example.com>", subject)
 }
 
+/// Is this run on PostgreSQL (`tests/pg_browser.rs`)? There the scenarios
+/// in which the store answers run again (the live board, versions, mail);
+/// those about the pages alone (keys, downloads, the CSP, a full column,
+/// the screenshots) run once, here on SQLite, to keep `cargo test` within
+/// its five minutes.
+fn pages_alone_ran_on_sqlite() -> bool {
+    common::store::WANTS_POSTGRES
+}
+
 /// A desk served to a browser.
 struct Stage {
     browser: Browser,
@@ -130,6 +139,9 @@ fn a_stale_drop_snaps_back_and_says_who_changed_the_ticket() {
 
 #[test]
 fn keyboard_moves_change_status_and_owner() {
+    if pages_alone_ran_on_sqlite() {
+        return;
+    }
     let Some(s) = Stage::new(&[john("Printer on fire")]) else {
         return;
     };
@@ -212,6 +224,9 @@ fn a_reply_from_the_thread_page_is_mailed_to_the_requestor() {
 
 #[test]
 fn attachment_links_download_and_never_render() {
+    if pages_alone_ran_on_sqlite() {
+        return;
+    }
     let Some(s) = Stage::new(&[with_attachments()]) else {
         return;
     };
@@ -222,6 +237,9 @@ fn attachment_links_download_and_never_render() {
 
 #[test]
 fn no_page_breaks_the_content_security_policy_and_mail_stays_text() {
+    if pages_alone_ran_on_sqlite() {
+        return;
+    }
     let Some(s) = Stage::new(&[
         with_attachments(),
         john(
@@ -435,6 +453,9 @@ fn busy_desk(desk: &Desk) -> i64 {
 
 #[test]
 fn screenshots_of_a_busy_board_and_a_thread() {
+    if pages_alone_ran_on_sqlite() {
+        return;
+    }
     let Some(browser) = browser() else {
         return;
     };
@@ -470,6 +491,9 @@ fn screenshots_of_a_busy_board_and_a_thread() {
 
 #[test]
 fn a_card_dropped_on_a_full_resolved_column_stays_in_sight() {
+    if pages_alone_ran_on_sqlite() {
+        return;
+    }
     // 51 tickets in one mbox (an import is one process, not 51), 50 of
     // them resolved through the API: the column is full; #1 is stalled.
     let desk = Desk::new();
