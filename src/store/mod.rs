@@ -247,6 +247,18 @@ pub trait Tx {
     fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()>;
 }
 
+/// The migrations that a database at schema version `current` still needs,
+/// in order; a database that a newer pipedesk migrated is refused (an older
+/// binary must not write to a schema it does not know).
+pub(crate) fn pending<'m>(migrations: &'m [&'m str], current: usize) -> Result<&'m [&'m str]> {
+    migrations.get(current..).ok_or_else(|| {
+        anyhow::anyhow!(
+            "database schema {current} is newer than this pipedesk ({})",
+            migrations.len()
+        )
+    })
+}
+
 /// What must hold of the data in either store, each as a count of the rows
 /// that break it, in SQL both engines read alike; each store checks these
 /// and its own (`pipedesk check`).
@@ -389,5 +401,15 @@ mod tests {
             [("printer".into(), false), ("pri".into(), true)]
         );
         assert!(t(&["--", "*"]).is_err());
+    }
+
+    #[test]
+    fn a_database_runs_the_migrations_it_lacks_and_a_newer_one_is_refused() {
+        let all = ["one", "two", "three"];
+        assert_eq!(pending(&all, 0).unwrap(), all);
+        assert_eq!(pending(&all, 2).unwrap(), ["three"]);
+        assert!(pending(&all, 3).unwrap().is_empty());
+        let newer = pending(&all, 4).unwrap_err().to_string();
+        assert_eq!(newer, "database schema 4 is newer than this pipedesk (3)");
     }
 }

@@ -354,13 +354,7 @@ fn migrate(client: &mut Client) -> Result<()> {
         .query_one("SELECT version FROM pipedesk_schema", &[])?
         .try_get(0)?;
     let current = usize::try_from(current).map_err(|_| anyhow!("schema version {current}"))?;
-    if current > MIGRATIONS.len() {
-        anyhow::bail!(
-            "database schema {current} is newer than this pipedesk ({})",
-            MIGRATIONS.len()
-        );
-    }
-    for sql in &MIGRATIONS[current..] {
+    for sql in super::pending(MIGRATIONS, current)? {
         tx.batch_execute(sql)?;
     }
     let latest = MIGRATIONS.len() as i32;

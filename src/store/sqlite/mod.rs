@@ -340,13 +340,7 @@ fn run_migrations(conn: &mut Connection) -> Result<()> {
     // read again under the write lock, so each migration runs once.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let current = schema_version(&tx)?;
-    if current > MIGRATIONS.len() {
-        anyhow::bail!(
-            "database schema {current} is newer than this pipedesk ({})",
-            MIGRATIONS.len()
-        );
-    }
-    for sql in &MIGRATIONS[current..] {
+    for sql in super::pending(MIGRATIONS, current)? {
         tx.execute_batch(sql)?;
     }
     let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
