@@ -145,6 +145,52 @@ fn a_bearer_token_works_for_the_api_and_needs_no_origin() {
 
 // -------------------------------------------------------- the same-origin rule
 
+/// A refusal reads the request's body first, so the connection stays open
+/// for the next request (otherwise the server closes it under a client
+/// that may already have sent that request on it).
+#[test]
+fn a_refused_change_whose_body_comes_late_leaves_the_connection_usable() {
+    use std::io::{Read, Write};
+    let (_desk, server, cookie) = served();
+    let host = server.url.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(host).expect("connecting");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let body = r#"{"status": "resolved"}"#;
+    // The headers, and the body a moment later (as a slow client, or a
+    // second packet, brings it): no Origin, so a 403.
+    write!(
+        conn,
+        "POST /api/tickets/1/status HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    conn.write_all(body.as_bytes()).unwrap();
+    write!(
+        conn,
+        "GET /api/tickets/1 HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n\r\n"
+    )
+    .unwrap();
+    // Both answers come, on the one connection.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    while String::from_utf8_lossy(&got).matches("HTTP/1.1 ").count() < 2 {
+        match conn.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("reading the answers: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 403"), "{text}");
+    assert!(
+        text.contains("HTTP/1.1 200"),
+        "the second request got no answer:\n{text}"
+    );
+}
+
 #[test]
 fn a_cookie_change_without_our_origin_is_403_and_changes_nothing() {
     let (desk, server, cookie) = served();

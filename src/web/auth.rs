@@ -5,6 +5,7 @@
 //! our own origin (`Origin`, else `Sec-Fetch-Site: same-origin`), or it is
 //! refused with 403 before any handler runs.
 
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
@@ -89,23 +90,42 @@ pub fn from_our_origin(headers: &HeaderMap, origin: &str) -> bool {
 /// something (anything but GET and HEAD) without a bearer token must show
 /// it comes from `web.base_url`'s origin. A cross-site form or script
 /// cannot, so a signed-in browser cannot be made to act by another site.
+///
+/// The body of such a request is read whole first, before anything answers:
+/// a refusal (403 here, 401 or 404 further on) that left it unread would
+/// make hyper close the connection, and a client that had sent its next
+/// request on it meanwhile would see that request cut off.
 pub async fn same_origin(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD);
-    if safe
-        || bearer(request.headers()).is_some()
-        || from_our_origin(request.headers(), &state.origin)
-    {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let api = request.uri().path().starts_with("/api/");
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        let why = format!("a request body may hold at most {} MiB", BODY_LIMIT >> 20);
+        return refusal(api, ApiError::BadRequest(why));
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    if bearer(request.headers()).is_some() || from_our_origin(request.headers(), &state.origin) {
         return next.run(request).await;
     }
     let why = format!(
         "a change must come from {} (Origin or Sec-Fetch-Site), or with a bearer token",
         state.origin
     );
-    if request.uri().path().starts_with("/api/") {
-        ApiError::Forbidden(why).into_response()
-    } else {
-        (axum::http::StatusCode::FORBIDDEN, format!("{why}\n")).into_response()
+    refusal(api, ApiError::Forbidden(why))
+}
+
+/// What a request that may change something can carry: axum's own limit
+/// for the body extractors of the handlers behind.
+const BODY_LIMIT: usize = 2 << 20;
+
+/// A refusal before any handler: JSON for the API, a line of text for a page.
+fn refusal(api: bool, error: ApiError) -> Response {
+    if api {
+        return error.into_response();
     }
+    (error.status(), format!("{}\n", error.message())).into_response()
 }
 
 /// The `Set-Cookie` value of a new session: HttpOnly, SameSite=Strict,
