@@ -3,6 +3,8 @@
 //! on every other non-zero code; Exim's pipe transport retries on 75 and 73.
 //! So anything that is not the message's own fault must become `TempFail`.
 
+use crate::desk::Error;
+
 /// How a `pipedesk` process ends. The numbers come from sysexits.h.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
@@ -47,20 +49,15 @@ impl From<ExitCode> for std::process::ExitCode {
     }
 }
 
-/// An error whose kind decides the exit code. Anything else that goes wrong is
-/// a plain `anyhow::Error`, which means "not the message's fault": 75 for
-/// `deliver`, 1 for the commands for people.
+/// An error of the process itself whose kind decides the exit code. The
+/// desk's refusals (`desk::Error`) decide it too; anything else that goes
+/// wrong is a plain `anyhow::Error`, which means "not the message's fault":
+/// 75 for `deliver`, 1 for the commands for people.
 #[derive(Debug, thiserror::Error)]
 pub enum Fail {
     /// A bad command line (64).
     #[error("{0}")]
     Usage(String),
-    /// The message itself is unacceptable: empty or too large (65).
-    #[error("{0}")]
-    Refused(String),
-    /// Unknown ticket or unknown address at our domains (67).
-    #[error("{0}")]
-    NoSuch(String),
     /// The configuration is missing, unreadable or invalid (78 for people, 75
     /// for `deliver`, which must keep the mail queued until it is fixed).
     #[error("{0}")]
@@ -83,17 +80,21 @@ pub enum Context {
 /// Maps an error to its exit code. The `Fail` may sit anywhere in the chain,
 /// below any `.context(…)` that was added on the way up.
 pub fn code_for(err: &anyhow::Error, ctx: Context) -> ExitCode {
-    let fail = err.chain().find_map(|e| e.downcast_ref::<Fail>());
-    match (fail, ctx) {
-        (Some(Fail::ClosedPipe), _) => ExitCode::Success,
-        (Some(Fail::Usage(_)), _) => ExitCode::Usage,
-        (Some(Fail::Refused(_)), Context::Deliver) => ExitCode::DataErr,
-        (Some(Fail::NoSuch(_)), Context::Deliver) => ExitCode::NoUser,
-        (Some(Fail::Config(_)), Context::Deliver) => ExitCode::TempFail,
-        (Some(Fail::Config(_)), Context::People) => ExitCode::Config,
-        (Some(Fail::Refused(_) | Fail::NoSuch(_)), Context::People) => ExitCode::GeneralError,
-        (None, Context::Deliver) => ExitCode::TempFail,
-        (None, Context::People) => ExitCode::GeneralError,
+    if let Some(fail) = err.chain().find_map(|e| e.downcast_ref::<Fail>()) {
+        return match (fail, ctx) {
+            (Fail::ClosedPipe, _) => ExitCode::Success,
+            (Fail::Usage(_), _) => ExitCode::Usage,
+            (Fail::Config(_), Context::Deliver) => ExitCode::TempFail,
+            (Fail::Config(_), Context::People) => ExitCode::Config,
+        };
+    }
+    match (Error::find(err), ctx) {
+        (Some(Error::Refused(_)), Context::Deliver) => ExitCode::DataErr,
+        (Some(Error::NoTicket(_) | Error::NoAddress(_)), Context::Deliver) => ExitCode::NoUser,
+        // A refusal of a change by a person cannot come of a delivery; if
+        // it ever does, the message is kept for a retry, never bounced.
+        (Some(_), Context::Deliver) | (None, Context::Deliver) => ExitCode::TempFail,
+        (_, Context::People) => ExitCode::GeneralError,
     }
 }
 
@@ -134,10 +135,19 @@ mod tests {
 
     #[test]
     fn the_kind_is_found_below_added_context() {
-        let err: anyhow::Result<()> = Err(Fail::NoSuch("no ticket #9".into()).into());
+        let err: anyhow::Result<()> = Err(Error::NoTicket(9).into());
         let err = err.context("routing").unwrap_err();
         assert_eq!(code_for(&err, Context::Deliver), ExitCode::NoUser);
-        let err = anyhow::Error::new(Fail::Refused("empty".into()));
+        let err = anyhow::Error::new(Error::Refused("empty".into()));
         assert_eq!(code_for(&err, Context::Deliver), ExitCode::DataErr);
+    }
+
+    #[test]
+    fn the_desk_refusing_a_person_is_1_and_never_bounces_mail() {
+        let err = anyhow::Error::new(Error::NotAllowed("ticket #1 is resolved already".into()));
+        assert_eq!(code_for(&err, Context::People), ExitCode::GeneralError);
+        assert_eq!(code_for(&err, Context::Deliver), ExitCode::TempFail);
+        let err = anyhow::Error::new(Error::NoTicket(4));
+        assert_eq!(code_for(&err, Context::People), ExitCode::GeneralError);
     }
 }

@@ -293,14 +293,14 @@ fn serialize_opt_time<S: serde::Serializer>(t: &Option<Time>, s: S) -> Result<S:
 #[derive(Debug, Serialize)]
 pub struct FlushedView<'a> {
     pub sent: &'a [i64],
-    pub failed: Vec<FailedView<'a>>,
+    pub failed: Vec<FailedView>,
     pub waiting: Vec<MailView<'a>>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct FailedView<'a> {
+pub struct FailedView {
     pub id: i64,
-    pub error: &'a str,
+    pub error: String,
 }
 
 impl<'a> FlushedView<'a> {
@@ -310,7 +310,10 @@ impl<'a> FlushedView<'a> {
             failed: f
                 .failed
                 .iter()
-                .map(|(id, error)| FailedView { id: *id, error })
+                .map(|(id, error)| FailedView {
+                    id: *id,
+                    error: error.to_string(),
+                })
                 .collect(),
             waiting: f.waiting.iter().map(MailView::of).collect(),
         }

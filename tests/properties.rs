@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use pipedesk::config::Config;
+use pipedesk::desk::Error;
 use pipedesk::desk::{Desk, Incoming, Outcome};
-use pipedesk::exit::Fail;
 use pipedesk::model::Action;
 use pipedesk::{inbound, store};
 use proptest::prelude::*;
@@ -23,7 +23,7 @@ const CONFIG: &str = "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org
 
 /// What `deliver` does with `data` between reading and committing, in
 /// process: the mbox line dropped, empty input refused, parse, then the
-/// desk's delivery. Err(Fail) are the contract's refusals.
+/// desk's delivery. Err(desk::Error) are the contract's refusals.
 fn deliver_in_process(desk: &mut Desk, data: &[u8], rcpt: &str) -> Result<Outcome, String> {
     let raw = inbound::strip_from_line(data);
     if raw.iter().all(u8::is_ascii_whitespace) {
@@ -39,8 +39,8 @@ fn deliver_in_process(desk: &mut Desk, data: &[u8], rcpt: &str) -> Result<Outcom
     };
     match desk.deliver(&msg, false, chrono::Utc::now()) {
         Ok(outcome) => Ok(outcome),
-        Err(e) => match e.chain().find_map(|c| c.downcast_ref::<Fail>()) {
-            Some(Fail::NoSuch(why)) => Err(format!("nosuch: {why}")),
+        Err(e) => match Error::find(&e) {
+            Some(why @ (Error::NoTicket(_) | Error::NoAddress(_))) => Err(format!("nosuch: {why}")),
             // Anything else would be a 75 on mail that can never succeed.
             _ => panic!("delivery failed on the message's own content: {e:#}"),
         },

@@ -16,8 +16,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use pipedesk::config::Config;
+use pipedesk::desk::Error;
 use pipedesk::desk::{Desk, Incoming};
-use pipedesk::exit::Fail;
 use pipedesk::model::{Action, MailKind};
 use pipedesk::{inbound, store, term};
 
@@ -177,10 +177,10 @@ fn check_one(desk: &mut Desk, data: &[u8], recipient: &str, sender: Option<&str>
         Ok(())
     });
     if let Err(e) = result {
-        match e.chain().find_map(|c| c.downcast_ref::<Fail>()) {
+        match Error::find(&e) {
             // 67: an unknown address at our domains, or a ticket that does
             // not exist; nothing may have been written.
-            Some(Fail::NoSuch(_)) => {}
+            Some(Error::NoTicket(_) | Error::NoAddress(_)) => {}
             _ => panic!("deliver would exit 75 on this message forever: {e:#}"),
         }
     }

@@ -22,14 +22,14 @@ pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
     let max = config.policy.max_message_bytes;
     let data = read_message(args.file.as_deref(), max)?;
     if data.len() as u64 > max {
-        return Err(Fail::Refused(format!(
+        return Err(crate::desk::Error::Refused(format!(
             "message larger than policy.max_message_bytes ({max} bytes)"
         ))
         .into());
     }
     let raw = inbound::strip_from_line(&data);
     if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(Fail::Refused("empty message".into()).into());
+        return Err(crate::desk::Error::Refused("empty message".into()).into());
     }
     let facts = inbound::parse(raw);
     let recipient = recipient(args.recipient, &facts, &config)?;

@@ -17,12 +17,15 @@ use crate::view::FlushedView;
 
 pub fn run(config: &Arc<Config>, args: FlushArgs) -> Result<()> {
     let due = if args.due { Due::Due } else { Due::All };
-    let flushed = crate::commands::desk(config)?.flush(due)?;
+    let flushed = crate::commands::desk(config)?.flush(due, chrono::Utc::now())?;
     if args.json {
         return crate::term::json(&FlushedView::of(&flushed));
     }
     for (id, why) in &flushed.failed {
-        eprintln!("pipedesk: mail {id} not sent: {}", one_line(why));
+        eprintln!(
+            "pipedesk: mail {id} not sent: {}",
+            one_line(&why.to_string())
+        );
     }
     let mut out = format!(
         "sent {}, {} failed\n",

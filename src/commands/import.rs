@@ -88,7 +88,7 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
             // The batch may run again from the start (a store that retries
             // a transaction after a conflict): it starts from the state
             // before it each time, and warnings wait for the commit.
-            let (after, skips) = desk.batch(|b| {
+            let (after, skips) = desk.batch(chrono::Utc::now(), |b| {
                 let mut st = before_batch.clone();
                 let mut skips = Vec::new();
                 for item in &items {

@@ -106,11 +106,11 @@ pub fn statuses(words: &[String]) -> Result<Vec<Status>> {
 
 /// Mail a committed change could not send at once: only a warning, it stays
 /// queued for `pipedesk flush`.
-pub fn warn_unsent(unsent: &[(i64, String)]) {
+pub fn warn_unsent(unsent: &[(i64, crate::desk::SendError)]) {
     for (id, why) in unsent {
         eprintln!(
             "pipedesk: warning: mail {id} not sent, kept for `pipedesk flush`: {}",
-            crate::term::one_line(why)
+            crate::term::one_line(&why.to_string())
         );
     }
 }

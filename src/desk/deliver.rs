@@ -6,18 +6,19 @@
 
 use anyhow::Result;
 
+use super::change::change_status;
 use super::mailer::Mailer;
-use super::{change_status, resolve, Outcome, Refusal};
+use super::{resolve, Desk, Error, SendError};
 use crate::address::{self, Kind, Recipient};
 use crate::config::{CcWatchers, Config, UnknownTicket};
-use crate::exit::Fail;
 use crate::forward::Forward;
 use crate::inbound::Facts;
 use crate::model::*;
 use crate::outbound::render::{header_safe, Cause};
+use crate::outbound::templates::Texts;
 use crate::outbound::Event;
 use crate::route::{self, Target};
-use crate::store::Tx;
+use crate::store::{Lease, Tx};
 
 /// A message on its way in.
 pub struct Incoming<'a> {
@@ -31,6 +32,154 @@ pub struct Incoming<'a> {
     /// Written by a person at this machine or signed in on the web
     /// (`pipedesk reply`): staff membership needs no Authentication-Results.
     pub local: bool,
+}
+
+/// What `deliver` did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub action: Action,
+    /// The ticket it landed on (for a merged ticket, the one it was merged
+    /// into).
+    pub ticket: Option<i64>,
+    /// A resolved or stalled ticket became open.
+    pub reopened: bool,
+    /// The outbox rows this change wrote.
+    pub outbox: Vec<i64>,
+    /// Mail that could not be sent right away: (outbox id, why); it stays
+    /// queued for `pipedesk flush`.
+    pub unsent: Vec<(i64, SendError)>,
+}
+
+impl Outcome {
+    fn new(action: Action, ticket: Option<i64>) -> Outcome {
+        Outcome {
+            action,
+            ticket,
+            reopened: false,
+            outbox: Vec::new(),
+            unsent: Vec::new(),
+        }
+    }
+}
+
+impl Desk {
+    /// Stores `msg` where it routes (SPEC §3), queues the mail it causes,
+    /// commits, then sends. With `no_mail` nothing is queued.
+    pub fn deliver(&mut self, msg: &Incoming<'_>, no_mail: bool, now: Time) -> Result<Outcome> {
+        self.deliver_at_version(msg, no_mail, now, None)
+    }
+
+    /// `deliver`, refused as stale when the ticket it lands on is no longer
+    /// at `if_version`.
+    pub(super) fn deliver_at_version(
+        &mut self,
+        msg: &Incoming<'_>,
+        no_mail: bool,
+        now: Time,
+        if_version: Option<i64>,
+    ) -> Result<Outcome> {
+        let lease = self.lease(now);
+        let Desk {
+            store,
+            config,
+            texts,
+            ..
+        } = self;
+        let mut outcome = store.write(|tx| {
+            let mut mail = Mailer::new(config, texts, &lease, no_mail);
+            let mut o = ingest(tx, config, msg, now, &mut mail, if_version)?;
+            o.outbox = mail.queued;
+            Ok(o)
+        })?;
+        outcome.unsent = self.send(&outcome.outbox, &lease, now);
+        Ok(outcome)
+    }
+
+    /// What `deliver` would do, in a transaction that is rolled back.
+    pub fn rehearse(&mut self, msg: &Incoming<'_>, now: Time) -> Result<Outcome> {
+        self.rehearse_with(msg, now, |_, _, _| Ok(()))
+            .map(|(o, ())| o)
+    }
+
+    /// `rehearse`, with `inspect` run on the transaction after the message
+    /// went in and before it is rolled back: what property tests and the
+    /// fuzzer check a delivery wrote, without keeping it.
+    pub fn rehearse_with<T>(
+        &mut self,
+        msg: &Incoming<'_>,
+        now: Time,
+        mut inspect: impl FnMut(&mut dyn Tx, &Outcome, &Lease) -> Result<T>,
+    ) -> Result<(Outcome, T)> {
+        let lease = self.lease(now);
+        let Desk {
+            store,
+            config,
+            texts,
+            ..
+        } = self;
+        store.rehearse(|tx| {
+            let mut mail = Mailer::new(config, texts, &lease, false);
+            let mut o = ingest(tx, config, msg, now, &mut mail, None)?;
+            o.outbox = mail.queued;
+            let seen = inspect(tx, &o, &lease)?;
+            Ok((o, seen))
+        })
+    }
+
+    /// Read-only access to the store, for tests and tools that check what
+    /// the desk wrote.
+    pub fn inspect<T>(&mut self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.store.read(f)
+    }
+
+    /// Many messages in one transaction, for `import`: `f` gets a handle
+    /// that stores one message at a time, dated by its own clock, queuing no
+    /// mail. `f` may run again from the start (see `Store::write_dyn`).
+    /// `now` is the import's own time (it dates nothing it stores).
+    pub fn batch<T>(
+        &mut self,
+        now: Time,
+        mut f: impl FnMut(&mut Batch<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let lease = self.lease(now);
+        let Desk {
+            store,
+            config,
+            texts,
+            ..
+        } = self;
+        store.write(|tx| {
+            let mut batch = Batch {
+                tx,
+                config,
+                texts,
+                lease: &lease,
+            };
+            f(&mut batch)
+        })
+    }
+
+    /// Trades the durability of the last commits for speed (import).
+    pub fn bulk_mode(&mut self) -> Result<()> {
+        self.store.bulk_mode()
+    }
+}
+
+/// The import's handle on its transaction: one message at a time, each
+/// dated by its own `now`, no mail.
+pub struct Batch<'a> {
+    tx: &'a mut dyn Tx,
+    config: &'a Config,
+    texts: &'a mut Option<Texts>,
+    lease: &'a Lease,
+}
+
+impl Batch<'_> {
+    /// `Desk::deliver` for one message of the batch, without mail.
+    pub fn ingest(&mut self, msg: &Incoming<'_>, now: Time) -> Result<Outcome> {
+        let mut mail = Mailer::new(self.config, self.texts, self.lease, true);
+        ingest(self.tx, self.config, msg, now, &mut mail, None)
+    }
 }
 
 /// Who sent a message, and what kind of message it is.
@@ -107,7 +256,7 @@ pub(super) fn ingest(
         }
         Landing::New { queue } => open(tx, config, msg, &sender, queue, now, mail),
         Landing::Existing(ticket, _) if if_version.is_some_and(|v| v != ticket.version) => {
-            Err(Refusal::Stale(Box::new(ticket)).into())
+            Err(Error::Stale(Box::new(ticket)).into())
         }
         Landing::Existing(ticket, kind) => add(tx, config, msg, &sender, ticket, kind, now, mail),
     }
@@ -129,7 +278,7 @@ fn landing(
             } else {
                 "no such address here"
             };
-            return Err(Fail::NoSuch(format!(
+            return Err(Error::NoAddress(format!(
                 "unknown address {} ({why})",
                 header_safe(msg.recipient)
             ))
@@ -149,7 +298,7 @@ fn landing(
             None if config.policy.unknown_ticket == UnknownTicket::Create => Landing::New {
                 queue: "general".into(),
             },
-            None => return Err(Fail::NoSuch(format!("no ticket #{id}")).into()),
+            None => return Err(Error::NoTicket(id).into()),
         },
     })
 }

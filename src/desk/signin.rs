@@ -15,6 +15,9 @@ use base64::Engine as _;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
+use super::{Desk, Error};
+use crate::model::{Credential, CredentialKind, Time};
+
 /// A password is at least this long.
 pub const MIN_PASSWORD: usize = 10;
 
@@ -113,6 +116,85 @@ impl Throttle {
     /// A successful sign-in clears the client's failures.
     pub fn succeeded(&mut self, client: IpAddr) {
         self.failures.remove(&client);
+    }
+}
+
+impl Desk {
+    /// Sets a member of staff's web password.
+    pub fn set_password(&mut self, address: &str, password: &str, now: Time) -> Result<()> {
+        let address = address.trim().to_ascii_lowercase();
+        self.require_staff(&address)?;
+        if password.chars().count() < MIN_PASSWORD {
+            return Err(Error::BadInput(format!(
+                "a password has at least {} characters",
+                MIN_PASSWORD
+            ))
+            .into());
+        }
+        let hash = hash_password(password)?;
+        self.store.write(|tx| tx.set_password(&address, &hash, now))
+    }
+
+    /// Signs a member of staff in: the new session's secret, for the
+    /// browser's cookie, or None for a wrong address or password.
+    pub fn sign_in(&mut self, address: &str, password: &str, now: Time) -> Result<Option<String>> {
+        let address = address.trim().to_ascii_lowercase();
+        let hash = if self.config.is_staff_address(&address) {
+            self.store.read(|tx| tx.password(&address))?
+        } else {
+            None
+        };
+        // The same work for an unknown address as for a wrong password.
+        let ok =
+            verify_password(password, hash.as_deref().unwrap_or(decoy_hash())) && hash.is_some();
+        if !ok {
+            return Ok(None);
+        }
+        let secret = new_secret("pds_");
+        let credential = Credential {
+            kind: CredentialKind::Session,
+            secret_hash: secret_hash(&secret),
+            address,
+            created: now,
+            expires: Some(now + chrono::Duration::days(SESSION_DAYS)),
+        };
+        self.store.write(|tx| tx.add_credential(&credential))?;
+        Ok(Some(secret))
+    }
+
+    /// A new API token for a member of staff (shown once).
+    pub fn new_token(&mut self, address: &str, now: Time) -> Result<String> {
+        let address = address.trim().to_ascii_lowercase();
+        self.require_staff(&address)?;
+        let secret = new_secret("pdt_");
+        let credential = Credential {
+            kind: CredentialKind::Token,
+            secret_hash: secret_hash(&secret),
+            address,
+            created: now,
+            expires: None,
+        };
+        self.store.write(|tx| tx.add_credential(&credential))?;
+        Ok(secret)
+    }
+
+    /// The member of staff a session or token secret belongs to, if it is
+    /// valid and they are on staff still.
+    pub fn signed_in(
+        &mut self,
+        kind: CredentialKind,
+        secret: &str,
+        now: Time,
+    ) -> Result<Option<String>> {
+        let hash = secret_hash(secret);
+        let who = self.store.read(|tx| tx.credential(kind, &hash, now))?;
+        Ok(who.filter(|w| self.config.is_staff_address(w)))
+    }
+
+    /// Ends a session.
+    pub fn sign_out(&mut self, secret: &str) -> Result<()> {
+        let hash = secret_hash(secret);
+        self.store.write(|tx| tx.remove_credential(&hash))
     }
 }
 

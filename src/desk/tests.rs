@@ -69,8 +69,8 @@ fn kinds(d: &mut Desk, id: i64) -> Vec<HistoryKind> {
         .collect()
 }
 
-fn refusal(e: anyhow::Error) -> Refusal {
-    match e.downcast::<Refusal>() {
+fn refusal(e: anyhow::Error) -> Error {
+    match e.downcast::<Error>() {
         Ok(r) => r,
         Err(e) => panic!("not a refusal: {e:#}"),
     }
@@ -169,7 +169,7 @@ fn bounces_never_open_tickets_and_are_kept() {
     assert_eq!(d.bounces().unwrap().len(), 1);
     assert!(matches!(
         refusal(d.ticket(1).unwrap_err()),
-        Refusal::NoTicket(1)
+        Error::NoTicket(1)
     ));
 }
 
@@ -177,11 +177,11 @@ fn bounces_never_open_tickets_and_are_kept() {
 fn only_staff_change_tickets() {
     let mut d = with_ticket();
     let e = d.close(1, &act("eve@example.net", 1)).unwrap_err();
-    assert!(matches!(refusal(e), Refusal::NotAllowed(_)));
+    assert!(matches!(refusal(e), Error::NotAllowed(_)));
     let e = d
         .assign(1, Some("eve@example.net"), &act("stef@example.org", 1))
         .unwrap_err();
-    assert!(matches!(refusal(e), Refusal::NotAllowed(_)));
+    assert!(matches!(refusal(e), Error::NotAllowed(_)));
     assert_eq!(kinds(&mut d, 1), [HistoryKind::Create]);
 }
 
@@ -191,17 +191,17 @@ fn status_changes_follow_the_rules_and_resolving_mails_the_requestor() {
     let stef = act("stef@example.org", 5);
     assert!(matches!(
         refusal(d.reopen(1, &stef).unwrap_err()),
-        Refusal::NotAllowed(_)
+        Error::NotAllowed(_)
     ));
     assert!(matches!(
         refusal(d.set_status(1, Status::New, &stef).unwrap_err()),
-        Refusal::NotAllowed(_)
+        Error::NotAllowed(_)
     ));
     let stalled = d.stall(1, &stef).unwrap();
     assert_eq!(stalled.ticket.status, Status::Stalled);
     assert!(matches!(
         refusal(d.stall(1, &stef).unwrap_err()),
-        Refusal::NotAllowed(_)
+        Error::NotAllowed(_)
     ));
     let resolved = d.close(1, &stef).unwrap();
     assert_eq!(resolved.ticket.status, Status::Resolved);
@@ -211,7 +211,7 @@ fn status_changes_follow_the_rules_and_resolving_mails_the_requestor() {
     assert_eq!(mail.last().unwrap().recipients, ["john@example.com"]);
     assert!(matches!(
         refusal(d.close(1, &stef).unwrap_err()),
-        Refusal::NotAllowed(_)
+        Error::NotAllowed(_)
     ));
     assert_eq!(d.reopen(1, &stef).unwrap().ticket.status, Status::Open);
 }
@@ -225,7 +225,7 @@ fn a_stale_version_changes_nothing() {
         ..act("stef@example.org", 5)
     };
     match refusal(d.close(1, &stale).unwrap_err()) {
-        Refusal::Stale(t) => assert_eq!((t.id, t.version, t.status), (1, v, Status::New)),
+        Error::Stale(t) => assert_eq!((t.id, t.version, t.status), (1, v, Status::New)),
         other => panic!("{other:?}"),
     }
     assert_eq!(d.ticket(1).unwrap().status, Status::New);
@@ -317,15 +317,15 @@ fn watchers_come_and_go_but_the_requestor_stays() {
     assert_eq!(t.watchers, ["john@example.com", "boss@example.com"]);
     assert!(matches!(
         refusal(d.watch(1, "boss@example.com", &stef).unwrap_err()),
-        Refusal::NotAllowed(_)
+        Error::NotAllowed(_)
     ));
     assert!(matches!(
         refusal(d.watch(1, "nonsense", &stef).unwrap_err()),
-        Refusal::BadInput(_)
+        Error::BadInput(_)
     ));
     assert!(matches!(
         refusal(d.unwatch(1, "john@example.com", &stef).unwrap_err()),
-        Refusal::NotAllowed(_)
+        Error::NotAllowed(_)
     ));
     let t = d.unwatch(1, "boss@example.com", &stef).unwrap().ticket;
     assert_eq!(t.watchers, ["john@example.com"]);
@@ -439,14 +439,14 @@ fn passwords_sessions_and_tokens() {
             d.set_password("stef@example.org", "short", now)
                 .unwrap_err()
         ),
-        Refusal::BadInput(_)
+        Error::BadInput(_)
     ));
     assert!(matches!(
         refusal(
             d.set_password("eve@example.net", "long enough password", now)
                 .unwrap_err()
         ),
-        Refusal::NotAllowed(_)
+        Error::NotAllowed(_)
     ));
     d.set_password("Stef@Example.org", "long enough password", now)
         .unwrap();
@@ -528,7 +528,7 @@ fn a_reply_written_against_an_old_version_is_refused_and_stores_nothing() {
     };
     assert!(matches!(
         refusal(d.write(1, "Try again.", false, &stale).unwrap_err()),
-        Refusal::Stale(_)
+        Error::Stale(_)
     ));
     assert!(!kinds(&mut d, 1).contains(&HistoryKind::Correspond));
     let fresh = Act {

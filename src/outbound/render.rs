@@ -216,6 +216,40 @@ fn or<'a>(s: &'a str, fallback: &'a str) -> &'a str {
     }
 }
 
+/// A staff answer written at the terminal or on the web, as the message
+/// it would be had they mailed it to `to` (the ticket's address): it then
+/// takes the same path into the ticket as mail does.
+pub fn staff_message(
+    config: &Config,
+    ticket: &Ticket,
+    to: &str,
+    author: &str,
+    body: &str,
+    now: Time,
+) -> Result<Vec<u8>> {
+    let from: Address = author
+        .parse()
+        .with_context(|| format!("staff address {author}"))?;
+    Ok(lettre::Message::builder()
+        .from(Mailbox::new(None, from))
+        .to(Mailbox::new(
+            None,
+            to.parse().context("our ticket address")?,
+        ))
+        .subject(tagged(
+            &format!("Re: {}", ticket.subject),
+            ticket.id,
+            config,
+        ))
+        .message_id(Some(format!(
+            "<{}>",
+            new_message_id(ticket.id, config.domain())
+        )))
+        .date(now.into())
+        .singlepart(SinglePart::plain(body.to_string()))?
+        .formatted())
+}
+
 /// `[name #N] subject`, unless the subject already carries that tag.
 pub fn tagged(subject: &str, id: i64, config: &Config) -> String {
     config.tag().tagged(subject, id, &config.site.name)

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::auth::Staff;
 use super::error::ApiError;
 use super::Shared;
-use crate::desk::{Act, Desk, Refusal};
+use crate::desk::{Act, Desk, Error};
 use crate::model::{Filter, Status};
 use crate::view::{BoardView, CardView, HitView, TicketView};
 
@@ -121,7 +121,7 @@ pub async fn search(
         .desk(move |desk| {
             let hits = desk
                 .search(&words, &statuses, 50)
-                .map_err(|e| anyhow::Error::new(Refusal::BadInput(format!("{e:#}"))))?;
+                .map_err(|e| anyhow::Error::new(Error::BadInput(format!("{e:#}"))))?;
             Ok(serde_json::to_value(
                 hits.iter().map(HitView::of).collect::<Vec<_>>(),
             )?)
@@ -196,7 +196,7 @@ async fn change(
                 Ok(shown) => Ok((StatusCode::OK, ticket_json(desk, shown)?)),
                 Err(e)
                     if e.chain()
-                        .any(|c| matches!(c.downcast_ref(), Some(Refusal::Stale(_)))) =>
+                        .any(|c| matches!(c.downcast_ref(), Some(Error::Stale(_)))) =>
                 {
                     Ok((StatusCode::PRECONDITION_FAILED, ticket_json(desk, id)?))
                 }

@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::desk::Refusal;
+use crate::desk::Error;
 
 /// An error of the JSON API (SPEC §6).
 #[derive(Debug)]
@@ -56,11 +56,12 @@ impl ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> ApiError {
-        match e.chain().find_map(|c| c.downcast_ref::<Refusal>()) {
-            Some(Refusal::NoTicket(_)) => ApiError::NotFound(e.to_string()),
-            Some(Refusal::NotAllowed(m)) => ApiError::Conflict(m.clone()),
-            Some(Refusal::BadInput(m)) => ApiError::BadRequest(m.clone()),
-            Some(Refusal::Stale(t)) => ApiError::Stale(json!({"id": t.id, "version": t.version})),
+        match Error::find(&e) {
+            Some(Error::NoTicket(_) | Error::NoAddress(_)) => ApiError::NotFound(e.to_string()),
+            Some(Error::Refused(m)) => ApiError::BadRequest(m.clone()),
+            Some(Error::NotAllowed(m)) => ApiError::Conflict(m.clone()),
+            Some(Error::BadInput(m)) => ApiError::BadRequest(m.clone()),
+            Some(Error::Stale(t)) => ApiError::Stale(json!({"id": t.id, "version": t.version})),
             None => {
                 eprintln!("pipedesk: serve: {e:#}");
                 ApiError::Internal("internal error; the server's log says more".into())

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use super::auth::{self, Staff};
 use super::error::ApiError;
 use super::Shared;
-use crate::desk::{Act, Refusal};
+use crate::desk::{Act, Error};
 use crate::inbound::{attachment_contents, attachments_of};
 use crate::model::{Filter, Status, MARK_END, MARK_START};
 use crate::term::human_date;
@@ -364,8 +364,8 @@ fn back(id: i64, result: anyhow::Result<()>) -> Page {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(e) => {
-            let why = match e.chain().find_map(|c| c.downcast_ref::<Refusal>()) {
-                Some(Refusal::Stale(t)) => format!(
+            let why = match e.chain().find_map(|c| c.downcast_ref::<Error>()) {
+                Some(Error::Stale(t)) => format!(
                     "Ticket #{} changed while you were looking at it (it is at version {} now): \
                      nothing was done; here it is as it is.",
                     t.id, t.version
@@ -513,7 +513,7 @@ pub async fn merge(
     let Ok(into) = f.into.trim().trim_start_matches('#').parse::<i64>() else {
         return back(
             id,
-            Err(Refusal::BadInput(format!("{:?} is not a ticket number", f.into)).into()),
+            Err(Error::BadInput(format!("{:?} is not a ticket number", f.into)).into()),
         );
     };
     let result = state

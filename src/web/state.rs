@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 
 use crate::config::Config;
 use crate::desk::signin::Throttle;
-use crate::desk::{Desk, Refusal};
+use crate::desk::{Desk, Error};
 use crate::store::{ChangeWaiter, Open};
 use crate::view::CardView;
 
@@ -86,7 +86,7 @@ impl AppState {
             // that only refused something is fine to use again.
             let healthy = match &result {
                 Ok(_) => true,
-                Err(e) => e.chain().any(|c| c.downcast_ref::<Refusal>().is_some()),
+                Err(e) => e.chain().any(|c| c.downcast_ref::<Error>().is_some()),
             };
             if healthy {
                 if let Ok(mut pool) = state.desks.lock() {

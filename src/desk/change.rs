@@ -1,0 +1,369 @@
+//! Changes by people: status, owner, merge, watchers and the staff's own
+//! answers, each in one transaction with its history entry and its mail,
+//! and the status rule every front end obeys.
+
+use anyhow::Result;
+
+use super::mailer::Mailer;
+use super::Incoming;
+use super::{resolve, Desk, Error, Outcome, SendError};
+use crate::config::Config;
+use crate::model::*;
+use crate::outbound::render::{self, Cause};
+use crate::outbound::Event;
+use crate::store::Tx;
+
+/// What a change by a person did.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    /// The ticket as it is now.
+    pub ticket: Ticket,
+    pub outbox: Vec<i64>,
+    pub unsent: Vec<(i64, SendError)>,
+}
+
+/// Who changes something, when, and (from the web) which version of the
+/// ticket they saw.
+#[derive(Debug, Clone, Copy)]
+pub struct Act<'a> {
+    pub who: &'a str,
+    pub now: Time,
+    /// `If-Match`: refuse with `Error::Stale` if the ticket moved on.
+    pub if_version: Option<i64>,
+}
+
+impl<'a> Act<'a> {
+    pub fn new(who: &'a str, now: Time) -> Act<'a> {
+        Act {
+            who,
+            now,
+            if_version: None,
+        }
+    }
+}
+
+/// Moves `t` to `status`, written in its history; false when it was there.
+pub(crate) fn change_status(
+    tx: &mut dyn Tx,
+    t: &mut Ticket,
+    status: Status,
+    who: &str,
+    now: Time,
+) -> Result<bool> {
+    if t.status == status {
+        return Ok(false);
+    }
+    tx.set_status(t.id, status)?;
+    tx.add_history(
+        t.id,
+        &NewEntry::new(HistoryKind::Status, who)
+            .change(Some(t.status.as_str()), Some(status.as_str())),
+        now,
+    )?;
+    t.status = status;
+    Ok(true)
+}
+
+/// Gives `t` to `owner` (None: nobody), written in its history.
+fn change_owner(
+    tx: &mut dyn Tx,
+    t: &mut Ticket,
+    owner: Option<&str>,
+    who: &str,
+    now: Time,
+) -> Result<bool> {
+    if t.owner.as_deref() == owner {
+        return Ok(false);
+    }
+    tx.set_owner(t.id, owner)?;
+    tx.add_history(
+        t.id,
+        &NewEntry::new(HistoryKind::Owner, who).change(t.owner.as_deref(), owner),
+        now,
+    )?;
+    t.owner = owner.map(String::from);
+    Ok(true)
+}
+
+impl Desk {
+    /// Runs `f` on ticket `id` in one transaction, for a member of staff,
+    /// then sends the mail it queued.
+    fn change(
+        &mut self,
+        id: i64,
+        act: &Act<'_>,
+        mut f: impl FnMut(&mut dyn Tx, &Config, &mut Mailer<'_>, &mut Ticket) -> Result<()>,
+    ) -> Result<Changed> {
+        self.require_staff(act.who)?;
+        let lease = self.lease(act.now);
+        let Desk {
+            store,
+            config,
+            texts,
+            ..
+        } = self;
+        let (ticket, outbox) = store.write(|tx| {
+            let mut t = resolve(tx, id)?.ok_or(Error::NoTicket(id))?;
+            if act.if_version.is_some_and(|v| v != t.version) {
+                return Err(Error::Stale(Box::new(t)).into());
+            }
+            let mut mail = Mailer::new(config, texts, &lease, false);
+            f(tx, config, &mut mail, &mut t)?;
+            let mut now = tx.ticket(t.id)?.ok_or(Error::NoTicket(t.id))?;
+            now.merged = tx.merged(t.id)?;
+            Ok((now, mail.queued))
+        })?;
+        let unsent = self.send(&outbox, &lease, act.now);
+        Ok(Changed {
+            ticket,
+            outbox,
+            unsent,
+        })
+    }
+
+    pub(super) fn require_staff(&self, who: &str) -> Result<()> {
+        if !self.config.is_staff_address(who) {
+            return Err(Error::NotAllowed(format!(
+                "{who} is not on staff (staff.admins, staff.members)"
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Resolves the ticket and tells the requestor.
+    pub fn close(&mut self, id: i64, act: &Act<'_>) -> Result<Changed> {
+        self.set_status(id, Status::Resolved, act)
+    }
+
+    /// Opens a resolved or stalled ticket again.
+    pub fn reopen(&mut self, id: i64, act: &Act<'_>) -> Result<Changed> {
+        let who = act.who;
+        let now = act.now;
+        self.change(id, act, |tx, _, mail, t| {
+            if !t.status.reopens_on_mail() {
+                return Err(Error::NotAllowed(format!(
+                    "ticket #{} is {}, not resolved or stalled",
+                    t.id, t.status
+                ))
+                .into());
+            }
+            status_rule(tx, mail, t, Status::Open, who, now)
+        })
+    }
+
+    /// Puts the ticket aside until the requestor answers.
+    pub fn stall(&mut self, id: i64, act: &Act<'_>) -> Result<Changed> {
+        self.set_status(id, Status::Stalled, act)
+    }
+
+    /// Moves the ticket to `status`, by the rules of `close`, `reopen` and
+    /// `stall` (the web's status change and the board's drop).
+    pub fn set_status(&mut self, id: i64, status: Status, act: &Act<'_>) -> Result<Changed> {
+        let who = act.who;
+        let now = act.now;
+        self.change(id, act, |tx, _, mail, t| {
+            status_rule(tx, mail, t, status, who, now)
+        })
+    }
+
+    /// The staff member `act.who` becomes the owner; a new ticket opens.
+    pub fn take(&mut self, id: i64, act: &Act<'_>) -> Result<Changed> {
+        let who = act.who;
+        let now = act.now;
+        self.change(id, act, |tx, _, _, t| {
+            change_owner(tx, t, Some(who), who, now)?;
+            if t.status == Status::New {
+                change_status(tx, t, Status::Open, who, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Gives the ticket to a member of staff, or to nobody; the status
+    /// stays.
+    pub fn assign(&mut self, id: i64, owner: Option<&str>, act: &Act<'_>) -> Result<Changed> {
+        let owner = owner.map(|o| o.trim().to_ascii_lowercase());
+        if let Some(o) = &owner {
+            self.require_staff(o)?;
+        }
+        let who = act.who;
+        let now = act.now;
+        self.change(id, act, |tx, _, _, t| {
+            change_owner(tx, t, owner.as_deref(), who, now).map(drop)
+        })
+    }
+
+    /// The board's drop: owner and status in one change.
+    pub fn move_to(
+        &mut self,
+        id: i64,
+        status: Status,
+        owner: Option<&str>,
+        act: &Act<'_>,
+    ) -> Result<Changed> {
+        let owner = owner.map(|o| o.trim().to_ascii_lowercase());
+        if let Some(o) = &owner {
+            self.require_staff(o)?;
+        }
+        let who = act.who;
+        let now = act.now;
+        self.change(id, act, |tx, _, mail, t| {
+            change_owner(tx, t, owner.as_deref(), who, now)?;
+            if t.status != status {
+                status_rule(tx, mail, t, status, who, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Merges ticket `from` into `into` (SPEC §5): its messages and history
+    /// join `into`'s, its requestor and watchers become `into`'s watchers,
+    /// mail to it lands on `into`.
+    pub fn merge(&mut self, from: i64, into: i64, act: &Act<'_>) -> Result<Changed> {
+        let who = act.who;
+        let now = act.now;
+        // The change is to the ticket that goes (`act.if_version` is its
+        // version); it answers with the ticket that stays.
+        self.change(from, act, |tx, _, _, t| {
+            let source = t.clone();
+            let target = resolve(tx, into)?.ok_or(Error::NoTicket(into))?;
+            if source.id == target.id {
+                return Err(Error::NotAllowed(if source.id == from && into == from {
+                    format!("cannot merge ticket #{from} into itself")
+                } else {
+                    format!("ticket #{from} is merged into #{} already", target.id)
+                })
+                .into());
+            }
+            tx.merge(source.id, target.id)?;
+            for w in std::iter::once(&source.requestor).chain(&source.watchers) {
+                tx.add_watcher(target.id, w)?;
+            }
+            let entry = NewEntry::new(HistoryKind::Merge, who)
+                .change(Some(&source.id.to_string()), Some(&target.id.to_string()));
+            tx.add_history(target.id, &entry, now)?;
+            // The merged ticket keeps this one entry: its change reaches
+            // the boards, whose card of it goes.
+            tx.add_history(source.id, &entry, now)?;
+            *t = target;
+            Ok(())
+        })
+    }
+
+    /// Adds a watcher: they get staff replies from now on.
+    pub fn watch(&mut self, id: i64, address: &str, act: &Act<'_>) -> Result<Changed> {
+        let address = watcher_address(address, &self.config)?;
+        let who = act.who;
+        let now = act.now;
+        self.change(id, act, |tx, _, _, t| {
+            if !tx.add_watcher(t.id, &address)? {
+                return Err(Error::NotAllowed(format!(
+                    "{address} watches ticket #{} already",
+                    t.id
+                ))
+                .into());
+            }
+            tx.add_history(
+                t.id,
+                &NewEntry::new(HistoryKind::Watcher, who).change(None, Some(&address)),
+                now,
+            )
+        })
+    }
+
+    /// Removes a watcher; the requestor stays.
+    pub fn unwatch(&mut self, id: i64, address: &str, act: &Act<'_>) -> Result<Changed> {
+        let address = address.trim().to_ascii_lowercase();
+        let who = act.who;
+        let now = act.now;
+        self.change(id, act, |tx, _, _, t| {
+            if address.eq_ignore_ascii_case(&t.requestor) {
+                return Err(Error::NotAllowed(format!(
+                    "{address} is the requestor of ticket #{}: the requestor always watches",
+                    t.id
+                ))
+                .into());
+            }
+            if !tx.remove_watcher(t.id, &address)? {
+                return Err(Error::NotAllowed(format!(
+                    "{address} does not watch ticket #{}",
+                    t.id
+                ))
+                .into());
+            }
+            tx.add_history(
+                t.id,
+                &NewEntry::new(HistoryKind::Watcher, who).change(Some(&address), None),
+                now,
+            )
+        })
+    }
+
+    /// A staff answer to the requestor (`comment`: staff only), stored as a
+    /// real message on the ticket, so it is searched, exported and relayed
+    /// exactly like one sent by mail.
+    pub fn write(&mut self, id: i64, body: &str, comment: bool, act: &Act<'_>) -> Result<Outcome> {
+        self.require_staff(act.who)?;
+        if body.trim().is_empty() {
+            return Err(Error::BadInput("empty text: nothing was sent".into()).into());
+        }
+        let ticket = self.ticket(id)?;
+        let config = &self.config;
+        let suffix = if comment {
+            config.addresses.comment_suffix.as_str()
+        } else {
+            ""
+        };
+        let to = config.ticket_address(ticket.id, suffix);
+        let raw = render::staff_message(config, &ticket, &to, act.who, body, act.now)?;
+        let facts = crate::inbound::parse(&raw);
+        let msg = Incoming {
+            raw: &raw,
+            facts: &facts,
+            recipient: &to,
+            envelope_sender: Some(act.who),
+            local: true,
+        };
+        self.deliver_at_version(&msg, false, act.now, act.if_version)
+    }
+}
+
+/// A status change by a person, by the rules of `close`, `reopen`, `stall`.
+fn status_rule(
+    tx: &mut dyn Tx,
+    mail: &mut Mailer<'_>,
+    t: &mut Ticket,
+    status: Status,
+    who: &str,
+    now: Time,
+) -> Result<()> {
+    let refuse = |why: String| -> Result<()> { Err(Error::NotAllowed(why).into()) };
+    match (t.status, status) {
+        (from, to) if from == to => refuse(format!("ticket #{} is {to} already", t.id)),
+        (_, Status::New) => refuse(format!(
+            "ticket #{} cannot become new again: staff has seen it",
+            t.id
+        )),
+        (_, Status::Open | Status::Stalled) => change_status(tx, t, status, who, now).map(drop),
+        (_, Status::Resolved) => {
+            change_status(tx, t, Status::Resolved, who, now)?;
+            mail.queue(tx, Event::Resolved, t, &Cause::by(who), false, now)
+        }
+    }
+}
+
+/// An address a person typed, made fit to be a watcher.
+fn watcher_address(address: &str, config: &Config) -> Result<String> {
+    let address = address.trim().to_ascii_lowercase();
+    if address.parse::<lettre::Address>().is_err() {
+        return Err(Error::BadInput(format!("{address:?} is not a mail address")).into());
+    }
+    if crate::address::is_ours(&address, config) {
+        return Err(Error::BadInput(format!(
+            "{address} is one of our own addresses: it cannot watch a ticket"
+        ))
+        .into());
+    }
+    Ok(address)
+}
