@@ -10,6 +10,12 @@ use crate::exit::Fail;
 /// Where the system-wide configuration lives when nothing else names one.
 pub const SYSTEM_CONFIG: &str = "/etc/pipedesk/pipedesk.toml";
 
+/// The queue of mail to `submit@` (SPEC §1); it always exists.
+pub const GENERAL_QUEUE: &str = "general";
+/// The queue of mail flagged as spam (SPEC §3); it always exists and no
+/// configured queue may take its name.
+pub const SPAM_QUEUE: &str = "spam";
+
 /// The whole configuration. Every key is optional; the defaults make
 /// `pipedesk deliver < msg.eml` work in an empty folder.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -441,7 +447,7 @@ impl Config {
         }
         let mut seen = vec![a.submit.clone()];
         for q in &self.queues {
-            if q.name.trim().is_empty() || q.name == "spam" {
+            if q.name.trim().is_empty() || q.name == SPAM_QUEUE {
                 return bad(
                     "queues.name",
                     format!("{:?} cannot be a queue name", q.name),
@@ -512,6 +518,27 @@ impl Config {
             .unwrap_or("localhost")
     }
 
+    /// Every queue there is, in the order people see them: `general`, the
+    /// configured ones, `spam`.
+    pub fn queue_names(&self) -> Vec<&str> {
+        std::iter::once(GENERAL_QUEUE)
+            .chain(self.queues.iter().map(|q| q.name.as_str()))
+            .chain(std::iter::once(SPAM_QUEUE))
+            .collect()
+    }
+
+    /// Every member of staff, admins first, each once (an admin also
+    /// listed as a member is one person).
+    pub fn staff_addresses(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = Vec::new();
+        for a in self.staff.admins.iter().chain(&self.staff.members) {
+            if !all.contains(&a.as_str()) {
+                all.push(a);
+            }
+        }
+        all
+    }
+
     /// Is `addr` (lowercase) a member of staff?
     pub fn is_staff_address(&self, addr: &str) -> bool {
         self.staff
@@ -524,7 +551,7 @@ impl Config {
     /// The queue whose address is `local` (lowercase), `general` for submit@.
     pub fn queue_for_local(&self, local: &str) -> Option<&str> {
         if local == self.addresses.submit {
-            return Some("general");
+            return Some(GENERAL_QUEUE);
         }
         self.queues
             .iter()

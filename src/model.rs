@@ -115,7 +115,7 @@ impl Ticket {
         let t = chrono::DateTime::from_timestamp(1_795_446_000, 0).unwrap_or_default();
         Ticket {
             id,
-            queue: "general".into(),
+            queue: crate::config::GENERAL_QUEUE.into(),
             subject: "Email doesn't work".into(),
             status: Status::New,
             requestor: "john@example.com".into(),

@@ -10,7 +10,7 @@ use super::change::change_status;
 use super::mailer::Mailer;
 use super::{resolve, Desk, Error, SendError};
 use crate::address::{self, Kind, Recipient};
-use crate::config::{CcWatchers, Config, UnknownTicket};
+use crate::config::{CcWatchers, Config, UnknownTicket, GENERAL_QUEUE, SPAM_QUEUE};
 use crate::forward::Forward;
 use crate::inbound::Facts;
 use crate::model::*;
@@ -296,7 +296,7 @@ fn landing(
             Some(t) => Landing::Existing(t, kind),
             None if sender.bounce => Landing::Nowhere,
             None if config.policy.unknown_ticket == UnknownTicket::Create => Landing::New {
-                queue: "general".into(),
+                queue: GENERAL_QUEUE.into(),
             },
             None => return Err(Error::NoTicket(id).into()),
         },
@@ -358,7 +358,11 @@ fn open(
     mail: &mut Mailer<'_>,
 ) -> Result<Outcome> {
     let facts = msg.facts;
-    let queue = if facts.is_spam { "spam".into() } else { queue };
+    let queue = if facts.is_spam {
+        SPAM_QUEUE.into()
+    } else {
+        queue
+    };
     let forward = if sender.staff {
         crate::forward::find(msg.raw, facts)
             .filter(|f| !address::is_ours(&f.author.address, config))

@@ -72,17 +72,21 @@ fn failed(e: anyhow::Error) -> NoPage {
 
 /// Every queue there is: `general`, the configured ones, `spam`.
 fn queues(state: &Shared) -> Vec<String> {
-    std::iter::once("general".to_string())
-        .chain(state.config.queues.iter().map(|q| q.name.clone()))
-        .chain(std::iter::once("spam".to_string()))
+    state
+        .config
+        .queue_names()
+        .into_iter()
+        .map(String::from)
         .collect()
 }
 
 fn staff_list(state: &Shared) -> Vec<String> {
-    let s = &state.config.staff;
-    let mut all: Vec<String> = s.admins.iter().chain(&s.members).cloned().collect();
-    all.dedup();
-    all
+    state
+        .config
+        .staff_addresses()
+        .into_iter()
+        .map(String::from)
+        .collect()
 }
 
 // --- signing in --------------------------------------------------------------
