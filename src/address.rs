@@ -2,8 +2,82 @@
 //! (`submit@`, the queues, `ticket-N@` and its suffixes, at our domains),
 //! and which addresses never get mail from us (ours, and robots).
 
+use std::fmt;
+
 use crate::config::Config;
 use crate::inbound::bare_address;
+
+/// A mail address as pipedesk compares and keeps it: trimmed of white
+/// space and of an envelope's angle brackets (`<a@b>`), lower-cased. It is
+/// made once, where an address comes in (the envelope, a person's typing,
+/// a stored row), so every comparison after it is plain equality and no
+/// operation lower-cases again. Local parts are folded too: RFC 5321 §2.4
+/// lets a server tell `Ann@` from `ann@`, but no mail system a desk talks
+/// to does, and staff must not be told apart from themselves by case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Address(String);
+
+impl Address {
+    /// `text` normalised; no check that it is an address.
+    pub fn new(text: &str) -> Address {
+        Address(
+            text.trim()
+                .trim_matches(['<', '>'])
+                .trim()
+                .to_ascii_lowercase(),
+        )
+    }
+
+    /// `text` normalised, refused unless it is one mail address
+    /// (`local@domain`, RFC 5321's grammar as lettre reads it).
+    pub fn parse(text: &str) -> Result<Address, crate::desk::Error> {
+        let address = Address::new(text);
+        match address.0.parse::<lettre::Address>() {
+            Ok(_) => Ok(address),
+            Err(_) => Err(crate::desk::Error::BadInput(format!(
+                "{:?} is not a mail address",
+                address.0
+            ))),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Address {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Address {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Address> for String {
+    fn from(a: Address) -> String {
+        a.0
+    }
+}
+
+impl PartialEq<str> for Address {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
 
 /// What a ticket address asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,12 +144,10 @@ pub fn is_ours(addr: &str, config: &Config) -> bool {
 /// `dmarc-noreply@`, `opendmarc-postmaster@`, `bounces+123@`, list
 /// software's `-request`, `-owner`, `owner-` addresses.
 pub fn is_robot(addr: &str) -> bool {
+    let addr = Address::new(addr);
     let local = addr
-        .trim()
-        .trim_matches(['<', '>'])
         .rsplit_once('@')
-        .map_or(addr, |(local, _)| local)
-        .to_ascii_lowercase();
+        .map_or(addr.as_str(), |(local, _)| local);
     const EXACT: &[&str] = &[
         "mailer-daemon",
         "postmaster",
@@ -93,7 +165,7 @@ pub fn is_robot(addr: &str) -> bool {
         "do_not_reply",
         "mailer-daemon",
     ];
-    EXACT.contains(&local.as_str())
+    EXACT.contains(&local)
         || ANYWHERE.iter().any(|w| local.contains(w))
         || local.starts_with("bounce")
         || local.starts_with("owner-")
@@ -231,5 +303,17 @@ mod tests {
         assert!(!deliverable("gmail-noreply@google.com", &c));
         assert!(!deliverable("john @example.com", &c));
         assert!(!deliverable("nobody", &c));
+    }
+
+    #[test]
+    fn an_address_is_normalised_once_and_checked_on_parse() {
+        assert_eq!(
+            Address::new(" <Ann@Example.ORG> ").as_str(),
+            "ann@example.org"
+        );
+        assert_eq!(Address::new("ann@example.org"), *"ann@example.org");
+        assert!(Address::parse("Ann@Example.org").is_ok());
+        let e = Address::parse("not an address").unwrap_err();
+        assert_eq!(e.to_string(), "\"not an address\" is not a mail address");
     }
 }

@@ -539,13 +539,14 @@ impl Config {
         all
     }
 
-    /// Is `addr` (lowercase) a member of staff?
-    pub fn is_staff_address(&self, addr: &str) -> bool {
+    /// Is `addr` a member of staff? (An `Address`, so it is compared as
+    /// the lists are kept: normalised when the config loaded.)
+    pub fn is_staff_address(&self, addr: &crate::address::Address) -> bool {
         self.staff
             .admins
             .iter()
             .chain(&self.staff.members)
-            .any(|s| s == addr)
+            .any(|s| *addr == **s)
     }
 
     /// The queue whose address is `local` (lowercase), `general` for submit@.
@@ -636,6 +637,7 @@ pub const SAMPLE: &str = include_str!("../examples/pipedesk.toml");
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::Address;
 
     #[test]
     fn empty_file_gives_the_defaults() {
@@ -679,7 +681,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.domain(), "help.example.org");
-        assert!(c.is_staff_address("stef@example.org"));
+        assert!(c.is_staff_address(&Address::new("Stef@Example.org")));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
 
+use crate::address::Address;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::desk::Desk;
@@ -81,14 +82,14 @@ pub fn desk(config: &Arc<Config>) -> Result<Desk> {
 
 /// The member of staff acting: `--as`, else the first admin. Whether they
 /// are on staff is the desk's rule.
-pub fn acting(config: &Config, given: Option<&str>) -> Result<String> {
+pub fn acting(config: &Config, given: Option<&str>) -> Result<Address> {
     match given {
-        Some(a) => Ok(a.trim().to_ascii_lowercase()),
+        Some(a) => Ok(Address::new(a)),
         None => config
             .staff
             .admins
             .first()
-            .cloned()
+            .map(|a| Address::new(a))
             .ok_or_else(|| anyhow!("give --as ADDR (staff.admins is empty)")),
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
+use crate::address::Address;
 use crate::cli::AddressArgs;
 use crate::commands::desk;
 use crate::config::Config;
@@ -30,15 +31,13 @@ pub fn passwd(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
             .context("reading the password from stdin")?;
         line.trim_end_matches(['\r', '\n']).to_string()
     };
-    desk.set_password(&args.address, &password, chrono::Utc::now())?;
-    eprintln!(
-        "password set for {}",
-        args.address.trim().to_ascii_lowercase()
-    );
+    let address = Address::new(&args.address);
+    desk.set_password(&address, &password, chrono::Utc::now())?;
+    eprintln!("password set for {address}");
     Ok(())
 }
 
 pub fn token(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
-    let token = desk(config)?.new_token(&args.address, chrono::Utc::now())?;
+    let token = desk(config)?.new_token(&Address::new(&args.address), chrono::Utc::now())?;
     crate::term::out(&format!("{token}\n"))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::address::Address;
 use crate::cli::{AssignArgs, StatusArgs, TakeArgs};
 use crate::commands::{acting, desk, warn_unsent};
 use crate::config::Config;
@@ -31,25 +32,25 @@ fn report(done: &str, changed: &Changed) -> Result<()> {
 
 pub fn close(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.close(args.id, &Act::new(&who, chrono::Utc::now()))?;
+    let changed = desk(config)?.close(args.id, &Act::new(who, chrono::Utc::now()))?;
     report("resolved", &changed)
 }
 
 pub fn reopen(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.reopen(args.id, &Act::new(&who, chrono::Utc::now()))?;
+    let changed = desk(config)?.reopen(args.id, &Act::new(who, chrono::Utc::now()))?;
     report("reopened", &changed)
 }
 
 pub fn stall(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.stall(args.id, &Act::new(&who, chrono::Utc::now()))?;
+    let changed = desk(config)?.stall(args.id, &Act::new(who, chrono::Utc::now()))?;
     report("stalled", &changed)
 }
 
 pub fn take(config: &Arc<Config>, args: TakeArgs) -> Result<()> {
     let who = acting(config, Some(&args.author))?;
-    let changed = desk(config)?.take(args.id, &Act::new(&who, chrono::Utc::now()))?;
+    let changed = desk(config)?.take(args.id, &Act::new(who, chrono::Utc::now()))?;
     report("taken", &changed)
 }
 
@@ -57,8 +58,8 @@ pub fn assign(config: &Arc<Config>, args: AssignArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
     let changed = desk(config)?.assign(
         args.id,
-        Some(&args.owner),
-        &Act::new(&who, chrono::Utc::now()),
+        Some(&Address::new(&args.owner)),
+        &Act::new(who, chrono::Utc::now()),
     )?;
     report("assigned", &changed)
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::address::Address;
 use crate::cli::WatchArgs;
 use crate::commands::{acting, desk};
 use crate::config::Config;
@@ -13,7 +14,11 @@ use crate::desk::Act;
 pub fn watch(config: &Arc<Config>, args: WatchArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
     let t = desk(config)?
-        .watch(args.id, &args.address, &Act::new(&who, chrono::Utc::now()))?
+        .watch(
+            args.id,
+            &Address::new(&args.address),
+            &Act::new(who, chrono::Utc::now()),
+        )?
         .ticket;
     eprintln!("ticket #{} watchers: {}", t.id, t.watchers.join(", "));
     Ok(())
@@ -22,7 +27,11 @@ pub fn watch(config: &Arc<Config>, args: WatchArgs) -> Result<()> {
 pub fn unwatch(config: &Arc<Config>, args: WatchArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
     let t = desk(config)?
-        .unwatch(args.id, &args.address, &Act::new(&who, chrono::Utc::now()))?
+        .unwatch(
+            args.id,
+            &Address::new(&args.address),
+            &Act::new(who, chrono::Utc::now()),
+        )?
         .ticket;
     eprintln!("ticket #{} watchers: {}", t.id, t.watchers.join(", "));
     Ok(())

@@ -20,7 +20,7 @@ pub fn run(config: &Arc<Config>, args: WriteArgs, comment: bool) -> Result<()> {
     // for a ticket that does not exist.
     desk.ticket(args.id)?;
     let body = read_body(comment)?;
-    let outcome = desk.write(args.id, &body, comment, &Act::new(&who, chrono::Utc::now()))?;
+    let outcome = desk.write(args.id, &body, comment, &Act::new(who, chrono::Utc::now()))?;
     warn_unsent(&outcome.unsent);
     if args.json {
         return crate::term::json(&DeliveredView::of(&outcome));

@@ -7,6 +7,7 @@ use anyhow::Result;
 use super::mailer::Mailer;
 use super::Incoming;
 use super::{resolve, Desk, Error, Outcome, SendError};
+use crate::address::Address;
 use crate::config::Config;
 use crate::model::*;
 use crate::outbound::render::{self, Cause};
@@ -24,16 +25,16 @@ pub struct Changed {
 
 /// Who changes something, when, and (from the web) which version of the
 /// ticket they saw.
-#[derive(Debug, Clone, Copy)]
-pub struct Act<'a> {
-    pub who: &'a str,
+#[derive(Debug, Clone)]
+pub struct Act {
+    pub who: Address,
     pub now: Time,
     /// `If-Match`: refuse with `Error::Stale` if the ticket moved on.
     pub if_version: Option<i64>,
 }
 
-impl<'a> Act<'a> {
-    pub fn new(who: &'a str, now: Time) -> Act<'a> {
+impl Act {
+    pub fn new(who: Address, now: Time) -> Act {
         Act {
             who,
             now,
@@ -91,10 +92,10 @@ impl Desk {
     fn change(
         &mut self,
         id: i64,
-        act: &Act<'_>,
+        act: &Act,
         mut f: impl FnMut(&mut dyn Tx, &Config, &mut Mailer<'_>, &mut Ticket) -> Result<()>,
     ) -> Result<Changed> {
-        self.require_staff(act.who)?;
+        self.require_staff(&act.who)?;
         let lease = self.lease(act.now);
         let Desk {
             store,
@@ -121,7 +122,7 @@ impl Desk {
         })
     }
 
-    pub(super) fn require_staff(&self, who: &str) -> Result<()> {
+    pub(super) fn require_staff(&self, who: &Address) -> Result<()> {
         if !self.config.is_staff_address(who) {
             return Err(Error::NotAllowed(format!(
                 "{who} is not on staff (staff.admins, staff.members)"
@@ -132,13 +133,13 @@ impl Desk {
     }
 
     /// Resolves the ticket and tells the requestor.
-    pub fn close(&mut self, id: i64, act: &Act<'_>) -> Result<Changed> {
+    pub fn close(&mut self, id: i64, act: &Act) -> Result<Changed> {
         self.set_status(id, Status::Resolved, act)
     }
 
     /// Opens a resolved or stalled ticket again.
-    pub fn reopen(&mut self, id: i64, act: &Act<'_>) -> Result<Changed> {
-        let who = act.who;
+    pub fn reopen(&mut self, id: i64, act: &Act) -> Result<Changed> {
+        let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, mail, t| {
             if !t.status.reopens_on_mail() {
@@ -153,14 +154,14 @@ impl Desk {
     }
 
     /// Puts the ticket aside until the requestor answers.
-    pub fn stall(&mut self, id: i64, act: &Act<'_>) -> Result<Changed> {
+    pub fn stall(&mut self, id: i64, act: &Act) -> Result<Changed> {
         self.set_status(id, Status::Stalled, act)
     }
 
     /// Moves the ticket to `status`, by the rules of `close`, `reopen` and
     /// `stall` (the web's status change and the board's drop).
-    pub fn set_status(&mut self, id: i64, status: Status, act: &Act<'_>) -> Result<Changed> {
-        let who = act.who;
+    pub fn set_status(&mut self, id: i64, status: Status, act: &Act) -> Result<Changed> {
+        let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, mail, t| {
             status_rule(tx, mail, t, status, who, now)
@@ -168,8 +169,8 @@ impl Desk {
     }
 
     /// The staff member `act.who` becomes the owner; a new ticket opens.
-    pub fn take(&mut self, id: i64, act: &Act<'_>) -> Result<Changed> {
-        let who = act.who;
+    pub fn take(&mut self, id: i64, act: &Act) -> Result<Changed> {
+        let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, _, t| {
             change_owner(tx, t, Some(who), who, now)?;
@@ -182,15 +183,14 @@ impl Desk {
 
     /// Gives the ticket to a member of staff, or to nobody; the status
     /// stays.
-    pub fn assign(&mut self, id: i64, owner: Option<&str>, act: &Act<'_>) -> Result<Changed> {
-        let owner = owner.map(|o| o.trim().to_ascii_lowercase());
-        if let Some(o) = &owner {
+    pub fn assign(&mut self, id: i64, owner: Option<&Address>, act: &Act) -> Result<Changed> {
+        if let Some(o) = owner {
             self.require_staff(o)?;
         }
-        let who = act.who;
+        let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, _, t| {
-            change_owner(tx, t, owner.as_deref(), who, now).map(drop)
+            change_owner(tx, t, owner.map(|o| o.as_str()), who, now).map(drop)
         })
     }
 
@@ -199,17 +199,16 @@ impl Desk {
         &mut self,
         id: i64,
         status: Status,
-        owner: Option<&str>,
-        act: &Act<'_>,
+        owner: Option<&Address>,
+        act: &Act,
     ) -> Result<Changed> {
-        let owner = owner.map(|o| o.trim().to_ascii_lowercase());
-        if let Some(o) = &owner {
+        if let Some(o) = owner {
             self.require_staff(o)?;
         }
-        let who = act.who;
+        let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, mail, t| {
-            change_owner(tx, t, owner.as_deref(), who, now)?;
+            change_owner(tx, t, owner.map(|o| o.as_str()), who, now)?;
             if t.status != status {
                 status_rule(tx, mail, t, status, who, now)?;
             }
@@ -220,8 +219,8 @@ impl Desk {
     /// Merges ticket `from` into `into` (SPEC §5): its messages and history
     /// join `into`'s, its requestor and watchers become `into`'s watchers,
     /// mail to it lands on `into`.
-    pub fn merge(&mut self, from: i64, into: i64, act: &Act<'_>) -> Result<Changed> {
-        let who = act.who;
+    pub fn merge(&mut self, from: i64, into: i64, act: &Act) -> Result<Changed> {
+        let who = act.who.as_str();
         let now = act.now;
         // The change is to the ticket that goes (`act.if_version` is its
         // version); it answers with the ticket that stays.
@@ -252,9 +251,9 @@ impl Desk {
     }
 
     /// Adds a watcher: they get staff replies from now on.
-    pub fn watch(&mut self, id: i64, address: &str, act: &Act<'_>) -> Result<Changed> {
+    pub fn watch(&mut self, id: i64, address: &Address, act: &Act) -> Result<Changed> {
         let address = watcher_address(address, &self.config)?;
-        let who = act.who;
+        let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, _, t| {
             if !tx.add_watcher(t.id, &address)? {
@@ -273,9 +272,8 @@ impl Desk {
     }
 
     /// Removes a watcher; the requestor stays.
-    pub fn unwatch(&mut self, id: i64, address: &str, act: &Act<'_>) -> Result<Changed> {
-        let address = address.trim().to_ascii_lowercase();
-        let who = act.who;
+    pub fn unwatch(&mut self, id: i64, address: &Address, act: &Act) -> Result<Changed> {
+        let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, _, t| {
             if address.eq_ignore_ascii_case(&t.requestor) {
@@ -285,7 +283,7 @@ impl Desk {
                 ))
                 .into());
             }
-            if !tx.remove_watcher(t.id, &address)? {
+            if !tx.remove_watcher(t.id, address)? {
                 return Err(Error::NotAllowed(format!(
                     "{address} does not watch ticket #{}",
                     t.id
@@ -294,7 +292,7 @@ impl Desk {
             }
             tx.add_history(
                 t.id,
-                &NewEntry::new(HistoryKind::Watcher, who).change(Some(&address), None),
+                &NewEntry::new(HistoryKind::Watcher, who).change(Some(address), None),
                 now,
             )
         })
@@ -303,8 +301,8 @@ impl Desk {
     /// A staff answer to the requestor (`comment`: staff only), stored as a
     /// real message on the ticket, so it is searched, exported and relayed
     /// exactly like one sent by mail.
-    pub fn write(&mut self, id: i64, body: &str, comment: bool, act: &Act<'_>) -> Result<Outcome> {
-        self.require_staff(act.who)?;
+    pub fn write(&mut self, id: i64, body: &str, comment: bool, act: &Act) -> Result<Outcome> {
+        self.require_staff(&act.who)?;
         if body.trim().is_empty() {
             return Err(Error::BadInput("empty text: nothing was sent".into()).into());
         }
@@ -316,13 +314,13 @@ impl Desk {
             ""
         };
         let to = config.ticket_address(ticket.id, suffix);
-        let raw = render::staff_message(config, &ticket, &to, act.who, body, act.now)?;
+        let raw = render::staff_message(config, &ticket, &to, &act.who, body, act.now)?;
         let facts = crate::inbound::parse(&raw);
         let msg = Incoming {
             raw: &raw,
             facts: &facts,
             recipient: &to,
-            envelope_sender: Some(act.who),
+            envelope_sender: Some(&act.who),
             local: true,
         };
         self.deliver_at_version(&msg, false, act.now, act.if_version)
@@ -354,11 +352,8 @@ fn status_rule(
 }
 
 /// An address a person typed, made fit to be a watcher.
-fn watcher_address(address: &str, config: &Config) -> Result<String> {
-    let address = address.trim().to_ascii_lowercase();
-    if address.parse::<lettre::Address>().is_err() {
-        return Err(Error::BadInput(format!("{address:?} is not a mail address")).into());
-    }
+fn watcher_address(address: &Address, config: &Config) -> Result<Address> {
+    let address = Address::parse(address)?;
     if crate::address::is_ours(&address, config) {
         return Err(Error::BadInput(format!(
             "{address} is one of our own addresses: it cannot watch a ticket"

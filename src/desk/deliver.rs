@@ -9,7 +9,7 @@ use anyhow::Result;
 use super::change::change_status;
 use super::mailer::Mailer;
 use super::{resolve, Desk, Error, SendError};
-use crate::address::{self, Kind, Recipient};
+use crate::address::{self, Address, Kind, Recipient};
 use crate::config::{CcWatchers, Config, UnknownTicket, GENERAL_QUEUE, SPAM_QUEUE};
 use crate::forward::Forward;
 use crate::inbound::Facts;
@@ -184,7 +184,7 @@ impl Batch<'_> {
 
 /// Who sent a message, and what kind of message it is.
 struct Sender {
-    address: String,
+    address: Address,
     name: Option<String>,
     staff: bool,
     bounce: bool,
@@ -196,13 +196,13 @@ impl Sender {
         let facts = msg.facts;
         let mailbox = facts.author();
         let address = mailbox
-            .map(|m| m.address.clone())
+            .map(|m| Address::new(&m.address))
             .or_else(|| {
                 msg.envelope_sender
                     .filter(|s| s.contains('@'))
-                    .map(|s| s.trim_matches(['<', '>']).to_ascii_lowercase())
+                    .map(Address::new)
             })
-            .unwrap_or_else(|| "unknown".to_string());
+            .unwrap_or_else(|| Address::new("unknown"));
         // Two From: mailboxes are two authors: a DMARC pass speaks for one
         // of them, and the other may be anyone's (SPEC §3).
         let one_author = facts.from_all.len() <= 1;
@@ -389,7 +389,7 @@ fn open(
             )
         }
         None => (
-            sender.address.clone(),
+            sender.address.to_string(),
             sender.name.clone(),
             facts.subject.clone(),
             facts.body.as_str(),

@@ -16,6 +16,7 @@ use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
 use super::{Desk, Error};
+use crate::address::Address;
 use crate::model::{Credential, CredentialKind, Time};
 
 /// A password is at least this long.
@@ -121,9 +122,8 @@ impl Throttle {
 
 impl Desk {
     /// Sets a member of staff's web password.
-    pub fn set_password(&mut self, address: &str, password: &str, now: Time) -> Result<()> {
-        let address = address.trim().to_ascii_lowercase();
-        self.require_staff(&address)?;
+    pub fn set_password(&mut self, address: &Address, password: &str, now: Time) -> Result<()> {
+        self.require_staff(address)?;
         if password.chars().count() < MIN_PASSWORD {
             return Err(Error::BadInput(format!(
                 "a password has at least {} characters",
@@ -132,15 +132,19 @@ impl Desk {
             .into());
         }
         let hash = hash_password(password)?;
-        self.store.write(|tx| tx.set_password(&address, &hash, now))
+        self.store.write(|tx| tx.set_password(address, &hash, now))
     }
 
     /// Signs a member of staff in: the new session's secret, for the
     /// browser's cookie, or None for a wrong address or password.
-    pub fn sign_in(&mut self, address: &str, password: &str, now: Time) -> Result<Option<String>> {
-        let address = address.trim().to_ascii_lowercase();
-        let hash = if self.config.is_staff_address(&address) {
-            self.store.read(|tx| tx.password(&address))?
+    pub fn sign_in(
+        &mut self,
+        address: &Address,
+        password: &str,
+        now: Time,
+    ) -> Result<Option<String>> {
+        let hash = if self.config.is_staff_address(address) {
+            self.store.read(|tx| tx.password(address))?
         } else {
             None
         };
@@ -154,7 +158,7 @@ impl Desk {
         let credential = Credential {
             kind: CredentialKind::Session,
             secret_hash: secret_hash(&secret),
-            address,
+            address: address.to_string(),
             created: now,
             expires: Some(now + chrono::Duration::days(SESSION_DAYS)),
         };
@@ -163,14 +167,13 @@ impl Desk {
     }
 
     /// A new API token for a member of staff (shown once).
-    pub fn new_token(&mut self, address: &str, now: Time) -> Result<String> {
-        let address = address.trim().to_ascii_lowercase();
-        self.require_staff(&address)?;
+    pub fn new_token(&mut self, address: &Address, now: Time) -> Result<String> {
+        self.require_staff(address)?;
         let secret = new_secret("pdt_");
         let credential = Credential {
             kind: CredentialKind::Token,
             secret_hash: secret_hash(&secret),
-            address,
+            address: address.to_string(),
             created: now,
             expires: None,
         };
@@ -185,10 +188,12 @@ impl Desk {
         kind: CredentialKind,
         secret: &str,
         now: Time,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<Address>> {
         let hash = secret_hash(secret);
         let who = self.store.read(|tx| tx.credential(kind, &hash, now))?;
-        Ok(who.filter(|w| self.config.is_staff_address(w)))
+        Ok(who
+            .map(|w| Address::new(&w))
+            .filter(|w| self.config.is_staff_address(w)))
     }
 
     /// Ends a session.

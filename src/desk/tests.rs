@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::address::Address;
 use crate::inbound;
 
 fn config() -> Arc<Config> {
@@ -56,8 +57,8 @@ fn with_ticket() -> Desk {
     d
 }
 
-fn act(who: &str, secs: i64) -> Act<'_> {
-    Act::new(who, at(secs))
+fn act(who: &str, secs: i64) -> Act {
+    Act::new(Address::new(who), at(secs))
 }
 
 fn kinds(d: &mut Desk, id: i64) -> Vec<HistoryKind> {
@@ -179,7 +180,11 @@ fn only_staff_change_tickets() {
     let e = d.close(1, &act("eve@example.net", 1)).unwrap_err();
     assert!(matches!(refusal(e), Error::NotAllowed(_)));
     let e = d
-        .assign(1, Some("eve@example.net"), &act("stef@example.org", 1))
+        .assign(
+            1,
+            Some(&Address::new("eve@example.net")),
+            &act("stef@example.org", 1),
+        )
         .unwrap_err();
     assert!(matches!(refusal(e), Error::NotAllowed(_)));
     assert_eq!(kinds(&mut d, 1), [HistoryKind::Create]);
@@ -245,7 +250,7 @@ fn a_move_is_one_change_of_owner_and_status() {
         .move_to(
             1,
             Status::Stalled,
-            Some("ann@example.org"),
+            Some(&Address::new("ann@example.org")),
             &act("stef@example.org", 5),
         )
         .unwrap();
@@ -313,21 +318,33 @@ fn a_merge_joins_and_redirects() {
 fn watchers_come_and_go_but_the_requestor_stays() {
     let mut d = with_ticket();
     let stef = act("stef@example.org", 5);
-    let t = d.watch(1, " Boss@Example.com ", &stef).unwrap().ticket;
+    let t = d
+        .watch(1, &Address::new(" Boss@Example.com "), &stef)
+        .unwrap()
+        .ticket;
     assert_eq!(t.watchers, ["john@example.com", "boss@example.com"]);
     assert!(matches!(
-        refusal(d.watch(1, "boss@example.com", &stef).unwrap_err()),
+        refusal(
+            d.watch(1, &Address::new("boss@example.com"), &stef)
+                .unwrap_err()
+        ),
         Error::NotAllowed(_)
     ));
     assert!(matches!(
-        refusal(d.watch(1, "nonsense", &stef).unwrap_err()),
+        refusal(d.watch(1, &Address::new("nonsense"), &stef).unwrap_err()),
         Error::BadInput(_)
     ));
     assert!(matches!(
-        refusal(d.unwatch(1, "john@example.com", &stef).unwrap_err()),
+        refusal(
+            d.unwatch(1, &Address::new("john@example.com"), &stef)
+                .unwrap_err()
+        ),
         Error::NotAllowed(_)
     ));
-    let t = d.unwatch(1, "boss@example.com", &stef).unwrap().ticket;
+    let t = d
+        .unwatch(1, &Address::new("boss@example.com"), &stef)
+        .unwrap()
+        .ticket;
     assert_eq!(t.watchers, ["john@example.com"]);
 }
 
@@ -436,32 +453,48 @@ fn passwords_sessions_and_tokens() {
     let now = at(0);
     assert!(matches!(
         refusal(
-            d.set_password("stef@example.org", "short", now)
+            d.set_password(&Address::new("stef@example.org"), "short", now)
                 .unwrap_err()
         ),
         Error::BadInput(_)
     ));
     assert!(matches!(
         refusal(
-            d.set_password("eve@example.net", "long enough password", now)
-                .unwrap_err()
+            d.set_password(
+                &Address::new("eve@example.net"),
+                "long enough password",
+                now
+            )
+            .unwrap_err()
         ),
         Error::NotAllowed(_)
     ));
-    d.set_password("Stef@Example.org", "long enough password", now)
-        .unwrap();
+    d.set_password(
+        &Address::new("Stef@Example.org"),
+        "long enough password",
+        now,
+    )
+    .unwrap();
     assert_eq!(
-        d.sign_in("stef@example.org", "wrong password!", now)
+        d.sign_in(&Address::new("stef@example.org"), "wrong password!", now)
             .unwrap(),
         None
     );
     assert_eq!(
-        d.sign_in("ann@example.org", "long enough password", now)
-            .unwrap(),
+        d.sign_in(
+            &Address::new("ann@example.org"),
+            "long enough password",
+            now
+        )
+        .unwrap(),
         None
     );
     let session = d
-        .sign_in(" STEF@example.org", "long enough password", now)
+        .sign_in(
+            &Address::new(" STEF@example.org"),
+            "long enough password",
+            now,
+        )
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -487,7 +520,7 @@ fn passwords_sessions_and_tokens() {
         d.signed_in(CredentialKind::Session, &session, now).unwrap(),
         None
     );
-    let token = d.new_token("ann@example.org", now).unwrap();
+    let token = d.new_token(&Address::new("ann@example.org"), now).unwrap();
     assert_eq!(
         d.signed_in(CredentialKind::Token, &token, later)
             .unwrap()

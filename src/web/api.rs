@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::auth::Staff;
 use super::error::ApiError;
 use super::Shared;
+use crate::address::Address;
 use crate::desk::{Act, Desk, Error};
 use crate::model::{Filter, Status};
 use crate::view::{BoardView, CardView, HitView, TicketView};
@@ -183,12 +184,12 @@ async fn change(
     id: i64,
     staff: Staff,
     version: Option<i64>,
-    f: impl FnOnce(&mut Desk, &Act<'_>) -> anyhow::Result<i64> + Send + 'static,
+    f: impl FnOnce(&mut Desk, &Act) -> anyhow::Result<i64> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let answer = state
         .desk(move |desk| {
             let act = Act {
-                who: &staff.address,
+                who: staff.address.clone(),
                 now: chrono::Utc::now(),
                 if_version: version,
             };
@@ -272,7 +273,10 @@ pub async fn owner(
     let b: OwnerBody = body(&bytes)?;
     let owner = owner_of(b.owner);
     change(state, id, staff, if_match(&headers)?, move |desk, act| {
-        Ok(desk.assign(id, owner.as_deref(), act)?.ticket.id)
+        Ok(desk
+            .assign(id, owner.map(|o| Address::new(&o)).as_ref(), act)?
+            .ticket
+            .id)
     })
     .await
 }
@@ -290,7 +294,10 @@ pub async fn move_to(
     let to = status_of(&b.status)?;
     let owner = owner_of(b.owner);
     change(state, id, staff, if_match(&headers)?, move |desk, act| {
-        Ok(desk.move_to(id, to, owner.as_deref(), act)?.ticket.id)
+        Ok(desk
+            .move_to(id, to, owner.map(|o| Address::new(&o)).as_ref(), act)?
+            .ticket
+            .id)
     })
     .await
 }

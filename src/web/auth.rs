@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::error::ApiError;
 use super::Shared;
+use crate::address::Address;
 use crate::model::CredentialKind;
 
 /// The session cookie's name.
@@ -22,7 +23,7 @@ pub const COOKIE: &str = "pipedesk_session";
 /// A signed-in member of staff.
 #[derive(Debug, Clone)]
 pub struct Staff {
-    pub address: String,
+    pub address: Address,
 }
 
 /// The bearer token of a request, if it has one.

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::auth::{self, Staff};
 use super::error::ApiError;
 use super::Shared;
+use crate::address::Address;
 use crate::desk::{Act, Error};
 use crate::inbound::{attachment_contents, attachments_of};
 use crate::model::{Filter, Status, MARK_END, MARK_START};
@@ -144,7 +145,13 @@ pub async fn login(
     }
     let address = form.address.clone();
     let signed = state
-        .desk(move |d| d.sign_in(&form.address, &form.password, chrono::Utc::now()))
+        .desk(move |d| {
+            d.sign_in(
+                &Address::new(&form.address),
+                &form.password,
+                chrono::Utc::now(),
+            )
+        })
         .await
         .map_err(failed)?;
     match signed {
@@ -428,12 +435,12 @@ async fn act(
     staff: Staff,
     id: i64,
     version: Option<i64>,
-    f: impl FnOnce(&mut crate::desk::Desk, &Act<'_>) -> anyhow::Result<()> + Send + 'static,
+    f: impl FnOnce(&mut crate::desk::Desk, &Act) -> anyhow::Result<()> + Send + 'static,
 ) -> Page {
     let result = state
         .desk(move |d| {
             let act = Act {
-                who: &staff.address,
+                who: staff.address.clone(),
                 now: chrono::Utc::now(),
                 if_version: version,
             };
@@ -503,7 +510,8 @@ pub async fn owner(
 ) -> Page {
     let owner = Some(f.owner).filter(|o| !o.trim().is_empty());
     act(state, staff, id, f.version, move |d, a| {
-        d.assign(id, owner.as_deref(), a).map(drop)
+        d.assign(id, owner.map(|o| Address::new(&o)).as_ref(), a)
+            .map(drop)
     })
     .await
 }
@@ -523,7 +531,7 @@ pub async fn merge(
     let result = state
         .desk(move |d| {
             let act = Act {
-                who: &staff.address,
+                who: staff.address.clone(),
                 now: chrono::Utc::now(),
                 if_version: f.version,
             };
