@@ -9,7 +9,7 @@
 //! invariants must hold; no outgoing mail may carry a header or recipient
 //! that came from the message; text for a terminal holds no control
 //! characters. Each input runs in a transaction that is rolled back
-//! (`Desk::rehearse_with`), on a database prepared once (ticket #1 exists,
+//! (`Desk::rehearse_and_read`), on a database prepared once (ticket #1 exists,
 //! from john@example.com).
 
 use std::cell::RefCell;
@@ -128,54 +128,46 @@ fn check_one(desk: &mut Desk, data: &[u8], recipient: &str, sender: Option<&str>
         r.set(r.get().wrapping_add(1));
         r.get()
     });
-    let result = desk.rehearse_with(&msg, chrono::Utc::now(), |tx, outcome, lease| {
-        let stored = tx.message_by_key(&facts.key)?;
-        let stored = stored.expect("stored under its key");
-        if outcome.action != Action::Duplicate {
-            assert_eq!(stored.raw, raw, "stored byte-exact ({:?})", outcome.action);
-        }
-        if n % 64 == 1 {
-            let problems = tx.check()?;
-            assert!(problems.is_empty(), "check: {problems:?}");
-        }
-        let kinds: Vec<MailKind> = match outcome.ticket {
-            Some(t) => tx
-                .ticket_mail(t)?
-                .into_iter()
-                .filter(|m| outcome.outbox.contains(&m.id))
-                .map(|m| m.kind)
-                .collect(),
-            None => Vec::new(),
-        };
-        assert_eq!(
-            kinds.len(),
-            outcome.outbox.len(),
-            "every queued mail is the ticket's"
-        );
-        // Forged senders: without a verdict from our MTA, nobody is staff,
-        // so nothing is relayed to the requestor as a staff reply.
-        let our_verdict = facts
-            .auth_results
-            .iter()
-            .any(|h| h.to_ascii_lowercase().contains("mx.help.example.org"));
-        if !our_verdict {
-            assert!(
-                !kinds.contains(&MailKind::StaffReply),
-                "relayed as staff without our MTA's verdict"
+    let result = desk
+        .rehearse_and_read(&msg, chrono::Utc::now(), n % 64 == 1)
+        .map(|r| {
+            let outcome = &r.outcome;
+            let stored = r.stored.as_ref().expect("stored under its key");
+            if outcome.action != Action::Duplicate {
+                assert_eq!(stored.raw, raw, "stored byte-exact ({:?})", outcome.action);
+            }
+            if let Some(problems) = &r.problems {
+                assert!(problems.is_empty(), "check: {problems:?}");
+            }
+            let kinds = &r.kinds;
+            assert_eq!(
+                kinds.len(),
+                outcome.outbox.len(),
+                "every queued mail is the ticket's"
             );
-        }
-        // Outgoing mail: only our headers, only known recipients.
-        for mail in tx.leased(&outcome.outbox, lease)? {
-            for r in &mail.recipients {
+            // Forged senders: without a verdict from our MTA, nobody is
+            // staff, so nothing is relayed to the requestor as a staff reply.
+            let our_verdict = facts
+                .auth_results
+                .iter()
+                .any(|h| h.to_ascii_lowercase().contains("mx.help.example.org"));
+            if !our_verdict {
                 assert!(
-                    r.parse::<lettre_free::Addr>().is_ok(),
-                    "an outgoing recipient that is not an address: {r:?}"
+                    !kinds.contains(&MailKind::StaffReply),
+                    "relayed as staff without our MTA's verdict"
                 );
             }
-            check_headers(&mail.raw);
-        }
-        Ok(())
-    });
+            // Outgoing mail: only our headers, only known recipients.
+            for mail in &r.queued {
+                for r in &mail.recipients {
+                    assert!(
+                        r.parse::<lettre_free::Addr>().is_ok(),
+                        "an outgoing recipient that is not an address: {r:?}"
+                    );
+                }
+                check_headers(&mail.raw);
+            }
+        });
     if let Err(e) = result {
         match Error::find(&e) {
             // 67: an unknown address at our domains, or a ticket that does

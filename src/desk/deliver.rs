@@ -97,19 +97,28 @@ impl Desk {
 
     /// What `deliver` would do, in a transaction that is rolled back.
     pub fn rehearse(&mut self, msg: &Incoming<'_>, now: Time) -> Result<Outcome> {
-        self.rehearse_with(msg, now, |_, _, _| Ok(()))
-            .map(|(o, ())| o)
+        self.rehearsal(msg, now, None).map(|r| r.outcome)
     }
 
-    /// `rehearse`, with `inspect` run on the transaction after the message
-    /// went in and before it is rolled back: what property tests and the
-    /// fuzzer check a delivery wrote, without keeping it.
-    pub fn rehearse_with<T>(
+    /// `rehearse`, reading back what the delivery wrote before it is rolled
+    /// back (the message under its key, the mail it queued, and with
+    /// `check` the store's invariants): what property tests and the fuzzer
+    /// check a delivery did, without keeping it.
+    pub fn rehearse_and_read(
         &mut self,
         msg: &Incoming<'_>,
         now: Time,
-        mut inspect: impl FnMut(&mut dyn Tx, &Outcome, &Lease) -> Result<T>,
-    ) -> Result<(Outcome, T)> {
+        check: bool,
+    ) -> Result<Rehearsal> {
+        self.rehearsal(msg, now, Some(check))
+    }
+
+    fn rehearsal(
+        &mut self,
+        msg: &Incoming<'_>,
+        now: Time,
+        read_back: Option<bool>,
+    ) -> Result<Rehearsal> {
         let lease = self.lease(now);
         let Desk {
             store,
@@ -119,17 +128,38 @@ impl Desk {
         } = self;
         store.rehearse(|tx| {
             let mut mail = Mailer::new(config, texts, &lease, false);
-            let mut o = ingest(tx, config, msg, now, &mut mail, None)?;
-            o.outbox = mail.queued;
-            let seen = inspect(tx, &o, &lease)?;
-            Ok((o, seen))
+            let mut outcome = ingest(tx, config, msg, now, &mut mail, None)?;
+            outcome.outbox = mail.queued;
+            let mut r = Rehearsal {
+                stored: None,
+                kinds: Vec::new(),
+                queued: Vec::new(),
+                problems: None,
+                outcome,
+            };
+            if let Some(check) = read_back {
+                r.stored = tx.message_by_key(&msg.facts.key)?;
+                r.queued = tx.leased(&r.outcome.outbox, &lease)?;
+                if let Some(t) = r.outcome.ticket {
+                    r.kinds = tx
+                        .ticket_mail(t)?
+                        .into_iter()
+                        .filter(|m| r.outcome.outbox.contains(&m.id))
+                        .map(|m| m.kind)
+                        .collect();
+                }
+                if check {
+                    r.problems = Some(tx.check()?);
+                }
+            }
+            Ok(r)
         })
     }
 
-    /// Read-only access to the store, for tests and tools that check what
-    /// the desk wrote.
-    pub fn inspect<T>(&mut self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        self.store.read(f)
+    /// The message stored under `key` (its Message-ID, or its hash), if
+    /// any: how tests and tools check what was stored, byte for byte.
+    pub fn message_by_key(&mut self, key: &str) -> Result<Option<RawMessage>> {
+        self.store.read(|tx| tx.message_by_key(key))
     }
 
     /// Many messages in one transaction, for `import`: `f` gets a handle
@@ -180,6 +210,20 @@ impl Batch<'_> {
         let mut mail = Mailer::new(self.config, self.texts, self.lease, true);
         ingest(self.tx, self.config, msg, now, &mut mail, None)
     }
+}
+
+/// What a rehearsed delivery did and wrote, read back before the rollback.
+#[derive(Debug, Clone)]
+pub struct Rehearsal {
+    pub outcome: Outcome,
+    /// The message as stored under its key.
+    pub stored: Option<RawMessage>,
+    /// The mail it queued, as it would be sent.
+    pub queued: Vec<QueuedMail>,
+    /// The kinds of that mail, in outbox order.
+    pub kinds: Vec<MailKind>,
+    /// The store's problems (`pipedesk check`), when asked for.
+    pub problems: Option<Vec<String>>,
 }
 
 /// Who sent a message, and what kind of message it is.

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 pub use change::{Act, Changed};
-pub use deliver::{Batch, Incoming, Outcome};
+pub use deliver::{Batch, Incoming, Outcome, Rehearsal};
 pub use error::Error;
 pub use read::{Stats, Thread, RESOLVED_ON_THE_BOARD};
 pub use send::{backoff, Flushed, SendError, LEASE_SECS};
