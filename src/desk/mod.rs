@@ -817,19 +817,23 @@ impl Desk {
                     statuses: vec![Status::New, Status::Open, Status::Stalled],
                     queue: queue.map(String::from),
                     ..Filter::default()
-                },
+                }
+                .normalised(),
                 false,
             )?;
-            cards.extend(tx.list(
-                &Filter {
-                    statuses: vec![Status::Resolved],
-                    queue: queue.map(String::from),
-                    limit: Some(RESOLVED_ON_THE_BOARD),
-                    recently_updated: true,
-                    ..Filter::default()
-                },
-                false,
-            )?);
+            cards.extend(
+                tx.list(
+                    &Filter {
+                        statuses: vec![Status::Resolved],
+                        queue: queue.map(String::from),
+                        limit: Some(RESOLVED_ON_THE_BOARD),
+                        recently_updated: true,
+                        ..Filter::default()
+                    }
+                    .normalised(),
+                    false,
+                )?,
+            );
             Ok((seq, cards))
         })
     }
