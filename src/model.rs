@@ -488,10 +488,11 @@ impl Filter {
     /// trimmed and lower-cased (they match without regard to case), once
     /// here rather than in each store.
     pub fn normalised(mut self) -> Filter {
-        for value in [&mut self.queue, &mut self.owner, &mut self.requestor] {
-            if let Some(v) = value {
-                *v = v.trim().to_ascii_lowercase();
-            }
+        for v in [&mut self.queue, &mut self.owner, &mut self.requestor]
+            .into_iter()
+            .flatten()
+        {
+            *v = v.trim().to_ascii_lowercase();
         }
         self
     }
