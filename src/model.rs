@@ -483,6 +483,21 @@ pub struct Filter {
     pub recently_updated: bool,
 }
 
+impl Filter {
+    /// The filter as the stores compare it: queue, owner and requestor
+    /// trimmed and lower-cased (they match without regard to case), once
+    /// here rather than in each store.
+    pub fn normalised(mut self) -> Filter {
+        for v in [&mut self.queue, &mut self.owner, &mut self.requestor]
+            .into_iter()
+            .flatten()
+        {
+            *v = v.trim().to_ascii_lowercase();
+        }
+        self
+    }
+}
+
 /// A ticket as `list` shows it: with its message count.
 #[derive(Debug, Clone)]
 pub struct Listed {

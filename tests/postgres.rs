@@ -343,7 +343,9 @@ fn the_change_feed_is_in_commit_order_under_concurrent_writers() {
             let mut reads = 0;
             loop {
                 let finished = done.load(Ordering::SeqCst);
-                let changes = store.read(|tx| tx.changes_since(last, 10_000)).unwrap();
+                let changes = store
+                    .read(|tx| tx.changes_since(last, pipedesk::store::FEED_WINDOW))
+                    .unwrap();
                 for c in &changes {
                     assert_eq!(c.seq, last + 1, "a gap in the feed after seq {last}");
                     last = c.seq;

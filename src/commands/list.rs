@@ -39,7 +39,8 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
         requestor: args.requestor,
         limit: args.limit,
         ..Filter::default()
-    };
+    }
+    .normalised();
     // The JSON shape (SPEC §5) carries the watchers; the table does not.
     let tickets = desk.list(&filter, args.json)?;
     if args.json {

@@ -51,8 +51,11 @@ impl Desk {
         })
     }
 
+    /// The tickets `filter` matches; its queue, owner and requestor match
+    /// without regard to case, whoever built it.
     pub fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
-        self.store.read(|tx| tx.list(filter, with_watchers))
+        let filter = filter.clone().normalised();
+        self.store.read(|tx| tx.list(&filter, with_watchers))
     }
 
     pub fn search(
@@ -116,19 +119,23 @@ impl Desk {
                     statuses: vec![Status::New, Status::Open, Status::Stalled],
                     queue: queue.map(String::from),
                     ..Filter::default()
-                },
+                }
+                .normalised(),
                 false,
             )?;
-            cards.extend(tx.list(
-                &Filter {
-                    statuses: vec![Status::Resolved],
-                    queue: queue.map(String::from),
-                    limit: Some(RESOLVED_ON_THE_BOARD),
-                    recently_updated: true,
-                    ..Filter::default()
-                },
-                false,
-            )?);
+            cards.extend(
+                tx.list(
+                    &Filter {
+                        statuses: vec![Status::Resolved],
+                        queue: queue.map(String::from),
+                        limit: Some(RESOLVED_ON_THE_BOARD),
+                        recently_updated: true,
+                        ..Filter::default()
+                    }
+                    .normalised(),
+                    false,
+                )?,
+            );
             Ok((seq, cards))
         })
     }

@@ -3,7 +3,7 @@
 //! that each commit on their own, so an interrupted copy resumes where it
 //! stopped; a run again adds only what the target lacks, and brings up to
 //! date the tickets that changed since (the source's change feed names
-//! them). Stores only dump and load rows (`Tx::dump`, `Tx::load`); the
+//! them). Stores only dump and load rows (`Copying::dump`, `Copying::load`); the
 //! order and the bookkeeping are here, once for every pair of stores.
 
 use anyhow::{bail, Result};
@@ -53,18 +53,33 @@ pub struct MessageRow {
     pub raw: Vec<u8>,
 }
 
+impl MessageRow {
+    /// The row as the stores write a message, so that a copied one goes
+    /// in by the same INSERT as a delivered one.
+    pub fn as_new(&self) -> NewMessage<'_> {
+        NewMessage {
+            key: &self.key,
+            message_id: self.message_id.as_deref(),
+            ticket_id: self.ticket_id,
+            envelope_sender: self.envelope_sender.as_deref(),
+            recipient: self.recipient.as_deref(),
+            author: &self.author,
+            subject: &self.subject,
+            body: &self.body,
+            raw: &self.raw,
+            received: self.received,
+        }
+    }
+}
+
+/// A history row: the entry as the desk writes it, with what the store
+/// gave it (its id, its ticket, its date).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryRow {
     pub id: i64,
     pub ticket_id: i64,
-    pub kind: HistoryKind,
-    pub author: String,
     pub date: Time,
-    pub message: Option<i64>,
-    pub old: Option<String>,
-    pub new: Option<String>,
-    pub note: Option<String>,
-    pub auto: bool,
+    pub entry: NewEntry,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +282,7 @@ pub fn copy(
         let mut ids = Vec::new();
         let mut after = target_feed;
         loop {
-            let batch = from.read(|tx| tx.changes_since(after, 10_000))?;
+            let batch = from.read(|tx| tx.changes_since(after, super::FEED_WINDOW))?;
             let Some(last) = batch.last() else { break };
             after = last.seq;
             ids.extend(batch.iter().map(|c| c.ticket));
@@ -343,16 +358,6 @@ pub fn copy(
         bail!("the copy fails its check: {}", check.join("; "));
     }
     Ok(copied)
-}
-
-/// For the stores: a mail state read back.
-pub fn mail_state(s: &str) -> Result<MailState> {
-    MailState::parse(s).ok_or_else(|| anyhow::anyhow!("{s:?} is not a mail state"))
-}
-
-/// For the stores: a history kind read back.
-pub fn history_kind(s: &str) -> Result<HistoryKind> {
-    HistoryKind::parse(s).ok_or_else(|| anyhow::anyhow!("{s:?} is not a history kind"))
 }
 
 #[cfg(test)]

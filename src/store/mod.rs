@@ -85,10 +85,25 @@ pub enum Due {
     Due,
 }
 
-/// What one transaction can do. Reads see the transaction's own writes.
-pub trait Tx {
-    // --- messages ---------------------------------------------------------
+/// What one transaction can do: every concept of the store, and what
+/// spans them. Reads see the transaction's own writes. Each driver
+/// implements each concept once, in the module named after it; the desk
+/// holds a `&mut dyn Tx` and calls any of them.
+pub trait Tx: Tickets + Lists + Feed + Accounts + Outbox + Copying {
+    /// This desk's identity, made when its database was created.
+    fn desk_id(&mut self) -> Result<String>;
+    /// The store's problems: its engine's integrity checks and the
+    /// invariants of the data (`pipedesk check`).
+    fn check(&mut self) -> Result<Vec<String>>;
+}
 
+/// Everything a caller of `Tx` needs in scope, should it name the concepts.
+pub mod prelude {
+    pub use super::{Accounts, Copying, Feed, Lists, Outbox, Tickets, Tx};
+}
+
+/// Tickets, the messages on them, their watchers, merges and history.
+pub trait Tickets {
     /// Is a message with this key stored? `Some(ticket)` if so.
     fn stored(&mut self, key: &str) -> Result<Option<Option<i64>>>;
     /// Stores a message and indexes it for search; returns its id.
@@ -103,12 +118,6 @@ pub trait Tx {
     fn bounces(&mut self) -> Result<Vec<Bounce>>;
     /// The message stored under `key`, with its bytes.
     fn message_by_key(&mut self, key: &str) -> Result<Option<RawMessage>>;
-    /// The store's problems: its engine's integrity checks and the
-    /// invariants of the data (`pipedesk check`).
-    fn check(&mut self) -> Result<Vec<String>>;
-
-    // --- tickets ----------------------------------------------------------
-
     /// A new ticket in state `new`, version 1; returns its number.
     fn create_ticket(
         &mut self,
@@ -137,25 +146,26 @@ pub trait Tx {
     /// goes into the feed. Every change to a ticket writes one, so the feed
     /// misses none: feed seqs are handed out in commit order (a reader that
     /// saw seq K has seen every change up to K), and the feed keeps at least
-    /// the last 10,000.
+    /// the last `FEED_WINDOW`.
     fn add_history(&mut self, ticket: i64, entry: &NewEntry, now: Time) -> Result<()>;
-    /// The changes after seq `after`, oldest first, at most `limit`.
-    fn changes_since(&mut self, after: i64, limit: usize) -> Result<Vec<Change>>;
-    /// The latest seq (0 when nothing changed yet) and the oldest seq the
-    /// feed still holds.
-    fn change_window(&mut self) -> Result<(i64, i64)>;
-    /// Tickets by number, merged ones too, with their message counts: the
-    /// board's cards.
-    fn listed(&mut self, ids: &[i64]) -> Result<Vec<Listed>>;
     /// Ticket `id`'s history in date order, with message bytes when
     /// `with_raw`.
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>>;
-    /// Tickets matching `filter`, not merged ones: new, open and stalled
-    /// first, then resolved, each newest first (with
-    /// `filter.recently_updated`, the most recently changed first). Watchers are read only with
-    /// `with_watchers` (a list of a million should not cost a million
-    /// queries).
+}
+
+/// Many tickets at once: the list, the board's cards, search and the
+/// counts behind `stats`.
+pub trait Lists {
+    /// Tickets matching `filter` (as `Filter::normalised` gives it: the
+    /// stores compare its words as they are), not merged ones: new, open
+    /// and stalled first, then resolved, each newest first (with
+    /// `filter.recently_updated`, the most recently changed first).
+    /// Watchers are read only with `with_watchers` (a list of a million
+    /// should not cost a million queries).
     fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>>;
+    /// Tickets by number, merged ones too, with their message counts: the
+    /// board's cards.
+    fn listed(&mut self, ids: &[i64]) -> Result<Vec<Listed>>;
     /// Full-text search: tickets whose messages hold all `words` (a
     /// trailing `*` asks for a prefix), best first, one hit per ticket.
     fn search(&mut self, words: &[String], statuses: &[Status], limit: usize) -> Result<Vec<Hit>>;
@@ -164,9 +174,20 @@ pub trait Tx {
     /// For each ticket staff answered: when it was opened, and when the
     /// first correspondence from one of `staff` came.
     fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>>;
+}
 
-    // --- signing in (SPEC §6) ---------------------------------------------
+/// The change feed of the live board (SPEC §6).
+pub trait Feed {
+    /// The changes after seq `after`, oldest first, at most `limit`.
+    fn changes_since(&mut self, after: i64, limit: usize) -> Result<Vec<Change>>;
+    /// The latest seq (0 when nothing changed yet) and the oldest seq the
+    /// feed still holds.
+    fn change_window(&mut self) -> Result<(i64, i64)>;
+}
 
+/// What signing in to the web keeps (SPEC §6): password hashes, and the
+/// hashes of session and API-token secrets.
+pub trait Accounts {
     /// Sets the Argon2id hash of a staff member's web password.
     fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()>;
     fn password(&mut self, address: &str) -> Result<Option<String>>;
@@ -180,11 +201,10 @@ pub trait Tx {
         now: Time,
     ) -> Result<Option<String>>;
     fn remove_credential(&mut self, secret_hash: &str) -> Result<()>;
-    /// This desk's identity, made when its database was created.
-    fn desk_id(&mut self) -> Result<String>;
+}
 
-    // --- the outbox -------------------------------------------------------
-
+/// The outbox: mail written with the change that caused it, sent after.
+pub trait Outbox {
     /// Queues a mail (or records it as dropped); `lease` holds it for the
     /// process that will send it right after the commit. Returns its id.
     fn enqueue(
@@ -218,9 +238,11 @@ pub trait Tx {
     fn ticket_mail(&mut self, id: i64) -> Result<Vec<MailRecord>>;
     /// Every mail still queued, oldest first.
     fn queued_mail(&mut self) -> Result<Vec<MailRecord>>;
+}
 
-    // --- copying a desk (`pipedesk migrate`, copy.rs) ---------------------
-
+/// Copying a desk (`pipedesk migrate`): the rows a store dumps and loads;
+/// the order and the bookkeeping are `copy::copy`'s.
+pub trait Copying {
     /// How many rows each table holds, and its largest key.
     fn copy_marks(&mut self) -> Result<copy::Marks>;
     /// The rows of `table` that `pick` names, in key order: at most
@@ -245,6 +267,66 @@ pub trait Tx {
     /// `source_seq`, which the store keeps for the next copy
     /// (`Marks::copied_feed`); None forgets it (a copy has begun again).
     fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()>;
+}
+
+/// How many changes a reader of the feed can be brought up to date by
+/// (SPEC §6 asks for the last 10,000): the board's replay, `serve`'s
+/// batch, a copy's batch.
+pub const FEED_WINDOW: usize = 10_000;
+
+/// How many changes a store keeps: twice the window, so that a reader
+/// that is a full window behind still finds its place.
+pub(crate) const FEED_KEEP: i64 = 2 * FEED_WINDOW as i64;
+
+/// A word a store keeps for one of the model's enums: written with
+/// `as_str` (`name` for a mail kind), read back with `from_word`. Each driver reads every one of
+/// them through one function (`sqlite::rows::word`, `postgres::word`).
+pub(crate) trait Word: Sized + Copy + 'static {
+    /// What it is called in the error about a word that is none.
+    const WHAT: &'static str;
+    fn from_word(s: &str) -> Option<Self>;
+
+    /// `from_word`, or the error of a broken database.
+    fn read(s: &str) -> Result<Self> {
+        Self::from_word(s).ok_or_else(|| anyhow::anyhow!("{s:?} is not a {}", Self::WHAT))
+    }
+}
+
+impl Word for Status {
+    const WHAT: &'static str = "status";
+    fn from_word(s: &str) -> Option<Self> {
+        Status::parse(s)
+    }
+}
+
+impl Word for HistoryKind {
+    const WHAT: &'static str = "history kind";
+    fn from_word(s: &str) -> Option<Self> {
+        HistoryKind::parse(s)
+    }
+}
+
+impl Word for MailKind {
+    const WHAT: &'static str = "mail kind";
+    fn from_word(s: &str) -> Option<Self> {
+        MailKind::parse(s)
+    }
+}
+
+impl Word for MailState {
+    const WHAT: &'static str = "mail state";
+    fn from_word(s: &str) -> Option<Self> {
+        MailState::parse(s)
+    }
+}
+
+impl Word for CredentialKind {
+    const WHAT: &'static str = "credential kind";
+    fn from_word(s: &str) -> Option<Self> {
+        [CredentialKind::Session, CredentialKind::Token]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
 /// The migrations that a database at schema version `current` still needs,
@@ -311,40 +393,33 @@ pub fn open_database(
 }
 
 /// How a long-running reader of the change feed (`serve`) learns that it
-/// grew: on PostgreSQL a NOTIFY from whichever host committed (LISTEN), on
-/// SQLite a look every `POLL` (one indexed read; `deliver` does nothing
-/// for it).
-pub enum ChangeWaiter {
-    Poll,
-    Listen(Box<postgres::Listener>),
+/// may have grown: each store's own way (`Waiter`), chosen by the
+/// configuration, so that nothing of either store shows here.
+pub struct ChangeWaiter(Box<dyn Waiter>);
+
+/// A store's way of waiting for its change feed to grow: on PostgreSQL a
+/// NOTIFY from whichever host committed (LISTEN), on SQLite a look every
+/// 100 ms (one indexed read; `deliver` does nothing for it).
+pub trait Waiter: Send {
+    /// Returns when the feed may have grown (or after a while anyway); an
+    /// error means the waiter broke and a new one is needed.
+    fn wait(&mut self) -> Result<()>;
 }
 
 impl ChangeWaiter {
-    /// How often SQLite's feed is looked at: well inside SPEC §6's second.
-    pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);
-    /// How long PostgreSQL's waits at most before the feed is looked at
-    /// anyway (a notification lost with a broken connection).
-    pub const LISTEN: std::time::Duration = std::time::Duration::from_secs(1);
-
     pub fn new(config: &Config) -> Result<ChangeWaiter> {
-        match &config.site.database {
-            Database::Sqlite(_) => Ok(ChangeWaiter::Poll),
-            Database::Postgres(url) => Ok(ChangeWaiter::Listen(Box::new(postgres::listen(
+        Ok(ChangeWaiter(match &config.site.database {
+            Database::Sqlite(_) => Box::new(sqlite::Poll),
+            Database::Postgres(url) => Box::new(postgres::listen(
                 url,
                 std::time::Duration::from_secs(config.policy.busy_wait_secs),
-            )?))),
-        }
+            )?),
+        }))
     }
 
     /// Returns when the feed may have grown (or after a while anyway).
     pub fn wait(&mut self) -> Result<()> {
-        match self {
-            ChangeWaiter::Poll => {
-                std::thread::sleep(ChangeWaiter::POLL);
-                Ok(())
-            }
-            ChangeWaiter::Listen(l) => l.wait(ChangeWaiter::LISTEN).map(drop),
-        }
+        self.0.wait()
     }
 }
 

@@ -56,7 +56,8 @@ pub async fn list(
         queue: nonempty(q.queue),
         owner: nonempty(q.owner),
         ..Filter::default()
-    };
+    }
+    .normalised();
     let json = state
         .desk(move |desk| {
             let listed = desk.list(&filter, true)?;

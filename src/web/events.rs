@@ -25,7 +25,7 @@ use crate::view::CardView;
 
 /// How far back a client can be and still be brought up to date: at least
 /// SPEC §6's 10,000 changes.
-pub const REPLAY: usize = 10_000;
+pub const REPLAY: usize = crate::store::FEED_WINDOW;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct EventsQuery {

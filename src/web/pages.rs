@@ -250,7 +250,8 @@ pub async fn list(State(state): State<Shared>, staff: Staff, Query(q): Query<Lis
         owner: nonempty(&q.owner),
         limit: Some(500),
         ..Filter::default()
-    };
+    }
+    .normalised();
     let statuses = filter.statuses.clone();
     let searching = !words.is_empty();
     let (tickets, hits) = state

@@ -131,7 +131,7 @@ fn watch(state: &AppState, mut seen: i64) {
                 if last <= seen {
                     return Ok(());
                 }
-                let (read, batch) = d.changes(seen, 10_000)?;
+                let (read, batch) = d.changes(seen, crate::store::FEED_WINDOW)?;
                 if read <= seen {
                     // Nothing to read below `last` (a feed that lost rows):
                     // skip to it rather than ask again and again.

@@ -11,14 +11,14 @@ use anyhow::Result;
 use postgres::Row;
 
 use super::tickets::ticket_from_row;
-use super::{get, text, PgTx};
+use super::{get, text, ticket_columns, word, PgTx};
 use crate::model::*;
 use crate::store::copy::{
-    history_kind, mail_state, Extent, HistoryRow, Marks, MessageRow, OutboxRow, PasswordRow, Pick,
-    Rows, Table,
+    Extent, HistoryRow, Marks, MessageRow, OutboxRow, PasswordRow, Pick, Rows, Table,
 };
+use crate::store::Copying;
 
-pub(super) fn marks(tx: &mut PgTx<'_>) -> Result<Marks> {
+fn marks(tx: &mut PgTx<'_>) -> Result<Marks> {
     let r = tx.one(
         "SELECT (SELECT count(*) FROM tickets), (SELECT coalesce(max(id), 0) FROM tickets),
                 (SELECT count(*) FROM messages), (SELECT coalesce(max(id), 0) FROM messages),
@@ -88,7 +88,6 @@ fn message_from_row(r: &Row) -> Result<MessageRow> {
 }
 
 fn outbox_from_row(r: &Row) -> Result<OutboxRow> {
-    let state: String = get(r, 8)?;
     Ok(OutboxRow {
         id: get(r, 0)?,
         ticket_id: get(r, 1)?,
@@ -98,7 +97,7 @@ fn outbox_from_row(r: &Row) -> Result<OutboxRow> {
         recipients: get(r, 5)?,
         raw: get(r, 6)?,
         created: get(r, 7)?,
-        state: mail_state(&state)?,
+        state: word(r, 8)?,
         attempts: get(r, 9)?,
         last_error: get(r, 10)?,
         next_attempt: get(r, 11)?,
@@ -133,7 +132,7 @@ fn watchers_of(tx: &mut PgTx<'_>, ids: &[i64]) -> Result<HashMap<i64, Vec<String
     Ok(by_ticket)
 }
 
-pub(super) fn dump(
+fn dump(
     tx: &mut PgTx<'_>,
     table: Table,
     pick: Pick<'_>,
@@ -144,16 +143,16 @@ pub(super) fn dump(
     Ok(match (table, pick) {
         (Table::Tickets, Pick::After(after)) => {
             let rows = tx.rows(
-                "SELECT t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into
-                 FROM tickets t WHERE t.id > $1 ORDER BY t.id LIMIT $2",
+                concat!("SELECT ", ticket_columns!(), "
+                 FROM tickets t WHERE t.id > $1 ORDER BY t.id LIMIT $2"),
                 &[&after, &limit],
             )?;
             Rows::Tickets(tickets_with_watchers(tx, rows)?)
         }
         (Table::Tickets, Pick::Ids(ids)) => {
             let rows = tx.rows(
-                "SELECT t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into
-                 FROM tickets t WHERE t.id = ANY($1) ORDER BY t.id",
+                concat!("SELECT ", ticket_columns!(), "
+                 FROM tickets t WHERE t.id = ANY($1) ORDER BY t.id"),
                 &[&ids],
             )?;
             Rows::Tickets(tickets_with_watchers(tx, rows)?)
@@ -188,18 +187,19 @@ pub(super) fn dump(
             )?
             .iter()
             .map(|r| {
-                let kind: String = get(r, 2)?;
                 Ok(HistoryRow {
                     id: get(r, 0)?,
                     ticket_id: get(r, 1)?,
-                    kind: history_kind(&kind)?,
-                    author: get(r, 3)?,
                     date: get(r, 4)?,
-                    message: get(r, 5)?,
-                    old: get(r, 6)?,
-                    new: get(r, 7)?,
-                    note: get(r, 8)?,
-                    auto: get(r, 9)?,
+                    entry: NewEntry {
+                        kind: word(r, 2)?,
+                        author: get(r, 3)?,
+                        message: get(r, 5)?,
+                        old: get(r, 6)?,
+                        new: get(r, 7)?,
+                        note: get(r, 8)?,
+                        auto: get(r, 9)?,
+                    },
                 })
             })
             .collect::<Result<_>>()?,
@@ -275,13 +275,8 @@ pub(super) fn dump(
                 )?
                 .iter()
                 .map(|r| {
-                    let kind: String = get(r, 0)?;
                     Ok(Credential {
-                        kind: match kind.as_str() {
-                            "session" => CredentialKind::Session,
-                            "token" => CredentialKind::Token,
-                            _ => anyhow::bail!("credential kind {kind:?}"),
-                        },
+                        kind: word(r, 0)?,
                         secret_hash: get(r, 1)?,
                         address: get(r, 2)?,
                         created: get(r, 3)?,
@@ -331,7 +326,7 @@ fn owned_opt(s: &Option<String>) -> Option<String> {
     s.as_deref().map(owned)
 }
 
-pub(super) fn load(tx: &mut PgTx<'_>, rows: &Rows) -> Result<u64> {
+fn load(tx: &mut PgTx<'_>, rows: &Rows) -> Result<u64> {
     let written = match rows {
         Rows::Tickets(tickets) => {
             let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
@@ -425,14 +420,14 @@ pub(super) fn load(tx: &mut PgTx<'_>, rows: &Rows) -> Result<u64> {
         Rows::History(h) => {
             let ids: Vec<i64> = h.iter().map(|h| h.id).collect();
             let ticket: Vec<i64> = h.iter().map(|h| h.ticket_id).collect();
-            let kind: Vec<&str> = h.iter().map(|h| h.kind.as_str()).collect();
-            let author: Vec<String> = h.iter().map(|h| owned(&h.author)).collect();
+            let kind: Vec<&str> = h.iter().map(|h| h.entry.kind.as_str()).collect();
+            let author: Vec<String> = h.iter().map(|h| owned(&h.entry.author)).collect();
             let date: Vec<Time> = h.iter().map(|h| to_second(h.date)).collect();
-            let message: Vec<Option<i64>> = h.iter().map(|h| h.message).collect();
-            let old: Vec<Option<String>> = h.iter().map(|h| owned_opt(&h.old)).collect();
-            let new: Vec<Option<String>> = h.iter().map(|h| owned_opt(&h.new)).collect();
-            let note: Vec<Option<String>> = h.iter().map(|h| owned_opt(&h.note)).collect();
-            let auto: Vec<bool> = h.iter().map(|h| h.auto).collect();
+            let message: Vec<Option<i64>> = h.iter().map(|h| h.entry.message).collect();
+            let old: Vec<Option<String>> = h.iter().map(|h| owned_opt(&h.entry.old)).collect();
+            let new: Vec<Option<String>> = h.iter().map(|h| owned_opt(&h.entry.new)).collect();
+            let note: Vec<Option<String>> = h.iter().map(|h| owned_opt(&h.entry.note)).collect();
+            let auto: Vec<bool> = h.iter().map(|h| h.entry.auto).collect();
             tx.exec(
                 "INSERT INTO history (id, ticket_id, kind, author, date, message, old, new, note, auto)
                  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
@@ -566,12 +561,42 @@ fn move_identities(tx: &mut PgTx<'_>) -> Result<()> {
 /// kept up row by row, GIN's pending list is merged into it again and
 /// again, and the messages took three times as long (measured at 100,000
 /// tickets).
-pub(super) fn begin_copy(tx: &mut PgTx<'_>) -> Result<()> {
+impl Copying for PgTx<'_> {
+    fn copy_marks(&mut self) -> Result<Marks> {
+        marks(self)
+    }
+
+    fn dump(
+        &mut self,
+        table: Table,
+        pick: Pick<'_>,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<Rows> {
+        dump(self, table, pick, max_rows, max_bytes)
+    }
+
+    fn load(&mut self, rows: &Rows) -> Result<u64> {
+        load(self, rows)
+    }
+
+    fn adopt_desk_id(&mut self, id: &str) -> Result<()> {
+        self.exec("UPDATE meta SET value = $1 WHERE key = 'desk_id'", &[&id])?;
+        // Only an empty database adopts a desk: it is becoming a copy.
+        begin_copy(self)
+    }
+
+    fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()> {
+        finish_copy(self, source_seq)
+    }
+}
+
+fn begin_copy(tx: &mut PgTx<'_>) -> Result<()> {
     tx.exec("DROP INDEX IF EXISTS messages_search", &[])?;
     Ok(())
 }
 
-pub(super) fn finish_copy(tx: &mut PgTx<'_>, source_seq: Option<i64>) -> Result<()> {
+fn finish_copy(tx: &mut PgTx<'_>, source_seq: Option<i64>) -> Result<()> {
     if source_seq.is_some() {
         // The same definition as migration 001's.
         tx.exec("SET LOCAL maintenance_work_mem = '256MB'", &[])?;

@@ -1,6 +1,5 @@
-//! The change feed of the live board, its notifications to every `serve`,
-//! and what signing in to the web keeps (password hashes, the hashes of
-//! session and API-token secrets).
+//! The change feed of the live board, and its notifications to every
+//! `serve` (LISTEN/NOTIFY).
 //!
 //! Commit order: a sequence hands out numbers when transactions ask, and
 //! they may commit in another order, so a board that saw seq K could miss
@@ -19,12 +18,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{get, text, PgTx, Target};
+use super::{get, PgTx, Target};
 use crate::model::*;
+use crate::store::{Feed, Waiter, FEED_KEEP};
 
-/// How many changes the feed keeps (SPEC §6 asks for at least 10,000 to
-/// replay); older ones go in a sweep every `SWEEP` changes, as in SQLite.
-const KEEP: i64 = 20_000;
+/// The feed keeps `FEED_KEEP` changes; older ones go in a sweep every
+/// `SWEEP` changes.
 const SWEEP: i64 = 1_000;
 
 /// The channel every change is announced on; the payload is the last seq
@@ -62,96 +61,46 @@ pub(super) fn write_pending(tx: &mut PgTx<'_>) -> Result<()> {
     )?;
     let last: i64 = get(&row, 0)?;
     if last / SWEEP != (last - n) / SWEEP {
-        tx.exec("DELETE FROM changes WHERE seq <= $1", &[&(last - KEEP)])?;
+        tx.exec(
+            "DELETE FROM changes WHERE seq <= $1",
+            &[&(last - FEED_KEEP)],
+        )?;
     }
     tx.pending.clear();
     Ok(())
 }
 
-pub(super) fn changes_since(tx: &mut PgTx<'_>, after: i64, limit: usize) -> Result<Vec<Change>> {
-    write_pending(tx)?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    tx.rows(
-        "SELECT seq, ticket_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-        &[&after, &limit],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Change {
-            seq: get(r, 0)?,
-            ticket: get(r, 1)?,
+impl Feed for PgTx<'_> {
+    fn changes_since(&mut self, after: i64, limit: usize) -> Result<Vec<Change>> {
+        let tx = self;
+        write_pending(tx)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        tx.rows(
+            "SELECT seq, ticket_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Change {
+                seq: get(r, 0)?,
+                ticket: get(r, 1)?,
+            })
         })
-    })
-    .collect()
-}
-
-pub(super) fn change_window(tx: &mut PgTx<'_>) -> Result<(i64, i64)> {
-    write_pending(tx)?;
-    let row = tx.one(
-        "SELECT (SELECT last FROM feed), (SELECT min(seq) FROM changes)",
-        &[],
-    )?;
-    let last: Option<i64> = get(&row, 0)?;
-    let last = last.unwrap_or(0);
-    let oldest: Option<i64> = get(&row, 1)?;
-    Ok((last, oldest.unwrap_or(last + 1)))
-}
-
-pub(super) fn set_password(tx: &mut PgTx<'_>, address: &str, hash: &str, now: Time) -> Result<()> {
-    tx.exec(
-        "INSERT INTO staff_passwords (address, hash, updated) VALUES ($1, $2, $3)
-         ON CONFLICT (address) DO UPDATE SET hash = excluded.hash, updated = excluded.updated",
-        &[&text(address), &text(hash), &to_second(now)],
-    )?;
-    Ok(())
-}
-
-pub(super) fn password(tx: &mut PgTx<'_>, address: &str) -> Result<Option<String>> {
-    match tx.opt(
-        "SELECT hash FROM staff_passwords WHERE address = $1",
-        &[&text(address)],
-    )? {
-        Some(r) => Ok(Some(get(&r, 0)?)),
-        None => Ok(None),
+        .collect()
     }
-}
 
-pub(super) fn add_credential(tx: &mut PgTx<'_>, c: &Credential) -> Result<()> {
-    tx.exec(
-        "INSERT INTO credentials (secret_hash, kind, address, created, expires) VALUES ($1, $2, $3, $4, $5)",
-        &[
-            &text(&c.secret_hash),
-            &c.kind.as_str(),
-            &text(&c.address),
-            &to_second(c.created),
-            &c.expires.map(to_second),
-        ],
-    )?;
-    Ok(())
-}
-
-pub(super) fn credential(
-    tx: &mut PgTx<'_>,
-    kind: CredentialKind,
-    secret_hash: &str,
-    now: Time,
-) -> Result<Option<String>> {
-    match tx.opt(
-        "SELECT address FROM credentials WHERE secret_hash = $1 AND kind = $2
-           AND (expires IS NULL OR expires > $3)",
-        &[&text(secret_hash), &kind.as_str(), &to_second(now)],
-    )? {
-        Some(r) => Ok(Some(get(&r, 0)?)),
-        None => Ok(None),
+    fn change_window(&mut self) -> Result<(i64, i64)> {
+        let tx = self;
+        write_pending(tx)?;
+        let row = tx.one(
+            "SELECT (SELECT last FROM feed), (SELECT min(seq) FROM changes)",
+            &[],
+        )?;
+        let last: Option<i64> = get(&row, 0)?;
+        let last = last.unwrap_or(0);
+        let oldest: Option<i64> = get(&row, 1)?;
+        Ok((last, oldest.unwrap_or(last + 1)))
     }
-}
-
-pub(super) fn remove_credential(tx: &mut PgTx<'_>, secret_hash: &str) -> Result<()> {
-    tx.exec(
-        "DELETE FROM credentials WHERE secret_hash = $1",
-        &[&text(secret_hash)],
-    )?;
-    Ok(())
 }
 
 /// A connection that listens for changes: what `serve` on each host needs
@@ -196,6 +145,18 @@ impl Listener {
             best = best.max(seq_of(&n));
         }
         Ok(Some(best))
+    }
+}
+
+impl Listener {
+    /// How long a wait lasts at most before the feed is looked at anyway
+    /// (a notification lost with a broken connection).
+    pub const LISTEN: Duration = Duration::from_secs(1);
+}
+
+impl Waiter for Listener {
+    fn wait(&mut self) -> Result<()> {
+        Listener::wait(self, Listener::LISTEN).map(drop)
     }
 }
 

@@ -24,10 +24,12 @@
 //!   transactions ask, not the order they commit), and each commit sends
 //!   `NOTIFY pipedesk_changes` for `serve` on every host.
 
+mod accounts;
 mod connect;
 mod copy;
 pub mod errors;
 mod feed;
+mod list;
 mod outbox;
 mod search;
 mod tickets;
@@ -43,7 +45,7 @@ use postgres::{Client, Row, Statement};
 pub use connect::Target;
 pub use feed::{listen, Listener, CHANNEL};
 
-use super::{Due, Lease, Open, Store, Tx};
+use super::{Open, Store, Tx, Word};
 use crate::model::*;
 
 /// The schema, in order. `pipedesk_schema.version` says how many ran.
@@ -131,6 +133,22 @@ fn get<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
     row.try_get(i)
         .with_context(|| format!("reading column {i} of a row"))
 }
+
+/// A stored word as one of the model's enums: the one way this store reads
+/// them back.
+fn word<T: Word>(row: &Row, i: usize) -> Result<T> {
+    T::read(&get::<String>(row, i)?)
+}
+
+/// The columns `tickets::ticket_from_row` reads, in its order, for the
+/// statements that read tickets (a macro, so that each stays one
+/// `&'static str`, prepared once per connection).
+macro_rules! ticket_columns {
+    () => {
+        "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into"
+    };
+}
+use ticket_columns;
 
 /// PostgreSQL's text cannot hold the character zero (§8.3); mail can. It is
 /// kept as U+FFFD, the mark of a character that could not be kept.
@@ -418,172 +436,14 @@ fn check(tx: &mut PgTx<'_>) -> Result<Vec<String>> {
 }
 
 impl Tx for PgTx<'_> {
-    fn stored(&mut self, key: &str) -> Result<Option<Option<i64>>> {
-        tickets::stored(self, key)
-    }
-    fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<i64> {
-        tickets::insert_message(self, m)
-    }
-    fn ticket_for_message_ids(&mut self, ids: &[String]) -> Result<Option<i64>> {
-        tickets::ticket_for_message_ids(self, ids)
-    }
-    fn raw_messages(&mut self, id: i64) -> Result<Vec<RawMessage>> {
-        tickets::raw_messages(self, id)
-    }
-    fn bounces(&mut self) -> Result<Vec<Bounce>> {
-        tickets::bounces(self)
-    }
-    fn message_by_key(&mut self, key: &str) -> Result<Option<RawMessage>> {
-        tickets::message_by_key(self, key)
-    }
-    fn check(&mut self) -> Result<Vec<String>> {
-        check(self)
-    }
-    fn create_ticket(
-        &mut self,
-        queue: &str,
-        subject: &str,
-        requestor: &str,
-        watchers: &[String],
-        now: Time,
-    ) -> Result<i64> {
-        tickets::create_ticket(self, queue, subject, requestor, watchers, now)
-    }
-    fn ticket(&mut self, id: i64) -> Result<Option<Ticket>> {
-        tickets::ticket(self, id)
-    }
-    fn merged(&mut self, id: i64) -> Result<Vec<i64>> {
-        tickets::merged(self, id)
-    }
-    fn set_status(&mut self, id: i64, status: Status) -> Result<()> {
-        tickets::set_status(self, id, status)
-    }
-    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
-        tickets::set_owner(self, id, owner)
-    }
-    fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
-        tickets::add_watcher(self, id, address)
-    }
-    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
-        tickets::remove_watcher(self, id, address)
-    }
-    fn merge(&mut self, from: i64, into: i64) -> Result<()> {
-        tickets::merge(self, from, into)
-    }
-    fn add_history(&mut self, ticket: i64, entry: &NewEntry, now: Time) -> Result<()> {
-        tickets::add_history(self, ticket, entry, now)
-    }
-    fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {
-        tickets::history(self, id, with_raw)
-    }
-    fn changes_since(&mut self, after: i64, limit: usize) -> Result<Vec<Change>> {
-        feed::changes_since(self, after, limit)
-    }
-    fn change_window(&mut self) -> Result<(i64, i64)> {
-        feed::change_window(self)
-    }
-    fn listed(&mut self, ids: &[i64]) -> Result<Vec<Listed>> {
-        search::listed(self, ids)
-    }
-    fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()> {
-        feed::set_password(self, address, hash, now)
-    }
-    fn password(&mut self, address: &str) -> Result<Option<String>> {
-        feed::password(self, address)
-    }
-    fn add_credential(&mut self, c: &Credential) -> Result<()> {
-        feed::add_credential(self, c)
-    }
-    fn credential(
-        &mut self,
-        kind: CredentialKind,
-        secret_hash: &str,
-        now: Time,
-    ) -> Result<Option<String>> {
-        feed::credential(self, kind, secret_hash, now)
-    }
-    fn remove_credential(&mut self, secret_hash: &str) -> Result<()> {
-        feed::remove_credential(self, secret_hash)
-    }
     fn desk_id(&mut self) -> Result<String> {
         get(
             &self.one("SELECT value FROM meta WHERE key = 'desk_id'", &[])?,
             0,
         )
     }
-    fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
-        search::list(self, filter, with_watchers)
-    }
-    fn search(&mut self, words: &[String], statuses: &[Status], limit: usize) -> Result<Vec<Hit>> {
-        search::search(self, words, statuses, limit)
-    }
-    fn counts(&mut self, since: Time) -> Result<Counts> {
-        search::counts(self, since)
-    }
-    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>> {
-        search::first_staff_replies(self, staff)
-    }
-    fn enqueue(
-        &mut self,
-        mail: &Outgoing,
-        now: Time,
-        state: MailState,
-        lease: Option<&Lease>,
-    ) -> Result<i64> {
-        outbox::enqueue(self, mail, now, state, lease)
-    }
-    fn autoreplies_since(&mut self, address: &str, since: Time) -> Result<u32> {
-        outbox::autoreplies_since(self, address, since)
-    }
-    fn lease_next(
-        &mut self,
-        after: i64,
-        due: Due,
-        now: Time,
-        lease: &Lease,
-    ) -> Result<Option<QueuedMail>> {
-        outbox::lease_next(self, after, due, now, lease)
-    }
-    fn leased(&mut self, ids: &[i64], lease: &Lease) -> Result<Vec<QueuedMail>> {
-        outbox::leased(self, ids, lease)
-    }
-    fn mark_sent(&mut self, id: i64, lease: &Lease, now: Time) -> Result<bool> {
-        outbox::mark_sent(self, id, lease, now)
-    }
-    fn mark_failed(&mut self, id: i64, lease: &Lease, error: &str, retry: Time) -> Result<()> {
-        outbox::mark_failed(self, id, lease, error, retry)
-    }
-    fn release(&mut self, id: i64, token: &str) -> Result<bool> {
-        outbox::release(self, id, token)
-    }
-    fn ticket_mail(&mut self, id: i64) -> Result<Vec<MailRecord>> {
-        outbox::ticket_mail(self, id)
-    }
-    fn queued_mail(&mut self) -> Result<Vec<MailRecord>> {
-        outbox::queued_mail(self)
-    }
-    fn copy_marks(&mut self) -> Result<crate::store::copy::Marks> {
-        copy::marks(self)
-    }
-    fn dump(
-        &mut self,
-        table: crate::store::copy::Table,
-        pick: crate::store::copy::Pick<'_>,
-        max_rows: usize,
-        max_bytes: usize,
-    ) -> Result<crate::store::copy::Rows> {
-        copy::dump(self, table, pick, max_rows, max_bytes)
-    }
-    fn load(&mut self, rows: &crate::store::copy::Rows) -> Result<u64> {
-        copy::load(self, rows)
-    }
-    fn adopt_desk_id(&mut self, id: &str) -> Result<()> {
-        self.exec("UPDATE meta SET value = $1 WHERE key = 'desk_id'", &[&id])?;
-        // Only an empty database adopts a desk: it is becoming a copy.
-        copy::begin_copy(self)
-    }
-    fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()> {
-        copy::finish_copy(self, source_seq)
+    fn check(&mut self) -> Result<Vec<String>> {
+        check(self)
     }
 }
 

@@ -1,12 +1,9 @@
-//! The queries behind the commands people read with: full-text search
-//! (PostgreSQL's own: a `tsvector` column with a GIN index, the subject
-//! weighted above the body, snippets by `ts_headline`), the sorted ticket
-//! list and the counts behind `stats`.
+//! Full-text search, PostgreSQL's own: a `tsvector` column with a GIN
+//! index, the subject weighted above the body, snippets by `ts_headline`.
 
 use anyhow::Result;
 
-use super::tickets::{ticket_from_row, watchers};
-use super::{get, text, PgTx};
+use super::{get, word, PgTx};
 use crate::model::*;
 
 /// `words` as a tsquery: every word a quoted lexeme (so `&`, `|`, `!`,
@@ -77,7 +74,6 @@ pub(super) fn search(
     )?;
     rows.iter()
         .map(|r| {
-            let status: String = get(r, 2)?;
             let body: String = get(r, 3)?;
             let subject: String = get(r, 4)?;
             // The snippet from where the words are: the body, else the
@@ -90,131 +86,11 @@ pub(super) fn search(
             Ok(Hit {
                 ticket: get(r, 0)?,
                 subject: get(r, 1)?,
-                status: Status::parse(&status)
-                    .ok_or_else(|| anyhow::anyhow!("{status:?} is not a status"))?,
+                status: word(r, 2)?,
                 snippet: snippet.split_whitespace().collect::<Vec<_>>().join(" "),
             })
         })
         .collect()
-}
-
-pub(super) fn list(tx: &mut PgTx<'_>, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
-    let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-    let norm = |v: &Option<String>| v.as_ref().map(|v| text(v.trim()).to_ascii_lowercase());
-    let (queue, owner, requestor) = (
-        norm(&filter.queue),
-        norm(&filter.owner),
-        norm(&filter.requestor),
-    );
-    let limit = filter.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
-    let params: [&(dyn postgres::types::ToSql + Sync); 5] =
-        [&statuses, &queue, &owner, &requestor, &limit];
-    // Two orders, two statements: a planner can use an index for an ORDER
-    // BY it sees, not for one chosen by a parameter.
-    let rows = if filter.recently_updated {
-        tx.rows(
-            "SELECT t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into,
-                    (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
-             FROM tickets t
-             WHERE t.merged_into IS NULL
-               AND (cardinality($1::text[]) = 0 OR t.status = ANY($1))
-               AND ($2::text IS NULL OR lower(t.queue) = $2)
-               AND ($3::text IS NULL OR lower(t.owner) = $3)
-               AND ($4::text IS NULL OR lower(t.requestor) = $4)
-             ORDER BY t.updated DESC, t.id DESC
-             LIMIT $5",
-            &params,
-        )?
-    } else {
-        tx.rows(
-            "SELECT t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into,
-                    (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
-             FROM tickets t
-             WHERE t.merged_into IS NULL
-               AND (cardinality($1::text[]) = 0 OR t.status = ANY($1))
-               AND ($2::text IS NULL OR lower(t.queue) = $2)
-               AND ($3::text IS NULL OR lower(t.owner) = $3)
-               AND ($4::text IS NULL OR lower(t.requestor) = $4)
-             ORDER BY (t.status = 'resolved'), t.id DESC
-             LIMIT $5",
-            &params,
-        )?
-    };
-    let mut listed = rows
-        .iter()
-        .map(|r| {
-            Ok(Listed {
-                ticket: ticket_from_row(r)?,
-                messages: get(r, 11)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if with_watchers {
-        for l in &mut listed {
-            l.ticket.watchers = watchers(tx, l.ticket.id)?;
-        }
-    }
-    Ok(listed)
-}
-
-pub(super) fn listed(tx: &mut PgTx<'_>, ids: &[i64]) -> Result<Vec<Listed>> {
-    let rows = tx.rows(
-        "SELECT t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into,
-                (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
-         FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN tickets t ON t.id = u.id
-         ORDER BY u.ord",
-        &[&ids],
-    )?;
-    rows.iter()
-        .map(|r| {
-            Ok(Listed {
-                ticket: ticket_from_row(r)?,
-                messages: get(r, 11)?,
-            })
-        })
-        .collect()
-}
-
-pub(super) fn counts(tx: &mut PgTx<'_>, since: Time) -> Result<Counts> {
-    let mut counts = Counts::default();
-    for r in tx.rows(
-        "SELECT queue, status, count(*) FROM tickets WHERE merged_into IS NULL GROUP BY queue, status ORDER BY queue, status",
-        &[],
-    )? {
-        let status: String = get(&r, 1)?;
-        counts.by_queue_status.push((
-            get(&r, 0)?,
-            Status::parse(&status).ok_or_else(|| anyhow::anyhow!("{status:?} is not a status"))?,
-            get(&r, 2)?,
-        ));
-    }
-    counts.new_since = get(
-        &tx.one(
-            "SELECT count(*) FROM tickets WHERE created >= $1 AND merged_into IS NULL",
-            &[&to_second(since)],
-        )?,
-        0,
-    )?;
-    Ok(counts)
-}
-
-pub(super) fn first_staff_replies(
-    tx: &mut PgTx<'_>,
-    staff: &[String],
-) -> Result<Vec<(Time, Time)>> {
-    if staff.is_empty() {
-        return Ok(Vec::new());
-    }
-    let lower: Vec<String> = staff.iter().map(|s| s.to_ascii_lowercase()).collect();
-    tx.rows(
-        "SELECT t.created, min(h.date) FROM tickets t JOIN history h ON h.ticket_id = t.id
-         WHERE h.kind = 'correspond' AND lower(h.author) = ANY($1)
-         GROUP BY t.id ORDER BY t.id",
-        &[&lower],
-    )?
-    .iter()
-    .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
-    .collect()
 }
 
 #[cfg(test)]

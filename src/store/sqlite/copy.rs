@@ -8,12 +8,19 @@
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::tickets::{ticket_from_row, time_at, watchers, TICKET_COLUMNS};
-use crate::model::*;
-use crate::store::copy::{
-    history_kind, mail_state, Extent, HistoryRow, Marks, MessageRow, OutboxRow, PasswordRow, Pick,
-    Rows, Table,
+use super::accounts::{
+    credential_from_row, password_from_row, put_credential, put_password, CREDENTIAL_COLUMNS,
+    PASSWORD_COLUMNS,
 };
+use super::outbox::{outbox_from_row, put_outbox, OUTBOX_COLUMNS};
+use super::tickets::{
+    add_watcher, history_from_row, message_from_row, put_history, put_message, ticket_from_row,
+    watchers, write_ticket, HISTORY_COLUMNS, MESSAGE_COLUMNS, TICKET_COLUMNS,
+};
+use super::{time_at, SqliteTx};
+use crate::model::*;
+use crate::store::copy::{Extent, Marks, Pick, Rows, Table};
+use crate::store::{Copying, FEED_KEEP};
 
 fn extent(conn: &Connection, table: &str, key: &str) -> Result<Extent> {
     let (rows, max): (i64, Option<i64>) = conn.query_row(
@@ -27,7 +34,7 @@ fn extent(conn: &Connection, table: &str, key: &str) -> Result<Extent> {
     })
 }
 
-pub(super) fn marks(conn: &Connection) -> Result<Marks> {
+fn marks(conn: &Connection) -> Result<Marks> {
     let accounts: i64 = conn.query_row(
         "SELECT (SELECT count(*) FROM staff_passwords) + (SELECT count(*) FROM credentials)",
         [],
@@ -58,10 +65,6 @@ pub(super) fn marks(conn: &Connection) -> Result<Marks> {
     })
 }
 
-/// How much of the feed a copy takes (SPEC §6 asks a server to replay the
-/// last 10,000 changes).
-const FEED_KEEP: i64 = 20_000;
-
 /// Rows of `sql` (whose first parameter is the key to continue after),
 /// stopping at `max_rows`, or once `size` of the rows read passes
 /// `max_bytes`.
@@ -88,75 +91,7 @@ fn take<T>(
     Ok(out)
 }
 
-fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
-    Ok(MessageRow {
-        id: r.get(0)?,
-        key: r.get(1)?,
-        message_id: r.get(2)?,
-        ticket_id: r.get(3)?,
-        received: time_at(r, 4)?,
-        envelope_sender: r.get(5)?,
-        recipient: r.get(6)?,
-        author: r.get(7)?,
-        subject: r.get(8)?,
-        body: r.get(9)?,
-        raw: r.get(10)?,
-    })
-}
-
-fn conversion(i: usize, what: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into())
-}
-
-fn history_from_row(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
-    let kind: String = r.get(2)?;
-    Ok(HistoryRow {
-        id: r.get(0)?,
-        ticket_id: r.get(1)?,
-        kind: history_kind(&kind).map_err(|e| conversion(2, e.to_string()))?,
-        author: r.get(3)?,
-        date: time_at(r, 4)?,
-        message: r.get(5)?,
-        old: r.get(6)?,
-        new: r.get(7)?,
-        note: r.get(8)?,
-        auto: r.get(9)?,
-    })
-}
-
-fn opt_time(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<Time>> {
-    match r.get::<_, Option<String>>(i)? {
-        Some(s) => parse_stamp(&s)
-            .map(Some)
-            .ok_or_else(|| conversion(i, format!("{s:?} is not a time"))),
-        None => Ok(None),
-    }
-}
-
-const OUTBOX_COLUMNS: &str = "id, ticket_id, kind, message_id, envelope_from, recipients, raw, created, state, attempts, last_error, next_attempt, sent, lease_token, lease_until";
-
-fn outbox_from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
-    let state: String = r.get(8)?;
-    Ok(OutboxRow {
-        id: r.get(0)?,
-        ticket_id: r.get(1)?,
-        kind: r.get(2)?,
-        message_id: r.get(3)?,
-        envelope_from: r.get(4)?,
-        recipients: r.get(5)?,
-        raw: r.get(6)?,
-        created: time_at(r, 7)?,
-        state: mail_state(&state).map_err(|e| conversion(8, e.to_string()))?,
-        attempts: r.get(9)?,
-        last_error: r.get(10)?,
-        next_attempt: time_at(r, 11)?,
-        sent: opt_time(r, 12)?,
-        lease_token: r.get(13)?,
-        lease_until: opt_time(r, 14)?,
-    })
-}
-
-pub(super) fn dump(
+fn dump(
     conn: &Connection,
     table: Table,
     pick: Pick<'_>,
@@ -194,8 +129,7 @@ pub(super) fn dump(
         }
         (Table::Messages, Pick::After(after)) => Rows::Messages(take(
             conn,
-            "SELECT id, key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, raw
-             FROM messages WHERE id > ?1 ORDER BY id",
+            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id > ?1 ORDER BY id"),
             after,
             max_rows,
             max_bytes,
@@ -204,8 +138,7 @@ pub(super) fn dump(
         )?),
         (Table::History, Pick::After(after)) => Rows::History(take(
             conn,
-            "SELECT id, ticket_id, kind, author, date, message, old, new, note, auto
-             FROM history WHERE id > ?1 ORDER BY id",
+            &format!("SELECT {HISTORY_COLUMNS} FROM history WHERE id > ?1 ORDER BY id"),
             after,
             max_rows,
             usize::MAX,
@@ -255,35 +188,17 @@ pub(super) fn dump(
             |_| 0,
         )?),
         (Table::Accounts, _) => {
-            let mut stmt =
-                conn.prepare("SELECT address, hash, updated FROM staff_passwords ORDER BY address")?;
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {PASSWORD_COLUMNS} FROM staff_passwords ORDER BY address"
+            ))?;
             let passwords = stmt
-                .query_map([], |r| {
-                    Ok(PasswordRow {
-                        address: r.get(0)?,
-                        hash: r.get(1)?,
-                        updated: time_at(r, 2)?,
-                    })
-                })?
+                .query_map([], password_from_row)?
                 .collect::<rusqlite::Result<_>>()?;
-            let mut stmt = conn.prepare(
-                "SELECT kind, secret_hash, address, created, expires FROM credentials ORDER BY secret_hash",
-            )?;
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY secret_hash"
+            ))?;
             let credentials = stmt
-                .query_map([], |r| {
-                    let kind: String = r.get(0)?;
-                    Ok(Credential {
-                        kind: match kind.as_str() {
-                            "session" => CredentialKind::Session,
-                            "token" => CredentialKind::Token,
-                            _ => return Err(conversion(0, format!("credential kind {kind:?}"))),
-                        },
-                        secret_hash: r.get(1)?,
-                        address: r.get(2)?,
-                        created: time_at(r, 3)?,
-                        expires: opt_time(r, 4)?,
-                    })
-                })?
+                .query_map([], credential_from_row)?
                 .collect::<rusqlite::Result<_>>()?;
             Rows::Accounts(passwords, credentials)
         }
@@ -297,8 +212,10 @@ pub(super) fn dump(
             Rows::Merges(rows)
         }
         (Table::Placement, Pick::Ids(ids)) => {
-            let mut m = conn.prepare_cached("SELECT id, ticket_id FROM messages WHERE ticket_id = ?1")?;
-            let mut h = conn.prepare_cached("SELECT id, ticket_id FROM history WHERE ticket_id = ?1")?;
+            let mut m =
+                conn.prepare_cached("SELECT id, ticket_id FROM messages WHERE ticket_id = ?1")?;
+            let mut h =
+                conn.prepare_cached("SELECT id, ticket_id FROM history WHERE ticket_id = ?1")?;
             let (mut messages, mut history) = (Vec::new(), Vec::new());
             for id in ids {
                 for row in m.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))? {
@@ -314,153 +231,52 @@ pub(super) fn dump(
     })
 }
 
-pub(super) fn load(conn: &Connection, rows: &Rows) -> Result<u64> {
+fn load(conn: &Connection, rows: &Rows) -> Result<u64> {
     let mut written = 0u64;
     match rows {
         Rows::Tickets(tickets) => {
-            let mut upsert = conn.prepare_cached(
-                "INSERT INTO tickets (id, queue, subject, status, requestor, owner, priority, created, updated, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (id) DO UPDATE SET
-                     queue = excluded.queue, subject = excluded.subject, status = excluded.status,
-                     requestor = excluded.requestor, owner = excluded.owner, priority = excluded.priority,
-                     created = excluded.created, updated = excluded.updated, version = excluded.version
-                 WHERE (queue, subject, status, requestor, owner, priority, created, updated, version)
-                       IS NOT (excluded.queue, excluded.subject, excluded.status, excluded.requestor,
-                               excluded.owner, excluded.priority, excluded.created, excluded.updated,
-                               excluded.version)",
-            )?;
             for t in tickets {
-                let mut changed = upsert.execute(params![
-                    t.id,
-                    t.queue,
-                    t.subject,
-                    t.status.as_str(),
-                    t.requestor,
-                    t.owner,
-                    t.priority,
-                    stamp(t.created),
-                    stamp(t.updated),
-                    t.version
-                ])? as u64;
+                let (_, mut changed) = write_ticket(conn, Some(t.id), t)?;
                 if watchers(conn, t.id)? != t.watchers {
                     conn.prepare_cached("DELETE FROM watchers WHERE ticket_id = ?1")?
                         .execute([t.id])?;
-                    let mut add = conn.prepare_cached(
-                        "INSERT OR IGNORE INTO watchers (ticket_id, address) VALUES (?1, ?2)",
-                    )?;
                     for w in &t.watchers {
-                        add.execute(params![t.id, w])?;
+                        add_watcher(conn, t.id, w)?;
                     }
-                    changed = 1;
+                    changed = true;
                 }
-                written += changed;
+                written += u64::from(changed);
             }
         }
         Rows::Messages(messages) => {
-            let mut insert = conn.prepare_cached(
-                "INSERT OR IGNORE INTO messages (id, key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?;
-            let mut index = conn.prepare_cached(
-                "INSERT INTO messages_fts (rowid, subject, body) VALUES (?1, ?2, ?3)",
-            )?;
             for m in messages {
-                let n = insert.execute(params![
-                    m.id,
-                    m.key,
-                    m.message_id,
-                    m.ticket_id,
-                    stamp(m.received),
-                    m.envelope_sender,
-                    m.recipient,
-                    m.author,
-                    m.subject,
-                    m.body,
-                    m.raw.len() as i64,
-                    m.raw
-                ])?;
-                if n == 1 {
-                    index.execute(params![m.id, m.subject, m.body])?;
-                }
-                written += n as u64;
+                written += u64::from(put_message(conn, Some(m.id), &m.as_new())?.is_some());
             }
         }
         Rows::History(history) => {
-            let mut insert = conn.prepare_cached(
-                "INSERT OR IGNORE INTO history (id, ticket_id, kind, author, date, message, old, new, note, auto)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
             for h in history {
-                written += insert.execute(params![
-                    h.id,
+                written += u64::from(put_history(
+                    conn,
+                    Some(h.id),
                     h.ticket_id,
-                    h.kind.as_str(),
-                    h.author,
-                    stamp(h.date),
-                    h.message,
-                    h.old,
-                    h.new,
-                    h.note,
-                    h.auto
-                ])? as u64;
+                    &h.entry,
+                    h.date,
+                )?);
             }
         }
         Rows::Outbox(mail) => {
-            let mut upsert = conn.prepare_cached(&format!(
-                "INSERT INTO outbox ({OUTBOX_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                 ON CONFLICT (id) DO UPDATE SET
-                     state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,
-                     next_attempt = excluded.next_attempt, sent = excluded.sent,
-                     lease_token = excluded.lease_token, lease_until = excluded.lease_until
-                 WHERE (state, attempts, last_error, next_attempt, sent, lease_token, lease_until)
-                       IS NOT (excluded.state, excluded.attempts, excluded.last_error, excluded.next_attempt,
-                               excluded.sent, excluded.lease_token, excluded.lease_until)"
-            ))?;
             for o in mail {
-                written += upsert.execute(params![
-                    o.id,
-                    o.ticket_id,
-                    o.kind,
-                    o.message_id,
-                    o.envelope_from,
-                    o.recipients,
-                    o.raw,
-                    stamp(o.created),
-                    o.state.as_str(),
-                    o.attempts,
-                    o.last_error,
-                    stamp(o.next_attempt),
-                    o.sent.map(stamp),
-                    o.lease_token,
-                    o.lease_until.map(stamp)
-                ])? as u64;
+                written += u64::from(put_outbox(conn, Some(o.id), o)?.1);
             }
         }
         // The feed here is the history, copied already.
         Rows::Changes(_) => {}
         Rows::Accounts(passwords, credentials) => {
-            let mut pw = conn.prepare_cached(
-                "INSERT INTO staff_passwords (address, hash, updated) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (address) DO UPDATE SET hash = excluded.hash, updated = excluded.updated
-                 WHERE (hash, updated) IS NOT (excluded.hash, excluded.updated)",
-            )?;
             for p in passwords {
-                written += pw.execute(params![p.address, p.hash, stamp(p.updated)])? as u64;
+                written += u64::from(put_password(conn, p)?);
             }
-            let mut cr = conn.prepare_cached(
-                "INSERT OR IGNORE INTO credentials (secret_hash, kind, address, created, expires)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
             for c in credentials {
-                written += cr.execute(params![
-                    c.secret_hash,
-                    c.kind.as_str(),
-                    c.address,
-                    stamp(c.created),
-                    c.expires.map(stamp)
-                ])? as u64;
+                written += u64::from(put_credential(conn, c)?);
             }
         }
         Rows::Merges(merges) => {
@@ -489,22 +305,45 @@ pub(super) fn load(conn: &Connection, rows: &Rows) -> Result<u64> {
     Ok(written)
 }
 
-pub(super) fn adopt_desk_id(conn: &Connection, id: &str) -> Result<()> {
-    conn.execute("UPDATE meta SET value = ?1 WHERE key = 'desk_id'", [id])?;
-    Ok(())
-}
+impl Copying for SqliteTx<'_> {
+    fn copy_marks(&mut self) -> Result<Marks> {
+        marks(self.conn)
+    }
 
-pub(super) fn finish_copy(conn: &Connection, source_seq: Option<i64>) -> Result<()> {
-    // Tickets, messages, history and mail take max(id) + 1 by themselves
-    // (INTEGER PRIMARY KEY), and the feed is the history: only the source's
-    // position is kept, for the next copy.
-    match source_seq {
-        Some(seq) => conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('copied_feed', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [seq.to_string()],
-        )?,
-        None => conn.execute("DELETE FROM meta WHERE key = 'copied_feed'", [])?,
-    };
-    Ok(())
+    fn dump(
+        &mut self,
+        table: Table,
+        pick: Pick<'_>,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<Rows> {
+        dump(self.conn, table, pick, max_rows, max_bytes)
+    }
+
+    fn load(&mut self, rows: &Rows) -> Result<u64> {
+        load(self.conn, rows)
+    }
+
+    fn adopt_desk_id(&mut self, id: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE meta SET value = ?1 WHERE key = 'desk_id'", [id])?;
+        Ok(())
+    }
+
+    fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()> {
+        // Tickets, messages, history and mail take max(id) + 1 by themselves
+        // (INTEGER PRIMARY KEY), and the feed is the history: only the
+        // source's position is kept, for the next copy.
+        match source_seq {
+            Some(seq) => self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('copied_feed', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [seq.to_string()],
+            )?,
+            None => self
+                .conn
+                .execute("DELETE FROM meta WHERE key = 'copied_feed'", [])?,
+        };
+        Ok(())
+    }
 }

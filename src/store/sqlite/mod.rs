@@ -4,8 +4,10 @@
 //! take the write lock in turn (waiting `policy.busy_wait_secs`) and a
 //! change commits whole or not at all.
 
+mod accounts;
 mod copy;
 mod feed;
+mod list;
 mod outbox;
 mod search;
 mod tickets;
@@ -14,9 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
 
-use super::{Due, Lease, Open, Store, Tx};
+use super::{Open, Store, Tx, Waiter, Word};
 use crate::model::*;
 
 /// The schema, in order. A database's `user_version` says how many ran.
@@ -132,93 +134,6 @@ impl Store for SqliteStore {
 }
 
 impl Tx for SqliteTx<'_> {
-    fn stored(&mut self, key: &str) -> Result<Option<Option<i64>>> {
-        tickets::stored(self.conn, key)
-    }
-    fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<i64> {
-        tickets::insert_message(self.conn, m)
-    }
-    fn ticket_for_message_ids(&mut self, ids: &[String]) -> Result<Option<i64>> {
-        tickets::ticket_for_message_ids(self.conn, ids)
-    }
-    fn raw_messages(&mut self, id: i64) -> Result<Vec<RawMessage>> {
-        tickets::raw_messages(self.conn, id)
-    }
-    fn bounces(&mut self) -> Result<Vec<Bounce>> {
-        tickets::bounces(self.conn)
-    }
-    fn message_by_key(&mut self, key: &str) -> Result<Option<RawMessage>> {
-        tickets::message_by_key(self.conn, key)
-    }
-    fn check(&mut self) -> Result<Vec<String>> {
-        check(self.conn)
-    }
-    fn create_ticket(
-        &mut self,
-        queue: &str,
-        subject: &str,
-        requestor: &str,
-        watchers: &[String],
-        now: Time,
-    ) -> Result<i64> {
-        tickets::create_ticket(self.conn, queue, subject, requestor, watchers, now)
-    }
-    fn ticket(&mut self, id: i64) -> Result<Option<Ticket>> {
-        tickets::ticket(self.conn, id)
-    }
-    fn merged(&mut self, id: i64) -> Result<Vec<i64>> {
-        tickets::merged(self.conn, id)
-    }
-    fn set_status(&mut self, id: i64, status: Status) -> Result<()> {
-        tickets::set_status(self.conn, id, status)
-    }
-    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
-        tickets::set_owner(self.conn, id, owner)
-    }
-    fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
-        tickets::add_watcher(self.conn, id, address)
-    }
-    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
-        tickets::remove_watcher(self.conn, id, address)
-    }
-    fn merge(&mut self, from: i64, into: i64) -> Result<()> {
-        tickets::merge(self.conn, from, into)
-    }
-    fn add_history(&mut self, ticket: i64, entry: &NewEntry, now: Time) -> Result<()> {
-        tickets::add_history(self.conn, ticket, entry, now)
-    }
-    fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {
-        tickets::history(self.conn, id, with_raw)
-    }
-    fn changes_since(&mut self, after: i64, limit: usize) -> Result<Vec<Change>> {
-        feed::changes_since(self.conn, after, limit)
-    }
-    fn change_window(&mut self) -> Result<(i64, i64)> {
-        feed::change_window(self.conn)
-    }
-    fn listed(&mut self, ids: &[i64]) -> Result<Vec<Listed>> {
-        search::listed(self.conn, ids)
-    }
-    fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()> {
-        feed::set_password(self.conn, address, hash, now)
-    }
-    fn password(&mut self, address: &str) -> Result<Option<String>> {
-        feed::password(self.conn, address)
-    }
-    fn add_credential(&mut self, c: &Credential) -> Result<()> {
-        feed::add_credential(self.conn, c)
-    }
-    fn credential(
-        &mut self,
-        kind: CredentialKind,
-        secret_hash: &str,
-        now: Time,
-    ) -> Result<Option<String>> {
-        feed::credential(self.conn, kind, secret_hash, now)
-    }
-    fn remove_credential(&mut self, secret_hash: &str) -> Result<()> {
-        feed::remove_credential(self.conn, secret_hash)
-    }
     fn desk_id(&mut self) -> Result<String> {
         Ok(self
             .conn
@@ -226,78 +141,52 @@ impl Tx for SqliteTx<'_> {
                 r.get(0)
             })?)
     }
-    fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
-        search::list(self.conn, filter, with_watchers)
+    fn check(&mut self) -> Result<Vec<String>> {
+        check(self.conn)
     }
-    fn search(&mut self, words: &[String], statuses: &[Status], limit: usize) -> Result<Vec<Hit>> {
-        search::search(self.conn, words, statuses, limit)
+}
+
+/// SQLite's way of waiting for the feed: a look every `POLL`, one indexed
+/// read (`feed::CHANGE_WINDOW`), so that `deliver` does nothing for it.
+pub struct Poll;
+
+impl Poll {
+    /// Well inside SPEC §6's second.
+    pub const POLL: Duration = Duration::from_millis(100);
+}
+
+impl Waiter for Poll {
+    fn wait(&mut self) -> Result<()> {
+        std::thread::sleep(Poll::POLL);
+        Ok(())
     }
-    fn counts(&mut self, since: Time) -> Result<Counts> {
-        search::counts(self.conn, since)
+}
+
+/// A stored stamp as a time; a column that is not one is a broken database.
+fn time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Time> {
+    let text: String = row.get(i)?;
+    parse_stamp(&text).ok_or_else(|| conversion(i, format!("{text:?} is not a time")))
+}
+
+/// As `time_at`, for a column that may be NULL.
+fn opt_time(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Time>> {
+    match row.get::<_, Option<String>>(i)? {
+        Some(s) => parse_stamp(&s)
+            .map(Some)
+            .ok_or_else(|| conversion(i, format!("{s:?} is not a time"))),
+        None => Ok(None),
     }
-    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>> {
-        search::first_staff_replies(self.conn, staff)
-    }
-    fn enqueue(
-        &mut self,
-        mail: &Outgoing,
-        now: Time,
-        state: MailState,
-        lease: Option<&Lease>,
-    ) -> Result<i64> {
-        outbox::enqueue(self.conn, mail, now, state, lease)
-    }
-    fn autoreplies_since(&mut self, address: &str, since: Time) -> Result<u32> {
-        outbox::autoreplies_since(self.conn, address, since)
-    }
-    fn lease_next(
-        &mut self,
-        after: i64,
-        due: Due,
-        now: Time,
-        lease: &Lease,
-    ) -> Result<Option<QueuedMail>> {
-        outbox::lease_next(self.conn, after, due, now, lease)
-    }
-    fn leased(&mut self, ids: &[i64], lease: &Lease) -> Result<Vec<QueuedMail>> {
-        outbox::leased(self.conn, ids, lease)
-    }
-    fn mark_sent(&mut self, id: i64, lease: &Lease, now: Time) -> Result<bool> {
-        outbox::mark_sent(self.conn, id, lease, now)
-    }
-    fn mark_failed(&mut self, id: i64, lease: &Lease, error: &str, retry: Time) -> Result<()> {
-        outbox::mark_failed(self.conn, id, lease, error, retry)
-    }
-    fn release(&mut self, id: i64, token: &str) -> Result<bool> {
-        outbox::release(self.conn, id, token)
-    }
-    fn ticket_mail(&mut self, id: i64) -> Result<Vec<MailRecord>> {
-        outbox::ticket_mail(self.conn, id)
-    }
-    fn queued_mail(&mut self) -> Result<Vec<MailRecord>> {
-        outbox::queued_mail(self.conn)
-    }
-    fn copy_marks(&mut self) -> Result<crate::store::copy::Marks> {
-        copy::marks(self.conn)
-    }
-    fn dump(
-        &mut self,
-        table: crate::store::copy::Table,
-        pick: crate::store::copy::Pick<'_>,
-        max_rows: usize,
-        max_bytes: usize,
-    ) -> Result<crate::store::copy::Rows> {
-        copy::dump(self.conn, table, pick, max_rows, max_bytes)
-    }
-    fn load(&mut self, rows: &crate::store::copy::Rows) -> Result<u64> {
-        copy::load(self.conn, rows)
-    }
-    fn adopt_desk_id(&mut self, id: &str) -> Result<()> {
-        copy::adopt_desk_id(self.conn, id)
-    }
-    fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()> {
-        copy::finish_copy(self.conn, source_seq)
-    }
+}
+
+/// A stored word as one of the model's enums: the one way this store reads
+/// them back.
+fn word<T: Word>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(i)?;
+    T::read(&text).map_err(|e| conversion(i, e.to_string()))
+}
+
+fn conversion(i: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into())
 }
 
 /// SQLITE_FCNTL_PERSIST_WAL: keep the WAL file when the last connection

@@ -1,10 +1,10 @@
-//! The queries behind the commands people read with: full-text search
-//! (FTS5), the sorted ticket list and the counts behind `stats`.
+//! Full-text search (FTS5): tickets whose messages hold the words, best
+//! first, with a snippet of each.
 
 use anyhow::Result;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
-use super::tickets::{ticket_from_row, time_at, watchers, TICKET_COLUMNS};
+use super::word;
 use crate::model::*;
 
 /// A hit while ranking: its best message, for the snippet.
@@ -92,11 +92,7 @@ fn best_tickets(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Rank
             }
             let Some((ticket, subject, status)) = ticket_of
                 .query_row([mid], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, word(r, 2)?))
                 })
                 .optional()?
             else {
@@ -108,7 +104,7 @@ fn best_tickets(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Rank
                     hit: Hit {
                         ticket,
                         subject,
-                        status: parse_status(&status)?,
+                        status,
                         snippet: String::new(),
                     },
                     message: mid,
@@ -164,7 +160,7 @@ fn best_tickets_in(
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
+            word(r, 2)?,
             r.get::<_, i64>(3)?,
         ))
     })?;
@@ -175,151 +171,13 @@ fn best_tickets_in(
             hit: Hit {
                 ticket,
                 subject,
-                status: parse_status(&status)?,
+                status,
                 snippet: String::new(),
             },
             message,
         });
     }
     Ok(hits)
-}
-
-fn parse_status(s: &str) -> Result<Status> {
-    Status::parse(s).ok_or_else(|| anyhow::anyhow!("{s:?} is not a status"))
-}
-
-/// The query of `list` and its arguments.
-fn list_sql(filter: &Filter) -> (String, Vec<String>) {
-    let mut sql = format!(
-        "SELECT {TICKET_COLUMNS}, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
-         FROM tickets t WHERE t.merged_into IS NULL"
-    );
-    let mut args: Vec<String> = Vec::new();
-    if !filter.statuses.is_empty() {
-        let marks: Vec<String> = filter
-            .statuses
-            .iter()
-            .map(|s| {
-                args.push(s.as_str().to_string());
-                format!("?{}", args.len())
-            })
-            .collect();
-        sql += &format!(" AND t.status IN ({})", marks.join(","));
-        // Said again as the list order's index says it, so that SQLite
-        // searches that index for the tickets not resolved instead of
-        // reading every ticket through it: the board's 10 000 open tickets
-        // among 70 000 took 64 ms, now 40 (bench/web.py).
-        if !filter.statuses.contains(&Status::Resolved) {
-            sql += " AND (t.status = 'resolved') = 0";
-        }
-    }
-    for (column, value) in [
-        ("t.queue", &filter.queue),
-        ("t.owner", &filter.owner),
-        ("t.requestor", &filter.requestor),
-    ] {
-        if let Some(v) = value {
-            args.push(v.trim().to_ascii_lowercase());
-            sql += &format!(" AND lower({column}) = ?{}", args.len());
-        }
-    }
-    sql += if filter.recently_updated {
-        " ORDER BY t.updated DESC, t.id DESC"
-    } else {
-        " ORDER BY t.status = 'resolved', t.id DESC"
-    };
-    if let Some(limit) = filter.limit {
-        sql += &format!(" LIMIT {limit}");
-    }
-    (sql, args)
-}
-
-pub(super) fn list(conn: &Connection, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
-    let (sql, args) = list_sql(filter);
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), |row| {
-        Ok(Listed {
-            ticket: ticket_from_row(row)?,
-            messages: row.get(11)?,
-        })
-    })?;
-    let mut listed: Vec<Listed> = rows.collect::<rusqlite::Result<_>>()?;
-    if with_watchers {
-        for l in &mut listed {
-            l.ticket.watchers = watchers(conn, l.ticket.id)?;
-        }
-    }
-    Ok(listed)
-}
-
-pub(super) fn listed(conn: &Connection, ids: &[i64]) -> Result<Vec<Listed>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {TICKET_COLUMNS}, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
-         FROM tickets t WHERE t.id = ?1"
-    ))?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(l) = stmt
-            .query_row([id], |row| {
-                Ok(Listed {
-                    ticket: ticket_from_row(row)?,
-                    messages: row.get(11)?,
-                })
-            })
-            .optional()?
-        {
-            out.push(l);
-        }
-    }
-    Ok(out)
-}
-
-pub(super) fn counts(conn: &Connection, since: Time) -> Result<Counts> {
-    let mut stmt = conn.prepare(
-        "SELECT queue, status, count(*) FROM tickets WHERE merged_into IS NULL GROUP BY queue, status",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    let mut counts = Counts::default();
-    for row in rows {
-        let (queue, status, n) = row?;
-        counts
-            .by_queue_status
-            .push((queue, parse_status(&status)?, n));
-    }
-    counts.new_since = conn.query_row(
-        "SELECT count(*) FROM tickets WHERE created >= ?1 AND merged_into IS NULL",
-        [stamp(since)],
-        |r| r.get(0),
-    )?;
-    Ok(counts)
-}
-
-pub(super) fn first_staff_replies(
-    conn: &Connection,
-    staff: &[String],
-) -> Result<Vec<(Time, Time)>> {
-    if staff.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks: Vec<String> = (1..=staff.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "SELECT t.created, min(h.date) FROM tickets t JOIN history h ON h.ticket_id = t.id
-         WHERE h.kind = 'correspond' AND lower(h.author) IN ({})
-         GROUP BY t.id",
-        marks.join(",")
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let lower: Vec<String> = staff.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let rows = stmt.query_map(params_from_iter(lower.iter()), |r| {
-        Ok((time_at(r, 0)?, time_at(r, 1)?))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]
@@ -333,28 +191,5 @@ mod tests {
         assert_eq!(q(&["AND", "pri*"]).unwrap(), "\"AND\" \"pri\"*");
         assert_eq!(q(&["a\"b"]).unwrap(), "\"a\"\"b\"");
         assert!(q(&["--", "*"]).is_err());
-    }
-
-    #[test]
-    fn the_open_tickets_are_searched_in_the_list_order_not_read_through_it() {
-        let store = super::super::SqliteStore::in_memory().unwrap();
-        let board = Filter {
-            statuses: vec![Status::New, Status::Open, Status::Stalled],
-            ..Filter::default()
-        };
-        let (sql, args) = list_sql(&board);
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap()
-            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert!(
-            plan.iter()
-                .any(|step| step.starts_with("SEARCH t USING INDEX tickets_list_order")),
-            "{plan:?}"
-        );
     }
 }
