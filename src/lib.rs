@@ -15,6 +15,8 @@ pub mod desk;
 pub mod exit;
 pub mod forward;
 pub mod inbound;
+pub mod intake;
+pub mod mailbox;
 pub mod model;
 pub mod outbound;
 pub mod route;
