@@ -207,11 +207,14 @@ mod tests {
 
     #[test]
     fn a_message_without_its_last_line_end_comes_back_with_one() {
-        // mboxrd has no room to say the line end was missing (mutt and
-        // Python add it too): the one byte export cannot give back.
+        // mboxrd has no way to say a message lacked its last line end:
+        // the one byte that export cannot give back.
         assert_eq!(
             round_trip(&[b"Subject: x\n\nFrom the end", b"Subject: y\n\nno end"]),
-            [&b"Subject: x\n\nFrom the end\n"[..], b"Subject: y\n\nno end\n"]
+            [
+                &b"Subject: x\n\nFrom the end\n"[..],
+                b"Subject: y\n\nno end\n"
+            ]
         );
     }
 
