@@ -20,17 +20,8 @@ pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
     let config = Config::find(config_path)?;
     let max = config.policy.max_message_bytes;
     let data = read_message(args.file.as_deref(), max)?;
-    intake::too_large(data.len(), max).map_err(fail)?;
     let message = intake::take(&data, max).map_err(fail)?;
-    let from_env = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
-    let envelope = Envelope {
-        recipient: args
-            .recipient
-            .or_else(|| from_env("ORIGINAL_RECIPIENT"))
-            .or_else(|| from_env("RECIPIENT")),
-        // Not filtered: an empty $SENDER is the null sender of a bounce.
-        sender: args.sender.or_else(|| std::env::var("SENDER").ok()),
-    };
+    let envelope = envelope(args.recipient, args.sender);
     let recipient = message.recipient(&envelope, &config).map_err(fail)?;
     let msg = message.incoming(&recipient, message.envelope_sender(&envelope));
 
@@ -61,8 +52,26 @@ fn fail(refusal: Refusal) -> anyhow::Error {
     .into()
 }
 
+/// The envelope as the MTA passes it (SPEC §3): the flags, else Postfix's
+/// and Exim's variables.
+fn envelope(recipient: Option<String>, sender: Option<String>) -> Envelope {
+    let from_env = |name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v: &String| !v.trim().is_empty())
+    };
+    Envelope {
+        recipient: recipient
+            .or_else(|| from_env("ORIGINAL_RECIPIENT"))
+            .or_else(|| from_env("RECIPIENT")),
+        // Not filtered: an empty $SENDER is the null sender of a bounce.
+        sender: sender.or_else(|| std::env::var("SENDER").ok()),
+    }
+}
+
 /// Reads at most `max + 1` bytes: enough to tell a message is too large
-/// without holding a gigabyte in memory.
+/// (refused here, before anything else is said of it) without holding a
+/// gigabyte in memory.
 fn read_message(file: Option<&Path>, max: u64) -> Result<Vec<u8>> {
     let mut data = Vec::new();
     let limit = max.saturating_add(1);
@@ -84,6 +93,7 @@ fn read_message(file: Option<&Path>, max: u64) -> Result<Vec<u8>> {
         }
     }
     .context("reading the message")?;
+    intake::too_large(data.len(), max).map_err(fail)?;
     Ok(data)
 }
 
