@@ -87,13 +87,16 @@ impl Message<'_> {
 
     /// The recipient: the envelope's, else (an admin running `deliver` by
     /// hand on a saved message) the first of our addresses in the headers.
-    pub fn recipient(&self, envelope: &Envelope, config: &Config) -> Result<String, Refusal> {
+    pub fn recipient<'a>(
+        &'a self,
+        envelope: &'a Envelope,
+        config: &Config,
+    ) -> Result<&'a str, Refusal> {
         if let Some(r) = &envelope.recipient {
-            return Ok(r.clone());
+            return Ok(r);
         }
         header_recipients(&self.facts)
             .find(|a| address::is_ours(a, config))
-            .map(str::to_string)
             .ok_or(Refusal::NoRecipient)
     }
 
@@ -176,6 +179,37 @@ mod tests {
         assert_eq!(
             header_recipients(&m.facts).collect::<Vec<_>>(),
             ["d@x", "o@x", "t@x", "c@x"]
+        );
+    }
+
+    #[test]
+    fn the_recipient_is_the_envelopes_else_the_first_of_ours_in_the_headers() {
+        let config =
+            Config::parse("[site]\nname = \"myisp\"\ndomains = [\"help.example.org\"]\n").unwrap();
+        let m = take(
+            b"To: someone@else.example, Submit@Help.Example.Org\nCc: ticket-7@help.example.org\n\nb\n",
+            1000,
+        )
+        .unwrap();
+        let none = Envelope::default();
+        assert_eq!(m.recipient(&none, &config), Ok("submit@help.example.org"));
+        let given = Envelope {
+            recipient: Some("ticket-9@help.example.org".into()),
+            ..Envelope::default()
+        };
+        assert_eq!(
+            m.recipient(&given, &config),
+            Ok("ticket-9@help.example.org")
+        );
+        let theirs = take(
+            b"To: a@else.example\nCc: nobody@help.example.org\n\nb\n",
+            1000,
+        )
+        .unwrap();
+        assert_eq!(
+            theirs.recipient(&none, &config),
+            Err(Refusal::NoRecipient),
+            "an unknown address at our domain is not ours"
         );
     }
 

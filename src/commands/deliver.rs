@@ -23,7 +23,7 @@ pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
     let message = intake::take(&data, max).map_err(fail)?;
     let envelope = envelope(args.recipient, args.sender);
     let recipient = message.recipient(&envelope, &config).map_err(fail)?;
-    let msg = message.incoming(&recipient, message.envelope_sender(&envelope));
+    let msg = message.incoming(recipient, message.envelope_sender(&envelope));
 
     let now = chrono::Utc::now();
     let config = Arc::new(config);
