@@ -1,6 +1,7 @@
 //! pipedesk: a help desk that lives inside the mail system.
 //!
-//! A message flows one way: bytes → parsed facts (`inbound`) → route
+//! A message flows one way: bytes → taken in (`intake`: the size limit,
+//! the recipient, the envelope sender) → parsed facts (`inbound`) → route
 //! (`route`, `address`, `tag`) → one transaction of the desk (`desk`) on a
 //! store (`store`: SQLite or PostgreSQL) holding the ticket change and its
 //! outbox → send (`outbound`). The commands for people (`commands`) and
@@ -15,6 +16,8 @@ pub mod desk;
 pub mod exit;
 pub mod forward;
 pub mod inbound;
+pub mod intake;
+pub mod mailbox;
 pub mod model;
 pub mod outbound;
 pub mod route;

@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::address::{self, Recipient};
 use crate::cli::DeliverArgs;
 use crate::config::Config;
 use crate::desk::{Desk, Incoming, Outcome};
 use crate::exit::Fail;
-use crate::inbound::{self, Facts};
+use crate::intake::{self, Envelope, Refusal};
 use crate::store::{self, Open};
 use crate::view::DeliveredView;
 
@@ -21,29 +20,10 @@ pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
     let config = Config::find(config_path)?;
     let max = config.policy.max_message_bytes;
     let data = read_message(args.file.as_deref(), max)?;
-    if data.len() as u64 > max {
-        return Err(crate::desk::Error::Refused(format!(
-            "message larger than policy.max_message_bytes ({max} bytes)"
-        ))
-        .into());
-    }
-    let raw = inbound::strip_from_line(&data);
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(crate::desk::Error::Refused("empty message".into()).into());
-    }
-    let facts = inbound::parse(raw);
-    let recipient = recipient(args.recipient, &facts, &config)?;
-    let sender = args
-        .sender
-        .or_else(|| std::env::var("SENDER").ok())
-        .or_else(|| facts.return_path.clone());
-    let msg = Incoming {
-        raw,
-        facts: &facts,
-        recipient: &recipient,
-        envelope_sender: sender.as_deref(),
-        local: false,
-    };
+    let message = intake::take(&data, max).map_err(fail)?;
+    let envelope = envelope(args.recipient, args.sender);
+    let recipient = message.recipient(&envelope, &config).map_err(fail)?;
+    let msg = message.incoming(recipient, message.envelope_sender(&envelope));
 
     let now = chrono::Utc::now();
     let config = Arc::new(config);
@@ -61,8 +41,36 @@ pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a refusal means to the MTA (SPEC §3): the message's own fault is
+/// 65 and bounces; no recipient is a bad command line, 64.
+fn fail(refusal: Refusal) -> anyhow::Error {
+    let line = refusal.to_string();
+    match refusal {
+        Refusal::TooLarge { .. } | Refusal::Empty => crate::desk::Error::Refused(line).into(),
+        Refusal::NoRecipient => Fail::Usage(line).into(),
+    }
+}
+
+/// The envelope as the MTA passes it (SPEC §3): the flags, else Postfix's
+/// and Exim's variables.
+fn envelope(recipient: Option<String>, sender: Option<String>) -> Envelope {
+    let from_env = |name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v: &String| !v.trim().is_empty())
+    };
+    Envelope {
+        recipient: recipient
+            .or_else(|| from_env("ORIGINAL_RECIPIENT"))
+            .or_else(|| from_env("RECIPIENT")),
+        // Not filtered: an empty $SENDER is the null sender of a bounce.
+        sender: sender.or_else(|| std::env::var("SENDER").ok()),
+    }
+}
+
 /// Reads at most `max + 1` bytes: enough to tell a message is too large
-/// without holding a gigabyte in memory.
+/// (refused here, before anything else is said of it) without holding a
+/// gigabyte in memory.
 fn read_message(file: Option<&Path>, max: u64) -> Result<Vec<u8>> {
     let mut data = Vec::new();
     let limit = max.saturating_add(1);
@@ -84,37 +92,8 @@ fn read_message(file: Option<&Path>, max: u64) -> Result<Vec<u8>> {
         }
     }
     .context("reading the message")?;
+    intake::too_large(data.len(), max).map_err(fail)?;
     Ok(data)
-}
-
-/// `--recipient`, else `$ORIGINAL_RECIPIENT`, else `$RECIPIENT`, else the
-/// first of our addresses in Delivered-To, X-Original-To, To, Cc.
-fn recipient(given: Option<String>, facts: &Facts, config: &Config) -> Result<String> {
-    let from_env = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    if let Some(r) = given
-        .or_else(|| from_env("ORIGINAL_RECIPIENT"))
-        .or_else(|| from_env("RECIPIENT"))
-    {
-        return Ok(r);
-    }
-    let headers = facts
-        .delivered_to
-        .iter()
-        .chain(&facts.x_original_to)
-        .cloned()
-        .chain(facts.to.iter().chain(&facts.cc).map(|m| m.address.clone()));
-    for addr in headers {
-        if !matches!(
-            address::classify(&addr, config),
-            Recipient::NotOurs | Recipient::Unknown
-        ) {
-            return Ok(addr);
-        }
-    }
-    Err(Fail::Usage(
-        "no recipient: give --recipient (none of our addresses is in the headers)".into(),
-    )
-    .into())
 }
 
 /// Routes inside a transaction that is rolled back: nothing changes, not

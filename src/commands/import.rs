@@ -14,21 +14,22 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressBarIter, ProgressStyle};
 use serde::Serialize;
 
 use crate::address::{self, Recipient};
 use crate::cli::ImportArgs;
 use crate::config::Config;
-use crate::desk::{Batch, Desk, Incoming};
-use crate::exit::Fail;
-use crate::inbound::{self, Facts};
+use crate::desk::{Batch, Desk};
+use crate::inbound::Facts;
+use crate::intake::{self, Envelope, Refusal};
+use crate::mailbox::{self, Mbox};
 use crate::model::{Action, Time};
 use crate::store::Open;
 use crate::term::{count, one_line};
@@ -61,6 +62,7 @@ pub struct Summary {
 
 pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
     let started = Instant::now();
+    let now = chrono::Utc::now();
     // Every path is checked before the database is touched.
     let sources = args
         .paths
@@ -72,7 +74,6 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
     let old_name = args.old_name.as_deref().unwrap_or(&config.site.name);
     let mut state = State::default();
     let old_tag = crate::tag::Tag::new(old_name);
-    let import_time = chrono::Utc::now();
     // One run over all the paths, so that an old number seen in the first
     // mailbox still names its ticket in the last.
     for (mut source, path) in sources.into_iter().zip(&args.paths) {
@@ -83,7 +84,7 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
             let importer = Importer {
                 config,
                 old_tag: &old_tag,
-                import_time,
+                now,
             };
             // The batch may run again from the start (a store that retries
             // a transaction after a conflict): it starts from the state
@@ -158,8 +159,9 @@ struct Importer<'a> {
     config: &'a Config,
     /// The old system's tag, `[name #N]`.
     old_tag: &'a crate::tag::Tag,
-    /// The date of a message whose Date header is missing or implausible.
-    import_time: Time,
+    /// When the import runs: the date of a message whose Date header is
+    /// missing or implausible, and the latest one that is plausible.
+    now: Time,
 }
 
 impl Importer<'_> {
@@ -183,49 +185,44 @@ impl Importer<'_> {
                 one_line(why)
             ));
         };
-        let raw = match &item.content {
-            Content::Message(raw) => inbound::strip_from_line(raw),
+        let data = match &item.content {
+            Content::Message(data) => data,
             Content::NotAMessage(why) => {
                 skip(st, why);
                 return Ok(());
             }
         };
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            skip(st, "empty message");
-            return Ok(());
-        }
-        if raw.len() as u64 > self.config.policy.max_message_bytes {
-            skip(st, "larger than policy.max_message_bytes");
-            return Ok(());
-        }
-        let mut facts = inbound::parse(raw);
-        let old = self.old_number(&facts);
+        let mut message = match intake::take(data, self.config.policy.max_message_bytes) {
+            Ok(m) => m,
+            Err(refusal) => {
+                skip(st, &skipped_because(refusal));
+                return Ok(());
+            }
+        };
+        let old = self.old_number(&message.facts);
         // Old numbers must never be read as ours: the tag goes from the
         // subject we store (the bytes keep it), and the address chosen below
         // says where the message goes.
         if old.is_some() {
-            facts.subject = self.old_tag.strip(&facts.subject);
+            message.facts.subject = self.old_tag.strip(&message.facts.subject);
         }
         let recipient = match old.and_then(|n| st.old_numbers.get(&n)) {
             Some(&ticket) => self.config.ticket_address(ticket, ""),
-            None => self.queue_address(&facts),
+            None => self.queue_address(&message.facts),
         };
-        // The envelope sender as the final MTA saw it: Return-Path. Never
-        // the mbox `From ` line: Python's mailbox and others write `From
-        // MAILER-DAEMON` above every message, and every message became a
-        // bounce (issue 10). Whether a message is a bounce is the message's
-        // own to say.
-        let msg = Incoming {
-            raw,
-            facts: &facts,
-            recipient: &recipient,
-            envelope_sender: facts.return_path.as_deref(),
-            local: false,
-        };
-        let now = written(&facts).unwrap_or(self.import_time);
+        // No envelope, so the sender is Return-Path, as the final MTA saw
+        // it. Never the mbox `From ` line: Python's mailbox and others write
+        // `From MAILER-DAEMON` above every message, and every message became
+        // a bounce (issue 10). Whether a message is a bounce is the
+        // message's own to say.
+        let no_envelope = Envelope::default();
+        let msg = message.incoming(&recipient, message.envelope_sender(&no_envelope));
+        let now = written(&message.facts, self.now).unwrap_or(self.now);
         let outcome = match batch.ingest(&msg, now) {
             Ok(o) => o,
-            Err(e) if e.chain().any(|c| c.downcast_ref::<Fail>().is_some()) => {
+            // Refused by the desk (no such ticket, an unknown address): the
+            // message's own fault, as `deliver` would have bounced it.
+            Err(e) if crate::desk::Error::find(&e).is_some() => {
                 skip(st, &format!("{e:#}"));
                 return Ok(());
             }
@@ -248,55 +245,42 @@ impl Importer<'_> {
     /// `ticket-N@` address it was sent to.
     fn old_number(&self, facts: &Facts) -> Option<i64> {
         self.old_tag.find(&facts.subject).or_else(|| {
-            headers_addresses(facts).find_map(|a| match address::classify(&a, self.config) {
+            intake::header_recipients(facts).find_map(|a| match address::classify(a, self.config) {
                 Recipient::Ticket(n, _) => Some(n),
                 _ => None,
             })
         })
     }
 
-    /// The queue the message was sent to (one of our queue addresses in its
-    /// headers), else `submit@`.
+    /// The queue the message was sent to (the first of our queue addresses
+    /// in its headers), else `submit@`. Not `deliver`'s choice of any of
+    /// our addresses: an old `ticket-N@` names the old system's ticket.
     fn queue_address(&self, facts: &Facts) -> String {
-        headers_addresses(facts)
+        intake::header_recipients(facts)
             .find(|a| matches!(address::classify(a, self.config), Recipient::Queue(_)))
-            .unwrap_or_else(|| format!("{}@{}", self.config.addresses.submit, self.config.domain()))
+            .map_or_else(
+                || format!("{}@{}", self.config.addresses.submit, self.config.domain()),
+                str::to_string,
+            )
     }
 }
 
-/// Delivered-To, X-Original-To, To, Cc: where deliver looks for the
-/// recipient of a saved message.
-fn headers_addresses(facts: &Facts) -> impl Iterator<Item = String> + '_ {
-    facts
-        .delivered_to
-        .iter()
-        .chain(&facts.x_original_to)
-        .cloned()
-        .chain(facts.to.iter().chain(&facts.cc).map(|m| m.address.clone()))
+/// Why a message was skipped: `deliver`'s words, without the size.
+fn skipped_because(refusal: Refusal) -> String {
+    match refusal {
+        Refusal::TooLarge { .. } => "larger than policy.max_message_bytes".into(),
+        other => other.to_string(),
+    }
 }
 
 /// When the message was written: its (first) Date header, where that is a
-/// plausible date (not before 1980, not in the future).
-fn written(facts: &Facts) -> Option<Time> {
+/// plausible date (not before 1980, not a day after `now`).
+fn written(facts: &Facts, now: Time) -> Option<Time> {
     let t = facts.date?;
-    let now = chrono::Utc::now().timestamp();
-    if !(315_532_800..=now + 86_400).contains(&t) {
+    if !(315_532_800..=now.timestamp() + 86_400).contains(&t) {
         return None;
     }
     chrono::DateTime::from_timestamp(t, 0)
-}
-
-/// A message from an mbox without the empty line that separates it from
-/// the next `From ` line: the writer added it (as `pipedesk export` does),
-/// it is not part of the message, and keeping it would change the hash that
-/// identifies a message without a Message-ID.
-fn without_separator(mut raw: Vec<u8>) -> Vec<u8> {
-    if raw.ends_with(b"\r\n\r\n") {
-        raw.truncate(raw.len() - 2);
-    } else if raw.ends_with(b"\n\n") {
-        raw.pop();
-    }
-    raw
 }
 
 /// One item of a mailbox: a message, or something that is counted and
@@ -321,7 +305,7 @@ struct Source {
 
 enum SourceKind {
     Mbox {
-        messages: mail_parser::mailbox::mbox::MessageIterator<Box<dyn BufRead>>,
+        messages: Mbox<BufReader<ProgressBarIter<File>>>,
         path: PathBuf,
         /// What came before the first `From ` line, to report once.
         preamble: Option<usize>,
@@ -345,7 +329,7 @@ impl Source {
             ProgressBar::new(len).with_style(style)
         };
         if meta.is_dir() {
-            let files = maildir_files(path)?;
+            let files = mailbox::maildir(path)?;
             let progress = bar(files.len() as u64, "{pos}/{len} messages");
             return Ok(Source {
                 kind: SourceKind::Maildir(files.into_iter()),
@@ -354,13 +338,12 @@ impl Source {
         }
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let progress = bar(meta.len(), "{bytes}/{total_bytes}");
-        let mut reader = BufReader::with_capacity(1 << 16, progress.wrap_read(file));
-        let (first, preamble) =
-            skip_preamble(&mut reader).with_context(|| format!("reading {}", path.display()))?;
-        let reader: Box<dyn BufRead> = Box::new(std::io::Cursor::new(first).chain(reader));
+        let reader = BufReader::with_capacity(1 << 16, progress.wrap_read(file));
+        let messages = Mbox::new(reader).with_context(|| format!("reading {}", path.display()))?;
+        let preamble = messages.preamble();
         Ok(Source {
             kind: SourceKind::Mbox {
-                messages: mail_parser::mailbox::mbox::MessageIterator::new(reader),
+                messages,
                 path: path.to_path_buf(),
                 preamble: (preamble > 0).then_some(preamble),
             },
@@ -402,9 +385,9 @@ impl Source {
                 }
                 let n = self.progress.position();
                 messages.next().map(|m| {
-                    let m = m.with_context(|| format!("reading {}", path.display()))?;
+                    let raw = m.with_context(|| format!("reading {}", path.display()))?;
                     Ok(Item {
-                        content: Content::Message(without_separator(m.unwrap_contents())),
+                        content: Content::Message(raw),
                         at: format!("a message in {} (near byte {n})", path.display()),
                     })
                 })
@@ -421,76 +404,14 @@ impl Source {
     }
 }
 
-/// Reads an mbox up to its first `From ` line, which it returns, and says
-/// how many bytes of text came before it. A UTF-8 byte order mark (an
-/// editor's) is no text: with it in front, the first `From ` line was not
-/// seen and the first message went missing without a word (issue 10).
-fn skip_preamble(reader: &mut impl BufRead) -> std::io::Result<(Vec<u8>, usize)> {
-    if reader.fill_buf()?.starts_with(b"\xef\xbb\xbf") {
-        reader.consume(3);
-    }
-    let mut text = 0;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            return Ok((Vec::new(), text));
-        }
-        if line.starts_with(b"From ") {
-            return Ok((line, text));
-        }
-        if !line.iter().all(u8::is_ascii_whitespace) {
-            text += line.len();
-        }
-    }
-}
-
-/// A Maildir's messages (cur/ and new/), in (nearly) arrival order:
-/// Maildir names start with the delivery time in seconds, so parents come
-/// before replies.
-fn maildir_files(path: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let (cur, new) = (path.join("cur"), path.join("new"));
-    if !cur.is_dir() && !new.is_dir() {
-        bail!(
-            "{} is a folder but not a Maildir (no cur/ or new/)",
-            path.display()
-        );
-    }
-    for sub in [cur, new] {
-        let Ok(entries) = std::fs::read_dir(&sub) else {
-            continue;
-        };
-        for e in entries {
-            let e = e.with_context(|| format!("reading {}", sub.display()))?;
-            let name = e.file_name();
-            if !name.to_string_lossy().starts_with('.') && e.file_type()?.is_file() {
-                files.push(e.path());
-            }
-        }
-    }
-    files.sort_by_cached_key(|p| {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let secs: u64 = name
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .and_then(|d| d.parse().ok())
-            .unwrap_or(u64::MAX);
-        (secs, name)
-    });
-    Ok(files)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn dates_come_from_the_header_when_plausible() {
-        let at = |raw: &[u8]| written(&inbound::parse(raw));
+        let now = crate::model::parse_stamp("2026-11-20T00:00:00Z").unwrap();
+        let at = |raw: &[u8]| written(&crate::inbound::parse(raw), now);
         assert_eq!(
             at(b"Date: Tue, 17 Nov 2026 15:00:00 +0100\n\nx").map(crate::model::stamp),
             Some("2026-11-17T14:00:00Z".into())
@@ -502,20 +423,11 @@ mod tests {
             "the first Date counts"
         );
         assert_eq!(at(b"Date: Thu, 1 Jan 1970 00:00:00 +0000\n\nx"), None);
-        assert_eq!(at(b"Subject: no date\n\nx"), None);
-    }
-
-    #[test]
-    fn a_byte_order_mark_and_text_before_the_first_from_line_are_found() {
-        let mut r =
-            std::io::Cursor::new(b"\xef\xbb\xbfFrom a@b Mon Nov 16 10:00:00 2026\nx\n".to_vec());
-        let (first, text) = skip_preamble(&mut r).unwrap();
         assert_eq!(
-            (first.as_slice(), text),
-            (&b"From a@b Mon Nov 16 10:00:00 2026\n"[..], 0)
+            at(b"Date: Sun, 22 Nov 2026 00:00:01 +0000\n\nx"),
+            None,
+            "more than a day after the import runs"
         );
-        let mut r = std::io::Cursor::new(b"\nSubject: stray\n\nFrom a@b x\n".to_vec());
-        let (first, text) = skip_preamble(&mut r).unwrap();
-        assert_eq!((first.as_slice(), text), (&b"From a@b x\n"[..], 15));
+        assert_eq!(at(b"Subject: no date\n\nx"), None);
     }
 }
