@@ -1011,5 +1011,3 @@ impl Batch<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests;

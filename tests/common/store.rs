@@ -122,6 +122,27 @@ impl TestStore {
         }
     }
 
+    /// The store this binary runs on, for a test of the library in process
+    /// (`open_in_process`).
+    pub fn in_process() -> TestStore {
+        TestStore::new(PathBuf::new())
+    }
+
+    /// The library's store, schema made: this store's PostgreSQL database,
+    /// or (on SQLite) an empty one in memory, as the desk's own unit tests
+    /// always had it.
+    pub fn open_in_process(&self) -> Box<dyn pipedesk::store::Store> {
+        use pipedesk::store;
+        let Some(url) = self.url() else {
+            return store::in_memory().expect("a SQLite store in memory");
+        };
+        let database = pipedesk::config::Database::Postgres(url.to_string());
+        // A bound on a lock held elsewhere, as `db` gives SQLite.
+        let busy = std::time::Duration::from_secs(30);
+        store::open_database(&database, busy, store::Open::Create)
+            .unwrap_or_else(|e| panic!("opening {url}: {e:#}"))
+    }
+
     /// A SQLite file whatever the binary runs on: for a test of SQLite
     /// itself.
     pub fn sqlite(sqlite: PathBuf) -> TestStore {
