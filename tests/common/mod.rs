@@ -434,7 +434,22 @@ impl Desk {
     /// The binary with `--config` and a clean environment: none of the
     /// variables pipedesk reads leak in from the test runner.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.clean(Command::new(BIN))
+    }
+
+    /// `command`, started by `sh` after `script` (`ulimit -v …`): the
+    /// limits a test puts on the process are its own, not the runner's.
+    pub fn command_after(&self, script: &str) -> Command {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("{script}; exec \"$0\" \"$@\""))
+            .arg(BIN);
+        self.clean(sh)
+    }
+
+    /// `cmd` in the desk's folder, with `--config` and none of the
+    /// variables pipedesk reads.
+    fn clean(&self, mut cmd: Command) -> Command {
         cmd.current_dir(self.path())
             .arg("--config")
             .arg(&self.config);
