@@ -11,10 +11,6 @@ use common::web::*;
 use common::*;
 use serde_json::{json, Value};
 
-fn john(subject: &str) -> Mail {
-    mail("John Smith <john@example.com>", subject)
-}
-
 /// A desk with ticket 1, served, and the admin's session cookie.
 fn served() -> (Desk, Server, String) {
     let desk = Desk::new();

@@ -115,6 +115,27 @@ pub fn staff_mail(from: &str, subject: &str) -> Mail {
     )
 }
 
+/// Mail from the people of `fixtures/pipedesk.toml`'s desk: john, who asks
+/// for help.
+pub fn john(subject: &str) -> Mail {
+    mail("John Smith <john@example.com>", subject)
+}
+
+/// From stef, the admin, as our MX hands it over (`staff_mail`).
+pub fn stef(subject: &str) -> Mail {
+    staff_mail("Stef <stef@example.org>", subject)
+}
+
+/// From ann, a member of staff, as our MX hands it over (`staff_mail`).
+pub fn ann(subject: &str) -> Mail {
+    staff_mail("Ann <ann@example.org>", subject)
+}
+
+/// From eve, a stranger to the desk.
+pub fn eve(subject: &str) -> Mail {
+    mail("Eve <eve@example.net>", subject)
+}
+
 impl Mail {
     /// Sets (replacing) a header; an empty value removes it.
     pub fn header(mut self, name: &str, value: &str) -> Mail {
