@@ -11,11 +11,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::bounded::{self, Ended};
 use common::store::P;
 use common::{Desk, ADMIN};
 
@@ -25,30 +24,6 @@ const BOUND: Duration = Duration::from_secs(60);
 /// Address-space limit (KiB) for a delivery: far above what a 50 MB
 /// message needs, far below what a parser blow-up would take.
 const MEMORY_KIB: u64 = 1536 * 1024;
-
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-    took: Duration,
-}
-
-impl Out {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    fn assert_code(&self, code: i32, what: &str) {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "{what}: expected exit {code}\nstdout: {}\nstderr: {}",
-            self.text(),
-            self.stderr
-        );
-    }
-}
 
 /// A desk of the harness as this suite had it: site `pipedesk`, admin
 /// stef@ and no other staff, `policy` lines for the [policy] section.
@@ -61,63 +36,22 @@ fn desk(policy: &str) -> Desk {
 /// What this suite asks of the harness's desk: runs bounded in time and
 /// memory, and what they stored and queued.
 trait Hostile {
-    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Out;
-    fn deliver_to(&self, rcpt: &str, raw: &[u8]) -> Out;
+    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Ended;
+    fn deliver_to(&self, rcpt: &str, raw: &[u8]) -> Ended;
     fn copies(&self, raw: &[u8]) -> i64;
     fn outbox_files(&self) -> Vec<PathBuf>;
 }
 
 impl Hostile for Desk {
-    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Out {
-        let start = Instant::now();
+    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Ended {
         // The address-space limit makes "bounded memory" an assertion: a
         // blow-up fails the allocation, and the test sees a signal or 75.
-        let mut child = self
-            .command_after(&format!("ulimit -v {MEMORY_KIB}"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn pipedesk");
-        let input = stdin.to_vec();
-        let mut pipe = child.stdin.take().unwrap();
-        // A process that dies early stops reading: EPIPE is tolerated here.
-        let writer = std::thread::spawn(move || {
-            let _ = pipe.write_all(&input);
-        });
-        let mut so = child.stdout.take().unwrap();
-        let mut se = child.stderr.take().unwrap();
-        let out_t = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = so.read_to_end(&mut b);
-            b
-        });
-        let err_t = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = se.read_to_end(&mut b);
-            String::from_utf8_lossy(&b).into_owned()
-        });
-        let code = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status.code();
-            }
-            if start.elapsed() > BOUND * 2 {
-                let _ = child.kill();
-                panic!("pipedesk {args:?} hung");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let _ = writer.join();
-        Out {
-            code,
-            stdout: out_t.join().unwrap(),
-            stderr: err_t.join().unwrap(),
-            took: start.elapsed(),
-        }
+        let mut cmd = self.command_after(&format!("ulimit -v {MEMORY_KIB}"));
+        cmd.args(args);
+        bounded::run(cmd, stdin, BOUND * 2)
     }
 
-    fn deliver_to(&self, rcpt: &str, raw: &[u8]) -> Out {
+    fn deliver_to(&self, rcpt: &str, raw: &[u8]) -> Ended {
         self.run_bounded(&["deliver", "--json", "--recipient", rcpt], raw)
     }
 
@@ -142,7 +76,7 @@ enum Expect {
 }
 
 /// The ticket `deliver --json` reports.
-fn ticket_of(out: &Out) -> Option<i64> {
+fn ticket_of(out: &Ended) -> Option<i64> {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
     v["ticket"].as_i64()
 }

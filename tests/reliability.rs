@@ -15,7 +15,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,32 +23,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::bounded::{self, Ended};
 use common::store::{TestStore, P};
 use common::Desk;
 
 /// An upper bound for a process that hangs; never a claim about speed.
 const HANG: Duration = Duration::from_secs(120);
-
-/// How a process ended.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Out {
-    fn assert_code(&self, code: i32, what: &str) {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "{what}: expected exit {code}\nstdout: {}\nstderr: {}",
-            self.stdout,
-            self.stderr
-        );
-    }
-}
 
 /// One message with the recipient the MTA gives it.
 #[derive(Clone)]
@@ -87,9 +67,9 @@ fn configure(desk: &Desk, policy: &str, mail: &str, database: Option<&str>) {
 /// What this suite asks of the harness's desk: runs bounded by `HANG`, and
 /// what they stored.
 trait Reliability {
-    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Out;
-    fn run_bounded_after(&self, script: &str, args: &[&str], stdin: &[u8]) -> Out;
-    fn deliver_msg(&self, m: &Msg) -> Out;
+    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Ended;
+    fn run_bounded_after(&self, script: &str, args: &[&str], stdin: &[u8]) -> Ended;
+    fn deliver_msg(&self, m: &Msg) -> Ended;
     fn deliver_ok(&self, m: &Msg);
     fn check_ok(&self);
     fn count(&self, sql: &str) -> i64;
@@ -98,20 +78,20 @@ trait Reliability {
 }
 
 impl Reliability for Desk {
-    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Out {
+    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Ended {
         let mut cmd = self.command();
         cmd.args(args);
-        run_to_end(cmd, stdin)
+        bounded::run(cmd, stdin, HANG)
     }
 
     /// `run_bounded` started by `sh` after `script` (`ulimit …`).
-    fn run_bounded_after(&self, script: &str, args: &[&str], stdin: &[u8]) -> Out {
+    fn run_bounded_after(&self, script: &str, args: &[&str], stdin: &[u8]) -> Ended {
         let mut cmd = self.command_after(script);
         cmd.args(args);
-        run_to_end(cmd, stdin)
+        bounded::run(cmd, stdin, HANG)
     }
 
-    fn deliver_msg(&self, m: &Msg) -> Out {
+    fn deliver_msg(&self, m: &Msg) -> Ended {
         self.run_bounded(&["deliver", "--recipient", &m.rcpt], &m.raw)
     }
 
@@ -145,58 +125,6 @@ impl Reliability for Desk {
             )
             .first()
             .map(|r| r[0].bytes())
-    }
-}
-
-/// Runs `cmd` with `stdin`, reading its output, killing it after `HANG`.
-fn run_to_end(mut cmd: Command, stdin: &[u8]) -> Out {
-    let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pipedesk");
-    let input = stdin.to_vec();
-    let mut pipe = child.stdin.take().expect("stdin");
-    // A process that dies early stops reading: EPIPE is tolerated here.
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let stdout = reader(child.stdout.take());
-    let stderr = reader(child.stderr.take());
-    let status = wait_bounded(&mut child);
-    let _ = writer.join();
-    Out {
-        code: status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-        took: start.elapsed(),
-    }
-}
-
-fn reader<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut r) = r {
-            let _ = r.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
-/// The exit code (None when killed by a signal); panics on a hang.
-fn wait_bounded(child: &mut Child) -> Option<i32> {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status.code();
-        }
-        if start.elapsed() > HANG {
-            let _ = child.kill();
-            panic!("pipedesk hung for {HANG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -315,7 +243,9 @@ fn snapshot(desk: &Desk) -> Vec<i64> {
     ]
     .iter()
     .map(|sql| desk.count(sql))
-    .chain(std::iter::once(eml_files(&desk.path().join("outbox")).len() as i64))
+    .chain(std::iter::once(
+        eml_files(&desk.path().join("outbox")).len() as i64,
+    ))
     .collect()
 }
 
@@ -667,7 +597,7 @@ fn blocked_message() -> Msg {
 
 /// `out` is a 75 with one `pipedesk: …` line, within the busy wait plus a
 /// little.
-fn assert_tempfail(out: &Out, busy: u64, what: &str) {
+fn assert_tempfail(out: &Ended, busy: u64, what: &str) {
     eprintln!(
         "{what}: exit {:?} after {:?}: {}",
         out.code,
@@ -690,7 +620,7 @@ fn assert_tempfail(out: &Out, busy: u64, what: &str) {
 /// A lock is waited for `busy_wait_secs`, no less (give up too early and
 /// a busy moment bounces through retries) and not much more (the MTA's own
 /// timeout may be close): "plus a little" is 3 s here, for a slow machine.
-fn assert_waited_busy_wait(out: &Out, busy: u64) {
+fn assert_waited_busy_wait(out: &Ended, busy: u64) {
     let busy = Duration::from_secs(busy);
     assert!(
         out.took >= busy.mul_f32(0.9) && out.took < busy + Duration::from_secs(3),
@@ -919,7 +849,12 @@ fn an_unopenable_database_path_gives_75() {
             .map(|a| a.port())
             .expect("a free port");
         let url = format!("postgres://postgres@127.0.0.1:{port}/nowhere");
-        configure(&desk, "busy_wait_secs = 2", "transport = \"none\"", Some(&url));
+        configure(
+            &desk,
+            "busy_wait_secs = 2",
+            "transport = \"none\"",
+            Some(&url),
+        );
         let out = desk.deliver_msg(&blocked_message());
         assert_tempfail(&out, 2, "deliver with no server listening");
         assert_waited_busy_wait(&out, 2);

@@ -712,7 +712,10 @@ fn import_says_in_one_line_what_it_did_and_maps_new_mail_to_imported_tickets() {
 fn import_refuses_a_folder_that_is_not_a_maildir() {
     let desk = Desk::new();
     std::fs::create_dir(desk.path().join("empty")).unwrap();
-    let out = desk.output(&["import", desk.path().join("empty").to_str().unwrap()], b"");
+    let out = desk.output(
+        &["import", desk.path().join("empty").to_str().unwrap()],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a Maildir"));
 }

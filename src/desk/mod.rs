@@ -1010,4 +1010,3 @@ impl Batch<'_> {
         deliver::ingest(self.tx, self.config, msg, now, &mut mail, None)
     }
 }
-

@@ -9,6 +9,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod bounded;
 pub mod browser;
 pub mod pg;
 pub mod store;
