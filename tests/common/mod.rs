@@ -5,7 +5,12 @@
 //! `help.example.org`, admin stef@, member ann@, file transport into
 //! `outbox/`), so relative paths in it land in that folder. Its database
 //! is `pipedesk.db` in that folder, or, in a `pg_*` test binary, a fresh
-//! PostgreSQL database (`store.rs`).
+//! PostgreSQL database (`store.rs`; a `pg_*` binary whose PostgreSQL cannot
+//! start runs none of its tests). It is the one harness of every suite: a
+//! suite that wants another site name or other staff says so with
+//! `Desk::with_config`, runs held to a bound go through `bounded.rs`, and
+//! the desk's own tests open the same store in process
+//! (`TestStore::open_in_process`).
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
