@@ -13,7 +13,7 @@ mod live;
 
 use common::browser::browser;
 use common::*;
-use live::{john, statuses, with_attachments, Stage, LIMIT};
+use live::{statuses, with_attachments, Stage, LIMIT};
 
 #[test]
 fn keyboard_moves_change_status_and_owner() {

@@ -12,10 +12,6 @@ use std::process::{Command, Stdio};
 use common::*;
 use serde_json::{json, Value};
 
-fn john(subject: &str) -> Mail {
-    mail("John Smith <john@example.com>", subject)
-}
-
 fn maria(subject: &str) -> Mail {
     mail("Maria <maria@example.net>", subject)
 }

@@ -8,18 +8,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-fn john(subject: &str) -> Mail {
-    mail("John Smith <john@example.com>", subject)
-}
-
-fn stef(subject: &str) -> Mail {
-    staff_mail("Stef <stef@example.org>", subject)
-}
-
-fn eve(subject: &str) -> Mail {
-    mail("Eve <eve@example.net>", subject)
-}
-
 /// `deliver --json`'s report, minus the mail count.
 fn action(run: &Run) -> (String, Value, bool) {
     let v = run.json();

@@ -5,20 +5,19 @@
 //! recipient to outgoing mail, and a forged staff From: gains nothing when
 //! `policy.trusted_authserv_id` is set (SPEC §3, §4).
 //!
-//! The harness is local to this file: a temp folder with a config, the real
-//! binary, and the database opened directly to see what was stored and
-//! queued (SQLite here, PostgreSQL in `tests/pg_hostile.rs`).
+//! The desk is the harness's (`tests/common`): a temp folder with a config,
+//! the real binary, and the database opened directly to see what was stored
+//! and queued (SQLite here, PostgreSQL in `tests/pg_hostile.rs`).
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::store::{Db, TestStore, P};
+use common::bounded::{self, Ended};
+use common::store::P;
+use common::{Desk, ADMIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipedesk");
 /// Upper bound for one hostile message: "within seconds", with room for a
 /// slow debug build on a busy CI machine. Not a speed assertion.
 const BOUND: Duration = Duration::from_secs(60);
@@ -26,122 +25,34 @@ const BOUND: Duration = Duration::from_secs(60);
 /// message needs, far below what a parser blow-up would take.
 const MEMORY_KIB: u64 = 1536 * 1024;
 
-struct Desk {
-    dir: tempfile::TempDir,
-    store: TestStore,
+/// A desk of the harness as this suite had it: site `pipedesk`, admin
+/// stef@ and no other staff, `policy` lines for the [policy] section.
+fn desk(policy: &str) -> Desk {
+    Desk::with_config(&format!(
+        "[site]\nname = \"pipedesk\"\n[staff]\nmembers = []\n[policy]\n{policy}\n"
+    ))
 }
 
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-    took: Duration,
+/// What this suite asks of the harness's desk: runs bounded in time and
+/// memory, and what they stored and queued.
+trait Hostile {
+    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Ended;
+    fn deliver_to(&self, rcpt: &str, raw: &[u8]) -> Ended;
+    fn copies(&self, raw: &[u8]) -> i64;
+    fn outbox_files(&self) -> Vec<PathBuf>;
 }
 
-impl Out {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    fn assert_code(&self, code: i32, what: &str) {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "{what}: expected exit {code}\nstdout: {}\nstderr: {}",
-            self.text(),
-            self.stderr
-        );
-    }
-}
-
-const ADMIN: &str = "stef@example.org";
-
-impl Desk {
-    /// A desk at help.example.org, admin stef@example.org; `policy` lines
-    /// for the [policy] section.
-    fn new(policy: &str) -> Desk {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = TestStore::new(PathBuf::from("desk.db"));
-        let database = store.setting();
-        let config = format!(
-            "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org\"]\ndatabase = \"{database}\"\n\
-             [staff]\nadmins = [\"{ADMIN}\"]\n\
-             [policy]\n{policy}\n\
-             [mail]\ntransport = \"file\"\ndir = \"outbox\"\n"
-        );
-        std::fs::write(dir.path().join("pipedesk.toml"), config).expect("config");
-        Desk { dir, store }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn db(&self) -> Db {
-        self.store.db(self.dir.path())
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Out {
-        let start = Instant::now();
+impl Hostile for Desk {
+    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Ended {
         // The address-space limit makes "bounded memory" an assertion: a
         // blow-up fails the allocation, and the test sees a signal or 75.
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v {MEMORY_KIB}; exec \"$0\" \"$@\""))
-            .arg(BIN)
-            .arg("--config")
-            .arg(self.path("pipedesk.toml"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("ORIGINAL_RECIPIENT")
-            .env_remove("RECIPIENT")
-            .env_remove("SENDER")
-            .env_remove("PIPEDESK_CONFIG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn pipedesk");
-        let input = stdin.to_vec();
-        let mut pipe = child.stdin.take().unwrap();
-        // A process that dies early stops reading: EPIPE is tolerated here.
-        let writer = std::thread::spawn(move || {
-            let _ = pipe.write_all(&input);
-        });
-        let mut so = child.stdout.take().unwrap();
-        let mut se = child.stderr.take().unwrap();
-        let out_t = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = so.read_to_end(&mut b);
-            b
-        });
-        let err_t = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = se.read_to_end(&mut b);
-            String::from_utf8_lossy(&b).into_owned()
-        });
-        let code = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status.code();
-            }
-            if start.elapsed() > BOUND * 2 {
-                let _ = child.kill();
-                panic!("pipedesk {args:?} hung");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let _ = writer.join();
-        Out {
-            code,
-            stdout: out_t.join().unwrap(),
-            stderr: err_t.join().unwrap(),
-            took: start.elapsed(),
-        }
+        let mut cmd = self.command_after(&format!("ulimit -v {MEMORY_KIB}"));
+        cmd.args(args);
+        bounded::run(cmd, stdin, BOUND * 2)
     }
 
-    fn deliver_to(&self, rcpt: &str, raw: &[u8]) -> Out {
-        self.run(&["deliver", "--json", "--recipient", rcpt], raw)
+    fn deliver_to(&self, rcpt: &str, raw: &[u8]) -> Ended {
+        self.run_bounded(&["deliver", "--json", "--recipient", rcpt], raw)
     }
 
     fn copies(&self, raw: &[u8]) -> i64 {
@@ -150,7 +61,7 @@ impl Desk {
     }
 
     fn outbox_files(&self) -> Vec<PathBuf> {
-        match std::fs::read_dir(self.path("outbox")) {
+        match std::fs::read_dir(self.path().join("outbox")) {
             Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(_) => Vec::new(),
         }
@@ -165,7 +76,7 @@ enum Expect {
 }
 
 /// The ticket `deliver --json` reports.
-fn ticket_of(out: &Out) -> Option<i64> {
+fn ticket_of(out: &Ended) -> Option<i64> {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
     v["ticket"].as_i64()
 }
@@ -237,7 +148,7 @@ fn terminal_control(s: &str) -> Option<char> {
 /// `show` of every ticket, as a person reads it: exit 0 and nothing that
 /// would act on the terminal.
 fn show_is_clean(desk: &Desk, ticket: i64, name: &str) {
-    let out = desk.run(&["show", &ticket.to_string()], b"");
+    let out = desk.run_bounded(&["show", &ticket.to_string()], b"");
     out.assert_code(0, &format!("show {ticket} ({name})"));
     assert!(
         out.took < BOUND,
@@ -252,7 +163,7 @@ fn show_is_clean(desk: &Desk, ticket: i64, name: &str) {
 
 #[test]
 fn garbage_is_stored_or_refused_never_a_panic() {
-    let desk = Desk::new("max_message_bytes = 100000000");
+    let desk = desk("max_message_bytes = 100000000");
     let mut cases: Vec<(&str, Vec<u8>, Expect)> = vec![
         (
             "NUL bytes",
@@ -414,21 +325,21 @@ fn garbage_is_stored_or_refused_never_a_panic() {
     for (t, name) in &tickets {
         show_is_clean(&desk, *t, name);
     }
-    let out = desk.run(&["list"], b"");
+    let out = desk.run_bounded(&["list"], b"");
     out.assert_code(0, "list");
     assert_eq!(
         terminal_control(&out.text()),
         None,
         "list prints raw controls"
     );
-    desk.run(&["check"], b"").assert_code(0, "check");
+    desk.run_bounded(&["check"], b"").assert_code(0, "check");
 }
 
 #[test]
 fn max_message_bytes_is_exact() {
     // The default limit, 50 MiB: one byte more is refused with a line that
     // says why; the limit itself is stored.
-    let desk = Desk::new("");
+    let desk = desk("");
     let limit = 52_428_800usize;
     // A binary body (base64 lines), so that the size is what is tested,
     // not full-text indexing of 50 MB of text.
@@ -455,7 +366,7 @@ fn max_message_bytes_is_exact() {
         out.stderr
     );
     assert!(
-        !desk.store.exists(desk.dir.path()) || desk.copies(&over) == 0,
+        !desk.has_database() || desk.copies(&over) == 0,
         "refused but stored"
     );
     hostile(
@@ -470,7 +381,7 @@ fn max_message_bytes_is_exact() {
 /// reaches `show`: subject, author name, body, attachment name.
 #[test]
 fn show_escapes_terminal_controls_from_mail() {
-    let desk = Desk::new("");
+    let desk = desk("");
     let raw = b"From: =?utf-8?q?Evil=1B]0;pwned=07_Name?= <evil@example.com>\r\n\
         Subject: =?utf-8?q?hi=1B[2J=1B[31mred=07=E2=80=AEtxt.exe=0Dover?=\r\n\
         Message-ID: <escape@x>\r\nMIME-Version: 1.0\r\n\
@@ -483,12 +394,12 @@ fn show_escapes_terminal_controls_from_mail() {
     let t = hostile(&desk, "terminal controls", raw, Expect::Stored).expect("a ticket");
     show_is_clean(&desk, t, "terminal controls");
     // The text is shown (escaped), not dropped.
-    let text = desk.run(&["show", &t.to_string()], b"").text();
+    let text = desk.run_bounded(&["show", &t.to_string()], b"").text();
     assert!(text.contains("bold red"), "{text}");
     // Every other command that prints mail text for a person.
     let id = t.to_string();
     for args in [&["list"][..], &["search", "bell"], &["attachments", &id]] {
-        let out = desk.run(args, b"");
+        let out = desk.run_bounded(args, b"");
         out.assert_code(0, &args.join(" "));
         assert!(
             out.text().contains("#1") || out.text().contains(" 1 "),
@@ -500,7 +411,7 @@ fn show_escapes_terminal_controls_from_mail() {
         }
     }
     // JSON carries the text as data; serde escapes controls.
-    let out = desk.run(&["show", &t.to_string(), "--json"], b"");
+    let out = desk.run_bounded(&["show", &t.to_string(), "--json"], b"");
     out.assert_code(0, "show --json");
     assert!(!out.stdout.contains(&0x1b), "show --json prints a raw ESC");
 }
@@ -533,7 +444,7 @@ fn headers_of(raw: &str) -> Vec<(String, String)> {
 
 #[test]
 fn no_header_from_incoming_mail_adds_a_header_or_recipient_to_outgoing_mail() {
-    let desk = Desk::new("");
+    let desk = desk("");
     // CR/LF hidden in encoded-words, in folded headers and in bare CRs,
     // aimed at each value that outgoing mail repeats.
     let open = b"From: =?utf-8?q?John=0D=0ABcc:_evil1@attacker.example=0D=0AX-Injected:_1?= <john@example.com>\r\n\
@@ -637,7 +548,7 @@ fn staff_attempt(auth: &[&str]) -> Staffness {
 
 /// `staff_attempt` with the given From: header lines.
 fn staff_attempt_from(auth: &[&str], from: &str) -> Staffness {
-    let desk = Desk::new(&format!(
+    let desk = desk(&format!(
         "trusted_authserv_id = \"{AUTHSERV}\"\nclose_from = \"staff\""
     ));
     let open =
@@ -690,7 +601,7 @@ fn staff_attempt_from(auth: &[&str], from: &str) -> Staffness {
         &[],
     );
     assert_eq!(refusals, i64::from(status != "resolved"), "refusal noted");
-    desk.run(&["check"], b"").assert_code(0, "check");
+    desk.run_bounded(&["check"], b"").assert_code(0, "check");
     Staffness {
         relayed_as_staff,
         comment_kept_from_requestor: comment_kind == "comment",

@@ -19,10 +19,6 @@ use common::*;
 use pipedesk::model::{Credential, CredentialKind};
 use pipedesk::store::{Open, Store};
 
-fn john(subject: &str) -> Mail {
-    mail("John Smith <john@example.com>", subject)
-}
-
 /// A desk with a bit of everything: tickets new, open, stalled, resolved
 /// and merged, replies, comments, watchers, a bounce kept without a
 /// ticket, queued and sent mail, a staff password and a token.

@@ -9,18 +9,6 @@ use serde_json::{json, Value};
 
 const MARIA: &str = "maria@example.net";
 
-fn john(subject: &str) -> Mail {
-    mail("John Smith <john@example.com>", subject)
-}
-
-fn stef(subject: &str) -> Mail {
-    staff_mail("Stef <stef@example.org>", subject)
-}
-
-fn ann(subject: &str) -> Mail {
-    staff_mail("Ann <ann@example.org>", subject)
-}
-
 fn set(items: &[&str]) -> std::collections::BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }

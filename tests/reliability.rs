@@ -5,8 +5,8 @@
 //! database that is locked, read-only or on a full disk gives 75 (the MTA
 //! keeps the message), never 0 with nothing stored (SPEC §3, §4).
 //!
-//! The harness is local to this file: a temp folder with a config, the real
-//! binary, and the database opened directly to count what was stored
+//! The desk is the harness's (`tests/common`): a temp folder with a config,
+//! the real binary, and the database opened directly to count what was stored
 //! (SQLite here; PostgreSQL in `tests/pg_reliability.rs`, where the tests of
 //! a SQLite file's own failures are replaced by PostgreSQL's: a lock held by
 //! another host, a read-only database, a database that refuses or is not
@@ -15,7 +15,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,40 +23,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::store::{Db, TestStore, P};
+use common::bounded::{self, Ended};
+use common::store::{TestStore, P};
+use common::Desk;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipedesk");
 /// An upper bound for a process that hangs; never a claim about speed.
 const HANG: Duration = Duration::from_secs(120);
-
-/// A help desk in a temp folder: `pipedesk.toml`, the database in `db/`
-/// (so a test can put a small or read-only file system there), mail in
-/// `outbox/`.
-struct Desk {
-    dir: tempfile::TempDir,
-    store: TestStore,
-}
-
-/// How a process ended.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Out {
-    fn assert_code(&self, code: i32, what: &str) {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "{what}: expected exit {code}\nstdout: {}\nstderr: {}",
-            self.stdout,
-            self.stderr
-        );
-    }
-}
 
 /// One message with the recipient the MTA gives it.
 #[derive(Clone)]
@@ -66,83 +38,71 @@ struct Msg {
     raw: Vec<u8>,
 }
 
-impl Desk {
-    /// `policy` and `mail` are lines for those sections; `{dir}` in them
-    /// stands for the desk's folder.
-    fn new(policy: &str, mail: &str) -> Desk {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mail = mail.replace("{dir}", &dir.path().display().to_string());
-        std::fs::create_dir(dir.path().join("db")).expect("db dir");
-        let store = TestStore::new(PathBuf::from("db/desk.db"));
-        let desk = Desk { dir, store };
-        desk.write_config(policy, &mail, &desk.store.setting());
-        desk
-    }
+/// A desk of the harness as this suite had it: site `pipedesk`, admin
+/// admin@ and no other staff, the database in `db/` (so a test can put a
+/// small or read-only file system there), mail in `outbox/`. `policy` and
+/// `mail` are lines for those sections; `{dir}` in them stands for the
+/// desk's folder.
+fn desk(policy: &str, mail: &str) -> Desk {
+    let desk = Desk::on(TestStore::new(PathBuf::from("db/desk.db")), "");
+    std::fs::create_dir(desk.path().join("db")).expect("db dir");
+    let mail = mail.replace("{dir}", &desk.path().display().to_string());
+    configure(&desk, policy, &mail, None);
+    desk
+}
 
-    fn write_config(&self, policy: &str, mail: &str, database: &str) {
-        let config = format!(
-            "[site]\nname = \"pipedesk\"\ndomains = [\"help.example.org\"]\n\
-             database = \"{database}\"\n\
-             [staff]\nadmins = [\"admin@example.org\"]\n\
-             [policy]\n{policy}\n[mail]\n{mail}\n"
-        );
-        std::fs::write(self.path("pipedesk.toml"), config).expect("config");
-    }
+/// The desk's config: the harness's with this suite's site, staff and
+/// sections; on `database` when given, else on its store.
+fn configure(desk: &Desk, policy: &str, mail: &str, database: Option<&str>) {
+    let database = database
+        .map(|d| format!("database = \"{d}\"\n"))
+        .unwrap_or_default();
+    desk.set_config(&format!(
+        "[site]\nname = \"pipedesk\"\n{database}\
+         [staff]\nadmins = [\"admin@example.org\"]\nmembers = []\n\
+         [policy]\n{policy}\n[mail]\n{mail}\n"
+    ));
+}
 
-    fn on_postgres(&self) -> bool {
-        self.store.is_postgres()
-    }
+/// What this suite asks of the harness's desk: runs bounded by `HANG`, and
+/// what they stored.
+trait Reliability {
+    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Ended;
+    fn run_bounded_after(&self, script: &str, args: &[&str], stdin: &[u8]) -> Ended;
+    fn deliver_msg(&self, m: &Msg) -> Ended;
+    fn deliver_ok(&self, m: &Msg);
+    fn check_ok(&self);
+    fn count(&self, sql: &str) -> i64;
+    fn copies(&self, id: &str) -> i64;
+    fn stored_raw(&self, id: &str) -> Option<Vec<u8>>;
+}
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn db(&self) -> Db {
-        self.store.db(self.dir.path())
-    }
-
-    fn command(&self, wrapper: Option<&str>) -> Command {
-        let mut cmd = match wrapper {
-            // `sh -c 'ulimit …; exec "$0" "$@"' pipedesk args…`
-            Some(script) => {
-                let mut c = Command::new("sh");
-                c.arg("-c")
-                    .arg(format!("{script}; exec \"$0\" \"$@\""))
-                    .arg(BIN);
-                c
-            }
-            None => Command::new(BIN),
-        };
-        cmd.current_dir(self.dir.path())
-            .env_remove("ORIGINAL_RECIPIENT")
-            .env_remove("RECIPIENT")
-            .env_remove("SENDER")
-            .env_remove("PIPEDESK_CONFIG")
-            .arg("--config")
-            .arg(self.path("pipedesk.toml"));
-        cmd
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Out {
-        self.run_wrapped(None, args, stdin)
-    }
-
-    fn run_wrapped(&self, wrapper: Option<&str>, args: &[&str], stdin: &[u8]) -> Out {
-        let mut cmd = self.command(wrapper);
+impl Reliability for Desk {
+    fn run_bounded(&self, args: &[&str], stdin: &[u8]) -> Ended {
+        let mut cmd = self.command();
         cmd.args(args);
-        run_to_end(cmd, stdin)
+        bounded::run(cmd, stdin, HANG)
     }
 
-    fn deliver(&self, m: &Msg) -> Out {
-        self.run(&["deliver", "--recipient", &m.rcpt], &m.raw)
+    /// `run_bounded` started by `sh` after `script` (`ulimit …`).
+    fn run_bounded_after(&self, script: &str, args: &[&str], stdin: &[u8]) -> Ended {
+        let mut cmd = self.command_after(script);
+        cmd.args(args);
+        bounded::run(cmd, stdin, HANG)
+    }
+
+    fn deliver_msg(&self, m: &Msg) -> Ended {
+        self.run_bounded(&["deliver", "--recipient", &m.rcpt], &m.raw)
     }
 
     fn deliver_ok(&self, m: &Msg) {
-        self.deliver(m).assert_code(0, &format!("deliver {}", m.id));
+        self.deliver_msg(m)
+            .assert_code(0, &format!("deliver {}", m.id));
     }
 
     fn check_ok(&self) {
-        self.run(&["check"], b"").assert_code(0, "pipedesk check");
+        self.run_bounded(&["check"], b"")
+            .assert_code(0, "pipedesk check");
     }
 
     fn count(&self, sql: &str) -> i64 {
@@ -165,58 +125,6 @@ impl Desk {
             )
             .first()
             .map(|r| r[0].bytes())
-    }
-}
-
-/// Runs `cmd` with `stdin`, reading its output, killing it after `HANG`.
-fn run_to_end(mut cmd: Command, stdin: &[u8]) -> Out {
-    let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pipedesk");
-    let input = stdin.to_vec();
-    let mut pipe = child.stdin.take().expect("stdin");
-    // A process that dies early stops reading: EPIPE is tolerated here.
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let stdout = reader(child.stdout.take());
-    let stderr = reader(child.stderr.take());
-    let status = wait_bounded(&mut child);
-    let _ = writer.join();
-    Out {
-        code: status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-        took: start.elapsed(),
-    }
-}
-
-fn reader<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut r) = r {
-            let _ = r.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
-/// The exit code (None when killed by a signal); panics on a hang.
-fn wait_bounded(child: &mut Child) -> Option<i32> {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status.code();
-        }
-        if start.elapsed() > HANG {
-            let _ = child.kill();
-            panic!("pipedesk hung for {HANG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -299,7 +207,7 @@ fn deliver_concurrently(desk: &Desk, batch: &[Msg], workers: usize) -> usize {
                 let Some(m) = batch.get(i) else { break };
                 let mut attempts = 0;
                 loop {
-                    let out = desk.deliver(m);
+                    let out = desk.deliver_msg(m);
                     match out.code {
                         Some(0) => break,
                         Some(75) if attempts < 20 => {
@@ -335,7 +243,9 @@ fn snapshot(desk: &Desk) -> Vec<i64> {
     ]
     .iter()
     .map(|sql| desk.count(sql))
-    .chain(std::iter::once(eml_files(&desk.path("outbox")).len() as i64))
+    .chain(std::iter::once(
+        eml_files(&desk.path().join("outbox")).len() as i64,
+    ))
     .collect()
 }
 
@@ -351,7 +261,7 @@ fn eml_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn four_concurrent_workers_lose_and_duplicate_nothing() {
-    let desk = Desk::new("", "transport = \"file\"\ndir = \"outbox\"");
+    let desk = desk("", "transport = \"file\"\ndir = \"outbox\"");
     const SEEDS: usize = 20;
     // Seed tickets one by one, so that their numbers are known: 1..=20.
     for t in 1..=SEEDS {
@@ -418,7 +328,7 @@ fn four_concurrent_workers_lose_and_duplicate_nothing() {
         desk.count("SELECT count(*) FROM outbox WHERE state = 'sent'"),
         mails
     );
-    assert_eq!(eml_files(&desk.path("outbox")).len() as i64, mails);
+    assert_eq!(eml_files(&desk.path().join("outbox")).len() as i64, mails);
     desk.check_ok();
 
     // The MTA redelivers everything, each message twice and at once (a
@@ -433,9 +343,9 @@ fn four_concurrent_workers_lose_and_duplicate_nothing() {
 /// A sendmail(1) stand-in: reads the mail, takes a moment (so that a kill
 /// lands mid-send), then files it under `sent/` atomically.
 fn fake_sendmail(desk: &Desk) {
-    let sent = desk.path("sent");
+    let sent = desk.path().join("sent");
     std::fs::create_dir(&sent).unwrap();
-    let script = desk.path("fake-sendmail");
+    let script = desk.path().join("fake-sendmail");
     std::fs::write(
         &script,
         format!(
@@ -451,7 +361,7 @@ fn fake_sendmail(desk: &Desk) {
 /// How many times each Message-ID was handed to the fake sendmail.
 fn sent_counts(desk: &Desk) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
-    for path in eml_files(&desk.path("sent")) {
+    for path in eml_files(&desk.path().join("sent")) {
         let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
         for line in text.lines() {
             if line.is_empty() {
@@ -478,7 +388,7 @@ fn kill_group(child: &mut Child) {
 
 #[test]
 fn sigkill_at_random_points_leaves_a_checked_database_and_redelivery_stores_once() {
-    let desk = Desk::new(
+    let desk = desk(
         "",
         "transport = \"sendmail\"\nsendmail = \"{dir}/fake-sendmail\"",
     );
@@ -492,7 +402,7 @@ fn sigkill_at_random_points_leaves_a_checked_database_and_redelivery_stores_once
     // A measurement to aim with, not an assertion about speed.
     let span = (0..3)
         .map(|n| {
-            let out = desk.deliver(&new_ticket(&format!("aim{n}"), 300_000));
+            let out = desk.deliver_msg(&new_ticket(&format!("aim{n}"), 300_000));
             out.assert_code(0, "an uninterrupted delivery");
             out.took
         })
@@ -509,7 +419,7 @@ fn sigkill_at_random_points_leaves_a_checked_database_and_redelivery_stores_once
         } else {
             new_ticket(&format!("k{n}"), if n % 3 == 0 { 300_000 } else { 0 })
         };
-        let mut cmd = desk.command(None);
+        let mut cmd = desk.command();
         cmd.args(["deliver", "--recipient", &m.rcpt])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -584,7 +494,7 @@ fn sigkill_at_random_points_leaves_a_checked_database_and_redelivery_stores_once
         sent_before.len(),
         queued.len()
     );
-    desk.run(&["flush", "--force"], b"")
+    desk.run_bounded(&["flush", "--force"], b"")
         .assert_code(0, "flush --force");
     assert!(rows("queued").is_empty(), "flush left mail queued");
     let after = sent_counts(&desk);
@@ -600,7 +510,7 @@ fn sigkill_at_random_points_leaves_a_checked_database_and_redelivery_stores_once
     let twice = queued.iter().filter(|id| before.contains_key(*id)).count();
     eprintln!("mail sent before the kill and again by flush: {twice}");
     // A second flush finds nothing to send.
-    desk.run(&["flush", "--force"], b"")
+    desk.run_bounded(&["flush", "--force"], b"")
         .assert_code(0, "second flush");
     assert_eq!(sent_counts(&desk), after, "a second flush sent mail again");
     desk.check_ok();
@@ -610,13 +520,13 @@ fn sigkill_at_random_points_leaves_a_checked_database_and_redelivery_stores_once
 fn a_kill_while_sending_the_second_mail_does_not_send_the_first_again() {
     // A new ticket causes two mails (autoreply, admin notice). The fake
     // sendmail takes the first, then hangs on the second until killed.
-    let desk = Desk::new(
+    let desk = desk(
         "",
         "transport = \"sendmail\"\nsendmail = \"{dir}/fake-sendmail\"",
     );
-    let sent = desk.path("sent");
+    let sent = desk.path().join("sent");
     std::fs::create_dir(&sent).unwrap();
-    let script = desk.path("fake-sendmail");
+    let script = desk.path().join("fake-sendmail");
     std::fs::write(
         &script,
         format!(
@@ -624,16 +534,16 @@ fn a_kill_while_sending_the_second_mail_does_not_send_the_first_again() {
              if [ -e '{dir}/hang' ] && ls '{sent}'/*.eml >/dev/null 2>&1; then\n\
              touch '{dir}/hanging'; sleep 60\nfi\nmv \"$t\" \"$t.eml\"\n",
             sent = sent.display(),
-            dir = desk.path("").display(),
+            dir = desk.path().display(),
         ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(desk.path("hang"), "").unwrap();
+    std::fs::write(desk.path().join("hang"), "").unwrap();
 
     let m = new_ticket("two-mails", 0);
-    let mut cmd = desk.command(None);
+    let mut cmd = desk.command();
     cmd.args(["deliver", "--recipient", &m.rcpt])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -642,12 +552,12 @@ fn a_kill_while_sending_the_second_mail_does_not_send_the_first_again() {
     let mut child = cmd.spawn().expect("spawn deliver");
     child.stdin.take().unwrap().write_all(&m.raw).unwrap();
     let start = Instant::now();
-    while !desk.path("hanging").exists() {
+    while !desk.path().join("hanging").exists() {
         assert!(start.elapsed() < HANG, "the second send never started");
         std::thread::sleep(Duration::from_millis(5));
     }
     kill_group(&mut child);
-    std::fs::remove_file(desk.path("hang")).unwrap();
+    std::fs::remove_file(desk.path().join("hang")).unwrap();
 
     assert_eq!(desk.copies(&m.id), 1, "stored before sending");
     let first = sent_counts(&desk);
@@ -670,7 +580,7 @@ fn a_kill_while_sending_the_second_mail_does_not_send_the_first_again() {
     );
     assert_eq!(states[1].1, "queued");
 
-    desk.run(&["flush", "--force"], b"")
+    desk.run_bounded(&["flush", "--force"], b"")
         .assert_code(0, "flush --force");
     let after = sent_counts(&desk);
     assert_eq!(after.len(), 2, "flush sent the interrupted mail");
@@ -687,7 +597,7 @@ fn blocked_message() -> Msg {
 
 /// `out` is a 75 with one `pipedesk: …` line, within the busy wait plus a
 /// little.
-fn assert_tempfail(out: &Out, busy: u64, what: &str) {
+fn assert_tempfail(out: &Ended, busy: u64, what: &str) {
     eprintln!(
         "{what}: exit {:?} after {:?}: {}",
         out.code,
@@ -710,7 +620,7 @@ fn assert_tempfail(out: &Out, busy: u64, what: &str) {
 /// A lock is waited for `busy_wait_secs`, no less (give up too early and
 /// a busy moment bounces through retries) and not much more (the MTA's own
 /// timeout may be close): "plus a little" is 3 s here, for a slow machine.
-fn assert_waited_busy_wait(out: &Out, busy: u64) {
+fn assert_waited_busy_wait(out: &Ended, busy: u64) {
     let busy = Duration::from_secs(busy);
     assert!(
         out.took >= busy.mul_f32(0.9) && out.took < busy + Duration::from_secs(3),
@@ -723,7 +633,7 @@ fn assert_waited_busy_wait(out: &Out, busy: u64) {
 fn a_locked_database_gives_75_after_the_busy_wait_and_stores_nothing() {
     // One second, well below SQLite's (and rusqlite's) own default of five:
     // the wait must be the configured one.
-    let desk = Desk::new("busy_wait_secs = 1", "transport = \"none\"");
+    let desk = desk("busy_wait_secs = 1", "transport = \"none\"");
     desk.deliver_ok(&new_ticket("first", 0));
     let m = blocked_message();
 
@@ -736,7 +646,7 @@ fn a_locked_database_gives_75_after_the_busy_wait_and_stores_nothing() {
     } else {
         "BEGIN IMMEDIATE"
     });
-    let out = desk.deliver(&m);
+    let out = desk.deliver_msg(&m);
     assert_tempfail(&out, 1, "deliver against a held write lock");
     assert_waited_busy_wait(&out, 1);
     holder.batch("ROLLBACK");
@@ -748,7 +658,7 @@ fn a_locked_database_gives_75_after_the_busy_wait_and_stores_nothing() {
     } else {
         "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; UPDATE tickets SET priority = priority;"
     });
-    let out = desk.deliver(&m);
+    let out = desk.deliver_msg(&m);
     assert_tempfail(&out, 1, "deliver against an exclusive lock");
     assert_waited_busy_wait(&out, 1);
     holder.batch("COMMIT");
@@ -813,8 +723,8 @@ fn is_root() -> bool {
 
 #[test]
 fn a_read_only_database_gives_75_and_stores_nothing() {
-    let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
-    let db_dir = desk.path("db");
+    let desk = desk("busy_wait_secs = 2", "transport = \"none\"");
+    let db_dir = desk.path().join("db");
     let m = blocked_message();
     if desk.on_postgres() {
         // PostgreSQL's read-only: a database (a standby, or one an admin
@@ -825,7 +735,7 @@ fn a_read_only_database_gives_75_and_stores_nothing() {
         db.batch(&format!(
             "ALTER DATABASE {name} SET default_transaction_read_only = on"
         ));
-        let out = desk.deliver(&m);
+        let out = desk.deliver_msg(&m);
         db.batch(&format!(
             "ALTER DATABASE {name} RESET default_transaction_read_only"
         ));
@@ -844,7 +754,7 @@ fn a_read_only_database_gives_75_and_stores_nothing() {
         };
         desk.deliver_ok(&new_ticket("first", 0));
         mount.remount("ro");
-        let out = desk.deliver(&m);
+        let out = desk.deliver_msg(&m);
         mount.remount("rw");
         _mount = Some(mount);
         assert_tempfail(&out, 2, "deliver to a read-only file system");
@@ -859,7 +769,7 @@ fn a_read_only_database_gives_75_and_stores_nothing() {
             set(&entry.unwrap().path(), 0o444);
         }
         set(&db_dir, 0o555);
-        let out = desk.deliver(&m);
+        let out = desk.deliver_msg(&m);
         set(&db_dir, 0o755);
         for entry in std::fs::read_dir(&db_dir).unwrap() {
             set(&entry.unwrap().path(), 0o644);
@@ -872,14 +782,14 @@ fn a_read_only_database_gives_75_and_stores_nothing() {
 
 #[test]
 fn a_full_disk_gives_75_and_stores_nothing() {
-    let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    let desk = desk("busy_wait_secs = 2", "transport = \"none\"");
     if desk.on_postgres() {
         eprintln!(
             "SQLite only: a full disk under the database file (PostgreSQL's disk is the server's)"
         );
         return;
     }
-    let db_dir = desk.path("db");
+    let db_dir = desk.path().join("db");
     let Some(_mount) = is_root().then(|| Mount::tmpfs(&db_dir, "2m")).flatten() else {
         eprintln!(
             "SKIP full disk on a small tmpfs: needs root with permission to mount \
@@ -897,7 +807,7 @@ fn a_full_disk_gives_75_and_stores_nothing() {
     drop(f);
 
     let m = blocked_message();
-    let out = desk.deliver(&m);
+    let out = desk.deliver_msg(&m);
     std::fs::remove_file(&filler).unwrap();
     assert_tempfail(&out, 2, "deliver to a full disk");
     assert_eq!(desk.copies(&m.id), 0);
@@ -909,15 +819,15 @@ fn a_full_disk_gives_75_and_stores_nothing() {
 fn a_file_size_limit_gives_75_not_a_signal_and_stores_nothing() {
     // RLIMIT_FSIZE raises SIGXFSZ, which would kill deliver mid-commit;
     // deliver ignores it, so the write fails like a full disk: 75.
-    let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    let desk = desk("busy_wait_secs = 2", "transport = \"none\"");
     if desk.on_postgres() {
         eprintln!("SQLite only: deliver writes no file of its own on PostgreSQL");
         return;
     }
     desk.deliver_ok(&new_ticket("first", 0));
     let m = blocked_message();
-    let out = desk.run_wrapped(
-        Some("ulimit -f 100"),
+    let out = desk.run_bounded_after(
+        "ulimit -f 100",
         &["deliver", "--recipient", &m.rcpt],
         &m.raw,
     );
@@ -930,7 +840,7 @@ fn a_file_size_limit_gives_75_not_a_signal_and_stores_nothing() {
 #[test]
 fn an_unopenable_database_path_gives_75() {
     // The database folder is missing (a typo, an unmounted volume).
-    let desk = Desk::new("busy_wait_secs = 2", "transport = \"none\"");
+    let desk = desk("busy_wait_secs = 2", "transport = \"none\"");
     if desk.on_postgres() {
         // PostgreSQL's: a server nobody listens for (a wrong port, a host
         // that is down), tried again for busy_wait_secs, then 75.
@@ -939,14 +849,19 @@ fn an_unopenable_database_path_gives_75() {
             .map(|a| a.port())
             .expect("a free port");
         let url = format!("postgres://postgres@127.0.0.1:{port}/nowhere");
-        desk.write_config("busy_wait_secs = 2", "transport = \"none\"", &url);
-        let out = desk.deliver(&blocked_message());
+        configure(
+            &desk,
+            "busy_wait_secs = 2",
+            "transport = \"none\"",
+            Some(&url),
+        );
+        let out = desk.deliver_msg(&blocked_message());
         assert_tempfail(&out, 2, "deliver with no server listening");
         assert_waited_busy_wait(&out, 2);
         return;
     }
-    std::fs::remove_dir(desk.path("db")).unwrap();
+    std::fs::remove_dir(desk.path().join("db")).unwrap();
     let m = blocked_message();
-    let out = desk.deliver(&m);
+    let out = desk.deliver_msg(&m);
     assert_tempfail(&out, 2, "deliver with no database folder");
 }

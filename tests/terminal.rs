@@ -1,82 +1,42 @@
 //! The commands people run at a terminal — show, list, search, attachments,
 //! import, stats, completions, man — driven through the real binary in a
 //! temp folder, against fixtures and small messages written here. The
-//! database is the harness's (`tests/common/store.rs`): SQLite here,
+//! desk and its database are the harness's (`tests/common`): SQLite here,
 //! PostgreSQL in `tests/pg_terminal.rs`.
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipedesk");
-const SUBMIT: &str = "submit@help.example.org";
-const STAFF: &str = "stef@example.org";
+use common::{fixture, Desk, BIN, SUBMIT};
 
-const CONFIG: &str = r#"
-[site]
-name = "myisp"
-domains = ["help.example.org"]
-database = "{database}"
+const STAFF: &str = common::ADMIN;
 
-[[queues]]
-name = "web"
-address = "webmaster"
-
-[staff]
-admins = ["stef@example.org"]
-members = ["ann@example.org"]
-
-[mail]
-transport = "file"
-dir = "outbox"
-"#;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+/// What this suite asks of the harness's desk (`fixtures/pipedesk.toml`:
+/// site `myisp`, queue `web`, admin stef@, member ann@): runs as a person
+/// at a terminal sees them, with the bytes of their output.
+trait Terminal {
+    fn output(&self, args: &[&str], stdin: &[u8]) -> Output;
+    fn ok(&self, args: &[&str]) -> String;
+    fn json(&self, args: &[&str]) -> Value;
+    fn deliver_raw(&self, raw: &str, recipient: &str) -> Value;
+    fn count(&self, sql: &str) -> i64;
 }
 
-/// A help desk in a temp folder.
-struct Desk {
-    dir: TempDir,
-    store: common::store::TestStore,
-}
-
-impl Desk {
-    fn new() -> Desk {
-        let dir = tempfile::tempdir().unwrap();
-        let store = common::store::TestStore::new(PathBuf::from("pipedesk.db"));
-        let config = CONFIG.replace("{database}", &store.setting());
-        std::fs::write(dir.path().join("pipedesk.toml"), config).unwrap();
-        Desk { dir, store }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
+impl Terminal for Desk {
     /// Runs pipedesk with `args`, `stdin` on its standard input, no
     /// terminal, and none of the environment that changes its output.
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(BIN)
-            .arg("--config")
-            .arg(self.path("pipedesk.toml"))
+    fn output(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = self
+            .command()
             .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("PIPEDESK_CONFIG")
             .env_remove("NO_COLOR")
             .env_remove("PAGER")
-            .env_remove("RECIPIENT")
-            .env_remove("ORIGINAL_RECIPIENT")
-            .env_remove("SENDER")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -88,7 +48,7 @@ impl Desk {
 
     /// Runs and asserts exit 0; returns stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args, b"");
+        let out = self.output(args, b"");
         assert!(
             out.status.success(),
             "pipedesk {args:?} failed ({:?}): {}",
@@ -103,13 +63,13 @@ impl Desk {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
     }
 
-    fn deliver(&self, raw: &str, recipient: &str) -> Value {
+    fn deliver_raw(&self, raw: &str, recipient: &str) -> Value {
         let sender = raw
             .lines()
             .find_map(|l| l.strip_prefix("From: "))
             .unwrap_or("")
             .to_string();
-        let out = self.run(
+        let out = self.output(
             &[
                 "deliver",
                 "--json",
@@ -130,7 +90,7 @@ impl Desk {
 
     /// One number from the database.
     fn count(&self, sql: &str) -> i64 {
-        self.store.db(self.dir.path()).count(sql, &[])
+        self.db().count(sql, &[])
     }
 }
 
@@ -156,7 +116,7 @@ fn mail(from: &str, id: &str, subject: &str, extra: &str, body: &str) -> String 
 #[test]
 fn show_reads_like_a_thread_with_changes_in_between() {
     let desk = Desk::new();
-    desk.deliver(
+    desk.deliver_raw(
         &mail(
             "john@example.com",
             "t1@example.com",
@@ -166,7 +126,7 @@ fn show_reads_like_a_thread_with_changes_in_between() {
         ),
         SUBMIT,
     );
-    desk.deliver(
+    desk.deliver_raw(
         &mail(
             STAFF,
             "t2@example.org",
@@ -213,7 +173,7 @@ fn show_reads_like_a_thread_with_changes_in_between() {
 #[test]
 fn show_json_keeps_the_spec_shape() {
     let desk = Desk::new();
-    desk.deliver(
+    desk.deliver_raw(
         &mail("john@example.com", "j1@x", "Hello", "", "body\n"),
         SUBMIT,
     );
@@ -243,11 +203,11 @@ fn show_json_keeps_the_spec_shape() {
 #[test]
 fn show_of_a_missing_ticket_fails_with_one_line() {
     let desk = Desk::new();
-    desk.deliver(
+    desk.deliver_raw(
         &mail("john@example.com", "j1@x", "Hello", "", "b\n"),
         SUBMIT,
     );
-    let out = desk.run(&["show", "9"], b"");
+    let out = desk.output(&["show", "9"], b"");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -259,12 +219,12 @@ fn show_of_a_missing_ticket_fails_with_one_line() {
 
 fn three_tickets() -> Desk {
     let desk = Desk::new();
-    desk.deliver(&mail("john@example.com", "a@x", "First", "", "a\n"), SUBMIT);
-    desk.deliver(
+    desk.deliver_raw(&mail("john@example.com", "a@x", "First", "", "a\n"), SUBMIT);
+    desk.deliver_raw(
         &mail("maria@example.net", "b@x", "Second", "", "b\n"),
         "webmaster@help.example.org",
     );
-    desk.deliver(&mail("john@example.com", "c@x", "Third", "", "c\n"), SUBMIT);
+    desk.deliver_raw(&mail("john@example.com", "c@x", "Third", "", "c\n"), SUBMIT);
     desk.ok(&["close", "3", "--as", STAFF]);
     desk.ok(&["assign", "1", "ann@example.org", "--as", STAFF]);
     desk
@@ -315,7 +275,7 @@ fn list_filters_by_status_queue_owner_and_requestor() {
     assert_eq!(all[0]["messages"], 1);
     assert_eq!(all[0]["watchers"], serde_json::json!(["maria@example.net"]));
     assert!(all[0].get("history").is_none());
-    let out = desk.run(&["list", "--status", "pending"], b"");
+    let out = desk.output(&["list", "--status", "pending"], b"");
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -324,7 +284,7 @@ fn list_filters_by_status_queue_owner_and_requestor() {
 #[test]
 fn search_ranks_tickets_and_gives_a_snippet() {
     let desk = Desk::new();
-    desk.deliver(
+    desk.deliver_raw(
         &mail(
             "john@example.com",
             "s1@x",
@@ -334,7 +294,7 @@ fn search_ranks_tickets_and_gives_a_snippet() {
         ),
         SUBMIT,
     );
-    desk.deliver(
+    desk.deliver_raw(
         &mail(
             "maria@example.net",
             "s2@x",
@@ -344,7 +304,7 @@ fn search_ranks_tickets_and_gives_a_snippet() {
         ),
         SUBMIT,
     );
-    desk.deliver(
+    desk.deliver_raw(
         &mail("ann@example.net", "s3@x", "Unrelated", "", "nothing here\n"),
         SUBMIT,
     );
@@ -422,7 +382,7 @@ fn attachments_are_listed_and_saved_inside_dir_under_safe_unique_names() {
         "filename=\"C:\\\\Windows\\\\evil.dll\"".to_string(),
     ];
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    desk.deliver(&with_attachments(&refs), SUBMIT);
+    desk.deliver_raw(&with_attachments(&refs), SUBMIT);
 
     let listed = desk.json(&["attachments", "1", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), names.len(), "{listed}");
@@ -431,16 +391,16 @@ fn attachments_are_listed_and_saved_inside_dir_under_safe_unique_names() {
     let text = desk.ok(&["attachments", "1"]);
     assert!(text.contains("same.txt"), "{text}");
 
-    let save = desk.path("saved");
+    let save = desk.path().join("saved");
     std::fs::create_dir(&save).unwrap();
     // A symlink planted at a name the save will want: never written through.
-    let outside = desk.path("outside.txt");
+    let outside = desk.path().join("outside.txt");
     #[cfg(unix)]
     std::os::unix::fs::symlink(&outside, save.join("same.txt")).unwrap();
-    let before: BTreeSet<String> = entries(desk.dir.path());
+    let before: BTreeSet<String> = entries(desk.path());
     desk.ok(&["attachments", "1", "--save", save.to_str().unwrap()]);
     assert_eq!(
-        entries(desk.dir.path()),
+        entries(desk.path()),
         before,
         "something written outside DIR"
     );
@@ -485,7 +445,7 @@ fn entries(dir: &Path) -> BTreeSet<String> {
 #[test]
 fn attachments_of_fixtures_are_listed_with_their_decoded_names() {
     let desk = Desk::new();
-    let out = desk.run(
+    let out = desk.output(
         &[
             "deliver",
             "--recipient",
@@ -498,7 +458,7 @@ fn attachments_of_fixtures_are_listed_with_their_decoded_names() {
     assert!(out.status.success());
     let listed = desk.json(&["attachments", "1", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
-    let save = desk.path("out");
+    let save = desk.path().join("out");
     desk.ok(&["attachments", "1", "--save", save.to_str().unwrap()]);
     assert_eq!(entries(&save).len(), 2);
 }
@@ -675,7 +635,7 @@ fn assert_imported(desk: &Desk) {
         "the bounce is kept without a ticket"
     );
     assert_eq!(desk.count("SELECT count(*) FROM outbox"), 0, "no mail");
-    assert!(!desk.path("outbox").exists());
+    assert!(!desk.path().join("outbox").exists());
 }
 
 fn import(desk: &Desk, path: &Path) -> Value {
@@ -685,7 +645,7 @@ fn import(desk: &Desk, path: &Path) -> Value {
 #[test]
 fn import_of_an_mbox_threads_by_old_tag_then_references_and_runs_twice_safely() {
     let desk = Desk::new();
-    let mbox = desk.path("old.mbox");
+    let mbox = desk.path().join("old.mbox");
     write_mbox(&mbox, &old_mail());
     let first = import(&desk, &mbox);
     assert_eq!(first["messages"], 8, "{first}");
@@ -709,7 +669,7 @@ fn import_of_an_mbox_threads_by_old_tag_then_references_and_runs_twice_safely() 
 #[test]
 fn import_of_a_maildir_gives_the_same_tickets() {
     let desk = Desk::new();
-    let maildir = desk.path("Maildir");
+    let maildir = desk.path().join("Maildir");
     write_maildir(&maildir, &old_mail());
     let first = import(&desk, &maildir);
     assert_eq!(first["messages"], 8, "{first}");
@@ -722,9 +682,9 @@ fn import_of_a_maildir_gives_the_same_tickets() {
 #[test]
 fn import_says_in_one_line_what_it_did_and_maps_new_mail_to_imported_tickets() {
     let desk = Desk::new();
-    let mbox = desk.path("old.mbox");
+    let mbox = desk.path().join("old.mbox");
     write_mbox(&mbox, &old_mail()[..2]);
-    let out = desk.run(&["import", mbox.to_str().unwrap()], b"");
+    let out = desk.output(&["import", mbox.to_str().unwrap()], b"");
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
@@ -734,7 +694,7 @@ fn import_says_in_one_line_what_it_did_and_maps_new_mail_to_imported_tickets() {
     );
     assert!(out.stderr.is_empty(), "no progress bar without a terminal");
     // Mail arriving afterwards threads onto the imported ticket.
-    let o = desk.deliver(
+    let o = desk.deliver_raw(
         &mail(
             "john@example.com",
             "new1@example.com",
@@ -751,8 +711,11 @@ fn import_says_in_one_line_what_it_did_and_maps_new_mail_to_imported_tickets() {
 #[test]
 fn import_refuses_a_folder_that_is_not_a_maildir() {
     let desk = Desk::new();
-    std::fs::create_dir(desk.path("empty")).unwrap();
-    let out = desk.run(&["import", desk.path("empty").to_str().unwrap()], b"");
+    std::fs::create_dir(desk.path().join("empty")).unwrap();
+    let out = desk.output(
+        &["import", desk.path().join("empty").to_str().unwrap()],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a Maildir"));
 }
@@ -762,10 +725,10 @@ fn import_refuses_a_folder_that_is_not_a_maildir() {
 #[test]
 fn stats_count_by_status_and_queue_with_the_median_first_reply() {
     let desk = Desk::new();
-    let mbox = desk.path("old.mbox");
+    let mbox = desk.path().join("old.mbox");
     write_mbox(&mbox, &old_mail()[..4]);
     import(&desk, &mbox);
-    desk.deliver(
+    desk.deliver_raw(
         &mail("peter@example.de", "w1@x", "Site down", "", "500\n"),
         "webmaster@help.example.org",
     );
@@ -799,12 +762,12 @@ fn completions_and_man_page_come_from_the_command_line_definitions() {
         assert!(out.contains("pipedesk"), "{shell}");
         assert!(out.contains("import"), "{shell}");
     }
-    let out = desk.run(&["completions", "tcsh"], b"");
+    let out = desk.output(&["completions", "tcsh"], b"");
     assert_eq!(out.status.code(), Some(64));
     let man = desk.ok(&["man"]);
     assert!(man.contains(".TH pipedesk 1"), "{man}");
     assert!(man.contains("attachments"), "{man}");
-    let dir = desk.path("man");
+    let dir = desk.path().join("man");
     desk.ok(&["man", "--dir", dir.to_str().unwrap()]);
     let pages = entries(&dir);
     for page in ["pipedesk.1", "pipedesk-import.1", "pipedesk-show.1"] {
@@ -822,11 +785,11 @@ fn completions_and_man_page_come_from_the_command_line_definitions() {
 #[test]
 fn import_skips_an_empty_message_with_a_warning_and_goes_on() {
     let desk = Desk::new();
-    let mbox = desk.path("old.mbox");
+    let mbox = desk.path().join("old.mbox");
     let mut messages = vec![("nobody@example.com".to_string(), b"\n".to_vec())];
     messages.extend(old_mail().into_iter().take(1));
     write_mbox(&mbox, &messages);
-    let out = desk.run(&["import", "--json", mbox.to_str().unwrap()], b"");
+    let out = desk.output(&["import", "--json", mbox.to_str().unwrap()], b"");
     assert!(out.status.success());
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["skipped"], 1, "{summary}");
@@ -842,7 +805,7 @@ fn import_skips_an_empty_message_with_a_warning_and_goes_on() {
 fn import_of_several_mailboxes_in_one_run_keeps_old_numbers_across_them() {
     let desk = Desk::new();
     let mail = old_mail();
-    let (mbox, maildir) = (desk.path("2025.mbox"), desk.path("Maildir"));
+    let (mbox, maildir) = (desk.path().join("2025.mbox"), desk.path().join("Maildir"));
     write_mbox(&mbox, &mail[..2]);
     write_maildir(&maildir, &mail[2..]);
     let out = desk.ok(&["import", mbox.to_str().unwrap(), maildir.to_str().unwrap()]);

@@ -85,6 +85,3 @@ impl Desk {
         self.store.describe()
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -15,10 +15,6 @@ use crate::common::*;
 /// gets near it.
 pub const LIMIT: Duration = Duration::from_secs(90);
 
-pub fn john(subject: &str) -> Mail {
-    mail("John Smith <john@example.com>", subject)
-}
-
 /// A desk served to a browser.
 pub struct Stage {
     pub browser: Browser,

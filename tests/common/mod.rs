@@ -5,10 +5,16 @@
 //! `help.example.org`, admin stef@, member ann@, file transport into
 //! `outbox/`), so relative paths in it land in that folder. Its database
 //! is `pipedesk.db` in that folder, or, in a `pg_*` test binary, a fresh
-//! PostgreSQL database (`store.rs`).
+//! PostgreSQL database (`store.rs`; a `pg_*` binary whose PostgreSQL cannot
+//! start runs none of its tests). It is the one harness of every suite: a
+//! suite that wants another site name or other staff says so with
+//! `Desk::with_config`, runs held to a bound go through `bounded.rs`, and
+//! the desk's own tests open the same store in process
+//! (`TestStore::open_in_process`).
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod bounded;
 pub mod browser;
 pub mod pg;
 pub mod store;
@@ -113,6 +119,27 @@ pub fn staff_mail(from: &str, subject: &str) -> Mail {
         "mx.help.example.org; spf=pass smtp.mailfrom=example.org; \
          dkim=pass header.d=example.org; dmarc=pass header.from=example.org",
     )
+}
+
+/// Mail from the people of `fixtures/pipedesk.toml`'s desk: john, who asks
+/// for help.
+pub fn john(subject: &str) -> Mail {
+    mail("John Smith <john@example.com>", subject)
+}
+
+/// From stef, the admin, as our MX hands it over (`staff_mail`).
+pub fn stef(subject: &str) -> Mail {
+    staff_mail("Stef <stef@example.org>", subject)
+}
+
+/// From ann, a member of staff, as our MX hands it over (`staff_mail`).
+pub fn ann(subject: &str) -> Mail {
+    staff_mail("Ann <ann@example.org>", subject)
+}
+
+/// From eve, a stranger to the desk.
+pub fn eve(subject: &str) -> Mail {
+    mail("Eve <eve@example.net>", subject)
 }
 
 impl Mail {
@@ -434,7 +461,22 @@ impl Desk {
     /// The binary with `--config` and a clean environment: none of the
     /// variables pipedesk reads leak in from the test runner.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.clean(Command::new(BIN))
+    }
+
+    /// `command`, started by `sh` after `script` (`ulimit -v …`): the
+    /// limits a test puts on the process are its own, not the runner's.
+    pub fn command_after(&self, script: &str) -> Command {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("{script}; exec \"$0\" \"$@\""))
+            .arg(BIN);
+        self.clean(sh)
+    }
+
+    /// `cmd` in the desk's folder, with `--config` and none of the
+    /// variables pipedesk reads.
+    fn clean(&self, mut cmd: Command) -> Command {
         cmd.current_dir(self.path())
             .arg("--config")
             .arg(&self.config);

@@ -55,7 +55,10 @@ pub fn shared_or_skip(test: &str) -> Option<&'static Cluster> {
         Err(why) if in_ci() => panic!("{test}: PostgreSQL could not start (CI=true): {why}"),
         Err(why) => {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIP: {test}: {why}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP: {test}: PostgreSQL could not start: {why}"
+            );
             None
         }
     }

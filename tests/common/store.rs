@@ -3,7 +3,8 @@
 //! as their own test binary on SQLite, and included by a `pg_*` test binary
 //! (`tests/pg_deliver.rs`, …) on PostgreSQL, where every desk gets a fresh
 //! database of the binary's throwaway cluster (`pg.rs`). The choice is made
-//! by the crate's name, at compile time.
+//! by the crate's name, at compile time; a `pg_*` binary whose cluster
+//! cannot start runs none of its tests (`on_postgres`).
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -18,8 +19,9 @@ pub const WANTS_POSTGRES: bool = {
 };
 
 /// Is PostgreSQL this binary's store, and running? Where it cannot start,
-/// a CI run fails here; elsewhere the suite says SKIP once and runs on
-/// SQLite, so that a machine without PostgreSQL still tests everything else.
+/// a CI run fails here (every test that asks); elsewhere the binary ends,
+/// passing, after one `SKIP:` line for each of its tests, none of which
+/// runs: a `pg_*` binary never tests SQLite again in PostgreSQL's name.
 pub fn on_postgres() -> bool {
     if !WANTS_POSTGRES {
         return false;
@@ -27,20 +29,72 @@ pub fn on_postgres() -> bool {
     match pg::shared() {
         Ok(_) => true,
         Err(why) if pg::in_ci() => panic!("PostgreSQL could not start (CI=true): {why}"),
-        Err(why) => {
-            static SAID: Once = Once::new();
-            SAID.call_once(|| {
-                use std::io::Write;
-                // Straight to the process's stderr: the test harness
-                // captures eprintln! of passing tests.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIP: PostgreSQL runs of {}: {why} (this binary tests SQLite instead)",
-                    env!("CARGO_CRATE_NAME")
-                );
-            });
-            false
+        Err(why) => skip_every_test(&why),
+    }
+}
+
+/// Says `SKIP: <test>: PostgreSQL could not start: <why>` for every test of
+/// this binary (as libtest lists them, with the filters it was given) and
+/// ends the process with 0. The first test to get here does it; the others
+/// wait for the exit, so none of them goes on.
+fn skip_every_test(why: &str) -> ! {
+    static SKIPPING: Once = Once::new();
+    SKIPPING.call_once(|| {
+        use std::io::Write;
+        let binary = env!("CARGO_CRATE_NAME");
+        let first_line = why.lines().next().unwrap_or_default();
+        let tests = listed_tests();
+        // Straight to the process's stderr: libtest captures eprintln!.
+        let mut err = std::io::stderr().lock();
+        for test in &tests {
+            let _ = writeln!(
+                err,
+                "SKIP: {binary}::{test}: PostgreSQL could not start: {first_line}"
+            );
         }
+        let _ = writeln!(
+            err,
+            "SKIP: {binary}: none of its {} tests ran, PostgreSQL could not start \
+             (with CI=true this fails): {why}",
+            tests.len()
+        );
+        let _ = err.flush();
+        std::process::exit(0);
+    });
+    // Only a thread that came second: the first one is ending the process.
+    loop {
+        std::thread::park();
+    }
+}
+
+/// The names of this binary's tests that its arguments select: the binary
+/// asked again with `--list` (which starts no test, so no cluster).
+fn listed_tests() -> Vec<String> {
+    let mut args = Vec::new();
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        // Our own `--format terse` goes last; a second one is refused.
+        if arg == "--format" {
+            given.next();
+        } else if !arg.starts_with("--format=") && arg != "-q" && arg != "--quiet" {
+            args.push(arg);
+        }
+    }
+    let listed = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args(&args)
+            .args(["--list", "--format", "terse"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+    });
+    match listed {
+        Ok(out) => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_suffix(": test"))
+            .map(String::from)
+            .collect(),
+        Err(_) => vec!["(its tests could not be listed)".into()],
     }
 }
 
@@ -66,6 +120,27 @@ impl TestStore {
             pg,
             shared: None,
         }
+    }
+
+    /// The store this binary runs on, for a test of the library in process
+    /// (`open_in_process`).
+    pub fn in_process() -> TestStore {
+        TestStore::new(PathBuf::new())
+    }
+
+    /// The library's store, schema made: this store's PostgreSQL database,
+    /// or (on SQLite) an empty one in memory, as the desk's own unit tests
+    /// always had it.
+    pub fn open_in_process(&self) -> Box<dyn pipedesk::store::Store> {
+        use pipedesk::store;
+        let Some(url) = self.url() else {
+            return store::in_memory().expect("a SQLite store in memory");
+        };
+        let database = pipedesk::config::Database::Postgres(url.to_string());
+        // A bound on a lock held elsewhere, as `db` gives SQLite.
+        let busy = std::time::Duration::from_secs(30);
+        store::open_database(&database, busy, store::Open::Create)
+            .unwrap_or_else(|e| panic!("opening {url}: {e:#}"))
     }
 
     /// A SQLite file whatever the binary runs on: for a test of SQLite

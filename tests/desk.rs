@@ -1,12 +1,22 @@
-//! The desk's rules, in process, on an in-memory SQLite store: every
-//! operation's outcome, history and mail. The behaviour suites in `tests/`
-//! run the same rules through the binary on both stores.
+//! The desk's rules, in process, through the library: every operation's
+//! outcome, history and mail, on each store: an in-memory SQLite here, a
+//! fresh database of the binary's throwaway cluster in `tests/pg_desk.rs`
+//! (the store is the harness's, `tests/common/store.rs`). The behaviour
+//! suites run the same rules through the binary.
 
+mod common;
+
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use super::*;
-use crate::address::Address;
-use crate::inbound;
+use anyhow::Result;
+use pipedesk::address::Address;
+use pipedesk::config::Config;
+use pipedesk::desk::*;
+use pipedesk::inbound;
+use pipedesk::model::*;
+
+use common::store::TestStore;
 
 fn config() -> Arc<Config> {
     Arc::new(
@@ -19,8 +29,33 @@ fn config() -> Arc<Config> {
     )
 }
 
-fn desk() -> Desk {
-    Desk::with_store(config(), store::in_memory().unwrap())
+/// A desk on this binary's store, which it keeps for as long as it lives
+/// (a PostgreSQL database is emptied when the store is dropped, after the
+/// desk's connection).
+struct TestDesk {
+    desk: Desk,
+    _store: TestStore,
+}
+
+impl Deref for TestDesk {
+    type Target = Desk;
+    fn deref(&self) -> &Desk {
+        &self.desk
+    }
+}
+
+impl DerefMut for TestDesk {
+    fn deref_mut(&mut self) -> &mut Desk {
+        &mut self.desk
+    }
+}
+
+fn desk() -> TestDesk {
+    let store = TestStore::in_process();
+    TestDesk {
+        desk: Desk::with_store(config(), store.open_in_process()),
+        _store: store,
+    }
 }
 
 fn at(secs: i64) -> Time {
@@ -40,7 +75,7 @@ fn deliver(desk: &mut Desk, raw: &str, rcpt: &str, sender: &str, now: Time) -> R
 }
 
 /// Ticket 1 from john, at time 0.
-fn with_ticket() -> Desk {
+fn with_ticket() -> TestDesk {
     let mut d = desk();
     let o = deliver(
         &mut d,
