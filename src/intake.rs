@@ -120,16 +120,6 @@ pub fn header_recipients(facts: &Facts) -> impl Iterator<Item = &str> {
     envelope.chain(written).map(String::as_str)
 }
 
-/// The address of an envelope sender (SMTP's reverse-path, RFC 5321 §4.1.2):
-/// without white space and one pair of angle brackets, so `<>`, the null
-/// sender of a bounce, is "". The one way to unwrap it; case is kept.
-pub fn bare_sender(sender: &str) -> &str {
-    let s = sender.trim();
-    s.strip_prefix('<')
-        .and_then(|s| s.strip_suffix('>'))
-        .map_or(s, str::trim)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,14 +212,5 @@ mod tests {
             ..Envelope::default()
         };
         assert_eq!(m.envelope_sender(&given), Some("<>"), "kept as given");
-    }
-
-    #[test]
-    fn a_bare_sender_loses_one_pair_of_brackets() {
-        assert_eq!(bare_sender("<>"), "");
-        assert_eq!(bare_sender(" <John@X> "), "John@X");
-        assert_eq!(bare_sender("MAILER-DAEMON"), "MAILER-DAEMON");
-        assert_eq!(bare_sender(""), "");
-        assert_eq!(bare_sender("<a@b"), "<a@b", "half a pair is no pair");
     }
 }

@@ -38,12 +38,8 @@ pub fn target(recipient: &Recipient, tag: Option<i64>) -> Target {
 /// delivery-status report.
 pub fn is_bounce(envelope_sender: Option<&str>, facts: &Facts) -> bool {
     let daemon = |addr: &str| {
-        let s = addr.trim().trim_start_matches('<').trim_end_matches('>');
-        s.is_empty()
-            || s.split('@')
-                .next()
-                .unwrap_or("")
-                .eq_ignore_ascii_case("mailer-daemon")
+        let s = crate::address::Address::new(addr);
+        s.is_empty() || s.split('@').next() == Some("mailer-daemon")
     };
     let null_sender = envelope_sender.is_some_and(daemon);
     let daemon_from = facts
