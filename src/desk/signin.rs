@@ -154,28 +154,36 @@ impl Desk {
         if !ok {
             return Ok(None);
         }
-        let secret = new_secret("pds_");
-        let credential = Credential {
-            kind: CredentialKind::Session,
-            secret_hash: secret_hash(&secret),
-            address: address.to_string(),
-            created: now,
-            expires: Some(now + chrono::Duration::days(SESSION_DAYS)),
-        };
-        self.store.write(|tx| tx.add_credential(&credential))?;
-        Ok(Some(secret))
+        let expires = now + chrono::Duration::days(SESSION_DAYS);
+        self.issue(CredentialKind::Session, address, now, Some(expires))
+            .map(Some)
     }
 
     /// A new API token for a member of staff (shown once).
     pub fn new_token(&mut self, address: &Address, now: Time) -> Result<String> {
         self.require_staff(address)?;
-        let secret = new_secret("pdt_");
+        self.issue(CredentialKind::Token, address, now, None)
+    }
+
+    /// A new secret of `kind` for `address`: the secret itself, shown
+    /// once; the store keeps only its hash.
+    fn issue(
+        &mut self,
+        kind: CredentialKind,
+        address: &Address,
+        now: Time,
+        expires: Option<Time>,
+    ) -> Result<String> {
+        let secret = new_secret(match kind {
+            CredentialKind::Session => "pds_",
+            CredentialKind::Token => "pdt_",
+        });
         let credential = Credential {
-            kind: CredentialKind::Token,
+            kind,
             secret_hash: secret_hash(&secret),
             address: address.to_string(),
             created: now,
-            expires: None,
+            expires,
         };
         self.store.write(|tx| tx.add_credential(&credential))?;
         Ok(secret)
