@@ -10,9 +10,9 @@ use anyhow::{anyhow, Result};
 use minijinja::Environment;
 use tokio::sync::broadcast;
 
+use super::throttle::SignIns;
 use crate::config::Config;
-use crate::desk::signin::Throttle;
-use crate::desk::{Desk, Error};
+use crate::desk::{Desk, Error, FEED_WINDOW};
 use crate::store::{ChangeWaiter, Open};
 use crate::view::CardView;
 
@@ -38,7 +38,7 @@ pub struct AppState {
     pub hub: broadcast::Sender<Arc<Pushed>>,
     /// The last seq the hub has sent: where a new stream's replay ends.
     pub published: AtomicI64,
-    pub throttle: Mutex<Throttle>,
+    pub throttle: SignIns,
     pub pages: Environment<'static>,
 }
 
@@ -58,7 +58,7 @@ impl AppState {
             desks: Mutex::new(vec![desk]),
             hub,
             published: AtomicI64::new(seq),
-            throttle: Mutex::new(Throttle::default()),
+            throttle: SignIns::default(),
             pages: pages()?,
             config,
         });
@@ -110,14 +110,29 @@ impl AppState {
 fn watch(state: &AppState, mut seen: i64) {
     let mut desk: Option<Desk> = None;
     let mut waiter: Option<ChangeWaiter> = None;
+    let mut unheard = false;
     loop {
         match waiter.as_mut().map(ChangeWaiter::wait) {
             Some(Ok(())) => {}
             // No listener yet, or it broke: look now, and listen again.
-            Some(Err(_)) | None => {
-                waiter = ChangeWaiter::new(&state.config).ok();
-                if waiter.is_none() {
-                    std::thread::sleep(Duration::from_secs(1));
+            broke => {
+                if let Some(Err(e)) = broke {
+                    eprintln!("pipedesk: the live board's listener: {e:#}");
+                }
+                match ChangeWaiter::new(&state.config) {
+                    Ok(w) => {
+                        waiter = Some(w);
+                        unheard = false;
+                    }
+                    Err(e) => {
+                        // Said once per outage, not once a second.
+                        if !unheard {
+                            eprintln!("pipedesk: the live board cannot listen for changes (it looks every second): {e:#}");
+                        }
+                        unheard = true;
+                        waiter = None;
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
                 }
             }
         }
@@ -131,7 +146,7 @@ fn watch(state: &AppState, mut seen: i64) {
                 if last <= seen {
                     return Ok(());
                 }
-                let (read, batch) = d.changes(seen, 10_000)?;
+                let (read, batch) = d.changes(seen, FEED_WINDOW)?;
                 if read <= seen {
                     // Nothing to read below `last` (a feed that lost rows):
                     // skip to it rather than ask again and again.
