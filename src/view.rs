@@ -520,8 +520,9 @@ impl<'a> HitRow<'a> {
 /// A lane of the board: an owner (`""` for nobody) and its heading.
 #[derive(Debug, Serialize)]
 pub struct LaneView<'a> {
-    pub owner: &'a str,
+    // In this order: the page's attribute reads as it always has.
     pub label: &'a str,
+    pub owner: &'a str,
 }
 
 impl<'a> LaneView<'a> {
