@@ -598,4 +598,21 @@ mod tests {
             (true.into(), "Customer called too.".into())
         );
     }
+
+    #[test]
+    fn the_thread_page_offers_every_move_the_desk_allows() {
+        let offered =
+            |from: Status| -> Vec<&str> { MoveView::from(from).iter().map(|m| m.action).collect() };
+        assert_eq!(offered(Status::New), ["close", "open", "stall"]);
+        assert_eq!(offered(Status::Open), ["close", "stall"]);
+        assert_eq!(offered(Status::Stalled), ["close", "reopen"]);
+        assert_eq!(offered(Status::Resolved), ["reopen", "stall"]);
+        for from in Status::ALL {
+            assert_eq!(
+                MoveView::from(from).len(),
+                from.moves_from().len(),
+                "{from}"
+            );
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! out to every open board, the sign-in throttle, and the page templates.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
@@ -76,7 +76,13 @@ impl AppState {
     ) -> Result<T> {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
-            let taken = state.desks.lock().map_err(|_| anyhow!("desk pool"))?.pop();
+            // A pool poisoned by a panicking request still holds whole
+            // desks: refusing it would answer 500 until a restart.
+            let taken = state
+                .desks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
             let mut desk = match taken {
                 Some(d) => d,
                 None => Desk::open(state.config.clone(), Open::Existing)?,
@@ -89,10 +95,9 @@ impl AppState {
                 Err(e) => e.chain().any(|c| c.downcast_ref::<Error>().is_some()),
             };
             if healthy {
-                if let Ok(mut pool) = state.desks.lock() {
-                    if pool.len() < 16 {
-                        pool.push(desk);
-                    }
+                let mut pool = state.desks.lock().unwrap_or_else(PoisonError::into_inner);
+                if pool.len() < 16 {
+                    pool.push(desk);
                 }
             }
             result
