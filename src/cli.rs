@@ -280,7 +280,7 @@ pub struct SearchArgs {
     #[arg(long, value_name = "S")]
     pub status: Vec<String>,
     /// At most this many hits
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = crate::desk::Surface::Command.search_limits().0)]
     pub limit: usize,
     /// Print JSON: an array of {ticket, subject, status, snippet}, best first
     #[arg(long)]

@@ -78,7 +78,45 @@ impl Status {
     pub fn reopens_on_mail(self) -> bool {
         matches!(self, Status::Stalled | Status::Resolved)
     }
+
+    /// The statuses a person may move a ticket in this status to (the
+    /// desk's status rule, and what the thread page and the board offer):
+    /// any other, but never back to new — staff has seen it.
+    pub fn moves_from(self) -> Vec<Status> {
+        Status::ALL
+            .into_iter()
+            .filter(|&to| to != self && to != Status::New)
+            .collect()
+    }
+
+    /// A list of status words, `new,open` or repeated (`--status new
+    /// --status open`), empty ones skipped: the one parser of every front
+    /// end's status filter.
+    pub fn parse_list<'a>(
+        words: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Status>, UnknownStatus> {
+        words
+            .into_iter()
+            .flat_map(|w| w.split(','))
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::parse)
+            .collect()
+    }
 }
+
+impl std::str::FromStr for Status {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Status, UnknownStatus> {
+        Status::parse(s).ok_or_else(|| UnknownStatus(s.trim().to_string()))
+    }
+}
+
+/// A word that is none of the four statuses; its message lists them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status {0:?} (new, open, stalled or resolved)")]
+pub struct UnknownStatus(pub String);
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -575,5 +613,32 @@ mod tests {
         assert!(Status::Stalled.reopens_on_mail());
         assert!(!Status::Open.reopens_on_mail());
         assert!(!Status::New.reopens_on_mail());
+    }
+
+    #[test]
+    fn a_person_moves_a_ticket_to_any_other_status_but_new() {
+        assert_eq!(
+            Status::Resolved.moves_from(),
+            [Status::Open, Status::Stalled]
+        );
+        assert_eq!(
+            Status::New.moves_from(),
+            [Status::Open, Status::Stalled, Status::Resolved]
+        );
+        assert!(Status::ALL.iter().all(|s| !s.moves_from().contains(s)));
+    }
+
+    #[test]
+    fn status_lists_parse_once_with_one_message() {
+        assert_eq!(
+            Status::parse_list(["new, open", "Stalled"]),
+            Ok(vec![Status::New, Status::Open, Status::Stalled])
+        );
+        assert_eq!(Status::parse_list([""]), Ok(vec![]));
+        let e = Status::parse_list(["open,closed"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown status \"closed\" (new, open, stalled or resolved)"
+        );
     }
 }

@@ -1,12 +1,15 @@
 //! The JSON shapes of SPEC §3 and §5, once: what `--json` prints and what
 //! the HTTP API answers (SPEC §6 says they are the same). Field names are
-//! a contract with scripts; change them only with the spec.
+//! a contract with scripts; change them only with the spec. Then the
+//! pages' views: the same shapes with what a person reads added (dates in
+//! words, what an entry did, attachment numbers, the moves offered).
 
 use serde::Serialize;
 
 use crate::desk::{Flushed, Outcome, Stats, Thread};
 use crate::inbound::{attachments_of, Attachment};
 use crate::model::*;
+use crate::term::human_date;
 
 /// A ticket object: `list --json` adds `messages`, `show --json` adds
 /// `history`.
@@ -357,6 +360,183 @@ impl StatsView {
     }
 }
 
+// --- the pages' views (SPEC §6): the shapes above, with what a person reads
+
+/// The thread page's ticket: its object, when it was opened in words, and
+/// its history with each entry described and its attachments numbered.
+#[derive(Debug, Serialize)]
+pub struct ThreadPage<'a> {
+    #[serde(flatten)]
+    pub ticket: TicketView<'a>,
+    pub opened: String,
+    pub history: Vec<PageEntry<'a>>,
+}
+
+/// One history entry on the thread page.
+#[derive(Debug, Serialize)]
+pub struct PageEntry<'a> {
+    #[serde(flatten)]
+    pub entry: EntryView<'a>,
+    pub what: String,
+    pub when: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<PageAttachment>>,
+}
+
+/// An attachment on the thread page, with the number its download has.
+#[derive(Debug, Serialize)]
+pub struct PageAttachment {
+    #[serde(flatten)]
+    pub attachment: Attachment,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+}
+
+impl<'a> ThreadPage<'a> {
+    /// `first` numbers each message's first attachment
+    /// (`desk::first_attachments`).
+    pub fn of(t: &'a Thread, first: &std::collections::HashMap<i64, usize>) -> ThreadPage<'a> {
+        let history = t
+            .history
+            .iter()
+            .map(|e| {
+                let start = e.message.as_ref().and_then(|m| first.get(&m.id)).copied();
+                let mut entry = EntryView::of(e);
+                let attachments = entry.attachments.take().map(|list| {
+                    list.into_iter()
+                        .enumerate()
+                        .map(|(i, attachment)| PageAttachment {
+                            attachment,
+                            index: start.map(|s| s + i),
+                        })
+                        .collect()
+                });
+                PageEntry {
+                    entry,
+                    what: describe(e),
+                    when: human_date(e.date),
+                    attachments,
+                }
+            })
+            .collect();
+        ThreadPage {
+            ticket: TicketView::of(&t.ticket),
+            opened: human_date(t.ticket.created),
+            history,
+        }
+    }
+}
+
+/// A button of the thread page: a status move the desk allows from the
+/// ticket's status (`Status::moves_from`), named as its command is.
+#[derive(Debug, Serialize)]
+pub struct MoveView {
+    pub status: Status,
+    pub label: &'static str,
+    pub action: &'static str,
+}
+
+impl MoveView {
+    /// The moves from `from`: resolve first, then reopen, then stall.
+    pub fn from(from: Status) -> Vec<MoveView> {
+        let allowed = from.moves_from();
+        [Status::Resolved, Status::Open, Status::Stalled]
+            .into_iter()
+            .filter(|to| allowed.contains(to))
+            .map(|to| {
+                let (label, action) = match to {
+                    Status::Resolved => ("Resolve", "close"),
+                    Status::Open if from.reopens_on_mail() => ("Reopen", "reopen"),
+                    Status::Open | Status::New => ("Open", "open"),
+                    Status::Stalled => ("Stall", "stall"),
+                };
+                MoveView {
+                    status: to,
+                    label,
+                    action,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A mail a ticket caused, on its thread page.
+#[derive(Debug, Serialize)]
+pub struct MailLine<'a> {
+    pub kind: &'static str,
+    pub to: String,
+    pub state: &'a str,
+}
+
+impl<'a> MailLine<'a> {
+    pub fn of(m: &'a MailRecord) -> MailLine<'a> {
+        MailLine {
+            kind: m.kind.describe(),
+            to: m.recipients.join(", "),
+            state: m.state.as_str(),
+        }
+    }
+}
+
+/// A row of the ticket list page.
+#[derive(Debug, Serialize)]
+pub struct ListRow<'a> {
+    #[serde(flatten)]
+    pub ticket: TicketView<'a>,
+    /// When it last changed, in words.
+    pub changed: String,
+}
+
+impl<'a> ListRow<'a> {
+    pub fn of(l: &'a Listed) -> ListRow<'a> {
+        ListRow {
+            ticket: TicketView::listed(l),
+            changed: human_date(l.ticket.updated),
+        }
+    }
+}
+
+/// A hit on the ticket list page: its snippet in pieces, a match every
+/// second piece.
+#[derive(Debug, Serialize)]
+pub struct HitRow<'a> {
+    pub ticket: i64,
+    pub subject: &'a str,
+    pub status: Status,
+    pub pieces: Vec<&'a str>,
+}
+
+impl<'a> HitRow<'a> {
+    pub fn of(h: &'a Hit) -> HitRow<'a> {
+        HitRow {
+            ticket: h.ticket,
+            subject: &h.subject,
+            status: h.status,
+            pieces: h.snippet.split([MARK_START, MARK_END]).collect(),
+        }
+    }
+}
+
+/// A lane of the board: an owner (`""` for nobody) and its heading.
+#[derive(Debug, Serialize)]
+pub struct LaneView<'a> {
+    // In this order: the page's attribute reads as it always has.
+    pub label: &'a str,
+    pub owner: &'a str,
+}
+
+impl<'a> LaneView<'a> {
+    /// Nobody's lane first, then one per member of staff.
+    pub fn all(staff: &[&'a str]) -> Vec<LaneView<'a>> {
+        std::iter::once(LaneView {
+            owner: "",
+            label: "nobody",
+        })
+        .chain(staff.iter().map(|a| LaneView { owner: a, label: a }))
+        .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,5 +597,22 @@ mod tests {
             (v["auto"].clone(), v["note"].clone()),
             (true.into(), "Customer called too.".into())
         );
+    }
+
+    #[test]
+    fn the_thread_page_offers_every_move_the_desk_allows() {
+        let offered =
+            |from: Status| -> Vec<&str> { MoveView::from(from).iter().map(|m| m.action).collect() };
+        assert_eq!(offered(Status::New), ["close", "open", "stall"]);
+        assert_eq!(offered(Status::Open), ["close", "stall"]);
+        assert_eq!(offered(Status::Stalled), ["close", "reopen"]);
+        assert_eq!(offered(Status::Resolved), ["reopen", "stall"]);
+        for from in Status::ALL {
+            assert_eq!(
+                MoveView::from(from).len(),
+                from.moves_from().len(),
+                "{from}"
+            );
+        }
     }
 }

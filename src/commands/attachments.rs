@@ -15,13 +15,12 @@ use serde::Serialize;
 
 use crate::cli::AttachmentsArgs;
 use crate::config::Config;
-use crate::inbound::attachment_contents;
 use crate::model::{serialize_time, Time};
 use crate::term::{human_date, one_line, size};
 
 #[derive(Serialize)]
 struct Listed {
-    /// 1, 2, … across the ticket, in message order.
+    /// 1, 2, … across the ticket, in message order (the desk numbers).
     index: usize,
     /// The stored message it came in.
     message: i64,
@@ -36,7 +35,7 @@ struct Listed {
 }
 
 pub fn run(config: &Arc<Config>, args: AttachmentsArgs) -> Result<()> {
-    let (ticket, messages) = crate::commands::desk(config)?.messages(args.id)?;
+    let (ticket, found) = crate::commands::desk(config)?.attachments(args.id)?;
     let dir = match &args.save {
         Some(d) => {
             std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
@@ -45,24 +44,25 @@ pub fn run(config: &Arc<Config>, args: AttachmentsArgs) -> Result<()> {
         None => None,
     };
     let mut listed = Vec::new();
-    for m in messages {
-        for (a, bytes) in attachment_contents(&m.raw) {
-            let index = listed.len() + 1;
-            let saved = match dir {
-                Some(d) => Some(save(d, &safe_name(&a.filename, index), &bytes)?),
-                None => None,
-            };
-            listed.push(Listed {
-                index,
-                message: m.id,
-                author: m.author.clone(),
-                date: m.received,
-                filename: a.filename,
-                content_type: a.content_type,
-                size: a.size,
-                saved,
-            });
-        }
+    for f in found {
+        let saved = match dir {
+            Some(d) => Some(save(
+                d,
+                &safe_name(&f.attachment.filename, f.index),
+                &f.bytes,
+            )?),
+            None => None,
+        };
+        listed.push(Listed {
+            index: f.index,
+            message: f.message,
+            author: f.author,
+            date: f.date,
+            filename: f.attachment.filename,
+            content_type: f.attachment.content_type,
+            size: f.attachment.size,
+            saved,
+        });
     }
     if args.json {
         return crate::term::json(&listed);

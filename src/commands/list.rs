@@ -39,8 +39,7 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
         requestor: args.requestor,
         limit: args.limit,
         ..Filter::default()
-    }
-    .normalised();
+    };
     // The JSON shape (SPEC §5) carries the watchers; the table does not.
     let tickets = desk.list(&filter, args.json)?;
     if args.json {
@@ -88,9 +87,10 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
             Some(w) => console::truncate_str(&r[4], w, "…"),
             None => std::borrow::Cow::Borrowed(r[4].as_str()),
         };
-        let status = match crate::model::Status::parse(&r[1]) {
-            Some(st) if i > 0 => paint.status(st, widths[1]),
-            _ => paint.bold(&format!("{:<w$}", r[1], w = widths[1])),
+        // Row 0 is the header; row i is ticket i - 1.
+        let status = match i.checked_sub(1).and_then(|k| tickets.get(k)) {
+            Some(l) => paint.status(l.ticket.status, widths[1]),
+            None => paint.bold(&format!("{:<w$}", r[1], w = widths[1])),
         };
         let line = format!(
             "{:>w0$}  {status}  {:>w2$}  {:<w3$}  {}",

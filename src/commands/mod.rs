@@ -23,7 +23,7 @@ pub mod write;
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 
 use crate::address::Address;
 use crate::cli::{Cli, Command};
@@ -96,13 +96,7 @@ pub fn acting(config: &Config, given: Option<&str>) -> Result<Address> {
 
 /// `--status` words, each one of the four.
 pub fn statuses(words: &[String]) -> Result<Vec<Status>> {
-    words
-        .iter()
-        .map(|s| match Status::parse(s) {
-            Some(st) => Ok(st),
-            None => bail!("unknown status {s:?} (new, open, stalled or resolved)"),
-        })
-        .collect()
+    Ok(words.iter().map(|s| s.parse()).collect::<Result<_, _>>()?)
 }
 
 /// Mail a committed change could not send at once: only a warning, it stays

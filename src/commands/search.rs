@@ -9,13 +9,15 @@ use anyhow::Result;
 
 use crate::cli::SearchArgs;
 use crate::config::Config;
+use crate::desk::{search_limit, Surface};
 use crate::model::{Hit, MARK_END, MARK_START};
 use crate::term::{one_line, Paint};
 use crate::view::HitView;
 
 pub fn run(config: &Arc<Config>, args: SearchArgs) -> Result<()> {
     let statuses = crate::commands::statuses(&args.status)?;
-    let hits = crate::commands::desk(config)?.search(&args.words, &statuses, args.limit)?;
+    let limit = search_limit(Some(args.limit), Surface::Command);
+    let hits = crate::commands::desk(config)?.search(&args.words, &statuses, limit)?;
     if args.json {
         let views: Vec<HitView<'_>> = hits.iter().map(HitView::of).collect();
         return crate::term::json(&views);

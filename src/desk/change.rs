@@ -336,19 +336,22 @@ fn status_rule(
     who: &str,
     now: Time,
 ) -> Result<()> {
-    let refuse = |why: String| -> Result<()> { Err(Error::NotAllowed(why).into()) };
-    match (t.status, status) {
-        (from, to) if from == to => refuse(format!("ticket #{} is {to} already", t.id)),
-        (_, Status::New) => refuse(format!(
-            "ticket #{} cannot become new again: staff has seen it",
-            t.id
-        )),
-        (_, Status::Open | Status::Stalled) => change_status(tx, t, status, who, now).map(drop),
-        (_, Status::Resolved) => {
-            change_status(tx, t, Status::Resolved, who, now)?;
-            mail.queue(tx, Event::Resolved, t, &Cause::by(who), false, now)
-        }
+    if !t.status.moves_from().contains(&status) {
+        let why = if t.status == status {
+            format!("ticket #{} is {status} already", t.id)
+        } else {
+            format!(
+                "ticket #{} cannot become {status} again: staff has seen it",
+                t.id
+            )
+        };
+        return Err(Error::NotAllowed(why).into());
     }
+    change_status(tx, t, status, who, now)?;
+    if status == Status::Resolved {
+        mail.queue(tx, Event::Resolved, t, &Cause::by(who), false, now)?;
+    }
+    Ok(())
 }
 
 /// An address a person typed, made fit to be a watcher.

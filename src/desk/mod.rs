@@ -25,7 +25,10 @@ use anyhow::Result;
 pub use change::{Act, Changed};
 pub use deliver::{Batch, Incoming, Outcome, Rehearsal};
 pub use error::Error;
-pub use read::{Stats, Thread, RESOLVED_ON_THE_BOARD};
+pub use read::{
+    first_attachments, search_limit, Replay, Stats, Surface, Thread, TicketAttachment, FEED_WINDOW,
+    RESOLVED_ON_THE_BOARD,
+};
 pub use send::{backoff, Flushed, SendError, LEASE_SECS};
 
 use crate::config::Config;

@@ -1,13 +1,91 @@
 //! Reading the desk: a ticket and its thread, lists and searches, stats,
 //! the board and the change feed the live board follows.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 
 use super::{resolve, Desk, Error};
+use crate::inbound::{attachment_contents, attachments_of, Attachment};
 use crate::model::*;
+use crate::store::Tx;
 
-/// How many resolved tickets the board shows (SPEC §6).
+/// How many resolved tickets the board shows (SPEC §6); the board's
+/// script is told this number by the page.
 pub const RESOLVED_ON_THE_BOARD: usize = 50;
+
+/// How far back the change feed reaches: a live board that fell further
+/// behind starts over (SPEC §6: at least 10,000 changes). The store keeps
+/// it; the desk reads no further.
+pub use crate::store::FEED_WINDOW;
+
+/// The front ends that search, each with its own page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// `pipedesk search`: `--limit N`, any N.
+    Command,
+    /// `GET /api/search`.
+    Api,
+    /// The ticket list page's search.
+    Page,
+}
+
+impl Surface {
+    /// How many hits a search answers when not asked for a number, and
+    /// the most it answers (None: as many as asked). The numbers are those
+    /// each front end always had: a terminal screen, a script's page, a
+    /// page a person scrolls.
+    pub const fn search_limits(self) -> (usize, Option<usize>) {
+        match self {
+            Surface::Command => (20, None),
+            Surface::Api => (50, Some(50)),
+            Surface::Page => (100, Some(100)),
+        }
+    }
+}
+
+/// The number of hits a search on `surface` answers, `requested` or not:
+/// the one search limit policy of every front end.
+pub fn search_limit(requested: Option<usize>, surface: Surface) -> usize {
+    let (default, most) = surface.search_limits();
+    let n = requested.unwrap_or(default);
+    most.map_or(n, |most| n.min(most))
+}
+
+/// One attachment of a ticket, numbered 1, 2, … across the ticket in
+/// message order: the one numbering of `pipedesk attachments`, the thread
+/// page and the download route.
+#[derive(Debug, Clone)]
+pub struct TicketAttachment {
+    pub index: usize,
+    /// The stored message it came in.
+    pub message: i64,
+    pub author: String,
+    pub date: Time,
+    pub attachment: Attachment,
+    pub bytes: Vec<u8>,
+}
+
+/// The number of each message's first attachment, by message id: where
+/// that message's attachments start in the ticket's numbering.
+pub fn first_attachments(messages: &[RawMessage]) -> HashMap<i64, usize> {
+    let mut first = HashMap::new();
+    let mut n = 1;
+    for m in messages {
+        first.insert(m.id, n);
+        n += attachments_of(&m.raw).len();
+    }
+    first
+}
+
+/// Where a live board that saw the feed up to some seq goes next.
+#[derive(Debug)]
+pub enum Replay {
+    /// The changes it missed, each ticket's card once at its latest seq.
+    Changes(Vec<(i64, Listed)>),
+    /// Too far behind, or ahead of the feed: it reloads the board.
+    Reset,
+}
 
 /// A ticket with all it holds, for `show`.
 #[derive(Debug, Clone)]
@@ -58,12 +136,17 @@ impl Desk {
         self.store.read(|tx| tx.list(&filter, with_watchers))
     }
 
+    /// The tickets whose subject or messages hold all of `words`, best
+    /// first. Words that hold nothing to search for are the caller's
+    /// mistake (`BadInput`), told before the store is asked, so that
+    /// whatever the store says after is a fault.
     pub fn search(
         &mut self,
         words: &[String],
         statuses: &[Status],
         limit: usize,
     ) -> Result<Vec<Hit>> {
+        crate::store::search_terms(words).map_err(|e| Error::BadInput(format!("{e:#}")))?;
         self.store.read(|tx| tx.search(words, statuses, limit))
     }
 
@@ -80,6 +163,32 @@ impl Desk {
                 Ok((tx.raw_messages(ticket.id)?, ticket))
             })
             .map(|(m, t)| (t, m))
+    }
+
+    /// The attachments of ticket `id` (or the one it was merged into),
+    /// numbered across the ticket, with their bytes.
+    pub fn attachments(&mut self, id: i64) -> Result<(Ticket, Vec<TicketAttachment>)> {
+        let (ticket, messages) = self.messages(id)?;
+        let mut found = Vec::new();
+        for m in messages {
+            for (attachment, bytes) in attachment_contents(&m.raw) {
+                found.push(TicketAttachment {
+                    index: found.len() + 1,
+                    message: m.id,
+                    author: m.author.clone(),
+                    date: m.received,
+                    attachment,
+                    bytes,
+                });
+            }
+        }
+        Ok((ticket, found))
+    }
+
+    /// Attachment number `k` of ticket `id`, if there is one.
+    pub fn attachment(&mut self, id: i64, k: usize) -> Result<Option<TicketAttachment>> {
+        let (_, found) = self.attachments(id)?;
+        Ok(found.into_iter().find(|a| a.index == k))
     }
 
     pub fn stats(&mut self, now: Time) -> Result<Stats> {
@@ -151,33 +260,80 @@ impl Desk {
     /// last seq read (`after` when there was none): where the next call
     /// starts.
     pub fn changes(&mut self, after: i64, limit: usize) -> Result<(i64, Vec<(i64, Listed)>)> {
+        self.store.read(|tx| coalesced(tx, after, limit))
+    }
+
+    /// What a live board that saw the feed up to `since` is sent before
+    /// the changes published after `published` (SPEC §6): the changes in
+    /// between, or a reset when it is ahead of the feed or further behind
+    /// than the feed holds (or than `FEED_WINDOW`). Read in one snapshot.
+    pub fn replay(&mut self, since: i64, published: i64) -> Result<Replay> {
+        if since == published {
+            return Ok(Replay::Changes(Vec::new()));
+        }
+        if since > published || since < 0 {
+            return Ok(Replay::Reset);
+        }
         self.store.read(|tx| {
-            let changes = tx.changes_since(after, limit)?;
-            let last = changes.last().map_or(after, |c| c.seq);
-            let mut latest: Vec<(i64, i64)> = Vec::new();
-            for c in changes.iter().rev() {
-                if !latest.iter().any(|(_, t)| *t == c.ticket) {
-                    latest.push((c.seq, c.ticket));
-                }
+            let (_, oldest) = tx.change_window()?;
+            if since < oldest - 1 {
+                return Ok(Replay::Reset);
             }
-            latest.reverse();
-            let ids: Vec<i64> = latest.iter().map(|(_, t)| *t).collect();
-            let cards = tx.listed(&ids)?;
-            let coalesced = latest
-                .into_iter()
-                .filter_map(|(seq, id)| {
-                    cards
-                        .iter()
-                        .find(|l| l.ticket.id == id)
-                        .map(|l| (seq, l.clone()))
-                })
-                .collect();
-            Ok((last, coalesced))
+            let (read, changes) = coalesced(tx, since, FEED_WINDOW)?;
+            if read < published {
+                return Ok(Replay::Reset);
+            }
+            Ok(Replay::Changes(
+                changes
+                    .into_iter()
+                    .filter(|(seq, _)| *seq <= published)
+                    .collect(),
+            ))
         })
     }
 
     /// The store's problems, for `pipedesk check`.
     pub fn check(&mut self) -> Result<Vec<String>> {
         self.store.read(|tx| tx.check())
+    }
+}
+
+/// The changes after seq `after`, at most `limit`, coalesced to each
+/// ticket's card at its latest seq (see `Desk::changes`).
+fn coalesced(tx: &mut dyn Tx, after: i64, limit: usize) -> Result<(i64, Vec<(i64, Listed)>)> {
+    let changes = tx.changes_since(after, limit)?;
+    let last = changes.last().map_or(after, |c| c.seq);
+    let mut latest: Vec<(i64, i64)> = Vec::new();
+    for c in changes.iter().rev() {
+        if !latest.iter().any(|(_, t)| *t == c.ticket) {
+            latest.push((c.seq, c.ticket));
+        }
+    }
+    latest.reverse();
+    let ids: Vec<i64> = latest.iter().map(|(_, t)| *t).collect();
+    let cards = tx.listed(&ids)?;
+    let coalesced = latest
+        .into_iter()
+        .filter_map(|(seq, id)| {
+            cards
+                .iter()
+                .find(|l| l.ticket.id == id)
+                .map(|l| (seq, l.clone()))
+        })
+        .collect();
+    Ok((last, coalesced))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_surface_searches_as_many_as_it_always_did() {
+        assert_eq!(search_limit(None, Surface::Command), 20);
+        assert_eq!(search_limit(Some(500), Surface::Command), 500);
+        assert_eq!(search_limit(None, Surface::Api), 50);
+        assert_eq!(search_limit(Some(80), Surface::Api), 50);
+        assert_eq!(search_limit(None, Surface::Page), 100);
     }
 }

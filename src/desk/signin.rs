@@ -1,12 +1,8 @@
 //! Who may enter the web (SPEC §6): staff passwords as Argon2id hashes,
 //! session and API-token secrets that are random and kept only as their
-//! SHA-256, and the throttle on repeated failed sign-ins. A secret is
-//! shown once, to the browser or to the admin who asked for a token; the
-//! database never holds one a thief could use.
-
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::time::{Duration, Instant};
+//! SHA-256. A secret is shown once, to the browser or to the admin who
+//! asked for a token; the database never holds one a thief could use. (The
+//! throttle on repeated failed sign-ins is the web's: `web::throttle`.)
 
 use anyhow::{anyhow, Result};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -68,56 +64,6 @@ pub fn new_secret(prefix: &str) -> String {
 /// What the database keeps of a secret.
 pub fn secret_hash(secret: &str) -> String {
     crate::inbound::hex(&Sha256::digest(secret.as_bytes()))
-}
-
-/// Failed sign-ins by client address: after `LIMIT` within `WINDOW`, that
-/// client's sign-ins are refused for `LOCKOUT` (SPEC §6: 10, 10 minutes, a
-/// minute).
-#[derive(Debug, Default)]
-pub struct Throttle {
-    failures: HashMap<IpAddr, Vec<Instant>>,
-    locked: HashMap<IpAddr, Instant>,
-}
-
-impl Throttle {
-    pub const LIMIT: usize = 10;
-    pub const WINDOW: Duration = Duration::from_secs(600);
-    pub const LOCKOUT: Duration = Duration::from_secs(60);
-
-    /// May `client` try to sign in at `now`?
-    pub fn allows(&mut self, client: IpAddr, now: Instant) -> bool {
-        match self.locked.get(&client) {
-            Some(&until) if now < until => false,
-            Some(_) => {
-                self.locked.remove(&client);
-                true
-            }
-            None => true,
-        }
-    }
-
-    /// Records a failed sign-in.
-    pub fn failed(&mut self, client: IpAddr, now: Instant) {
-        let recent = self.failures.entry(client).or_default();
-        recent.retain(|&t| now.duration_since(t) < Self::WINDOW);
-        recent.push(now);
-        if recent.len() >= Self::LIMIT {
-            recent.clear();
-            self.locked.insert(client, now + Self::LOCKOUT);
-        }
-        // Forget clients that went quiet, so the map cannot grow forever.
-        if self.failures.len() > 10_000 {
-            self.failures.retain(|_, v| {
-                v.last()
-                    .is_some_and(|&t| now.duration_since(t) < Self::WINDOW)
-            });
-        }
-    }
-
-    /// A successful sign-in clears the client's failures.
-    pub fn succeeded(&mut self, client: IpAddr) {
-        self.failures.remove(&client);
-    }
 }
 
 impl Desk {
@@ -234,35 +180,5 @@ mod tests {
         assert_eq!(secret_hash(&a), secret_hash(&a));
         assert_ne!(secret_hash(&a), secret_hash(&b));
         assert!(!secret_hash(&a).contains(&a[4..]));
-    }
-
-    #[test]
-    fn ten_failures_lock_a_client_out_for_a_minute() {
-        let mut t = Throttle::default();
-        let ip: IpAddr = "192.0.2.7".parse().unwrap();
-        let other: IpAddr = "192.0.2.8".parse().unwrap();
-        let start = Instant::now();
-        for i in 0..9 {
-            assert!(t.allows(ip, start));
-            t.failed(ip, start + Duration::from_secs(i));
-        }
-        assert!(t.allows(ip, start + Duration::from_secs(10)));
-        t.failed(ip, start + Duration::from_secs(10));
-        assert!(!t.allows(ip, start + Duration::from_secs(11)));
-        assert!(t.allows(other, start + Duration::from_secs(11)));
-        assert!(!t.allows(ip, start + Duration::from_secs(69)));
-        assert!(t.allows(ip, start + Duration::from_secs(71)));
-    }
-
-    #[test]
-    fn failures_older_than_the_window_do_not_count() {
-        let mut t = Throttle::default();
-        let ip: IpAddr = "2001:db8::1".parse().unwrap();
-        let start = Instant::now();
-        for i in 0..9 {
-            t.failed(ip, start + Duration::from_secs(i));
-        }
-        t.failed(ip, start + Duration::from_secs(700));
-        assert!(t.allows(ip, start + Duration::from_secs(701)));
     }
 }

@@ -3,20 +3,39 @@
 //! history and mail. A change answers the ticket object with its version as
 //! ETag; `If-Match` makes it conditional (412 with the ticket as it is).
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::Staff;
 use super::error::ApiError;
+use super::events;
+use super::extract::{IfMatch, Json};
 use super::Shared;
 use crate::address::Address;
-use crate::desk::{Act, Desk, Error};
+use crate::desk::{search_limit, Act, Desk, Error, Surface};
 use crate::model::{Filter, Status};
 use crate::view::{BoardView, CardView, HitView, TicketView};
+
+/// The API's routes, nested under `/api`.
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/tickets", get(list))
+        .route("/tickets/{n}", get(show))
+        .route("/tickets/{n}/status", post(status))
+        .route("/tickets/{n}/owner", post(owner))
+        .route("/tickets/{n}/reply", post(reply))
+        .route("/tickets/{n}/comment", post(comment))
+        .route("/tickets/{n}/merge", post(merge))
+        .route("/tickets/{n}/move", post(move_to))
+        .route("/search", get(search))
+        .route("/board", get(board))
+        .route("/events", get(events::stream))
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -27,18 +46,7 @@ pub struct ListQuery {
 
 /// `status=open` or `status=new,open`.
 fn statuses(s: Option<&str>) -> Result<Vec<Status>, ApiError> {
-    s.unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            Status::parse(w).ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "unknown status {w:?} (new, open, stalled, resolved)"
-                ))
-            })
-        })
-        .collect()
+    Status::parse_list(s).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 fn nonempty(s: Option<String>) -> Option<String> {
@@ -46,7 +54,7 @@ fn nonempty(s: Option<String>) -> Option<String> {
 }
 
 /// `GET /api/tickets` = `list --json`.
-pub async fn list(
+async fn list(
     State(state): State<Shared>,
     _: Staff,
     Query(q): Query<ListQuery>,
@@ -56,8 +64,7 @@ pub async fn list(
         queue: nonempty(q.queue),
         owner: nonempty(q.owner),
         ..Filter::default()
-    }
-    .normalised();
+    };
     let json = state
         .desk(move |desk| {
             let listed = desk.list(&filter, true)?;
@@ -89,7 +96,7 @@ fn with_etag(status: StatusCode, (json, version): (Value, i64)) -> Response {
 }
 
 /// `GET /api/tickets/N` = `show --json`.
-pub async fn show(
+async fn show(
     State(state): State<Shared>,
     _: Staff,
     Path(id): Path<i64>,
@@ -105,7 +112,7 @@ pub struct SearchQuery {
 }
 
 /// `GET /api/search?q=` = `search --json`.
-pub async fn search(
+async fn search(
     State(state): State<Shared>,
     _: Staff,
     Query(q): Query<SearchQuery>,
@@ -121,9 +128,7 @@ pub async fn search(
     let statuses = statuses(q.status.as_deref())?;
     let json = state
         .desk(move |desk| {
-            let hits = desk
-                .search(&words, &statuses, 50)
-                .map_err(|e| anyhow::Error::new(Error::BadInput(format!("{e:#}"))))?;
+            let hits = desk.search(&words, &statuses, search_limit(None, Surface::Api))?;
             Ok(serde_json::to_value(
                 hits.iter().map(HitView::of).collect::<Vec<_>>(),
             )?)
@@ -138,7 +143,7 @@ pub struct BoardQuery {
 }
 
 /// `GET /api/board` = `{"seq": S, "cards": [card, …]}`.
-pub async fn board(
+async fn board(
     State(state): State<Shared>,
     _: Staff,
     Query(q): Query<BoardQuery>,
@@ -157,26 +162,6 @@ pub async fn board(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// The version an `If-Match` names: `12` or `"12"` (or a weak `W/"12"`).
-pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or("").trim();
-    let bare = text.trim_start_matches("W/").trim_matches('"');
-    if bare == "*" {
-        return Ok(None);
-    }
-    bare.parse()
-        .map(Some)
-        .map_err(|_| ApiError::BadRequest(format!("If-Match {text:?} is not a ticket version")))
-}
-
-/// A JSON body of type `T`.
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("the JSON body: {e}")))
-}
-
 /// Runs a change of ticket `id` by `who` and answers the ticket it left
 /// (`f` returns which: a merge answers the ticket merged into); a stale
 /// version answers 412 with the ticket as it is now.
@@ -184,7 +169,7 @@ async fn change(
     state: Shared,
     id: i64,
     staff: Staff,
-    version: Option<i64>,
+    IfMatch(version): IfMatch,
     f: impl FnOnce(&mut Desk, &Act) -> anyhow::Result<i64> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let answer = state
@@ -236,69 +221,59 @@ struct MoveBody {
 }
 
 fn status_of(word: &str) -> Result<Status, ApiError> {
-    Status::parse(word).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "unknown status {word:?} (new, open, stalled, resolved)"
-        ))
-    })
+    word.parse()
+        .map_err(|e: crate::model::UnknownStatus| ApiError::BadRequest(e.to_string()))
 }
 
-fn owner_of(owner: Option<String>) -> Option<String> {
-    owner.filter(|o| !o.trim().is_empty())
+fn owner_of(owner: Option<String>) -> Option<Address> {
+    owner
+        .filter(|o| !o.trim().is_empty())
+        .map(|o| Address::new(&o))
 }
 
 /// `POST /api/tickets/N/status {"status": S}`.
-pub async fn status(
+async fn status(
     State(state): State<Shared>,
     staff: Staff,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    version: IfMatch,
+    Json(b): Json<StatusBody>,
 ) -> Result<Response, ApiError> {
-    let b: StatusBody = body(&bytes)?;
     let to = status_of(&b.status)?;
-    change(state, id, staff, if_match(&headers)?, move |desk, act| {
+    change(state, id, staff, version, move |desk, act| {
         Ok(desk.set_status(id, to, act)?.ticket.id)
     })
     .await
 }
 
 /// `POST /api/tickets/N/owner {"owner": ADDR|null}`.
-pub async fn owner(
+async fn owner(
     State(state): State<Shared>,
     staff: Staff,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    version: IfMatch,
+    Json(b): Json<OwnerBody>,
 ) -> Result<Response, ApiError> {
-    let b: OwnerBody = body(&bytes)?;
     let owner = owner_of(b.owner);
-    change(state, id, staff, if_match(&headers)?, move |desk, act| {
-        Ok(desk
-            .assign(id, owner.map(|o| Address::new(&o)).as_ref(), act)?
-            .ticket
-            .id)
+    change(state, id, staff, version, move |desk, act| {
+        Ok(desk.assign(id, owner.as_ref(), act)?.ticket.id)
     })
     .await
 }
 
 /// `POST /api/tickets/N/move {"status": S, "owner": ADDR|null}`: the
 /// board's drop, both in one change.
-pub async fn move_to(
+async fn move_to(
     State(state): State<Shared>,
     staff: Staff,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    version: IfMatch,
+    Json(b): Json<MoveBody>,
 ) -> Result<Response, ApiError> {
-    let b: MoveBody = body(&bytes)?;
     let to = status_of(&b.status)?;
     let owner = owner_of(b.owner);
-    change(state, id, staff, if_match(&headers)?, move |desk, act| {
-        Ok(desk
-            .move_to(id, to, owner.map(|o| Address::new(&o)).as_ref(), act)?
-            .ticket
-            .id)
+    change(state, id, staff, version, move |desk, act| {
+        Ok(desk.move_to(id, to, owner.as_ref(), act)?.ticket.id)
     })
     .await
 }
@@ -307,12 +282,11 @@ async fn write(
     state: Shared,
     staff: Staff,
     id: i64,
-    headers: HeaderMap,
-    bytes: Bytes,
+    version: IfMatch,
+    b: TextBody,
     comment: bool,
 ) -> Result<Response, ApiError> {
-    let b: TextBody = body(&bytes)?;
-    change(state, id, staff, if_match(&headers)?, move |desk, act| {
+    change(state, id, staff, version, move |desk, act| {
         let outcome = desk.write(id, &b.body, comment, act)?;
         Ok(outcome.ticket.unwrap_or(id))
     })
@@ -320,37 +294,36 @@ async fn write(
 }
 
 /// `POST /api/tickets/N/reply {"body": TEXT}`.
-pub async fn reply(
+async fn reply(
     State(state): State<Shared>,
     staff: Staff,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    version: IfMatch,
+    Json(b): Json<TextBody>,
 ) -> Result<Response, ApiError> {
-    write(state, staff, id, headers, bytes, false).await
+    write(state, staff, id, version, b, false).await
 }
 
 /// `POST /api/tickets/N/comment {"body": TEXT}`.
-pub async fn comment(
+async fn comment(
     State(state): State<Shared>,
     staff: Staff,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    version: IfMatch,
+    Json(b): Json<TextBody>,
 ) -> Result<Response, ApiError> {
-    write(state, staff, id, headers, bytes, true).await
+    write(state, staff, id, version, b, true).await
 }
 
 /// `POST /api/tickets/N/merge {"into": M}`: answers ticket M.
-pub async fn merge(
+async fn merge(
     State(state): State<Shared>,
     staff: Staff,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    version: IfMatch,
+    Json(b): Json<MergeBody>,
 ) -> Result<Response, ApiError> {
-    let b: MergeBody = body(&bytes)?;
-    change(state, id, staff, if_match(&headers)?, move |desk, act| {
+    change(state, id, staff, version, move |desk, act| {
         Ok(desk.merge(id, b.into, act)?.ticket.id)
     })
     .await
@@ -359,21 +332,6 @@ pub async fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn if_match_takes_bare_quoted_and_weak_versions() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(header::IF_MATCH, v.parse().unwrap());
-            m
-        };
-        assert_eq!(if_match(&HeaderMap::new()).unwrap(), None);
-        assert_eq!(if_match(&h("12")).unwrap(), Some(12));
-        assert_eq!(if_match(&h("\"12\"")).unwrap(), Some(12));
-        assert_eq!(if_match(&h("W/\"12\"")).unwrap(), Some(12));
-        assert_eq!(if_match(&h("*")).unwrap(), None);
-        assert!(if_match(&h("\"x\"")).is_err());
-    }
 
     #[test]
     fn statuses_are_words_of_the_four() {

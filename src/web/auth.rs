@@ -6,7 +6,7 @@
 //! refused with 403 before any handler runs.
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
@@ -50,27 +50,56 @@ pub fn session(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+impl Staff {
+    /// The member of staff a request's credential names (a bearer token
+    /// first, else the session cookie), if it is valid.
+    async fn of(parts: &Parts, state: &Shared) -> Result<Option<Staff>, ApiError> {
+        let credential = match (bearer(&parts.headers), session(&parts.headers)) {
+            (Some(token), _) => (CredentialKind::Token, token.to_string()),
+            (None, Some(cookie)) => (CredentialKind::Session, cookie),
+            (None, None) => return Ok(None),
+        };
+        let (kind, secret) = credential;
+        let who = state
+            .desk(move |desk| desk.signed_in(kind, &secret, chrono::Utc::now()))
+            .await?;
+        Ok(who.map(|address| Staff { address }))
+    }
+}
+
+/// The API's caller: without a valid credential, 401.
 impl FromRequestParts<Shared> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Staff, ApiError> {
+        Staff::of(parts, state).await?.ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// Whoever is signed in, if anyone (the sign-in page sends them on).
+impl OptionalFromRequestParts<Shared> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Shared,
+    ) -> Result<Option<Staff>, ApiError> {
+        Staff::of(parts, state).await
+    }
+}
+
+/// A page's reader: a member of staff, or a redirect to `/login`.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub Staff);
+
+impl FromRequestParts<Shared> for SignedIn {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Staff, Response> {
-        let api = parts.uri.path().starts_with("/api/");
-        let credential = match (bearer(&parts.headers), session(&parts.headers)) {
-            (Some(token), _) => Some((CredentialKind::Token, token.to_string())),
-            (None, Some(cookie)) => Some((CredentialKind::Session, cookie)),
-            (None, None) => None,
-        };
-        let who = match credential {
-            Some((kind, secret)) => state
-                .desk(move |desk| desk.signed_in(kind, &secret, chrono::Utc::now()))
-                .await
-                .map_err(|e| ApiError::from(e).into_response())?,
-            None => None,
-        };
-        match who {
-            Some(address) => Ok(Staff { address }),
-            None if api => Err(ApiError::Unauthorized.into_response()),
-            None => Err(Redirect::to("/login").into_response()),
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<SignedIn, Response> {
+        match Staff::of(parts, state).await {
+            Ok(Some(staff)) => Ok(SignedIn(staff)),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(e) => Err(e.into_response()),
         }
     }
 }
@@ -96,15 +125,19 @@ pub fn from_our_origin(headers: &HeaderMap, origin: &str) -> bool {
 /// a refusal (403 here, 401 or 404 further on) that left it unread would
 /// make hyper close the connection, and a client that had sent its next
 /// request on it meanwhile would see that request cut off.
-pub async fn same_origin(State(state): State<Shared>, request: Request, next: Next) -> Response {
+async fn same_origin(
+    state: &Shared,
+    request: Request,
+    next: Next,
+    refuse: fn(ApiError) -> Response,
+) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
-    let api = request.uri().path().starts_with("/api/");
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         let why = format!("a request body may hold at most {} MiB", BODY_LIMIT >> 20);
-        return refusal(api, ApiError::BadRequest(why));
+        return refuse(ApiError::BadRequest(why));
     };
     let request = Request::from_parts(parts, Body::from(bytes));
     if bearer(request.headers()).is_some() || from_our_origin(request.headers(), &state.origin) {
@@ -114,20 +147,33 @@ pub async fn same_origin(State(state): State<Shared>, request: Request, next: Ne
         "a change must come from {} (Origin or Sec-Fetch-Site), or with a bearer token",
         state.origin
     );
-    refusal(api, ApiError::Forbidden(why))
+    refuse(ApiError::Forbidden(why))
+}
+
+/// The same-origin rule for the API: refusals in JSON.
+pub async fn same_origin_api(
+    State(state): State<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
+    same_origin(&state, request, next, IntoResponse::into_response).await
+}
+
+/// The same-origin rule for the pages: refusals as a line of text.
+pub async fn same_origin_page(
+    State(state): State<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
+    same_origin(&state, request, next, |e| {
+        (e.status(), format!("{}\n", e.message())).into_response()
+    })
+    .await
 }
 
 /// What a request that may change something can carry: axum's own limit
 /// for the body extractors of the handlers behind.
 const BODY_LIMIT: usize = 2 << 20;
-
-/// A refusal before any handler: JSON for the API, a line of text for a page.
-fn refusal(api: bool, error: ApiError) -> Response {
-    if api {
-        return error.into_response();
-    }
-    (error.status(), format!("{}\n", error.message())).into_response()
-}
 
 /// The `Set-Cookie` value of a new session: HttpOnly, SameSite=Strict,
 /// Secure when the base URL is https.

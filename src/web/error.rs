@@ -81,11 +81,14 @@ impl IntoResponse for ApiError {
 }
 
 /// A page that is not there.
-pub async fn not_found(uri: Uri) -> Response {
-    if uri.path().starts_with("/api/") {
-        return ApiError::NotFound(format!("no such endpoint: {}", uri.path())).into_response();
-    }
+pub async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "Not found.\n").into_response()
+}
+
+/// An endpoint of the API that is not there, named by its whole path (the
+/// nested router sees it without the prefix).
+pub async fn no_endpoint(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no such endpoint: {}{}", super::API, uri.path()))
 }
 
 /// What every answer carries: a Content-Security-Policy that allows no

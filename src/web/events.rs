@@ -2,7 +2,8 @@
 //! `id:` its seq and `data:` its card. A client that comes back with
 //! `Last-Event-ID: K` (or, the first time, `?since=K` from `/api/board`'s
 //! seq) gets every change after K first; one too far behind, or ahead of
-//! the server, gets `event: reset` and reloads the board.
+//! the server, gets `event: reset` and reloads the board (the desk decides
+//! which: `Desk::replay`).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -21,11 +22,8 @@ use super::auth::Staff;
 use super::error::ApiError;
 use super::state::Pushed;
 use super::Shared;
+use crate::desk::Replay;
 use crate::view::CardView;
-
-/// How far back a client can be and still be brought up to date: at least
-/// SPEC §6's 10,000 changes.
-pub const REPLAY: usize = crate::store::FEED_WINDOW;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct EventsQuery {
@@ -72,28 +70,18 @@ pub async fn stream(
     let published = state.published.load(Ordering::SeqCst);
     let backlog = match since {
         None => VecDeque::new(),
-        Some(k) if k == published => VecDeque::new(),
-        Some(k) if k > published || k < 0 => VecDeque::from([reset(published)]),
-        Some(k) => {
-            let (_, oldest) = state.desk(|desk| desk.change_window()).await?;
-            if k < oldest - 1 {
-                VecDeque::from([reset(published)])
-            } else {
-                let (read, changes) = state.desk(move |desk| desk.changes(k, REPLAY)).await?;
-                if read < published {
-                    // More than REPLAY changes since K.
-                    VecDeque::from([reset(published)])
-                } else {
-                    let mut backlog = VecDeque::new();
-                    for (seq, listed) in changes.iter().filter(|(seq, _)| *seq <= published) {
-                        let card = serde_json::to_string(&CardView::of(listed))
-                            .map_err(|e| ApiError::Internal(e.to_string()))?;
-                        backlog.push_back(ticket_event(*seq, &card));
-                    }
-                    backlog
+        Some(k) => match state.desk(move |desk| desk.replay(k, published)).await? {
+            Replay::Reset => VecDeque::from([reset(published)]),
+            Replay::Changes(changes) => {
+                let mut backlog = VecDeque::new();
+                for (seq, listed) in &changes {
+                    let card = serde_json::to_string(&CardView::of(listed))
+                        .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    backlog.push_back(ticket_event(*seq, &card));
                 }
+                backlog
             }
-        }
+        },
     };
     let feed = Feed {
         backlog,

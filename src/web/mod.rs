@@ -8,14 +8,15 @@ mod api;
 mod auth;
 mod error;
 mod events;
+mod extract;
 mod pages;
 mod state;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use axum::routing::{get, post};
 use axum::Router;
 
 use crate::config::Config;
@@ -71,39 +72,28 @@ async fn shutdown() {
     }
 }
 
-/// Every route of SPEC §6.
+/// Where the JSON API lives.
+const API: &str = "/api";
+
+/// Every route of SPEC §6: the pages, with `/api` nested under them as a
+/// router of its own — its own fallback and its own refusals, in JSON.
+/// Each layer of the same-origin rule wraps its router's fallback too, so
+/// a change to a path that is not there is refused like any other.
 pub fn router(state: Shared) -> Router {
-    Router::new()
-        .route("/", get(pages::board))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
-        .route("/tickets", get(pages::list))
-        .route("/tickets/{n}", get(pages::thread))
-        .route("/tickets/{n}/reply", post(pages::reply))
-        .route("/tickets/{n}/comment", post(pages::comment))
-        .route("/tickets/{n}/status", post(pages::status))
-        .route("/tickets/{n}/take", post(pages::take))
-        .route("/tickets/{n}/owner", post(pages::owner))
-        .route("/tickets/{n}/merge", post(pages::merge))
-        .route("/tickets/{n}/attachments/{k}", get(pages::attachment))
-        .route("/assets/{name}", get(pages::asset))
-        .route("/favicon.ico", get(pages::favicon))
-        .route("/api/tickets", get(api::list))
-        .route("/api/tickets/{n}", get(api::show))
-        .route("/api/tickets/{n}/status", post(api::status))
-        .route("/api/tickets/{n}/owner", post(api::owner))
-        .route("/api/tickets/{n}/reply", post(api::reply))
-        .route("/api/tickets/{n}/comment", post(api::comment))
-        .route("/api/tickets/{n}/merge", post(api::merge))
-        .route("/api/tickets/{n}/move", post(api::move_to))
-        .route("/api/search", get(api::search))
-        .route("/api/board", get(api::board))
-        .route("/api/events", get(events::stream))
+    let api =
+        api::router()
+            .fallback(error::no_endpoint)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::same_origin_api,
+            ));
+    pages::router()
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::same_origin,
+            auth::same_origin_page,
         ))
+        .nest(API, api)
         .layer(axum::middleware::map_response(error::security_headers))
         .with_state(state)
 }

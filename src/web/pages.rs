@@ -5,25 +5,42 @@
 //! reaches a page only through the templates' HTML escaping; HTML mail is
 //! shown as the text it was read as, and attachments never render.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
 use minijinja::context;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
-use super::auth::{self, Staff};
+use super::auth::{self, SignedIn, Staff};
 use super::error::ApiError;
 use super::Shared;
 use crate::address::Address;
-use crate::desk::{Act, Error};
-use crate::inbound::{attachment_contents, attachments_of};
-use crate::model::{Filter, Status, MARK_END, MARK_START};
-use crate::term::human_date;
-use crate::view::{describe, TicketView};
+use crate::desk::{first_attachments, search_limit, Act, Error, Surface, RESOLVED_ON_THE_BOARD};
+use crate::model::{Filter, Status};
+use crate::view::{HitRow, LaneView, ListRow, MailLine, MoveView, ThreadPage};
+
+/// The pages' routes.
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/", get(board))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/tickets", get(list))
+        .route("/tickets/{n}", get(thread))
+        .route("/tickets/{n}/reply", post(reply))
+        .route("/tickets/{n}/comment", post(comment))
+        .route("/tickets/{n}/status", post(status))
+        .route("/tickets/{n}/take", post(take))
+        .route("/tickets/{n}/owner", post(owner))
+        .route("/tickets/{n}/merge", post(merge))
+        .route("/tickets/{n}/attachments/{k}", get(attachment))
+        .route("/assets/{name}", get(asset))
+        .route("/favicon.ico", get(favicon))
+}
 
 /// A page, or the answer that says why there is none.
 type Page = Result<Response, NoPage>;
@@ -72,22 +89,13 @@ fn failed(e: anyhow::Error) -> NoPage {
 }
 
 /// Every queue there is: `general`, the configured ones, `spam`.
-fn queues(state: &Shared) -> Vec<String> {
-    state
-        .config
-        .queue_names()
-        .into_iter()
-        .map(String::from)
-        .collect()
+fn queues(state: &Shared) -> Vec<&str> {
+    state.config.queue_names()
 }
 
-fn staff_list(state: &Shared) -> Vec<String> {
-    state
-        .config
-        .staff_addresses()
-        .into_iter()
-        .map(String::from)
-        .collect()
+/// Every member of staff, admins first, each once.
+fn staff_list(state: &Shared) -> Vec<&str> {
+    state.config.staff_addresses()
 }
 
 // --- signing in --------------------------------------------------------------
@@ -98,22 +106,9 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login_form(State(state): State<Shared>, headers: HeaderMap) -> Page {
-    if let Some(secret) = auth::session(&headers) {
-        let signed_in = state
-            .desk(move |d| {
-                d.signed_in(
-                    crate::model::CredentialKind::Session,
-                    &secret,
-                    chrono::Utc::now(),
-                )
-            })
-            .await
-            .ok()
-            .flatten();
-        if signed_in.is_some() {
-            return Ok(Redirect::to("/").into_response());
-        }
+async fn login_form(State(state): State<Shared>, staff: Option<Staff>) -> Page {
+    if staff.is_some() {
+        return Ok(Redirect::to("/").into_response());
     }
     render(
         &state,
@@ -122,18 +117,13 @@ pub async fn login_form(State(state): State<Shared>, headers: HeaderMap) -> Page
     )
 }
 
-pub async fn login(
+async fn login(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
 ) -> Page {
     let client = peer.ip();
-    let allowed = state
-        .throttle
-        .lock()
-        .map(|mut t| t.allows(client, std::time::Instant::now()))
-        .unwrap_or(false);
-    if !allowed {
+    if !state.throttle.allows(client) {
         let mut page = render(
             &state,
             "login.html",
@@ -156,9 +146,7 @@ pub async fn login(
         .map_err(failed)?;
     match signed {
         Some(secret) => {
-            if let Ok(mut t) = state.throttle.lock() {
-                t.succeeded(client);
-            }
+            state.throttle.succeeded(client);
             let mut r = Redirect::to("/").into_response();
             if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&secret, state.secure)) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
@@ -166,9 +154,7 @@ pub async fn login(
             Ok(r)
         }
         None => {
-            if let Ok(mut t) = state.throttle.lock() {
-                t.failed(client, std::time::Instant::now());
-            }
+            state.throttle.failed(client);
             let mut page = render(
                 &state,
                 "login.html",
@@ -181,7 +167,7 @@ pub async fn login(
     }
 }
 
-pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Page {
+async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Page {
     if let Some(secret) = auth::session(&headers) {
         state
             .desk(move |d| d.sign_out(&secret))
@@ -203,21 +189,21 @@ pub struct BoardQuery {
     wall: Option<String>,
 }
 
-pub async fn board(State(state): State<Shared>, staff: Staff, Query(q): Query<BoardQuery>) -> Page {
+async fn board(
+    State(state): State<Shared>,
+    SignedIn(staff): SignedIn,
+    Query(q): Query<BoardQuery>,
+) -> Page {
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-    let mut lanes = vec![json!({"owner": "", "label": "nobody"})];
-    lanes.extend(
-        staff_list(&state)
-            .into_iter()
-            .map(|a| json!({"owner": a, "label": a})),
-    );
+    let lanes = LaneView::all(&staff_list(&state));
     render(
         &state,
         "board.html",
         context! {
             site => state.config.site.name, who => staff.address, page => "board",
             statuses_json => serde_json::to_string(&statuses).unwrap_or_default(),
-            lanes_json => Value::Array(lanes).to_string(),
+            lanes_json => serde_json::to_string(&lanes).unwrap_or_default(),
+            resolved_shown => RESOLVED_ON_THE_BOARD,
             queues => queues(&state),
             queue => q.queue.filter(|s| !s.is_empty()),
             wall => q.wall.is_some(),
@@ -235,64 +221,94 @@ pub struct ListQuery {
     q: Option<String>,
 }
 
-pub async fn list(State(state): State<Shared>, staff: Staff, Query(q): Query<ListQuery>) -> Page {
+/// What the list page found: tickets, or a search's hits, or why neither.
+#[derive(Default)]
+struct Found {
+    tickets: Vec<minijinja::Value>,
+    hits: Vec<minijinja::Value>,
+    error: Option<String>,
+}
+
+async fn list(
+    State(state): State<Shared>,
+    SignedIn(staff): SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Page {
     let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
-    let status = nonempty(&q.status).and_then(|s| Status::parse(&s));
     let words: Vec<String> =
         q.q.as_deref()
             .unwrap_or("")
             .split_whitespace()
             .map(String::from)
             .collect();
-    let filter = Filter {
-        statuses: status.into_iter().collect(),
-        queue: nonempty(&q.queue),
-        owner: nonempty(&q.owner),
-        limit: Some(500),
-        ..Filter::default()
-    }
-    .normalised();
-    let statuses = filter.statuses.clone();
-    let searching = !words.is_empty();
-    let (tickets, hits) = state
-        .desk(move |d| {
-            if searching {
-                let hits = d.search(&words, &statuses, 100).unwrap_or_default();
-                let hits: Vec<Value> = hits
-                    .iter()
-                    .map(|h| {
-                        let pieces: Vec<&str> = h.snippet.split([MARK_START, MARK_END]).collect();
-                        json!({"ticket": h.ticket, "subject": h.subject,
-                               "status": h.status, "pieces": pieces})
-                    })
-                    .collect();
-                Ok((Vec::new(), hits))
-            } else {
-                let listed = d.list(&filter, false)?;
-                let tickets: Vec<Value> = listed
-                    .iter()
-                    .filter_map(|l| {
-                        let mut v = serde_json::to_value(TicketView::listed(l)).ok()?;
-                        v["changed"] = json!(human_date(l.ticket.updated));
-                        Some(v)
-                    })
-                    .collect();
-                Ok((tickets, Vec::new()))
-            }
-        })
-        .await
-        .map_err(failed)?;
-    render(
+    let found = match nonempty(&q.status).map(|s| s.parse::<Status>()).transpose() {
+        Err(unknown) => Found {
+            error: Some(unknown.to_string()),
+            ..Found::default()
+        },
+        Ok(status) => {
+            let filter = Filter {
+                statuses: status.into_iter().collect(),
+                queue: nonempty(&q.queue),
+                owner: nonempty(&q.owner),
+                limit: Some(500),
+                ..Filter::default()
+            };
+            state
+                .desk(move |d| {
+                    if words.is_empty() {
+                        let listed = d.list(&filter, false)?;
+                        let tickets = listed
+                            .iter()
+                            .map(ListRow::of)
+                            .map(minijinja::Value::from_serialize)
+                            .collect();
+                        return Ok(Found {
+                            tickets,
+                            ..Found::default()
+                        });
+                    }
+                    let limit = search_limit(None, Surface::Page);
+                    match d.search(&words, &filter.statuses, limit) {
+                        Ok(hits) => Ok(Found {
+                            hits: hits
+                                .iter()
+                                .map(HitRow::of)
+                                .map(minijinja::Value::from_serialize)
+                                .collect(),
+                            ..Found::default()
+                        }),
+                        // Words that hold nothing to search for: said on
+                        // the page, beside the form to try again.
+                        Err(e) => match Error::find(&e) {
+                            Some(refusal) => Ok(Found {
+                                error: Some(refusal.to_string()),
+                                ..Found::default()
+                            }),
+                            None => Err(e),
+                        },
+                    }
+                })
+                .await
+                .map_err(failed)?
+        }
+    };
+    let refused = found.error.is_some();
+    let mut page = render(
         &state,
         "list.html",
         context! {
             site => state.config.site.name, who => staff.address, page => "list",
-            tickets => tickets, hits => hits, q => q.q,
+            tickets => found.tickets, hits => found.hits, error => found.error, q => q.q,
             statuses => Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             status => q.status, queue => q.queue, owner => q.owner,
             queues => queues(&state), staff => staff_list(&state),
         },
-    )
+    )?;
+    if refused {
+        *page.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(page)
 }
 
 // --- a ticket's thread ---------------------------------------------------------------
@@ -302,64 +318,24 @@ pub struct ThreadQuery {
     notice: Option<String>,
 }
 
-pub async fn thread(
+async fn thread(
     State(state): State<Shared>,
-    staff: Staff,
+    SignedIn(staff): SignedIn,
     Path(id): Path<i64>,
     Query(q): Query<ThreadQuery>,
 ) -> Page {
-    let (shown, mail) = state
+    let (shown, moves, mail) = state
         .desk(move |d| {
             let thread = d.thread(id, true)?;
             let (_, messages) = d.messages(id)?;
-            // Attachments are numbered across the ticket, in message order,
-            // as `pipedesk attachments` and the download route number them.
-            let mut first = HashMap::new();
-            let mut n = 1;
-            for m in &messages {
-                first.insert(m.id, n);
-                n += attachments_of(&m.raw).len();
-            }
-            let mut t = serde_json::to_value(TicketView::thread(&thread))?;
-            t["opened"] = json!(human_date(thread.ticket.created));
-            if let Some(entries) = t.get_mut("history").and_then(Value::as_array_mut) {
-                for (e, entry) in entries.iter_mut().zip(&thread.history) {
-                    e["what"] = json!(describe(entry));
-                    e["when"] = json!(human_date(entry.date));
-                    let start = entry.message.as_ref().and_then(|m| first.get(&m.id));
-                    if let (Some(start), Some(list)) = (
-                        start,
-                        e.get_mut("attachments").and_then(Value::as_array_mut),
-                    ) {
-                        for (i, a) in list.iter_mut().enumerate() {
-                            a["index"] = json!(start + i);
-                        }
-                    }
-                }
-            }
-            let mail: Vec<Value> = thread
-                .mail
-                .iter()
-                .map(|m| {
-                    json!({"kind": m.kind.describe(), "to": m.recipients.join(", "),
-                           "state": m.state.as_str()})
-                })
-                .collect();
-            Ok((t, mail))
+            let first = first_attachments(&messages);
+            let shown = minijinja::Value::from_serialize(ThreadPage::of(&thread, &first));
+            let moves = minijinja::Value::from_serialize(MoveView::from(thread.ticket.status));
+            let mail: Vec<MailLine<'_>> = thread.mail.iter().map(MailLine::of).collect();
+            Ok((shown, moves, minijinja::Value::from_serialize(mail)))
         })
         .await
         .map_err(failed)?;
-    let status = Status::parse(shown["status"].as_str().unwrap_or("")).unwrap_or(Status::Open);
-    let mut moves = Vec::new();
-    if status != Status::Resolved {
-        moves.push(json!({"status": "resolved", "label": "Resolve", "action": "close"}));
-    }
-    if status.reopens_on_mail() {
-        moves.push(json!({"status": "open", "label": "Reopen", "action": "reopen"}));
-    }
-    if matches!(status, Status::New | Status::Open) {
-        moves.push(json!({"status": "stalled", "label": "Stall", "action": "stall"}));
-    }
     render(
         &state,
         "thread.html",
@@ -452,9 +428,9 @@ async fn act(
     back(id, result)
 }
 
-pub async fn reply(
+async fn reply(
     State(state): State<Shared>,
-    staff: Staff,
+    SignedIn(staff): SignedIn,
     Path(id): Path<i64>,
     Form(f): Form<TextForm>,
 ) -> Page {
@@ -464,9 +440,9 @@ pub async fn reply(
     .await
 }
 
-pub async fn comment(
+async fn comment(
     State(state): State<Shared>,
-    staff: Staff,
+    SignedIn(staff): SignedIn,
     Path(id): Path<i64>,
     Form(f): Form<TextForm>,
 ) -> Page {
@@ -476,13 +452,13 @@ pub async fn comment(
     .await
 }
 
-pub async fn status(
+async fn status(
     State(state): State<Shared>,
-    staff: Staff,
+    SignedIn(staff): SignedIn,
     Path(id): Path<i64>,
     Form(f): Form<StatusForm>,
 ) -> Page {
-    let Some(to) = Status::parse(&f.status) else {
+    let Ok(to) = f.status.parse::<Status>() else {
         return Err(no_page(StatusCode::BAD_REQUEST, "unknown status\n"));
     };
     act(state, staff, id, f.version, move |d, a| {
@@ -491,9 +467,9 @@ pub async fn status(
     .await
 }
 
-pub async fn take(
+async fn take(
     State(state): State<Shared>,
-    staff: Staff,
+    SignedIn(staff): SignedIn,
     Path(id): Path<i64>,
     Form(f): Form<VersionForm>,
 ) -> Page {
@@ -503,9 +479,9 @@ pub async fn take(
     .await
 }
 
-pub async fn owner(
+async fn owner(
     State(state): State<Shared>,
-    staff: Staff,
+    SignedIn(staff): SignedIn,
     Path(id): Path<i64>,
     Form(f): Form<OwnerForm>,
 ) -> Page {
@@ -517,9 +493,9 @@ pub async fn owner(
     .await
 }
 
-pub async fn merge(
+async fn merge(
     State(state): State<Shared>,
-    staff: Staff,
+    SignedIn(staff): SignedIn,
     Path(id): Path<i64>,
     Form(f): Form<MergeForm>,
 ) -> Page {
@@ -550,26 +526,19 @@ pub async fn merge(
 
 /// Attachment K of ticket N, as a download: never rendered by the browser,
 /// whatever its type says.
-pub async fn attachment(
+async fn attachment(
     State(state): State<Shared>,
-    _: Staff,
+    _: SignedIn,
     Path((id, k)): Path<(i64, usize)>,
 ) -> Page {
     let found = state
-        .desk(move |d| {
-            let (_, messages) = d.messages(id)?;
-            Ok(messages
-                .iter()
-                .flat_map(|m| attachment_contents(&m.raw))
-                .nth(k.saturating_sub(1))
-                .filter(|_| k > 0))
-        })
+        .desk(move |d| d.attachment(id, k))
         .await
         .map_err(failed)?;
-    let Some((a, bytes)) = found else {
+    let Some(found) = found else {
         return Err(no_page(StatusCode::NOT_FOUND, "No such attachment.\n"));
     };
-    let name = crate::commands::attachments::safe_name(&a.filename, k);
+    let name = crate::commands::attachments::safe_name(&found.attachment.filename, k);
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -584,7 +553,7 @@ pub async fn attachment(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
         urlencode(&name)
     );
-    let mut r = bytes.into_response();
+    let mut r = found.bytes.into_response();
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -601,7 +570,7 @@ pub async fn attachment(
 }
 
 /// The stylesheet and the board's script, compiled into the binary.
-pub async fn asset(Path(name): Path<String>) -> Response {
+async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind): (&'static str, &'static str) = match name.as_str() {
         "app.css" => (include_str!("assets/app.css"), "text/css; charset=utf-8"),
         "board.js" => (
@@ -621,6 +590,6 @@ pub async fn asset(Path(name): Path<String>) -> Response {
 }
 
 /// No icon: an empty answer rather than a 404 in every browser's console.
-pub async fn favicon() -> Response {
+async fn favicon() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }

@@ -3,16 +3,16 @@
 //! out to every open board, the sign-in throttle, and the page templates.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use minijinja::Environment;
 use tokio::sync::broadcast;
 
+use super::throttle::SignIns;
 use crate::config::Config;
-use crate::desk::signin::Throttle;
-use crate::desk::{Desk, Error};
+use crate::desk::{Desk, Error, FEED_WINDOW};
 use crate::store::{ChangeWaiter, Open};
 use crate::view::CardView;
 
@@ -38,7 +38,7 @@ pub struct AppState {
     pub hub: broadcast::Sender<Arc<Pushed>>,
     /// The last seq the hub has sent: where a new stream's replay ends.
     pub published: AtomicI64,
-    pub throttle: Mutex<Throttle>,
+    pub throttle: SignIns,
     pub pages: Environment<'static>,
 }
 
@@ -58,7 +58,7 @@ impl AppState {
             desks: Mutex::new(vec![desk]),
             hub,
             published: AtomicI64::new(seq),
-            throttle: Mutex::new(Throttle::default()),
+            throttle: SignIns::default(),
             pages: pages()?,
             config,
         });
@@ -76,7 +76,13 @@ impl AppState {
     ) -> Result<T> {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
-            let taken = state.desks.lock().map_err(|_| anyhow!("desk pool"))?.pop();
+            // A pool poisoned by a panicking request still holds whole
+            // desks: refusing it would answer 500 until a restart.
+            let taken = state
+                .desks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
             let mut desk = match taken {
                 Some(d) => d,
                 None => Desk::open(state.config.clone(), Open::Existing)?,
@@ -89,10 +95,9 @@ impl AppState {
                 Err(e) => e.chain().any(|c| c.downcast_ref::<Error>().is_some()),
             };
             if healthy {
-                if let Ok(mut pool) = state.desks.lock() {
-                    if pool.len() < 16 {
-                        pool.push(desk);
-                    }
+                let mut pool = state.desks.lock().unwrap_or_else(PoisonError::into_inner);
+                if pool.len() < 16 {
+                    pool.push(desk);
                 }
             }
             result
@@ -110,14 +115,29 @@ impl AppState {
 fn watch(state: &AppState, mut seen: i64) {
     let mut desk: Option<Desk> = None;
     let mut waiter: Option<ChangeWaiter> = None;
+    let mut unheard = false;
     loop {
         match waiter.as_mut().map(ChangeWaiter::wait) {
             Some(Ok(())) => {}
             // No listener yet, or it broke: look now, and listen again.
-            Some(Err(_)) | None => {
-                waiter = ChangeWaiter::new(&state.config).ok();
-                if waiter.is_none() {
-                    std::thread::sleep(Duration::from_secs(1));
+            broke => {
+                if let Some(Err(e)) = broke {
+                    eprintln!("pipedesk: the live board's listener: {e:#}");
+                }
+                match ChangeWaiter::new(&state.config) {
+                    Ok(w) => {
+                        waiter = Some(w);
+                        unheard = false;
+                    }
+                    Err(e) => {
+                        // Said once per outage, not once a second.
+                        if !unheard {
+                            eprintln!("pipedesk: the live board cannot listen for changes (it looks every second): {e:#}");
+                        }
+                        unheard = true;
+                        waiter = None;
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
                 }
             }
         }
@@ -131,7 +151,7 @@ fn watch(state: &AppState, mut seen: i64) {
                 if last <= seen {
                     return Ok(());
                 }
-                let (read, batch) = d.changes(seen, crate::store::FEED_WINDOW)?;
+                let (read, batch) = d.changes(seen, FEED_WINDOW)?;
                 if read <= seen {
                     // Nothing to read below `last` (a feed that lost rows):
                     // skip to it rather than ask again and again.

@@ -12,7 +12,8 @@
   const queue = board.dataset.queue || "";
   const live = document.getElementById("live");
   const message = document.getElementById("message");
-  const RESOLVED_SHOWN = 50;
+  // How many resolved cards the board holds: the server's number.
+  const RESOLVED_SHOWN = Number(board.dataset.resolved);
   let seq = 0;
   let source = null;
   const cards = new Map(); // ticket id -> the card as shown
