@@ -3,7 +3,9 @@
 //! with arrays as parameters, in the binary protocol), so a batch of 2,000
 //! rows costs one round trip, not 2,000; rows keep their ids and numbers,
 //! and the identities are moved past them after every batch, so that the
-//! next ticket never takes a number a copied one has.
+//! next ticket never takes a number a copied one has. The statements and
+//! row readers are each table's own (`tickets.rs`, `outbox.rs`, …), the
+//! same a delivery uses.
 
 use std::collections::HashMap;
 

@@ -1,7 +1,9 @@
 //! Tickets, the messages on them, watchers, merges and history rows. In a
 //! writing transaction every read of a ticket locks its row, so that the
 //! desk's decision (reopen? already resolved? which version?) is made on
-//! what no other host can change until this transaction ends.
+//! what no other host can change until this transaction ends. Each of
+//! these tables' columns and row reader are here once, and its INSERT is
+//! the one the copy (`copy.rs`) uses too.
 
 use anyhow::Result;
 use postgres::types::ToSql;
@@ -676,5 +678,37 @@ impl Tickets for PgTx<'_> {
             })
         })
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_and_the_copy_write_one_column_list_with_or_without_the_id() {
+        assert_eq!(
+            NEW_MESSAGE,
+            "INSERT INTO messages (key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw) \
+             SELECT key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw \
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::text[], $7::text[], \
+             $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bytea[]) \
+             AS u(id, key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw) \
+             RETURNING id"
+        );
+        assert!(PUT_MESSAGES.starts_with(
+            "INSERT INTO messages (id, key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw) \
+             SELECT id, key,"
+        ));
+        // The watchers' array is the parameter after the ticket's ten.
+        assert!(NEW_TICKET.contains("unnest($11::text[])"), "{NEW_TICKET}");
+        assert!(PUT_TICKETS.contains(
+            "ON CONFLICT (id) DO UPDATE SET (queue, subject, status, requestor, owner, priority, created, updated, version) \
+             = (excluded.queue, excluded.subject,"
+        ), "{PUT_TICKETS}");
+        assert_eq!(
+            ticket_columns!(),
+            "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into"
+        );
     }
 }
