@@ -18,9 +18,42 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{get, PgTx, Target};
+use postgres::Row;
+
+use super::{get, pg_columns, pg_unnest, PgTx, Target};
 use crate::model::*;
 use crate::store::{Feed, Waiter, FEED_KEEP};
+
+/// The columns of `changes`, in the order `change_from_row` reads them.
+macro_rules! change_table {
+    ($then:ident, $pre:literal) => {
+        $then!($pre; seq bigint, ticket_id bigint, at timestamptz)
+    };
+}
+
+/// A change of the feed, and when it was made.
+pub(super) fn change_from_row(r: &Row) -> Result<(Change, Time)> {
+    Ok((
+        Change {
+            seq: get(r, 0)?,
+            ticket: get(r, 1)?,
+        },
+        get(r, 2)?,
+    ))
+}
+
+/// The copy's write of changes, as numbered by the source.
+pub(super) const PUT_CHANGES: &str = concat!(
+    "INSERT INTO changes (",
+    change_table!(pg_columns, ""),
+    ") SELECT ",
+    change_table!(pg_columns, ""),
+    " FROM ",
+    change_table!(pg_unnest, ""),
+    " ON CONFLICT DO NOTHING"
+);
+
+pub(super) use change_table;
 
 /// The feed keeps `FEED_KEEP` changes; older ones go in a sweep every
 /// `SWEEP` changes.
@@ -52,11 +85,15 @@ pub(super) fn write_pending(tx: &mut PgTx<'_>) -> Result<()> {
     let ats: Vec<Time> = tx.pending.iter().map(|(_, a)| *a).collect();
     let n = ids.len() as i64;
     let row = tx.one(
-        "WITH c AS (UPDATE feed SET last = last + $1 RETURNING last),
-              ins AS (INSERT INTO changes (seq, ticket_id, at)
+        concat!(
+            "WITH c AS (UPDATE feed SET last = last + $1 RETURNING last),
+              ins AS (INSERT INTO changes (",
+        change_table!(pg_columns, ""),
+        ")
                       SELECT c.last - $1 + u.ord, u.t, u.a
                       FROM c, unnest($2::bigint[], $3::timestamptz[]) WITH ORDINALITY AS u(t, a, ord))
-         SELECT c.last, pg_notify('pipedesk_changes', c.last::text) FROM c",
+         SELECT c.last, pg_notify('pipedesk_changes', c.last::text) FROM c"
+        ),
         &[&n, &ids, &ats],
     )?;
     let last: i64 = get(&row, 0)?;
@@ -76,16 +113,15 @@ impl Feed for PgTx<'_> {
         write_pending(tx)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         tx.rows(
-            "SELECT seq, ticket_id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            concat!(
+                "SELECT ",
+                change_table!(pg_columns, ""),
+                " FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2"
+            ),
             &[&after, &limit],
         )?
         .iter()
-        .map(|r| {
-            Ok(Change {
-                seq: get(r, 0)?,
-                ticket: get(r, 1)?,
-            })
-        })
+        .map(|r| Ok(change_from_row(r)?.0))
         .collect()
     }
 

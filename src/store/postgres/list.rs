@@ -4,8 +4,8 @@
 
 use anyhow::Result;
 
-use super::tickets::{ticket_from_row, watchers};
-use super::{get, text, ticket_columns, word, PgTx};
+use super::tickets::{ticket_columns, ticket_from_row, ticket_table, watchers};
+use super::{get, pg_columns, text, word, PgTx};
 use crate::model::*;
 use crate::store::Lists;
 

@@ -140,15 +140,61 @@ fn word<T: Word>(row: &Row, i: usize) -> Result<T> {
     T::read(&get::<String>(row, i)?)
 }
 
-/// The columns `tickets::ticket_from_row` reads, in its order, for the
-/// statements that read tickets (a macro, so that each stays one
-/// `&'static str`, prepared once per connection).
-macro_rules! ticket_columns {
-    () => {
-        "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into"
+// Each table's columns are spelled once, in the order its row reader
+// reads them, `id` first where it has one: a macro per table
+// (`tickets::ticket_table!`, `tickets::message_table!`, …) that hands the
+// list, each column with its type, to one of the macros below. Macros and
+// not consts, so that every statement built from them stays one
+// `&'static str`, prepared once per connection (`PgTx::prep`).
+
+/// The columns of a table spec, each after the prefix (`"t."`, or `""`).
+macro_rules! pg_columns {
+    ($pre:literal; $c0:ident $t0:ident $(, $c:ident $t:ident)*) => {
+        concat!($pre, stringify!($c0) $(, ", ", $pre, stringify!($c))*)
     };
 }
-use ticket_columns;
+
+/// The columns of a table spec but its first (the id an identity gives).
+macro_rules! pg_columns_but_id {
+    ($pre:literal; $c0:ident $t0:ident, $c1:ident $t1:ident $(, $c:ident $t:ident)*) => {
+        concat!($pre, stringify!($c1) $(, ", ", $pre, stringify!($c))*)
+    };
+}
+
+/// `unnest($1::bigint[], $2::text[], …)` over a table spec, named
+/// `u(<its columns>)`: N rows as one parameter per column, so that a
+/// batch of the copy is one round trip and one delivery's row is the same
+/// statement with arrays of one.
+macro_rules! pg_unnest {
+    ($pre:literal; $c0:ident $t0:ident $(, $c:ident $t:ident)*) => {
+        pg_unnest!(@zip ["unnest($1::", stringify!($t0), "[]"]
+                   [2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24]
+                   $($t)*;
+                   " AS u(", stringify!($c0) $(, ", ", stringify!($c))*, ")")
+    };
+    (@zip [$($out:tt)*] [$n:tt $($ns:tt)*] $t:ident $($rest:ident)*; $($alias:tt)*) => {
+        pg_unnest!(@zip [$($out)*, ", $", stringify!($n), "::", stringify!($t), "[]"]
+                   [$($ns)*] $($rest)*; $($alias)*)
+    };
+    (@zip [$($out:tt)*] [$($ns:tt)*]; $($alias:tt)*) => {
+        concat!($($out)*, ")", $($alias)*)
+    };
+}
+
+/// The first parameter after a table spec's arrays (`$N+1`), for a
+/// statement that binds more than the rows.
+macro_rules! pg_next_param {
+    ($pre:literal; $($c:ident $t:ident),*) => {
+        pg_next_param!(@zip [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25] $($t)*)
+    };
+    (@zip [$n:tt $($ns:tt)*] $t:ident $($rest:ident)*) => {
+        pg_next_param!(@zip [$($ns)*] $($rest)*)
+    };
+    (@zip [$n:tt $($ns:tt)*]) => {
+        concat!("$", stringify!($n))
+    };
+}
+use {pg_columns, pg_columns_but_id, pg_next_param, pg_unnest};
 
 /// PostgreSQL's text cannot hold the character zero (§8.3); mail can. It is
 /// kept as U+FFFD, the mark of a character that could not be kept.

@@ -8,9 +8,135 @@
 use anyhow::Result;
 use postgres::Row;
 
-use super::{get, text, word, PgTx};
+use super::{get, opt_text, pg_columns, pg_columns_but_id, pg_unnest, text, word, PgTx};
 use crate::model::*;
+use crate::store::copy::OutboxRow;
 use crate::store::{Due, Lease, Outbox};
+
+/// The columns of `outbox`, in the order `outbox_from_row` reads them.
+macro_rules! outbox_table {
+    ($then:ident, $pre:literal) => {
+        $then!($pre; id bigint, ticket_id bigint, kind text, message_id text, envelope_from text,
+               recipients text, raw bytea, created timestamptz, state text, attempts bigint,
+               last_error text, next_attempt timestamptz, sent timestamptz, lease_token text,
+               lease_until timestamptz)
+    };
+}
+pub(super) use outbox_table;
+
+/// A whole outbox row, as a copy takes it.
+pub(super) fn outbox_from_row(r: &Row) -> Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: get(r, 0)?,
+        ticket_id: get(r, 1)?,
+        kind: get(r, 2)?,
+        message_id: get(r, 3)?,
+        envelope_from: get(r, 4)?,
+        recipients: get(r, 5)?,
+        raw: get(r, 6)?,
+        created: get(r, 7)?,
+        state: word(r, 8)?,
+        attempts: get(r, 9)?,
+        last_error: get(r, 10)?,
+        next_attempt: get(r, 11)?,
+        sent: get(r, 12)?,
+        lease_token: get(r, 13)?,
+        lease_until: get(r, 14)?,
+    })
+}
+
+/// A new mail, numbered by the identity.
+const NEW_MAIL: &str = concat!(
+    "INSERT INTO outbox (",
+    outbox_table!(pg_columns_but_id, ""),
+    ") SELECT ",
+    outbox_table!(pg_columns_but_id, ""),
+    " FROM ",
+    outbox_table!(pg_unnest, ""),
+    " RETURNING id"
+);
+
+/// The copy's write of mail, as numbered, bringing the state of a stored
+/// one up to date: what sending changes (the rest of a mail never does).
+/// Its rows are the mails written.
+pub(super) const PUT_MAIL: &str = concat!(
+    "INSERT INTO outbox (",
+    outbox_table!(pg_columns, ""),
+    ") SELECT ",
+    outbox_table!(pg_columns, ""),
+    " FROM ",
+    outbox_table!(pg_unnest, ""),
+    " ON CONFLICT (id) DO UPDATE SET
+         state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,
+         next_attempt = excluded.next_attempt, sent = excluded.sent,
+         lease_token = excluded.lease_token, lease_until = excluded.lease_until
+     WHERE (outbox.state, outbox.attempts, outbox.last_error, outbox.next_attempt, outbox.sent,
+            outbox.lease_token, outbox.lease_until)
+           IS DISTINCT FROM (excluded.state, excluded.attempts, excluded.last_error,
+            excluded.next_attempt, excluded.sent, excluded.lease_token, excluded.lease_until)
+     RETURNING id"
+);
+
+/// Writes mail (`id` is ignored by `NEW_MAIL`) by `sql`, one of the two
+/// above; its rows are what `sql` returns.
+pub(super) fn put_mail<'o>(
+    tx: &mut PgTx<'_>,
+    sql: &'static str,
+    mail: impl IntoIterator<Item = &'o OutboxRow>,
+) -> Result<Vec<Row>> {
+    let mut id = Vec::new();
+    let mut ticket_id = Vec::new();
+    let mut kind = Vec::new();
+    let mut message_id = Vec::new();
+    let mut envelope_from = Vec::new();
+    let mut recipients = Vec::new();
+    let mut raw: Vec<&[u8]> = Vec::new();
+    let mut created = Vec::new();
+    let mut state = Vec::new();
+    let mut attempts = Vec::new();
+    let mut last_error = Vec::new();
+    let mut next_attempt = Vec::new();
+    let mut sent = Vec::new();
+    let mut lease_token = Vec::new();
+    let mut lease_until = Vec::new();
+    for o in mail {
+        id.push(o.id);
+        ticket_id.push(o.ticket_id);
+        kind.push(text(&o.kind));
+        message_id.push(text(&o.message_id));
+        envelope_from.push(text(&o.envelope_from));
+        recipients.push(text(&o.recipients));
+        raw.push(&o.raw);
+        created.push(to_second(o.created));
+        state.push(o.state.as_str());
+        attempts.push(o.attempts);
+        last_error.push(opt_text(o.last_error.as_deref()));
+        next_attempt.push(to_second(o.next_attempt));
+        sent.push(o.sent.map(to_second));
+        lease_token.push(opt_text(o.lease_token.as_deref()));
+        lease_until.push(o.lease_until.map(to_second));
+    }
+    tx.rows(
+        sql,
+        &[
+            &id,
+            &ticket_id,
+            &kind,
+            &message_id,
+            &envelope_from,
+            &recipients,
+            &raw,
+            &created,
+            &state,
+            &attempts,
+            &last_error,
+            &next_attempt,
+            &sent,
+            &lease_token,
+            &lease_until,
+        ],
+    )
+}
 
 fn queued_from_row(r: &Row) -> Result<QueuedMail> {
     let recipients: String = get(r, 2)?;
@@ -48,26 +174,27 @@ impl Outbox for PgTx<'_> {
         state: MailState,
         lease: Option<&Lease>,
     ) -> Result<i64> {
-        let tx = self;
-        let now = to_second(now);
-        let recipients = mail.recipients.join("\n");
-        let row = tx.one(
-            "INSERT INTO outbox (ticket_id, kind, message_id, envelope_from, recipients, raw, created, state, next_attempt, lease_token, lease_until)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9, $10) RETURNING id",
-            &[
-                &mail.ticket_id,
-                &mail.kind.name(),
-                &text(&mail.message_id),
-                &text(&mail.envelope_from),
-                &text(&recipients),
-                &mail.raw,
-                &now,
-                &state.as_str(),
-                &lease.map(|l| l.token.as_str()),
-                &lease.map(|l| to_second(l.until)),
-            ],
-        )?;
-        get(&row, 0)
+        let row = OutboxRow {
+            id: 0,
+            ticket_id: Some(mail.ticket_id),
+            kind: mail.kind.name().to_string(),
+            message_id: mail.message_id.clone(),
+            envelope_from: mail.envelope_from.clone(),
+            recipients: mail.recipients.join("\n"),
+            raw: mail.raw.clone(),
+            created: now,
+            state,
+            attempts: 0,
+            last_error: None,
+            next_attempt: now,
+            sent: None,
+            lease_token: lease.map(|l| l.token.clone()),
+            lease_until: lease.map(|l| l.until),
+        };
+        match put_mail(self, NEW_MAIL, [&row])?.first() {
+            Some(r) => get(r, 0),
+            None => anyhow::bail!("no id for mail {:?}", mail.message_id),
+        }
     }
 
     fn autoreplies_since(&mut self, addr: &str, since: Time) -> Result<u32> {

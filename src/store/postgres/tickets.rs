@@ -1,14 +1,41 @@
 //! Tickets, the messages on them, watchers, merges and history rows. In a
 //! writing transaction every read of a ticket locks its row, so that the
 //! desk's decision (reopen? already resolved? which version?) is made on
-//! what no other host can change until this transaction ends.
+//! what no other host can change until this transaction ends. Each of
+//! these tables' columns and row reader are here once, and its INSERT is
+//! the one the copy (`copy.rs`) uses too.
 
 use anyhow::Result;
+use postgres::types::ToSql;
 use postgres::Row;
 
-use super::{get, opt_text, text, ticket_columns, word, PgTx};
+use super::{
+    get, opt_text, pg_columns, pg_columns_but_id, pg_next_param, pg_unnest, text, word, PgTx,
+};
 use crate::model::*;
+use crate::store::copy::{HistoryRow, MessageRow};
 use crate::store::Tickets;
+
+/// The columns of `tickets` that a ticket is written with, in the order
+/// `ticket_from_row` reads them (see `pg_columns!`). `merged_into` is
+/// read after them, and written only by a merge: it is its own change.
+macro_rules! ticket_table {
+    ($then:ident, $pre:literal) => {
+        $then!($pre; id bigint, queue text, subject text, status text, requestor text,
+               owner text, priority bigint, created timestamptz, updated timestamptz,
+               version bigint)
+    };
+}
+pub(super) use ticket_table;
+
+/// The columns `ticket_from_row` reads, for every statement that reads
+/// tickets (`tickets t`).
+macro_rules! ticket_columns {
+    () => {
+        concat!(ticket_table!(pg_columns, "t."), ", t.merged_into")
+    };
+}
+pub(super) use ticket_columns;
 
 /// A ticket from a row whose first columns are `ticket_columns!()`.
 pub(super) fn ticket_from_row(row: &Row) -> Result<Ticket> {
@@ -29,9 +56,326 @@ pub(super) fn ticket_from_row(row: &Row) -> Result<Ticket> {
     })
 }
 
+/// Tickets as the parameters of `ticket_table!(pg_unnest)`, one array a
+/// column: what a new ticket and a batch of the copy are written from.
+pub(super) struct TicketArrays {
+    id: Vec<i64>,
+    queue: Vec<String>,
+    subject: Vec<String>,
+    status: Vec<&'static str>,
+    requestor: Vec<String>,
+    owner: Vec<Option<String>>,
+    priority: Vec<i64>,
+    created: Vec<Time>,
+    updated: Vec<Time>,
+    version: Vec<i64>,
+}
+
+impl TicketArrays {
+    pub(super) fn of<'t>(tickets: impl IntoIterator<Item = &'t Ticket>) -> TicketArrays {
+        let mut a = TicketArrays {
+            id: Vec::new(),
+            queue: Vec::new(),
+            subject: Vec::new(),
+            status: Vec::new(),
+            requestor: Vec::new(),
+            owner: Vec::new(),
+            priority: Vec::new(),
+            created: Vec::new(),
+            updated: Vec::new(),
+            version: Vec::new(),
+        };
+        for t in tickets {
+            a.id.push(t.id);
+            a.queue.push(owned(&t.queue));
+            a.subject.push(owned(&t.subject));
+            a.status.push(t.status.as_str());
+            a.requestor.push(owned(&t.requestor));
+            a.owner.push(owned_opt(&t.owner));
+            a.priority.push(t.priority);
+            a.created.push(sec(t.created));
+            a.updated.push(sec(t.updated));
+            a.version.push(t.version);
+        }
+        a
+    }
+
+    pub(super) fn ids(&self) -> &[i64] {
+        &self.id
+    }
+
+    /// In `ticket_table!`'s order.
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 10] {
+        [
+            &self.id,
+            &self.queue,
+            &self.subject,
+            &self.status,
+            &self.requestor,
+            &self.owner,
+            &self.priority,
+            &self.created,
+            &self.updated,
+            &self.version,
+        ]
+    }
+}
+
+/// The copy's write of tickets: as numbered, bringing a stored one up to
+/// date where it differs.
+pub(super) const PUT_TICKETS: &str = concat!(
+    "INSERT INTO tickets (",
+    ticket_table!(pg_columns, ""),
+    ") SELECT ",
+    ticket_table!(pg_columns, ""),
+    " FROM ",
+    ticket_table!(pg_unnest, ""),
+    " ON CONFLICT (id) DO UPDATE SET (",
+    ticket_table!(pg_columns_but_id, ""),
+    ") = (",
+    ticket_table!(pg_columns_but_id, "excluded."),
+    ") WHERE (",
+    ticket_table!(pg_columns_but_id, "tickets."),
+    ") IS DISTINCT FROM (",
+    ticket_table!(pg_columns_but_id, "excluded."),
+    ")"
+);
+
+/// The columns a watcher is written with; `seq` (their order) is the
+/// identity's.
+macro_rules! watcher_columns {
+    () => {
+        "ticket_id, address"
+    };
+}
+pub(super) use watcher_columns;
+
+/// A new ticket numbered by the identity, and its watchers (the parameter
+/// after the ticket's arrays) in the order given, in one statement.
+const NEW_TICKET: &str = concat!(
+    "WITH t AS (INSERT INTO tickets (",
+    ticket_table!(pg_columns_but_id, ""),
+    ") SELECT ",
+    ticket_table!(pg_columns_but_id, ""),
+    " FROM ",
+    ticket_table!(pg_unnest, ""),
+    " RETURNING id),
+          w AS (INSERT INTO watchers (",
+    watcher_columns!(),
+    ") SELECT t.id, w.a FROM t, unnest(",
+    ticket_table!(pg_next_param, ""),
+    "::text[]) WITH ORDINALITY AS w(a, ord)
+                ORDER BY w.ord
+                ON CONFLICT DO NOTHING)
+     SELECT id FROM t"
+);
+
+/// The columns of `messages`, in the order `message_from_row` reads them
+/// (`search` is computed by PostgreSQL from subject and body).
+macro_rules! message_table {
+    ($then:ident, $pre:literal) => {
+        $then!($pre; id bigint, key text, message_id text, ticket_id bigint,
+               received timestamptz, envelope_sender text, recipient text, author text,
+               subject text, body text, size bigint, raw bytea)
+    };
+}
+pub(super) use message_table;
+
+/// A whole message row, as a copy takes it.
+pub(super) fn message_from_row(r: &Row) -> Result<MessageRow> {
+    Ok(MessageRow {
+        id: get(r, 0)?,
+        key: get(r, 1)?,
+        message_id: get(r, 2)?,
+        ticket_id: get(r, 3)?,
+        received: get(r, 4)?,
+        envelope_sender: get(r, 5)?,
+        recipient: get(r, 6)?,
+        author: get(r, 7)?,
+        subject: get(r, 8)?,
+        body: get(r, 9)?,
+        // 10 is the size, which the raw message gives.
+        raw: get(r, 11)?,
+    })
+}
+
+/// A delivered message, numbered by the identity. No ON CONFLICT: the
+/// unique key's violation is the race with another host (errors.rs).
+const NEW_MESSAGE: &str = concat!(
+    "INSERT INTO messages (",
+    message_table!(pg_columns_but_id, ""),
+    ") SELECT ",
+    message_table!(pg_columns_but_id, ""),
+    " FROM ",
+    message_table!(pg_unnest, ""),
+    " RETURNING id"
+);
+
+/// The copy's write of messages, as numbered; a stored one stays. Its
+/// rows are the messages written.
+pub(super) const PUT_MESSAGES: &str = concat!(
+    "INSERT INTO messages (",
+    message_table!(pg_columns, ""),
+    ") SELECT ",
+    message_table!(pg_columns, ""),
+    " FROM ",
+    message_table!(pg_unnest, ""),
+    " ON CONFLICT DO NOTHING RETURNING id"
+);
+
+/// Writes messages (`id` is ignored by `NEW_MESSAGE`) by `sql`, one of
+/// the two above; its rows are what `sql` returns.
+pub(super) fn put_messages<'m>(
+    tx: &mut PgTx<'_>,
+    sql: &'static str,
+    messages: impl IntoIterator<Item = (i64, NewMessage<'m>)>,
+) -> Result<Vec<Row>> {
+    let mut id = Vec::new();
+    let mut key = Vec::new();
+    let mut message_id = Vec::new();
+    let mut ticket_id = Vec::new();
+    let mut received = Vec::new();
+    let mut envelope_sender = Vec::new();
+    let mut recipient = Vec::new();
+    let mut author = Vec::new();
+    let mut subject = Vec::new();
+    let mut body = Vec::new();
+    let mut size = Vec::new();
+    let mut raw: Vec<&[u8]> = Vec::new();
+    for (i, m) in messages {
+        id.push(i);
+        key.push(text(m.key));
+        message_id.push(opt_text(m.message_id));
+        ticket_id.push(m.ticket_id);
+        received.push(sec(m.received));
+        envelope_sender.push(opt_text(m.envelope_sender));
+        recipient.push(opt_text(m.recipient));
+        author.push(text(m.author));
+        subject.push(text(m.subject));
+        body.push(text(m.body));
+        size.push(m.raw.len() as i64);
+        raw.push(m.raw);
+    }
+    tx.rows(
+        sql,
+        &[
+            &id,
+            &key,
+            &message_id,
+            &ticket_id,
+            &received,
+            &envelope_sender,
+            &recipient,
+            &author,
+            &subject,
+            &body,
+            &size,
+            &raw,
+        ],
+    )
+}
+
+/// The columns of `history`, in the order `history_from_row` reads them.
+macro_rules! history_table {
+    ($then:ident, $pre:literal) => {
+        $then!($pre; id bigint, ticket_id bigint, kind text, author text, date timestamptz,
+               message bigint, old text, new text, note text, auto bool)
+    };
+}
+pub(super) use history_table;
+
+/// A whole history row, from a row whose first columns are
+/// `history_table!(pg_columns)`.
+pub(super) fn history_from_row(r: &Row) -> Result<HistoryRow> {
+    Ok(HistoryRow {
+        id: get(r, 0)?,
+        ticket_id: get(r, 1)?,
+        date: get(r, 4)?,
+        entry: NewEntry {
+            kind: word(r, 2)?,
+            author: get(r, 3)?,
+            message: get(r, 5)?,
+            old: get(r, 6)?,
+            new: get(r, 7)?,
+            note: get(r, 8)?,
+            auto: get(r, 9)?,
+        },
+    })
+}
+
+/// A new entry numbered by the identity, and its ticket's version and
+/// time, in one statement.
+const NEW_HISTORY: &str = concat!(
+    "WITH h AS (INSERT INTO history (",
+    history_table!(pg_columns_but_id, ""),
+    ") SELECT ",
+    history_table!(pg_columns_but_id, ""),
+    " FROM ",
+    history_table!(pg_unnest, ""),
+    " RETURNING ticket_id, date)
+     UPDATE tickets t SET updated = greatest(t.updated, h.date), version = t.version + 1
+     FROM h WHERE t.id = h.ticket_id"
+);
+
+/// The copy's write of history, as numbered; a stored entry stays.
+pub(super) const PUT_HISTORY: &str = concat!(
+    "INSERT INTO history (",
+    history_table!(pg_columns, ""),
+    ") SELECT ",
+    history_table!(pg_columns, ""),
+    " FROM ",
+    history_table!(pg_unnest, ""),
+    " ON CONFLICT DO NOTHING"
+);
+
+/// Writes history rows (`id` is ignored by `NEW_HISTORY`) by `sql`, one
+/// of the two above.
+pub(super) fn put_history<'h>(
+    tx: &mut PgTx<'_>,
+    sql: &'static str,
+    rows: impl IntoIterator<Item = (i64, i64, Time, &'h NewEntry)>,
+) -> Result<u64> {
+    let mut id = Vec::new();
+    let mut ticket_id = Vec::new();
+    let mut kind = Vec::new();
+    let mut author = Vec::new();
+    let mut date = Vec::new();
+    let mut message = Vec::new();
+    let mut old = Vec::new();
+    let mut new = Vec::new();
+    let mut note = Vec::new();
+    let mut auto = Vec::new();
+    for (i, t, d, e) in rows {
+        id.push(i);
+        ticket_id.push(t);
+        kind.push(e.kind.as_str());
+        author.push(text(&e.author));
+        date.push(sec(d));
+        message.push(e.message);
+        old.push(opt_text(e.old.as_deref()));
+        new.push(opt_text(e.new.as_deref()));
+        note.push(opt_text(e.note.as_deref()));
+        auto.push(e.auto);
+    }
+    tx.exec(
+        sql,
+        &[
+            &id, &ticket_id, &kind, &author, &date, &message, &old, &new, &note, &auto,
+        ],
+    )
+}
+
 /// What a store keeps of a time: the second (model::to_second).
 fn sec(t: Time) -> Time {
     to_second(t)
+}
+
+fn owned(s: &str) -> String {
+    text(s).into_owned()
+}
+
+fn owned_opt(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(owned)
 }
 
 pub(super) fn watchers(tx: &mut PgTx<'_>, id: i64) -> Result<Vec<String>> {
@@ -104,31 +448,37 @@ impl Tickets for PgTx<'_> {
         now: Time,
     ) -> Result<i64> {
         let tx = self;
-        // The ticket and its watchers in one statement, in the order given.
-        let watchers: Vec<String> = watchers.iter().map(|w| text(w).into_owned()).collect();
-        let row = tx.one(
-            "WITH t AS (INSERT INTO tickets (queue, subject, status, requestor, created, updated)
-                        VALUES ($1, $2, 'new', $3, $4, $4) RETURNING id),
-                  w AS (INSERT INTO watchers (ticket_id, address)
-                        SELECT t.id, u.a FROM t, unnest($5::text[]) WITH ORDINALITY AS u(a, ord)
-                        ORDER BY u.ord
-                        ON CONFLICT DO NOTHING)
-             SELECT id FROM t",
-            &[
-                &text(queue),
-                &text(subject),
-                &text(requestor),
-                &sec(now),
-                &watchers,
-            ],
-        )?;
-        get(&row, 0)
+        let now = sec(now);
+        let ticket = Ticket {
+            id: 0,
+            queue: queue.to_string(),
+            subject: subject.to_string(),
+            status: Status::New,
+            requestor: requestor.to_string(),
+            owner: None,
+            priority: 0,
+            watchers: Vec::new(),
+            created: now,
+            updated: now,
+            version: 1,
+            merged_into: None,
+            merged: Vec::new(),
+        };
+        let arrays = TicketArrays::of([&ticket]);
+        let watchers: Vec<String> = watchers.iter().map(|w| owned(w)).collect();
+        let mut params = arrays.params().to_vec();
+        params.push(&watchers);
+        get(&tx.one(NEW_TICKET, &params)?, 0)
     }
 
     fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
         let tx = self;
         Ok(tx.exec(
-            "INSERT INTO watchers (ticket_id, address) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            concat!(
+                "INSERT INTO watchers (",
+                watcher_columns!(),
+                ") VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            ),
             &[&id, &text(address)],
         )? == 1)
     }
@@ -173,26 +523,11 @@ impl Tickets for PgTx<'_> {
     }
 
     fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<i64> {
-        let tx = self;
-        // The search column is computed by PostgreSQL from subject and body.
-        let row = tx.one(
-            "INSERT INTO messages (key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-            &[
-                &text(m.key),
-                &opt_text(m.message_id),
-                &m.ticket_id,
-                &sec(m.received),
-                &opt_text(m.envelope_sender),
-                &opt_text(m.recipient),
-                &text(m.author),
-                &text(m.subject),
-                &text(m.body),
-                &(m.raw.len() as i64),
-                &m.raw,
-            ],
-        )?;
-        get(&row, 0)
+        let rows = put_messages(self, NEW_MESSAGE, [(0, m.clone())])?;
+        match rows.first() {
+            Some(row) => get(row, 0),
+            None => anyhow::bail!("no id for message {:?}", m.key),
+        }
     }
 
     fn stored(&mut self, key: &str) -> Result<Option<Option<i64>>> {
@@ -243,61 +578,60 @@ impl Tickets for PgTx<'_> {
     fn add_history(&mut self, ticket: i64, e: &NewEntry, now: Time) -> Result<()> {
         let tx = self;
         let now = sec(now);
-        // The entry, and the ticket's version and time, in one statement.
-        tx.exec(
-            "WITH h AS (INSERT INTO history (ticket_id, kind, author, date, message, old, new, note, auto)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))
-             UPDATE tickets SET updated = greatest(updated, $4), version = version + 1 WHERE id = $1",
-            &[
-                &ticket,
-                &e.kind.as_str(),
-                &text(&e.author),
-                &now,
-                &e.message,
-                &opt_text(e.old.as_deref()),
-                &opt_text(e.new.as_deref()),
-                &opt_text(e.note.as_deref()),
-                &e.auto,
-            ],
-        )?;
+        put_history(tx, NEW_HISTORY, [(0, ticket, now, e)])?;
         super::feed::touch(tx, ticket, now)
     }
 
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {
         let tx = self;
+        // One history row reader for every path (`history_from_row`), the
+        // message's columns after it.
         let rows = if with_raw {
             tx.rows(
-                "SELECT h.kind, h.author, h.date, h.old, h.new, h.note, h.auto, m.id, m.message_id, m.subject, m.body, m.raw
-                 FROM history h LEFT JOIN messages m ON m.id = h.message WHERE h.ticket_id = $1 ORDER BY h.date, h.id",
+                concat!(
+                    "SELECT ",
+                    history_table!(pg_columns, "h."),
+                    ", m.id, m.message_id, m.subject, m.body, m.raw
+                     FROM history h LEFT JOIN messages m ON m.id = h.message
+                     WHERE h.ticket_id = $1 ORDER BY h.date, h.id"
+                ),
                 &[&id],
             )?
         } else {
             tx.rows(
-                "SELECT h.kind, h.author, h.date, h.old, h.new, h.note, h.auto, m.id, m.message_id, m.subject, m.body, ''::bytea
-                 FROM history h LEFT JOIN messages m ON m.id = h.message WHERE h.ticket_id = $1 ORDER BY h.date, h.id",
+                concat!(
+                    "SELECT ",
+                    history_table!(pg_columns, "h."),
+                    ", m.id, m.message_id, m.subject, m.body, ''::bytea
+                     FROM history h LEFT JOIN messages m ON m.id = h.message
+                     WHERE h.ticket_id = $1 ORDER BY h.date, h.id"
+                ),
                 &[&id],
             )?
         };
         rows.iter()
             .map(|r| {
-                let message = match get::<Option<i64>>(r, 7)? {
+                // The message's five columns are the last.
+                let m = r.len() - 5;
+                let message = match get::<Option<i64>>(r, m)? {
                     Some(mid) => Some(StoredMessage {
                         id: mid,
-                        message_id: get(r, 8)?,
-                        subject: get(r, 9)?,
-                        body: get(r, 10)?,
-                        raw: get(r, 11)?,
+                        message_id: get(r, m + 1)?,
+                        subject: get(r, m + 2)?,
+                        body: get(r, m + 3)?,
+                        raw: get(r, m + 4)?,
                     }),
                     None => None,
                 };
+                let h = history_from_row(r)?;
                 Ok(HistoryEntry {
-                    kind: word(r, 0)?,
-                    author: get(r, 1)?,
-                    date: get(r, 2)?,
-                    old: get(r, 3)?,
-                    new: get(r, 4)?,
-                    note: get(r, 5)?,
-                    auto: get(r, 6)?,
+                    kind: h.entry.kind,
+                    author: h.entry.author,
+                    date: h.date,
+                    old: h.entry.old,
+                    new: h.entry.new,
+                    note: h.entry.note,
+                    auto: h.entry.auto,
                     message,
                 })
             })
@@ -344,5 +678,37 @@ impl Tickets for PgTx<'_> {
             })
         })
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_and_the_copy_write_one_column_list_with_or_without_the_id() {
+        assert_eq!(
+            NEW_MESSAGE,
+            "INSERT INTO messages (key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw) \
+             SELECT key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw \
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::text[], $7::text[], \
+             $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bytea[]) \
+             AS u(id, key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw) \
+             RETURNING id"
+        );
+        assert!(PUT_MESSAGES.starts_with(
+            "INSERT INTO messages (id, key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw) \
+             SELECT id, key,"
+        ));
+        // The watchers' array is the parameter after the ticket's ten.
+        assert!(NEW_TICKET.contains("unnest($11::text[])"), "{NEW_TICKET}");
+        assert!(PUT_TICKETS.contains(
+            "ON CONFLICT (id) DO UPDATE SET (queue, subject, status, requestor, owner, priority, created, updated, version) \
+             = (excluded.queue, excluded.subject,"
+        ), "{PUT_TICKETS}");
+        assert_eq!(
+            ticket_columns!(),
+            "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into"
+        );
     }
 }
