@@ -147,6 +147,26 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// A ticket as it opens: new, in `queue`, nobody's, at version 1
+    /// (what each store writes, numbered by the store).
+    pub fn opened(queue: &str, subject: &str, requestor: &str, now: Time) -> Ticket {
+        Ticket {
+            id: 0,
+            queue: queue.to_string(),
+            subject: subject.to_string(),
+            status: Status::New,
+            requestor: requestor.to_string(),
+            owner: None,
+            priority: 0,
+            watchers: Vec::new(),
+            created: now,
+            updated: now,
+            version: 1,
+            merged_into: None,
+            merged: Vec::new(),
+        }
+    }
+
     /// A ticket with made-up values: what `pipedesk check` renders the
     /// templates with, and what unit tests start from.
     pub fn example(id: i64) -> Ticket {

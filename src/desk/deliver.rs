@@ -78,19 +78,8 @@ impl Desk {
         now: Time,
         if_version: Option<i64>,
     ) -> Result<Outcome> {
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
-        let mut outcome = store.write(|tx| {
-            let mut mail = Mailer::new(config, texts, &lease, no_mail);
-            let mut o = ingest(tx, config, msg, now, &mut mail, if_version)?;
-            o.outbox = mail.queued;
-            Ok(o)
-        })?;
+        let (mut outcome, lease) =
+            self.ingesting(msg, now, Keep::Commit, no_mail, if_version, |_, o, _| Ok(o))?;
         outcome.unsent = self.send(&outcome.outbox, &lease, now);
         Ok(outcome)
     }
@@ -119,17 +108,7 @@ impl Desk {
         now: Time,
         read_back: Option<bool>,
     ) -> Result<Rehearsal> {
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
-        store.rehearse(|tx| {
-            let mut mail = Mailer::new(config, texts, &lease, false);
-            let mut outcome = ingest(tx, config, msg, now, &mut mail, None)?;
-            outcome.outbox = mail.queued;
+        let read = |tx: &mut dyn Tx, outcome: Outcome, lease: &Lease| {
             let mut r = Rehearsal {
                 stored: None,
                 kinds: Vec::new(),
@@ -139,7 +118,7 @@ impl Desk {
             };
             if let Some(check) = read_back {
                 r.stored = tx.message_by_key(&msg.facts.key)?;
-                r.queued = tx.leased(&r.outcome.outbox, &lease)?;
+                r.queued = tx.leased(&r.outcome.outbox, lease)?;
                 if let Some(t) = r.outcome.ticket {
                     r.kinds = tx
                         .ticket_mail(t)?
@@ -153,7 +132,41 @@ impl Desk {
                 }
             }
             Ok(r)
-        })
+        };
+        self.ingesting(msg, now, Keep::RollBack, false, None, read)
+            .map(|(r, _)| r)
+    }
+
+    /// `msg` into the desk in one transaction, committed or rolled back,
+    /// with `then` run in it on what the delivery did; also the lease
+    /// that holds the mail it queued.
+    fn ingesting<T>(
+        &mut self,
+        msg: &Incoming<'_>,
+        now: Time,
+        keep: Keep,
+        no_mail: bool,
+        if_version: Option<i64>,
+        mut then: impl FnMut(&mut dyn Tx, Outcome, &Lease) -> Result<T>,
+    ) -> Result<(T, Lease)> {
+        let lease = self.lease(now);
+        let Desk {
+            store,
+            config,
+            texts,
+            ..
+        } = self;
+        let mut run = |tx: &mut dyn Tx| {
+            let mut mail = Mailer::new(config, texts, &lease, no_mail);
+            let mut outcome = ingest(tx, config, msg, now, &mut mail, if_version)?;
+            outcome.outbox = mail.queued;
+            then(tx, outcome, &lease)
+        };
+        let made = match keep {
+            Keep::Commit => store.write(&mut run)?,
+            Keep::RollBack => store.rehearse(&mut run)?,
+        };
+        Ok((made, lease))
     }
 
     /// The message stored under `key` (its Message-ID, or its hash), if
@@ -210,6 +223,14 @@ impl Batch<'_> {
         let mut mail = Mailer::new(self.config, self.texts, self.lease, true);
         ingest(self.tx, self.config, msg, now, &mut mail, None)
     }
+}
+
+/// Whether a delivery's transaction is kept (`deliver`) or rolled back
+/// (`rehearse`).
+#[derive(Debug, Clone, Copy)]
+enum Keep {
+    Commit,
+    RollBack,
 }
 
 /// What a rehearsed delivery did and wrote, read back before the rollback.

@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Result};
 
-use super::Store;
+use super::{Lease, Store};
 use crate::model::*;
 
 /// The tables, in an order where every row's references come first.
@@ -100,6 +100,35 @@ pub struct OutboxRow {
     pub sent: Option<Time>,
     pub lease_token: Option<String>,
     pub lease_until: Option<Time>,
+}
+
+impl OutboxRow {
+    /// A mail as it is queued (in `state`), held by `lease` when the
+    /// queuing process sends it itself; what each store writes.
+    pub fn queued(
+        mail: &Outgoing,
+        now: Time,
+        state: MailState,
+        lease: Option<&Lease>,
+    ) -> OutboxRow {
+        OutboxRow {
+            id: 0,
+            ticket_id: Some(mail.ticket_id),
+            kind: mail.kind.name().to_string(),
+            message_id: mail.message_id.clone(),
+            envelope_from: mail.envelope_from.clone(),
+            recipients: mail.recipients.join("\n"),
+            raw: mail.raw.clone(),
+            created: now,
+            state,
+            attempts: 0,
+            last_error: None,
+            next_attempt: now,
+            sent: None,
+            lease_token: lease.map(|l| l.token.clone()),
+            lease_until: lease.map(|l| l.until),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

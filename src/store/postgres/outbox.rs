@@ -174,23 +174,7 @@ impl Outbox for PgTx<'_> {
         state: MailState,
         lease: Option<&Lease>,
     ) -> Result<i64> {
-        let row = OutboxRow {
-            id: 0,
-            ticket_id: Some(mail.ticket_id),
-            kind: mail.kind.name().to_string(),
-            message_id: mail.message_id.clone(),
-            envelope_from: mail.envelope_from.clone(),
-            recipients: mail.recipients.join("\n"),
-            raw: mail.raw.clone(),
-            created: now,
-            state,
-            attempts: 0,
-            last_error: None,
-            next_attempt: now,
-            sent: None,
-            lease_token: lease.map(|l| l.token.clone()),
-            lease_until: lease.map(|l| l.until),
-        };
+        let row = OutboxRow::queued(mail, now, state, lease);
         match put_mail(self, NEW_MAIL, [&row])?.first() {
             Some(r) => get(r, 0),
             None => anyhow::bail!("no id for mail {:?}", mail.message_id),

@@ -449,21 +449,7 @@ impl Tickets for PgTx<'_> {
     ) -> Result<i64> {
         let tx = self;
         let now = sec(now);
-        let ticket = Ticket {
-            id: 0,
-            queue: queue.to_string(),
-            subject: subject.to_string(),
-            status: Status::New,
-            requestor: requestor.to_string(),
-            owner: None,
-            priority: 0,
-            watchers: Vec::new(),
-            created: now,
-            updated: now,
-            version: 1,
-            merged_into: None,
-            merged: Vec::new(),
-        };
+        let ticket = Ticket::opened(queue, subject, requestor, now);
         let arrays = TicketArrays::of([&ticket]);
         let watchers: Vec<String> = watchers.iter().map(|w| owned(w)).collect();
         let mut params = arrays.params().to_vec();

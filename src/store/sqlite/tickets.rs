@@ -235,21 +235,7 @@ impl Tickets for SqliteTx<'_> {
         watchers: &[String],
         now: Time,
     ) -> Result<i64> {
-        let ticket = Ticket {
-            id: 0,
-            queue: queue.to_string(),
-            subject: subject.to_string(),
-            status: Status::New,
-            requestor: requestor.to_string(),
-            owner: None,
-            priority: 0,
-            watchers: Vec::new(),
-            created: now,
-            updated: now,
-            version: 1,
-            merged_into: None,
-            merged: Vec::new(),
-        };
+        let ticket = Ticket::opened(queue, subject, requestor, now);
         let (id, _) = write_ticket(self.conn, None, &ticket)?;
         for w in watchers {
             add_watcher(self.conn, id, w)?;
