@@ -25,42 +25,29 @@ impl Lists for PgTx<'_> {
             [&statuses, &queue, &owner, &requestor, &limit];
         // Two orders, two statements: a planner can use an index for an ORDER
         // BY it sees, not for one chosen by a parameter.
+        macro_rules! listing {
+            ($order:literal) => {
+                concat!(
+                    "SELECT ",
+                    ticket_columns!(),
+                    ",
+                        (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
+                 FROM tickets t
+                 WHERE t.merged_into IS NULL
+                   AND (cardinality($1::text[]) = 0 OR t.status = ANY($1))
+                   AND ($2::text IS NULL OR lower(t.queue) = $2)
+                   AND ($3::text IS NULL OR lower(t.owner) = $3)
+                   AND ($4::text IS NULL OR lower(t.requestor) = $4)
+                 ORDER BY ",
+                    $order,
+                    " LIMIT $5"
+                )
+            };
+        }
         let rows = if filter.recently_updated {
-            tx.rows(
-                concat!(
-                    "SELECT ",
-                    ticket_columns!(),
-                    ",
-                        (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
-                 FROM tickets t
-                 WHERE t.merged_into IS NULL
-                   AND (cardinality($1::text[]) = 0 OR t.status = ANY($1))
-                   AND ($2::text IS NULL OR lower(t.queue) = $2)
-                   AND ($3::text IS NULL OR lower(t.owner) = $3)
-                   AND ($4::text IS NULL OR lower(t.requestor) = $4)
-                 ORDER BY t.updated DESC, t.id DESC
-                 LIMIT $5"
-                ),
-                &params,
-            )?
+            tx.rows(listing!("t.updated DESC, t.id DESC"), &params)?
         } else {
-            tx.rows(
-                concat!(
-                    "SELECT ",
-                    ticket_columns!(),
-                    ",
-                        (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)
-                 FROM tickets t
-                 WHERE t.merged_into IS NULL
-                   AND (cardinality($1::text[]) = 0 OR t.status = ANY($1))
-                   AND ($2::text IS NULL OR lower(t.queue) = $2)
-                   AND ($3::text IS NULL OR lower(t.owner) = $3)
-                   AND ($4::text IS NULL OR lower(t.requestor) = $4)
-                 ORDER BY (t.status = 'resolved'), t.id DESC
-                 LIMIT $5"
-                ),
-                &params,
-            )?
+            tx.rows(listing!("(t.status = 'resolved'), t.id DESC"), &params)?
         };
         let mut listed = rows
             .iter()
