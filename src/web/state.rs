@@ -159,13 +159,17 @@ fn watch(state: &AppState, mut seen: i64) {
                     state.published.store(seen, Ordering::SeqCst);
                     return Ok(());
                 }
+                // Published before it is sent: a stream that got seq N
+                // and comes back with Last-Event-ID N must find N published,
+                // or it is told to reset (a stream opened in between
+                // replays these from the store and skips them live).
+                seen = read.max(seen);
+                state.published.store(seen, Ordering::SeqCst);
                 for (seq, listed) in &batch {
                     let card = serde_json::to_string(&CardView::of(listed))?;
                     // No stream open is no error.
                     let _ = state.hub.send(Arc::new(Pushed { seq: *seq, card }));
                 }
-                seen = read.max(seen);
-                state.published.store(seen, Ordering::SeqCst);
                 if read >= last {
                     return Ok(());
                 }
