@@ -12,7 +12,12 @@ use crate::store::copy::OutboxRow;
 use crate::store::{Due, Lease, Outbox};
 
 /// The columns `outbox_from_row` reads and `put_outbox` writes, in order.
-pub(super) const OUTBOX_COLUMNS: &str = "id, ticket_id, kind, message_id, envelope_from, recipients, raw, created, state, attempts, last_error, next_attempt, sent, lease_token, lease_until";
+macro_rules! outbox_columns {
+    () => {
+        "id, ticket_id, kind, message_id, envelope_from, recipients, raw, created, state, attempts, last_error, next_attempt, sent, lease_token, lease_until"
+    };
+}
+pub(super) const OUTBOX_COLUMNS: &str = outbox_columns!();
 
 /// A whole outbox row, as a copy takes it.
 pub(super) fn outbox_from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
@@ -39,18 +44,32 @@ pub(super) fn outbox_from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
 /// state of a stored one up to date; returns its id and whether a row
 /// changed.
 pub(super) fn put_outbox(conn: &Connection, id: Option<i64>, o: &OutboxRow) -> Result<(i64, bool)> {
-    let n = conn
-        .prepare_cached(&format!(
-            "INSERT INTO outbox ({OUTBOX_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT (id) DO UPDATE SET
+    // A queued mail is a plain INSERT, parsed once per `deliver` process;
+    // only the copy, which gives ids, brings a stored row up to date.
+    macro_rules! insert {
+        () => {
+            concat!(
+                "INSERT INTO outbox (",
+                outbox_columns!(),
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            )
+        };
+    }
+    let sql = match id {
+        None => insert!(),
+        Some(_) => concat!(
+            insert!(),
+            " ON CONFLICT (id) DO UPDATE SET
                  state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,
                  next_attempt = excluded.next_attempt, sent = excluded.sent,
                  lease_token = excluded.lease_token, lease_until = excluded.lease_until
              WHERE (state, attempts, last_error, next_attempt, sent, lease_token, lease_until)
                    IS NOT (excluded.state, excluded.attempts, excluded.last_error, excluded.next_attempt,
                            excluded.sent, excluded.lease_token, excluded.lease_until)"
-        ))?
+        ),
+    };
+    let n = conn
+        .prepare_cached(sql)?
         .execute(params![
             id,
             o.ticket_id,
