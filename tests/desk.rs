@@ -410,6 +410,28 @@ fn the_feed_gives_each_changed_ticket_once_at_its_latest_seq() {
 }
 
 #[test]
+fn a_board_replays_what_it_missed_and_resets_only_when_out_of_the_feed() {
+    let mut d = with_ticket();
+    let (start, _) = d.change_window().unwrap();
+    d.take(1, &act("ann@example.org", 2)).unwrap();
+    d.stall(1, &act("ann@example.org", 3)).unwrap();
+    let (last, _) = d.change_window().unwrap();
+    let replayed = |r: Replay| match r {
+        Replay::Changes(c) => Some(c.iter().map(|(seq, _)| *seq).collect::<Vec<_>>()),
+        Replay::Reset => None,
+    };
+    // Behind the server's published seq: what it missed, once a ticket.
+    assert_eq!(replayed(d.replay(start, last).unwrap()), Some(vec![last]));
+    assert_eq!(replayed(d.replay(last, last).unwrap()), Some(vec![]));
+    // Ahead of the server's reader but not of the store (its board was read
+    // since): nothing to replay, and no reset under a person's hands.
+    assert_eq!(replayed(d.replay(last, start).unwrap()), Some(vec![]));
+    // Ahead of the store, or nonsense: start over.
+    assert_eq!(replayed(d.replay(last + 1, last).unwrap()), None);
+    assert_eq!(replayed(d.replay(-1, last).unwrap()), None);
+}
+
+#[test]
 fn the_board_holds_the_open_work_and_the_fifty_most_recently_resolved() {
     let mut d = desk();
     for i in 0..60 {

@@ -267,15 +267,28 @@ impl Desk {
     /// the changes published after `published` (SPEC §6): the changes in
     /// between, or a reset when it is ahead of the feed or further behind
     /// than the feed holds (or than `FEED_WINDOW`). Read in one snapshot.
+    ///
+    /// A board a little ahead of `published` is not ahead of the feed: it
+    /// read the store (`/api/board`) after the server's own reader last
+    /// looked, and the changes in between reach it live, where it skips
+    /// them. Told to reset, it reloaded under a person's hands (a key press
+    /// on a focused card went nowhere: a flaky browser test under load).
     pub fn replay(&mut self, since: i64, published: i64) -> Result<Replay> {
         if since == published {
             return Ok(Replay::Changes(Vec::new()));
         }
-        if since > published || since < 0 {
+        if since < 0 {
             return Ok(Replay::Reset);
         }
         self.store.read(|tx| {
-            let (_, oldest) = tx.change_window()?;
+            let (last, oldest) = tx.change_window()?;
+            if since > published {
+                return Ok(if since <= last {
+                    Replay::Changes(Vec::new())
+                } else {
+                    Replay::Reset
+                });
+            }
             if since < oldest - 1 {
                 return Ok(Replay::Reset);
             }

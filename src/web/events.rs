@@ -83,10 +83,16 @@ pub async fn stream(
             }
         },
     };
+    // A stream a little ahead of this server's reader (its board read the
+    // store since) skips the live changes it has already.
+    let after = match since {
+        Some(k) if k > published && backlog.is_empty() => k,
+        _ => published,
+    };
     let feed = Feed {
         backlog,
         live,
-        after: published,
+        after,
     };
     Ok(Sse::new(events(feed))
         .keep_alive(KeepAlive::default())

@@ -63,20 +63,18 @@ pub(super) fn write_ticket(conn: &Connection, id: Option<i64>, t: &Ticket) -> Re
                            excluded.version)"
         ),
     };
-    let n = conn
-        .prepare_cached(sql)?
-        .execute(params![
-            id,
-            t.queue,
-            t.subject,
-            t.status.as_str(),
-            t.requestor,
-            t.owner,
-            t.priority,
-            stamp(t.created),
-            stamp(t.updated),
-            t.version
-        ])?;
+    let n = conn.prepare_cached(sql)?.execute(params![
+        id,
+        t.queue,
+        t.subject,
+        t.status.as_str(),
+        t.requestor,
+        t.owner,
+        t.priority,
+        stamp(t.created),
+        stamp(t.updated),
+        t.version
+    ])?;
     Ok((id.unwrap_or_else(|| conn.last_insert_rowid()), n == 1))
 }
 
