@@ -550,6 +550,20 @@ mod tests {
     }
 
     #[test]
+    fn long_references_are_folded_to_998_characters() {
+        let refs: Vec<String> = (0..12)
+            .map(|i| format!("{i}{}@x", "a".repeat(240)))
+            .collect();
+        let cause = Cause {
+            references: &refs,
+            ..CAUSE
+        };
+        let (_, text) = rendered(MailKind::Correspondence, &cause);
+        assert!(text.contains(&refs[11]), "{text}");
+        assert!(text.lines().all(|l| l.len() <= 998), "{text}");
+    }
+
+    #[test]
     fn message_ids_are_unique() {
         assert_ne!(new_message_id(1, "x"), new_message_id(1, "x"));
     }
