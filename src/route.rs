@@ -50,8 +50,8 @@ pub fn is_bounce(envelope_sender: Option<&str>, facts: &Facts) -> bool {
 }
 
 /// Automatic mail (RFC 3834 §2, §5): out-of-office and vacation replies,
-/// read receipts and other reports, and anything whose `Auto-Submitted` is
-/// not `no`. It is stored, but never changes a ticket's status and never
+/// read receipts and other reports, anything whose `Auto-Submitted` is
+/// not `no`, and the replies of Exchange mailbox rules (SPEC §3). It is stored, but never changes a ticket's status and never
 /// causes mail: the vacation ping-pong (our notice, their auto-reply, our
 /// notice…) cannot start.
 pub fn is_automatic(facts: &Facts) -> bool {
@@ -72,7 +72,7 @@ pub fn is_automatic(facts: &Facts) -> bool {
         .report_type
         .as_deref()
         .is_some_and(|t| !t.eq_ignore_ascii_case("delivery-status"));
-    auto_submitted || precedence || facts.x_autoreply || report
+    auto_submitted || precedence || facts.x_autoreply || facts.mailbox_rule || report
 }
 
 /// Does this message really come from `author`, a staff address? Without a

@@ -1498,6 +1498,8 @@ fn every_kind_of_automatic_mail_is_kept_and_changes_nothing() {
         ("autoreply/x-autoreply-header.eml", JOHN),
         ("autoreply/vacation-to-ticket.eml", JOHN),
         ("autoreply/exchange-ooo-to-resolved-notice.eml", JOHN),
+        // A mailbox rule's reply carries no RFC 3834 marker (SPEC §3).
+        ("autoreply/exchange-mailbox-rule-to-ticket.eml", JOHN),
     ] {
         desk.clear_mail();
         let run = desk

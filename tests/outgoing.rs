@@ -148,7 +148,13 @@ fn staff_correspondence_by_mail_goes_to_requestor_and_watchers() {
             "\"Stef via Support\" <ticket-1@help.example.org>"
         );
         assert_eq!(m.reverse_path.as_deref(), Some("ticket-1@help.example.org"));
-        assert_our_headers(m, 1, Some(&reply.message_id()), "ticket-1@help.example.org");
+        // It answers john's own message, not stef's, which john never saw.
+        assert_our_headers(m, 1, Some(&first.message_id()), "ticket-1@help.example.org");
+        assert_eq!(
+            m.headers("Auto-Submitted"),
+            Vec::<String>::new(),
+            "a person wrote it"
+        );
         assert!(m.body().contains("Try again now."), "{}", m.body());
         assert_eq!(
             m.attachments(),
@@ -174,7 +180,11 @@ fn comment_goes_to_owner_and_admins_except_its_author() {
     let m = &mails[0];
     assert_eq!(m.rcpts(), set(&["boss@example.org", MEMBER]));
     assert_eq!(m.reverse_path.as_deref(), Some("ticket-1@help.example.org"));
-    assert_eq!(m.header("Auto-Submitted"), "auto-generated");
+    assert_eq!(
+        m.headers("Auto-Submitted"),
+        Vec::<String>::new(),
+        "RFC 3834 §5: a comment is a message a person wrote"
+    );
     assert_our_headers(
         m,
         1,
@@ -190,7 +200,7 @@ fn comment_goes_to_owner_and_admins_except_its_author() {
 
 #[test]
 fn resolve_tells_the_requestor() {
-    let (desk, _) = desk_with_ticket("");
+    let (desk, first) = desk_with_ticket("");
     let done = stef("fixed");
     desk.send(&ticket_addr(1, "-done"), &done).ok();
     let mails = desk.take_mail();
@@ -199,7 +209,7 @@ fn resolve_tells_the_requestor() {
     assert_eq!(m.rcpts(), set(&[JOHN]));
     assert_eq!(m.reverse_path.as_deref(), Some("ticket-1@help.example.org"));
     assert_eq!(m.header("Auto-Submitted"), "auto-generated");
-    assert_our_headers(m, 1, Some(&done.message_id()), "ticket-1@help.example.org");
+    assert_our_headers(m, 1, Some(&first.message_id()), "ticket-1@help.example.org");
     assert!(m.subject().contains("Resolved"), "{}", m.subject());
 }
 
@@ -209,6 +219,101 @@ fn requestor_closing_their_own_ticket_is_not_told() {
     desk.send(&ticket_addr(1, "-done"), &john("fixed it myself"))
         .ok();
     assert!(desk.take_mail().is_empty());
+}
+
+// ---------------------------------------------------------------- threading
+
+/// The ids of a References or In-Reply-To value, without brackets.
+fn ids(value: &str) -> Vec<String> {
+    value
+        .split_whitespace()
+        .map(|id| id.trim_matches(|c| c == '<' || c == '>').to_string())
+        .collect()
+}
+
+#[test]
+fn mail_to_the_requestor_answers_their_last_message_with_its_references() {
+    for desk in Desk::both("") {
+        // john answers from a thread of his own: twelve References.
+        let first = john("Email doesn't work");
+        desk.open_ticket(&first);
+        let theirs: Vec<String> = (1..=12)
+            .map(|i| format!("<r{i}@mail.example.com>"))
+            .collect();
+        let second = john("Re: [myisp #1] Email doesn't work")
+            .header("References", &theirs.join(" "))
+            .body("Still broken.\n");
+        desk.send(&ticket_addr(1, ""), &second).ok();
+        desk.clear_mail();
+        // A staff reply, by mail and on the command line, and the resolved
+        // notice all answer john's second message.
+        let reply = stef("Re: [myisp #1] Email doesn't work").body("Try again now.\n");
+        desk.send(&ticket_addr(1, ""), &reply).ok();
+        desk.run(&["reply", "1"], b"And now?\n").ok();
+        desk.run(&["close", "1"], b"").ok();
+        let mails = desk.take_mail();
+        assert_eq!(mails.len(), 3, "{:?}", summary(&mails));
+        let mut want: Vec<String> = ids(&theirs[0]);
+        want.extend(theirs[3..].iter().flat_map(|r| ids(r)));
+        want.push(ids(&second.message_id()).remove(0));
+        for m in &mails {
+            assert_eq!(m.rcpts(), set(&[JOHN]));
+            assert_eq!(m.header("In-Reply-To"), second.message_id(), "{}", m.head());
+            assert_eq!(ids(&m.header("References")), want, "{}", m.head());
+        }
+        assert_eq!(mails[0].headers("Auto-Submitted"), Vec::<String>::new());
+        assert_eq!(mails[1].headers("Auto-Submitted"), Vec::<String>::new());
+        assert_eq!(mails[2].header("Auto-Submitted"), "auto-generated");
+    }
+}
+
+#[test]
+fn mail_to_a_requestor_who_never_wrote_answers_our_last_mail_to_them() {
+    let desk = Desk::new();
+    // john's only message has no Message-ID: there is nothing of his to
+    // answer, so mail to him answers the last mail we sent him.
+    let first = john("Printer").header("Message-ID", "");
+    desk.open_ticket(&first);
+    let auto = desk.take_mail();
+    let auto = Desk::one_to(&auto, JOHN);
+    assert_eq!(
+        auto.headers("In-Reply-To"),
+        Vec::<String>::new(),
+        "nothing to answer"
+    );
+    let ours = auto.header("Message-ID");
+    desk.run(&["reply", "1"], b"Which printer?\n").ok();
+    let mails = desk.take_mail();
+    assert_eq!(mails.len(), 1, "{:?}", summary(&mails));
+    assert_eq!(mails[0].header("In-Reply-To"), ours, "{}", mails[0].head());
+    assert_eq!(mails[0].header("References"), ours, "{}", mails[0].head());
+}
+
+#[test]
+fn mail_to_staff_answers_the_message_that_caused_it() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    desk.clear_mail();
+    let reply = john("Re: [myisp #1] Printer")
+        .header(
+            "References",
+            "<root@mail.example.com> <mid@mail.example.com>",
+        )
+        .body("Any news?\n");
+    desk.send(&ticket_addr(1, ""), &reply).ok();
+    let mails = desk.take_mail();
+    assert_eq!(mails.len(), 1, "{:?}", summary(&mails));
+    let m = Desk::one_to(&mails, ADMIN);
+    assert_eq!(m.header("In-Reply-To"), reply.message_id());
+    assert_eq!(
+        ids(&m.header("References")),
+        ["root@mail.example.com", "mid@mail.example.com"]
+            .into_iter()
+            .map(String::from)
+            .chain(ids(&reply.message_id()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(m.header("Auto-Submitted"), "auto-generated", "a notice");
 }
 
 // -------------------------------------------------------------- suppression

@@ -8,9 +8,9 @@ use anyhow::Result;
 use crate::config::{Config, Transport};
 use crate::inbound::Facts;
 use crate::model::{MailState, Ticket, Time};
-use crate::outbound::render::{render, Cause};
+use crate::outbound::render::{render, Cause, Parent};
 use crate::outbound::templates::Texts;
-use crate::outbound::{autoreply_refusal, plan, Event};
+use crate::outbound::{autoreply_refusal, plan, to_requestor, Event};
 use crate::store::{Lease, Tx};
 
 pub(crate) struct Mailer<'a> {
@@ -73,8 +73,18 @@ impl<'a> Mailer<'a> {
             Transport::None => (MailState::Dropped, None),
             _ => (MailState::Queued, Some(self.lease)),
         };
+        let caused_by = Parent::of(cause);
+        let mut theirs: Option<Option<Parent>> = None;
         for p in &planned {
-            let mail = render(p, ticket, cause, self.config, texts, now)?;
+            let answers = if to_requestor(p.kind) {
+                if theirs.is_none() {
+                    theirs = Some(requestors_side(tx, ticket, cause)?);
+                }
+                theirs.as_ref().and_then(Option::as_ref)
+            } else {
+                caused_by.as_ref()
+            };
+            let mail = render(p, ticket, cause, answers, self.config, texts, now)?;
             self.queued.push(tx.enqueue(&mail, now, state, lease)?);
         }
         Ok(())
@@ -95,4 +105,22 @@ impl<'a> Mailer<'a> {
         let since = now - chrono::Duration::hours(24);
         Ok(tx.autoreplies_since(requestor, since)? < self.config.autoreply.per_sender_per_day)
     }
+}
+
+/// What mail to the requestor and watchers answers (SPEC §4, threading):
+/// the requestor's last message on the ticket — the cause itself when they
+/// wrote it, with no read — else the last mail we sent them on it. Never a
+/// staff member's message, which the requestor has not seen.
+fn requestors_side(tx: &mut dyn Tx, ticket: &Ticket, cause: &Cause<'_>) -> Result<Option<Parent>> {
+    if cause.forwarded_by.is_none() && cause.author.eq_ignore_ascii_case(&ticket.requestor) {
+        if let Some(parent) = Parent::of(cause) {
+            return Ok(Some(parent));
+        }
+    }
+    Ok(tx
+        .last_exchanged_with(ticket.id, &ticket.requestor)?
+        .map(|(message_id, head)| Parent {
+            message_id,
+            references: crate::inbound::references_of(&head),
+        }))
 }

@@ -66,18 +66,7 @@ impl<'a> Legacy<'a> {
 /// An unstructured header value (Subject) as text: unfolded (RFC 5322
 /// §2.2.3), encoded-words decoded (RFC 2047), trimmed.
 pub(crate) fn unstructured(raw: &[u8], legacy: &Legacy<'_>) -> String {
-    // A bare CR inside a value (a line end to Python) becomes a space, so
-    // that the words on either side stay apart.
-    let unfolded: Vec<u8> = raw
-        .iter()
-        .enumerate()
-        .filter(|&(_, &b)| b != b'\n')
-        .filter_map(|(i, &b)| match b {
-            b'\r' if raw.get(i + 1) == Some(&b'\n') => None,
-            b'\r' => Some(b' '),
-            b => Some(b),
-        })
-        .collect();
+    let unfolded = unfold(raw);
     if unfolded.is_ascii() && !contains(&unfolded, b"=?") {
         return String::from_utf8_lossy(&unfolded).trim().to_string();
     }
@@ -99,7 +88,7 @@ pub(crate) fn unstructured(raw: &[u8], legacy: &Legacy<'_>) -> String {
         // text, and is shown as written, with no space added.
         let between_words = run.is_some() && gap.iter().all(|b| b.is_ascii_whitespace());
         match &mut run {
-            Some((cs, buf)) if between_words && *cs == charset => buf.extend_from_slice(&bytes),
+            Some((cs, buf)) if between_words && *cs == charset => join_word(cs, buf, &bytes),
             _ => {
                 if let Some((cs, buf)) = run.take() {
                     out += &decode(&cs, &buf, legacy);
@@ -118,6 +107,43 @@ pub(crate) fn unstructured(raw: &[u8], legacy: &Legacy<'_>) -> String {
     }
     out += &legacy.text(&unfolded[last..]);
     out.trim().to_string()
+}
+
+/// A header value with its folds undone (RFC 5322 §2.2.3): a run of white
+/// space that holds a line end becomes one space, so a continuation line of
+/// white space alone reads as if it were not there (SPEC §3), and a bare CR
+/// (a line end to Python) keeps the words on either side apart.
+fn unfold(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b != b'\r' && b != b'\n' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        while matches!(out.last(), Some(b' ' | b'\t')) {
+            out.pop();
+        }
+        while matches!(raw.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            i += 1;
+        }
+        out.push(b' ');
+    }
+    out
+}
+
+/// Appends the bytes of the next encoded-word to a run in a stateful
+/// ISO-2022 charset: where the run ends by returning to ASCII (`ESC ( B`)
+/// and the word starts with an escape of its own, that return is dropped,
+/// since a decoder reads two escapes with nothing between as an error
+/// (WHATWG Encoding §12.2.1) and would put U+FFFD between the words.
+fn join_word(charset: &str, run: &mut Vec<u8>, next: &[u8]) {
+    if charset.starts_with("iso-2022") && run.ends_with(b"\x1b(B") && next.first() == Some(&0x1b) {
+        run.truncate(run.len() - 3);
+    }
+    run.extend_from_slice(next);
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -288,6 +314,16 @@ mod tests {
             "Printer problem Bcc: victim@example.com"
         );
         assert_eq!(subject("folded\r\n line"), "folded line");
+    }
+
+    #[test]
+    fn whitespace_only_continuation_lines_read_as_if_not_there() {
+        assert_eq!(
+            subject("Re: TEST\r\n \r\n\t=?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\r\n  =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?="),
+            "Re: TEST テストテスト"
+        );
+        assert_eq!(subject("a\n \n\tb"), "a b");
+        assert_eq!(subject("a \n\tb\n"), "a b");
     }
 
     #[test]

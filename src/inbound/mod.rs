@@ -72,6 +72,11 @@ pub struct Facts {
     /// An `X-Autoreply` or `X-Autorespond` header is present (any value):
     /// vacation programs that predate RFC 3834 mark their replies so.
     pub x_autoreply: bool,
+    /// A reply sent by an Exchange or Microsoft 365 mailbox rule
+    /// (`X-MS-Exchange-Inbox-Rules-Loop`, or
+    /// `X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent`):
+    /// automatic mail that carries no RFC 3834 marker (SPEC §3).
+    pub mailbox_rule: bool,
     /// Flagged by the MTA's spam filter.
     pub is_spam: bool,
     /// A `multipart/report; report-type=delivery-status` message (RFC 3464).
@@ -161,6 +166,12 @@ pub fn parse(raw: &[u8]) -> Facts {
 /// The attachments of a stored message, for `show` and `attachments`.
 pub fn attachments_of(raw: &[u8]) -> Vec<Attachment> {
     with_parsed(raw, |p| attachments(&p)).unwrap_or_default()
+}
+
+/// The References of a message (its header block is enough), without
+/// brackets, in header order: what a mail answering it continues.
+pub fn references_of(raw: &[u8]) -> Vec<String> {
+    with_parsed(raw, |p| ids(p.msg.references())).unwrap_or_default()
 }
 
 /// What mail-parser is given: `raw` less what is not the message's own
@@ -370,6 +381,9 @@ fn facts_of(p: &Parsed<'_, '_>) -> Facts {
         if matches!(name.as_str(), "x-autoreply" | "x-autorespond") {
             f.x_autoreply = true;
         }
+        if name == "x-ms-exchange-inbox-rules-loop" {
+            f.mailbox_rule = true;
+        }
         let Some(value) = header_text(header.value()) else {
             continue;
         };
@@ -392,6 +406,9 @@ fn facts_of(p: &Parsed<'_, '_>) -> Facts {
                     .is_some_and(|v| v.eq_ignore_ascii_case("yes"))
             }
             "authentication-results" => f.auth_results.push(value.to_string()),
+            "x-ms-exchange-generated-message-source" => {
+                f.mailbox_rule |= value.eq_ignore_ascii_case("mailbox rules agent")
+            }
             "list-id" | "list-unsubscribe" => f.is_list = true,
             _ => {}
         }
@@ -732,6 +749,37 @@ mod tests {
         assert_eq!(f.key, "<m@x>");
         assert_eq!(f.from.map(|m| m.address), Some("ann@example.org".into()));
         assert_eq!(f.body.lines().next(), Some("body"));
+    }
+
+    #[test]
+    fn whitespace_only_continuation_lines_read_as_if_not_there() {
+        // SPEC §3, as a Japanese mailer folded it: a line of one space, then
+        // two encoded-words on lines of their own.
+        let raw = b"From: ann@example.org\nSubject: Re: TEST\n \n\t=?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\n  =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\nMessage-ID: <ws@x>\n\nbody\n";
+        let f = parse(raw);
+        assert_eq!(f.subject, "Re: TEST テストテスト");
+        assert_eq!(f.key, "<ws@x>", "the headers after it are read");
+        assert_eq!(f.body.trim(), "body");
+        let crlf = String::from_utf8_lossy(raw).replace('\n', "\r\n");
+        assert_eq!(parse(crlf.as_bytes()).subject, "Re: TEST テストテスト");
+    }
+
+    #[test]
+    fn mailbox_rule_replies_are_marked() {
+        assert!(
+            parse(b"X-MS-Exchange-Inbox-Rules-Loop: john@example.com\nSubject: x\n\nb\n")
+                .mailbox_rule
+        );
+        assert!(
+            parse(
+                b"X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent\nSubject: x\n\nb\n"
+            )
+            .mailbox_rule
+        );
+        assert!(
+            !parse(b"X-MS-Exchange-Generated-Message-Source: Transport\nSubject: x\n\nb\n")
+                .mailbox_rule
+        );
     }
 
     #[test]

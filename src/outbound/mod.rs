@@ -29,6 +29,16 @@ pub struct Planned {
     pub cc: Vec<String>,
 }
 
+/// Does a mail of `kind` go to the requestor and watchers? It then answers
+/// their side's last message on the ticket; mail to staff answers the
+/// message that caused it (SPEC §4, threading).
+pub fn to_requestor(kind: MailKind) -> bool {
+    match kind {
+        MailKind::Autoreply | MailKind::StaffReply | MailKind::Resolved => true,
+        MailKind::NewTicket | MailKind::Correspondence | MailKind::Comment => false,
+    }
+}
+
 /// Why a message gets no autoreply (RFC 3834 §2 and the usual bulk
 /// markers), or None when it may get one. The per-sender rate limit needs
 /// the database and is checked by the caller.

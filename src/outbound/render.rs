@@ -51,11 +51,56 @@ impl<'a> Cause<'a> {
     }
 }
 
-/// Renders `planned` for `ticket`, ready for the outbox.
+/// The message a mail answers (RFC 5322 §3.6.4): its Message-ID, without
+/// brackets, and its References, in header order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parent {
+    pub message_id: String,
+    pub references: Vec<String>,
+}
+
+impl Parent {
+    /// The message that caused a mail, where it has a Message-ID.
+    pub fn of(cause: &Cause<'_>) -> Option<Parent> {
+        Some(Parent {
+            message_id: cause.message_id?.to_string(),
+            references: cause.references.to_vec(),
+        })
+    }
+}
+
+/// The References of a mail answering `parent` (SPEC §4): the parent's
+/// References, the first and the last nine kept where there are more
+/// (RFC 5322 §3.6.4 lets a long list be shortened; the first names the
+/// thread's root, the last its nearest messages), then its Message-ID.
+/// Ids no header may carry are left out.
+pub fn references(parent: &Parent) -> Vec<&str> {
+    let refs: Vec<&str> = parent
+        .references
+        .iter()
+        .map(String::as_str)
+        .filter(|r| safe_id(r))
+        .collect();
+    let mut out: Vec<&str> = if refs.len() > 10 {
+        std::iter::once(refs[0])
+            .chain(refs[refs.len() - 9..].iter().copied())
+            .collect()
+    } else {
+        refs
+    };
+    if safe_id(&parent.message_id) {
+        out.push(&parent.message_id);
+    }
+    out
+}
+
+/// Renders `planned` for `ticket`, ready for the outbox; it answers
+/// `answers` (In-Reply-To and References), where there is one.
 pub fn render(
     planned: &Planned,
     ticket: &Ticket,
     cause: &Cause<'_>,
+    answers: Option<&Parent>,
     config: &Config,
     texts: &Texts,
     now: Time,
@@ -130,29 +175,21 @@ pub fn render(
     if rcpts.is_empty() {
         anyhow::bail!("no valid recipient for the {} mail", planned.kind.name());
     }
-    if let Some(id) = cause.message_id.filter(|id| safe_id(id)) {
-        builder = builder.in_reply_to(format!("<{id}>"));
-        let mut refs: Vec<&str> = cause
-            .references
+    if let Some(parent) = answers.filter(|p| safe_id(&p.message_id)) {
+        builder = builder.in_reply_to(format!("<{}>", parent.message_id));
+        let refs: Vec<String> = references(parent)
             .iter()
-            .map(String::as_str)
-            .filter(|r| safe_id(r))
+            .map(|r| format!("<{r}>"))
             .collect();
-        refs.push(id);
-        let start = refs.len().saturating_sub(10);
-        let refs: Vec<String> = refs[start..].iter().map(|r| format!("<{r}>")).collect();
         builder = builder.references(refs.join(" "));
     }
-    let auto = if planned.kind == MailKind::Autoreply {
-        "auto-replied"
-    } else {
-        "auto-generated"
-    };
-    builder = builder
-        .raw_header(HeaderValue::new(
+    if let Some(auto) = auto_submitted(planned.kind) {
+        builder = builder.raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             auto.into(),
-        ))
+        ));
+    }
+    builder = builder
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("X-Loop"),
             config.site.name.clone(),
@@ -206,6 +243,20 @@ pub fn render(
         recipients: rcpts,
         raw: message.formatted(),
     })
+}
+
+/// The `Auto-Submitted` value of a mail of `kind` (SPEC §4, RFC 3834 §5):
+/// `auto-replied` for the autoreply, `auto-generated` for notices, and none
+/// for a message a person wrote — a staff reply or comment passed on — which
+/// a mail program marking it automatic may file away unread (issue 17).
+fn auto_submitted(kind: MailKind) -> Option<&'static str> {
+    match kind {
+        MailKind::Autoreply => Some("auto-replied"),
+        MailKind::NewTicket | MailKind::Correspondence | MailKind::Resolved => {
+            Some("auto-generated")
+        }
+        MailKind::StaffReply | MailKind::Comment => None,
+    }
 }
 
 fn or<'a>(s: &'a str, fallback: &'a str) -> &'a str {
@@ -366,6 +417,7 @@ mod tests {
             &planned,
             &ticket(),
             cause,
+            Parent::of(cause).as_ref(),
             &c,
             &Texts::load(&c).unwrap(),
             now(),
@@ -410,8 +462,8 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("Auto-Submitted: auto-generated\r\n"),
-            "{text}"
+            !text.contains("Auto-Submitted"),
+            "a person wrote it (RFC 3834 §5): {text}"
         );
         assert!(text.contains("X-Loop: myisp\r\n"), "{text}");
         assert!(
@@ -467,6 +519,48 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Thread-Index: "), "{text}");
+    }
+
+    #[test]
+    fn references_keep_the_first_and_the_last_nine_then_the_parent() {
+        let parent = |n: usize| Parent {
+            message_id: "p@x".into(),
+            references: (1..=n).map(|i| format!("r{i}@x")).collect(),
+        };
+        assert_eq!(references(&parent(0)), ["p@x"]);
+        assert_eq!(
+            references(&parent(10)),
+            [
+                "r1@x", "r2@x", "r3@x", "r4@x", "r5@x", "r6@x", "r7@x", "r8@x", "r9@x", "r10@x",
+                "p@x"
+            ]
+        );
+        assert_eq!(
+            references(&parent(25)),
+            [
+                "r1@x", "r17@x", "r18@x", "r19@x", "r20@x", "r21@x", "r22@x", "r23@x", "r24@x",
+                "r25@x", "p@x"
+            ]
+        );
+        let bad = Parent {
+            message_id: "p@x".into(),
+            references: vec!["a b@x".into(), "ok@x".into(), "<x@y>".into()],
+        };
+        assert_eq!(references(&bad), ["ok@x", "p@x"]);
+    }
+
+    #[test]
+    fn long_references_are_folded_to_998_characters() {
+        let refs: Vec<String> = (0..12)
+            .map(|i| format!("{i}{}@x", "a".repeat(240)))
+            .collect();
+        let cause = Cause {
+            references: &refs,
+            ..CAUSE
+        };
+        let (_, text) = rendered(MailKind::Correspondence, &cause);
+        assert!(text.contains(&refs[11]), "{text}");
+        assert!(text.lines().all(|l| l.len() <= 998), "{text}");
     }
 
     #[test]

@@ -97,6 +97,10 @@ pub trait Tx: Tickets + Lists + Feed + Accounts + Outbox + Copying {
     fn check(&mut self) -> Result<Vec<String>>;
 }
 
+/// How much of a message `Tickets::last_exchanged_with` reads: its header,
+/// not the attachments behind it.
+pub const THREAD_HEAD: usize = 65_536;
+
 /// Everything a caller of `Tx` needs in scope, should it name the concepts.
 pub mod prelude {
     pub use super::{Accounts, Copying, Feed, Lists, Outbox, Tickets, Tx};
@@ -118,6 +122,11 @@ pub trait Tickets {
     fn bounces(&mut self) -> Result<Vec<Bounce>>;
     /// The message stored under `key`, with its bytes.
     fn message_by_key(&mut self, key: &str) -> Result<Option<RawMessage>>;
+    /// What mail on ticket `id` to `address` answers (SPEC §4, threading):
+    /// the last message `address` sent us on it, else the last mail we sent
+    /// them on it. Its Message-ID (without brackets) and the first
+    /// `THREAD_HEAD` bytes, where its References are.
+    fn last_exchanged_with(&mut self, id: i64, address: &str) -> Result<Option<(String, Vec<u8>)>>;
     /// A new ticket in state `new`, version 1; returns its number.
     fn create_ticket(
         &mut self,

@@ -646,6 +646,30 @@ impl Tickets for PgTx<'_> {
         .transpose()
     }
 
+    fn last_exchanged_with(&mut self, id: i64, address: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let tx = self;
+        let head = crate::store::THREAD_HEAD as i32;
+        // Their last message, else our last mail to them (recipients are
+        // one lowercased address a line): one round trip.
+        let row = tx.opt(
+            "SELECT message_id, head FROM (
+                 (SELECT 0 AS src, message_id, substring(raw from 1 for $3) AS head FROM messages
+                  WHERE ticket_id = $1 AND message_id IS NOT NULL AND lower(author) = lower($2)
+                  ORDER BY id DESC LIMIT 1)
+                 UNION ALL
+                 (SELECT 1, message_id, substring(raw from 1 for $3) FROM outbox
+                  WHERE ticket_id = $1
+                    AND position(E'\\n' || lower($2) || E'\\n' in E'\\n' || recipients || E'\\n') > 0
+                  ORDER BY id DESC LIMIT 1)
+             ) found ORDER BY src LIMIT 1",
+            &[&id, &text(address), &head],
+        )?;
+        match row {
+            Some(r) => Ok(Some((get(&r, 0)?, get(&r, 1)?))),
+            None => Ok(None),
+        }
+    }
+
     fn bounces(&mut self) -> Result<Vec<Bounce>> {
         let tx = self;
         tx.rows(

@@ -384,6 +384,33 @@ impl Tickets for SqliteTx<'_> {
             .optional()?)
     }
 
+    fn last_exchanged_with(&mut self, id: i64, address: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let head = crate::store::THREAD_HEAD as i64;
+        let from_them = self
+            .conn
+            .prepare_cached(
+                "SELECT message_id, substr(raw, 1, ?3) FROM messages
+                 WHERE ticket_id = ?1 AND message_id IS NOT NULL AND lower(author) = lower(?2)
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![id, address, head], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if from_them.is_some() {
+            return Ok(from_them);
+        }
+        // Recipients are one lowercased address a line.
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT message_id, substr(raw, 1, ?3) FROM outbox
+                 WHERE ticket_id = ?1
+                   AND instr(char(10) || recipients || char(10), char(10) || lower(?2) || char(10)) > 0
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![id, address, head], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
     fn bounces(&mut self) -> Result<Vec<Bounce>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, received, recipient, author, subject, message_id FROM messages WHERE ticket_id IS NULL ORDER BY id DESC",
