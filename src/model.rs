@@ -201,10 +201,13 @@ pub enum HistoryKind {
     Note,
     Merge,
     Watcher,
+    /// Marked as spam (`new`: "spam", `old`: the queue it came from) or
+    /// undone (`new`: "not spam"), SPEC §5.
+    Spam,
 }
 
 impl HistoryKind {
-    pub const ALL: [HistoryKind; 8] = [
+    pub const ALL: [HistoryKind; 9] = [
         HistoryKind::Create,
         HistoryKind::Correspond,
         HistoryKind::Comment,
@@ -213,6 +216,7 @@ impl HistoryKind {
         HistoryKind::Note,
         HistoryKind::Merge,
         HistoryKind::Watcher,
+        HistoryKind::Spam,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -225,6 +229,7 @@ impl HistoryKind {
             HistoryKind::Note => "note",
             HistoryKind::Merge => "merge",
             HistoryKind::Watcher => "watcher",
+            HistoryKind::Spam => "spam",
         }
     }
 

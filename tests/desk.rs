@@ -212,7 +212,7 @@ fn bounces_never_open_tickets_and_are_kept() {
 #[test]
 fn only_staff_change_tickets() {
     let mut d = with_ticket();
-    let e = d.close(1, &act("eve@example.net", 1)).unwrap_err();
+    let e = d.close(1, false, &act("eve@example.net", 1)).unwrap_err();
     assert!(matches!(refusal(e), Error::NotAllowed(_)));
     let e = d
         .assign(
@@ -243,14 +243,14 @@ fn status_changes_follow_the_rules_and_resolving_mails_the_requestor() {
         refusal(d.stall(1, &stef).unwrap_err()),
         Error::NotAllowed(_)
     ));
-    let resolved = d.close(1, &stef).unwrap();
+    let resolved = d.close(1, false, &stef).unwrap();
     assert_eq!(resolved.ticket.status, Status::Resolved);
     assert_eq!(resolved.outbox.len(), 1, "the resolved notice");
     let mail = d.thread(1, false).unwrap().mail;
     assert_eq!(mail.last().unwrap().kind, MailKind::Resolved);
     assert_eq!(mail.last().unwrap().recipients, ["john@example.com"]);
     assert!(matches!(
-        refusal(d.close(1, &stef).unwrap_err()),
+        refusal(d.close(1, false, &stef).unwrap_err()),
         Error::NotAllowed(_)
     ));
     assert_eq!(d.reopen(1, &stef).unwrap().ticket.status, Status::Open);
@@ -264,7 +264,7 @@ fn a_stale_version_changes_nothing() {
         if_version: Some(v - 1),
         ..act("stef@example.org", 5)
     };
-    match refusal(d.close(1, &stale).unwrap_err()) {
+    match refusal(d.close(1, false, &stale).unwrap_err()) {
         Error::Stale(t) => assert_eq!((t.id, t.version, t.status), (1, v, Status::New)),
         other => panic!("{other:?}"),
     }
@@ -273,7 +273,7 @@ fn a_stale_version_changes_nothing() {
         if_version: Some(v),
         ..act("stef@example.org", 5)
     };
-    let changed = d.close(1, &fresh).unwrap();
+    let changed = d.close(1, false, &fresh).unwrap();
     assert!(changed.ticket.version > v);
 }
 
@@ -424,7 +424,7 @@ fn the_board_holds_the_open_work_and_the_fifty_most_recently_resolved() {
     }
     // Resolve 55 of them, the oldest last, so "most recent" is not id order.
     for (k, id) in (1..=55).rev().enumerate() {
-        d.close(id, &act("stef@example.org", 100 + k as i64))
+        d.close(id, false, &act("stef@example.org", 100 + k as i64))
             .unwrap();
     }
     let (seq, cards) = d.board(None).unwrap();

@@ -52,6 +52,7 @@ use crate::model::*;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_changes_and_sign_in.sql"),
+    include_str!("migrations/003_spam.sql"),
 ];
 
 /// A host that dies inside a transaction must not hold its locks for long:

@@ -68,25 +68,23 @@ pub(super) fn put_outbox(conn: &Connection, id: Option<i64>, o: &OutboxRow) -> R
                            excluded.sent, excluded.lease_token, excluded.lease_until)"
         ),
     };
-    let n = conn
-        .prepare_cached(sql)?
-        .execute(params![
-            id,
-            o.ticket_id,
-            o.kind,
-            o.message_id,
-            o.envelope_from,
-            o.recipients,
-            o.raw,
-            stamp(o.created),
-            o.state.as_str(),
-            o.attempts,
-            o.last_error,
-            stamp(o.next_attempt),
-            o.sent.map(stamp),
-            o.lease_token,
-            o.lease_until.map(stamp)
-        ])?;
+    let n = conn.prepare_cached(sql)?.execute(params![
+        id,
+        o.ticket_id,
+        o.kind,
+        o.message_id,
+        o.envelope_from,
+        o.recipients,
+        o.raw,
+        stamp(o.created),
+        o.state.as_str(),
+        o.attempts,
+        o.last_error,
+        stamp(o.next_attempt),
+        o.sent.map(stamp),
+        o.lease_token,
+        o.lease_until.map(stamp)
+    ])?;
     Ok((id.unwrap_or_else(|| conn.last_insert_rowid()), n == 1))
 }
 

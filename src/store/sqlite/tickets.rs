@@ -63,20 +63,18 @@ pub(super) fn write_ticket(conn: &Connection, id: Option<i64>, t: &Ticket) -> Re
                            excluded.version)"
         ),
     };
-    let n = conn
-        .prepare_cached(sql)?
-        .execute(params![
-            id,
-            t.queue,
-            t.subject,
-            t.status.as_str(),
-            t.requestor,
-            t.owner,
-            t.priority,
-            stamp(t.created),
-            stamp(t.updated),
-            t.version
-        ])?;
+    let n = conn.prepare_cached(sql)?.execute(params![
+        id,
+        t.queue,
+        t.subject,
+        t.status.as_str(),
+        t.requestor,
+        t.owner,
+        t.priority,
+        stamp(t.created),
+        stamp(t.updated),
+        t.version
+    ])?;
     Ok((id.unwrap_or_else(|| conn.last_insert_rowid()), n == 1))
 }
 
@@ -273,6 +271,40 @@ impl Tickets for SqliteTx<'_> {
             .prepare_cached("UPDATE tickets SET status = ?2 WHERE id = ?1")?
             .execute(params![id, status.as_str()])?;
         Ok(())
+    }
+
+    fn set_queue(&mut self, id: i64, queue: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE tickets SET queue = ?2 WHERE id = ?1")?
+            .execute(params![id, queue])?;
+        Ok(())
+    }
+
+    fn mark_spam_sender(&mut self, address: &str, ticket: i64, now: Time) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO spam_senders (address, ticket_id, marked) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked",
+            )?
+            .execute(params![address, ticket, stamp(now)])?;
+        Ok(())
+    }
+
+    fn forget_spam_sender(&mut self, address: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM spam_senders WHERE address = ?1")?
+            .execute(params![address])?
+            == 1)
+    }
+
+    fn is_spam_sender(&mut self, address: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM spam_senders WHERE address = ?1")?
+            .query_row(params![address], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
