@@ -608,3 +608,85 @@ fn a_reply_written_against_an_old_version_is_refused_and_stores_nothing() {
         Action::Correspond
     );
 }
+
+#[test]
+fn no_mail_is_queued_about_a_ticket_in_spam_by_any_path() {
+    let mut d = with_ticket();
+    let stef = act("stef@example.org", 5);
+    let marked = d.spam(1, false, &stef).unwrap();
+    assert_eq!(
+        (marked.ticket.queue.as_str(), marked.ticket.status),
+        ("spam", Status::Resolved)
+    );
+    assert!(marked.outbox.is_empty(), "marking as spam queued mail");
+    let spam = d.thread(1, false).unwrap().history;
+    let entry = spam.iter().find(|e| e.kind == HistoryKind::Spam).unwrap();
+    assert_eq!(
+        (entry.old.as_deref(), entry.new.as_deref()),
+        (Some("general"), Some("spam"))
+    );
+    // The requestor writes again (a reopen), staff close and reopen: each
+    // path queues through the mailer, which queues nothing here.
+    let again = deliver(
+        &mut d,
+        "From: john@example.com\nMessage-ID: <2@x>\nSubject: Re: [myisp #1] Printer\n\nbuy\n",
+        "ticket-1@help.example.org",
+        "john@example.com",
+        at(6),
+    )
+    .unwrap();
+    assert!(again.outbox.is_empty(), "the requestor's mail queued mail");
+    assert!(d
+        .close(1, false, &act("stef@example.org", 7))
+        .unwrap()
+        .outbox
+        .is_empty());
+    assert!(d
+        .reopen(1, &act("stef@example.org", 8))
+        .unwrap()
+        .outbox
+        .is_empty());
+    // The spammer's next ticket opens in spam, without an autoreply or a
+    // notice.
+    let next = deliver(
+        &mut d,
+        "From: JOHN@example.com\nMessage-ID: <3@x>\nSubject: More pills\n\nbuy\n",
+        "submit@help.example.org",
+        "john@example.com",
+        at(9),
+    )
+    .unwrap();
+    assert!(
+        next.outbox.is_empty(),
+        "the spammer's next ticket queued mail"
+    );
+    assert_eq!(d.ticket(next.ticket.unwrap()).unwrap().queue, "spam");
+    // The undo: back in general, open, and the sender forgotten.
+    let undone = d.spam(1, true, &act("stef@example.org", 10)).unwrap();
+    assert_eq!(
+        (undone.ticket.queue.as_str(), undone.ticket.status),
+        ("general", Status::Open)
+    );
+    let fresh = deliver(
+        &mut d,
+        "From: john@example.com\nMessage-ID: <4@x>\nSubject: A real question\n\nhelp\n",
+        "submit@help.example.org",
+        "john@example.com",
+        at(11),
+    )
+    .unwrap();
+    assert_eq!(
+        fresh.outbox.len(),
+        2,
+        "the autoreply and the admin's notice"
+    );
+    assert_eq!(d.ticket(fresh.ticket.unwrap()).unwrap().queue, "general");
+}
+
+#[test]
+fn close_quiet_queues_no_resolved_notice() {
+    let mut d = with_ticket();
+    let closed = d.close(1, true, &act("stef@example.org", 5)).unwrap();
+    assert_eq!(closed.ticket.status, Status::Resolved);
+    assert!(closed.outbox.is_empty(), "a quiet close queued mail");
+}
