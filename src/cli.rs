@@ -46,8 +46,8 @@ pub enum Command {
     Reply(WriteArgs),
     /// Add a comment only staff see: the body comes from stdin or $EDITOR
     Comment(WriteArgs),
-    /// Resolve a ticket and tell the requestor
-    Close(StatusArgs),
+    /// Resolve a ticket and tell the requestor (`--quiet`: without telling)
+    Close(CloseArgs),
     /// Open a resolved or stalled ticket again
     Reopen(StatusArgs),
     /// Put a ticket aside until the requestor answers (mail from them opens
@@ -63,6 +63,12 @@ pub enum Command {
     /// B's watchers, and mail to A (its address or its tag) lands on B from
     /// now on. `show A` shows B; `list` no longer shows A.
     Merge(MergeArgs),
+    /// Mark a ticket as spam, or with --undo take the mark back
+    ///
+    /// It moves to the queue `spam` and is resolved without any mail, and
+    /// its requestor's later new tickets open in `spam`. `--undo` puts it
+    /// back in its queue, reopens it and forgets the sender.
+    Spam(SpamArgs),
     /// Add a watcher: they get staff replies on the ticket from now on
     Watch(WatchArgs),
     /// Remove a watcher (the requestor always stays)
@@ -208,6 +214,24 @@ pub struct StatusArgs {
     /// Who does it [default: the first of staff.admins]
     #[arg(long = "as", value_name = "ADDR")]
     pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    #[command(flatten)]
+    pub ticket: StatusArgs,
+    /// Without the resolved notice to the requestor
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SpamArgs {
+    #[command(flatten)]
+    pub ticket: StatusArgs,
+    /// Take the mark back: the ticket returns to its queue, open
+    #[arg(long)]
+    pub undo: bool,
 }
 
 #[derive(Debug, Args)]

@@ -201,10 +201,13 @@ pub enum HistoryKind {
     Note,
     Merge,
     Watcher,
+    /// Marked as spam (`new`: "spam", `old`: the queue it came from) or
+    /// undone (`new`: "not spam"), SPEC §5.
+    Spam,
 }
 
 impl HistoryKind {
-    pub const ALL: [HistoryKind; 8] = [
+    pub const ALL: [HistoryKind; 9] = [
         HistoryKind::Create,
         HistoryKind::Correspond,
         HistoryKind::Comment,
@@ -213,6 +216,7 @@ impl HistoryKind {
         HistoryKind::Note,
         HistoryKind::Merge,
         HistoryKind::Watcher,
+        HistoryKind::Spam,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -225,6 +229,7 @@ impl HistoryKind {
             HistoryKind::Note => "note",
             HistoryKind::Merge => "merge",
             HistoryKind::Watcher => "watcher",
+            HistoryKind::Spam => "spam",
         }
     }
 
@@ -536,6 +541,9 @@ pub struct Filter {
     pub queue: Option<String>,
     pub owner: Option<String>,
     pub requestor: Option<String>,
+    /// Leaves this queue out (the desk's default list and the board leave
+    /// out `spam`, SPEC §5, §6).
+    pub except_queue: Option<String>,
     pub limit: Option<usize>,
     /// The most recently changed first, instead of `list`'s order.
     pub recently_updated: bool,
@@ -546,9 +554,14 @@ impl Filter {
     /// trimmed and lower-cased (they match without regard to case), once
     /// here rather than in each store.
     pub fn normalised(mut self) -> Filter {
-        for v in [&mut self.queue, &mut self.owner, &mut self.requestor]
-            .into_iter()
-            .flatten()
+        for v in [
+            &mut self.queue,
+            &mut self.owner,
+            &mut self.requestor,
+            &mut self.except_queue,
+        ]
+        .into_iter()
+        .flatten()
         {
             *v = v.trim().to_ascii_lowercase();
         }

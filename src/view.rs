@@ -158,6 +158,10 @@ pub fn describe(e: &HistoryEntry) -> String {
             (Some(gone), _) => format!("removed the watcher {gone}"),
             (None, None) => "changed the watchers".into(),
         },
+        HistoryKind::Spam => match e.new.as_deref() {
+            Some("not spam") => "marked the ticket as not spam".into(),
+            _ => "marked the ticket as spam".into(),
+        },
         HistoryKind::Create => "opened the ticket".into(),
         HistoryKind::Comment => "commented (staff only)".into(),
         HistoryKind::Correspond => "wrote".into(),

@@ -502,3 +502,72 @@ fn counts_read_as_english() {
     let reply = desk.run(&["reply", "1"], b"ok\n").ok();
     assert!(reply.stderr.contains("1 mail queued"), "{}", reply.stderr);
 }
+
+// -------------------------------------------------------------------- spam
+
+#[test]
+fn spam_moves_a_ticket_out_of_its_queue_and_the_undo_puts_it_back_open() {
+    let desk = Desk::new();
+    let web = desk.send("webmaster@help.example.org", &maria("Buy now"));
+    let id = web.ok().json()["ticket"].as_i64().expect("a ticket");
+    assert_eq!(desk.show(id)["queue"], "web");
+    let run = desk.run(&["spam", &id.to_string()], b"").ok();
+    assert!(run.stderr.contains("marked as spam"), "{}", run.stderr);
+    let t = desk.show(id);
+    assert_eq!(
+        (&t["queue"], &t["status"]),
+        (&json!("spam"), &json!("resolved"))
+    );
+    let spam: Vec<Value> = t["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "spam")
+        .cloned()
+        .collect();
+    assert_eq!(spam.len(), 1, "{t}");
+    assert_eq!(spam[0]["new"], "spam");
+    let again = desk.run(&["spam", &id.to_string()], b"").code(1);
+    assert!(again.stderr.contains("already"), "{}", again.stderr);
+    desk.run(&["spam", &id.to_string(), "--undo"], b"").ok();
+    let t = desk.show(id);
+    assert_eq!((&t["queue"], &t["status"]), (&json!("web"), &json!("open")));
+    let last = t["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "spam")
+        .cloned()
+        .unwrap();
+    assert_eq!(last["new"], "not spam");
+    let undo = desk.run(&["spam", &id.to_string(), "--undo"], b"").code(1);
+    assert!(
+        undo.stderr.contains("not in the queue spam"),
+        "{}",
+        undo.stderr
+    );
+    assert!(desk.run(&["check"], b"").ok().stdout.contains("ok"));
+}
+
+#[test]
+fn list_leaves_the_spam_queue_out_unless_asked_for_it() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer"));
+    desk.send(SUBMIT, &maria("pills").header("X-Spam-Flag", "YES"))
+        .ok();
+    desk.open_ticket(&mail("kim@example.org", "Scanner"));
+    desk.run(&["spam", "3"], b"").ok();
+    let ids = |v: Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(desk.list(&[])), [1]);
+    assert_eq!(ids(desk.list(&["--status", "resolved"])), Vec::<i64>::new());
+    assert_eq!(ids(desk.list(&["--queue", "spam"])), [2, 3]);
+    let table = desk.run(&["list"], b"").ok();
+    assert!(!table.stdout.contains("pills"), "{}", table.stdout);
+}

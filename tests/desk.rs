@@ -212,7 +212,7 @@ fn bounces_never_open_tickets_and_are_kept() {
 #[test]
 fn only_staff_change_tickets() {
     let mut d = with_ticket();
-    let e = d.close(1, &act("eve@example.net", 1)).unwrap_err();
+    let e = d.close(1, false, &act("eve@example.net", 1)).unwrap_err();
     assert!(matches!(refusal(e), Error::NotAllowed(_)));
     let e = d
         .assign(
@@ -243,14 +243,14 @@ fn status_changes_follow_the_rules_and_resolving_mails_the_requestor() {
         refusal(d.stall(1, &stef).unwrap_err()),
         Error::NotAllowed(_)
     ));
-    let resolved = d.close(1, &stef).unwrap();
+    let resolved = d.close(1, false, &stef).unwrap();
     assert_eq!(resolved.ticket.status, Status::Resolved);
     assert_eq!(resolved.outbox.len(), 1, "the resolved notice");
     let mail = d.thread(1, false).unwrap().mail;
     assert_eq!(mail.last().unwrap().kind, MailKind::Resolved);
     assert_eq!(mail.last().unwrap().recipients, ["john@example.com"]);
     assert!(matches!(
-        refusal(d.close(1, &stef).unwrap_err()),
+        refusal(d.close(1, false, &stef).unwrap_err()),
         Error::NotAllowed(_)
     ));
     assert_eq!(d.reopen(1, &stef).unwrap().ticket.status, Status::Open);
@@ -264,7 +264,7 @@ fn a_stale_version_changes_nothing() {
         if_version: Some(v - 1),
         ..act("stef@example.org", 5)
     };
-    match refusal(d.close(1, &stale).unwrap_err()) {
+    match refusal(d.close(1, false, &stale).unwrap_err()) {
         Error::Stale(t) => assert_eq!((t.id, t.version, t.status), (1, v, Status::New)),
         other => panic!("{other:?}"),
     }
@@ -273,7 +273,7 @@ fn a_stale_version_changes_nothing() {
         if_version: Some(v),
         ..act("stef@example.org", 5)
     };
-    let changed = d.close(1, &fresh).unwrap();
+    let changed = d.close(1, false, &fresh).unwrap();
     assert!(changed.ticket.version > v);
 }
 
@@ -446,7 +446,7 @@ fn the_board_holds_the_open_work_and_the_fifty_most_recently_resolved() {
     }
     // Resolve 55 of them, the oldest last, so "most recent" is not id order.
     for (k, id) in (1..=55).rev().enumerate() {
-        d.close(id, &act("stef@example.org", 100 + k as i64))
+        d.close(id, false, &act("stef@example.org", 100 + k as i64))
             .unwrap();
     }
     let (seq, cards) = d.board(None).unwrap();
@@ -629,4 +629,86 @@ fn a_reply_written_against_an_old_version_is_refused_and_stores_nothing() {
         d.write(1, "Try again.", false, &fresh).unwrap().action,
         Action::Correspond
     );
+}
+
+#[test]
+fn no_mail_is_queued_about_a_ticket_in_spam_by_any_path() {
+    let mut d = with_ticket();
+    let stef = act("stef@example.org", 5);
+    let marked = d.spam(1, false, &stef).unwrap();
+    assert_eq!(
+        (marked.ticket.queue.as_str(), marked.ticket.status),
+        ("spam", Status::Resolved)
+    );
+    assert!(marked.outbox.is_empty(), "marking as spam queued mail");
+    let spam = d.thread(1, false).unwrap().history;
+    let entry = spam.iter().find(|e| e.kind == HistoryKind::Spam).unwrap();
+    assert_eq!(
+        (entry.old.as_deref(), entry.new.as_deref()),
+        (Some("general"), Some("spam"))
+    );
+    // The requestor writes again (a reopen), staff close and reopen: each
+    // path queues through the mailer, which queues nothing here.
+    let again = deliver(
+        &mut d,
+        "From: john@example.com\nMessage-ID: <2@x>\nSubject: Re: [myisp #1] Printer\n\nbuy\n",
+        "ticket-1@help.example.org",
+        "john@example.com",
+        at(6),
+    )
+    .unwrap();
+    assert!(again.outbox.is_empty(), "the requestor's mail queued mail");
+    assert!(d
+        .close(1, false, &act("stef@example.org", 7))
+        .unwrap()
+        .outbox
+        .is_empty());
+    assert!(d
+        .reopen(1, &act("stef@example.org", 8))
+        .unwrap()
+        .outbox
+        .is_empty());
+    // The spammer's next ticket opens in spam, without an autoreply or a
+    // notice.
+    let next = deliver(
+        &mut d,
+        "From: JOHN@example.com\nMessage-ID: <3@x>\nSubject: More pills\n\nbuy\n",
+        "submit@help.example.org",
+        "john@example.com",
+        at(9),
+    )
+    .unwrap();
+    assert!(
+        next.outbox.is_empty(),
+        "the spammer's next ticket queued mail"
+    );
+    assert_eq!(d.ticket(next.ticket.unwrap()).unwrap().queue, "spam");
+    // The undo: back in general, open, and the sender forgotten.
+    let undone = d.spam(1, true, &act("stef@example.org", 10)).unwrap();
+    assert_eq!(
+        (undone.ticket.queue.as_str(), undone.ticket.status),
+        ("general", Status::Open)
+    );
+    let fresh = deliver(
+        &mut d,
+        "From: john@example.com\nMessage-ID: <4@x>\nSubject: A real question\n\nhelp\n",
+        "submit@help.example.org",
+        "john@example.com",
+        at(11),
+    )
+    .unwrap();
+    assert_eq!(
+        fresh.outbox.len(),
+        2,
+        "the autoreply and the admin's notice"
+    );
+    assert_eq!(d.ticket(fresh.ticket.unwrap()).unwrap().queue, "general");
+}
+
+#[test]
+fn close_quiet_queues_no_resolved_notice() {
+    let mut d = with_ticket();
+    let closed = d.close(1, true, &act("stef@example.org", 5)).unwrap();
+    assert_eq!(closed.ticket.status, Status::Resolved);
+    assert!(closed.outbox.is_empty(), "a quiet close queued mail");
 }

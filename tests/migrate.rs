@@ -21,7 +21,8 @@ use pipedesk::store::{Open, Store};
 
 /// A desk with a bit of everything: tickets new, open, stalled, resolved
 /// and merged, replies, comments, watchers, a bounce kept without a
-/// ticket, queued and sent mail, a staff password and a token.
+/// ticket, queued and sent mail, a staff password and a token, a sender
+/// marked as spam.
 fn busy_desk(desk: &Desk) {
     let t1 = desk.open_ticket(&john("Printer"));
     let t2 = desk
@@ -53,6 +54,8 @@ fn busy_desk(desk: &Desk) {
     store
         .write(|tx| {
             tx.set_password(ADMIN, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", now)?;
+            // A sender marked as spam, as `pipedesk spam` keeps one.
+            tx.mark_spam_sender("spammer@example.net", t3, now)?;
             tx.add_credential(&Credential {
                 kind: CredentialKind::Token,
                 secret_hash: "0123abcd".into(),
@@ -96,10 +99,11 @@ fn readout(desk: &Desk) -> Vec<String> {
     let accounts = store
         .read(|tx| {
             Ok(format!(
-                "{:?} {:?} {:?}",
+                "{:?} {:?} {:?} spam sender: {:?}",
                 tx.password(ADMIN)?,
                 tx.credential(CredentialKind::Token, "0123abcd", chrono::Utc::now())?,
                 tx.desk_id()?,
+                tx.is_spam_sender("spammer@example.net")?,
             ))
         })
         .unwrap();
@@ -182,9 +186,19 @@ fn a_second_run_brings_changed_tickets_up_to_date() {
         .ok();
     sqlite.run(&["unwatch", "2", "kim@example.org"], b"").ok();
     sqlite.run(&["merge", "3", "2"], b"").ok();
+    // And a sender no longer marked as spam (`spam --undo`).
+    open(&sqlite)
+        .write(|tx| tx.forget_spam_sender("spammer@example.net"))
+        .unwrap();
+    assert!(open(&pg)
+        .read(|tx| tx.is_spam_sender("spammer@example.net"))
+        .unwrap());
     let run = migrate(&sqlite, &url).ok();
     assert!(run.stdout.contains("brought up to date"), "{run}");
     assert_same_desk(&readout(&sqlite), &readout(&pg));
+    assert!(!open(&pg)
+        .read(|tx| tx.is_spam_sender("spammer@example.net"))
+        .unwrap());
     pg.run(&["check"], b"").ok();
 }
 

@@ -910,3 +910,89 @@ Mail sent for this ticket:
         );
     }
 }
+
+// -------------------------------------------------------------------- spam
+
+/// The mail a run of `args` wrote, which must be none (SPEC §4: no mail
+/// at all about a ticket in the queue `spam`, whoever acts on it).
+#[track_caller]
+fn no_mail_from(desk: &Desk, args: &[&str], stdin: &[u8]) {
+    desk.run(args, stdin).ok();
+    let mails = desk.take_mail();
+    assert!(mails.is_empty(), "{args:?} mailed {:?}", summary(&mails));
+}
+
+#[test]
+fn a_ticket_marked_as_spam_is_resolved_and_causes_no_mail_whoever_acts_on_it() {
+    let (desk, _) =
+        desk_with_ticket("[staff]\nadmins = [\"stef@example.org\", \"boss@example.org\"]\n");
+    no_mail_from(&desk, &["spam", "1"], b"");
+    let t = desk.show(1);
+    assert_eq!(
+        (&t["queue"], &t["status"]),
+        (&json!("spam"), &json!("resolved"))
+    );
+    // The requestor writes again, staff answer, comment, reopen, close:
+    // each would mail someone about an ordinary ticket.
+    desk.send(&ticket_addr(1, ""), &john("Re: buy now")).ok();
+    assert!(
+        desk.take_mail().is_empty(),
+        "the requestor's mail caused mail"
+    );
+    no_mail_from(&desk, &["reply", "1", "--as", MEMBER], b"No, thanks.\n");
+    no_mail_from(&desk, &["comment", "1", "--as", MEMBER], b"spam indeed\n");
+    // The requestor's mail opened it again (SPEC §3), quietly.
+    assert_eq!(desk.show(1)["status"], "open");
+    no_mail_from(&desk, &["close", "1"], b"");
+    no_mail_from(&desk, &["reopen", "1"], b"");
+    // What was done is still written down.
+    let kinds = desk.kinds(1);
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "correspond").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"comment".to_string()), "{kinds:?}");
+}
+
+#[test]
+fn the_spammers_next_ticket_opens_in_spam_without_an_autoreply_until_undone() {
+    let (desk, _) = desk_with_ticket("");
+    desk.run(&["spam", "1"], b"").ok();
+    let next = desk.open_ticket(&john("Cheap pills again"));
+    let t = desk.show(next);
+    assert_eq!((&t["queue"], &t["status"]), (&json!("spam"), &json!("new")));
+    assert!(
+        desk.take_mail().is_empty(),
+        "an autoreply or notice went out"
+    );
+    // Another sender is not touched by john's mark.
+    let maria = desk.open_ticket(&mail("Maria <maria@example.net>", "Printer"));
+    assert_eq!(desk.show(maria)["queue"], "general");
+    assert!(
+        !desk.take_mail().is_empty(),
+        "maria's ticket is an ordinary one"
+    );
+    // The undo forgets the sender: john is an ordinary requestor again.
+    desk.run(&["spam", "1", "--undo"], b"").ok();
+    assert!(desk.take_mail().is_empty(), "the undo mailed someone");
+    let after = desk.open_ticket(&john("A real question"));
+    assert_eq!(desk.show(after)["queue"], "general");
+    let mails = desk.take_mail();
+    Desk::one_to(&mails, JOHN);
+}
+
+#[test]
+fn close_quiet_resolves_without_the_resolved_notice() {
+    let (desk, _) = desk_with_ticket("");
+    desk.open_ticket(&john("Second question"));
+    desk.clear_mail();
+    no_mail_from(&desk, &["close", "1", "--quiet"], b"");
+    assert_eq!(desk.show(1)["status"], "resolved");
+    // The same close without --quiet tells the requestor: the flag is what
+    // kept the notice back.
+    desk.run(&["close", "2"], b"").ok();
+    let mails = desk.take_mail();
+    assert_eq!(mails.len(), 1, "{:?}", summary(&mails));
+    assert_eq!(mails[0].rcpts(), set(&[JOHN]));
+}

@@ -694,3 +694,92 @@ fn the_thread_pages_forms_are_the_commands() {
     let shown = server.get(to, &[("Cookie", &cookie)]).body;
     assert!(shown.contains("changed while you were looking"), "{shown}");
 }
+
+// -------------------------------------------------------------------- spam
+
+#[test]
+fn the_api_marks_spam_and_undoes_it_and_a_quiet_close_mails_nobody() {
+    let (desk, server, cookie) = served();
+    desk.open_ticket(&mail("Maria <maria@example.net>", "Scanner jammed"));
+    let h = as_staff(&server, &cookie);
+    let c = [("Cookie", cookie.as_str())];
+    desk.clear_mail();
+    let r = server.post("/api/tickets/1/spam", &h, "{}");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = r.json();
+    assert_eq!(
+        (&t["queue"], &t["status"]),
+        (&json!("spam"), &json!("resolved"))
+    );
+    assert!(
+        desk.take_mail().is_empty(),
+        "marking as spam mailed someone"
+    );
+    // The API's list and board leave spam out, as the command does.
+    let ids = |v: &Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&server.get("/api/tickets", &c).status(200).json()), [2]);
+    assert_eq!(
+        ids(&server.get("/api/board", &c).status(200).json()["cards"]),
+        [2]
+    );
+    assert_eq!(
+        ids(&server.get("/api/tickets?queue=spam", &c).status(200).json()),
+        [1]
+    );
+    server.post("/api/tickets/1/spam", &h, "{}").status(409);
+    let r = server.post("/api/tickets/1/spam", &h, r#"{"undo": true}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = r.json();
+    assert_eq!(
+        (&t["queue"], &t["status"]),
+        (&json!("general"), &json!("open"))
+    );
+    let r = server.post(
+        "/api/tickets/2/status",
+        &h,
+        r#"{"status": "resolved", "quiet": true}"#,
+    );
+    assert_eq!(r.json()["status"], "resolved");
+    assert!(desk.take_mail().is_empty(), "a quiet close sent a notice");
+}
+
+#[test]
+fn the_thread_pages_spam_button_is_the_command() {
+    let (desk, server, cookie) = served();
+    let form = |path: &str, body: &str| {
+        server.post(
+            path,
+            &[
+                ("Cookie", &cookie),
+                ("Origin", &server.url),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body,
+        )
+    };
+    let page = server.get("/tickets/1", &[("Cookie", &cookie)]).body;
+    assert!(page.contains("data-action=\"spam\""), "{page}");
+    desk.clear_mail();
+    form("/tickets/1/spam", "").status(303);
+    assert_eq!(desk.show(1)["queue"], "spam");
+    assert!(desk.take_mail().is_empty());
+    let page = server.get("/tickets/1", &[("Cookie", &cookie)]).body;
+    assert!(page.contains("data-action=\"not-spam\""), "{page}");
+    form("/tickets/1/spam", "undo=true").status(303);
+    let t = desk.show(1);
+    assert_eq!(
+        (&t["queue"], &t["status"]),
+        (&json!("general"), &json!("open"))
+    );
+    assert_eq!(
+        desk.kinds(1).iter().filter(|k| *k == "spam").count(),
+        2,
+        "the mark and its undo are written in the history"
+    );
+}

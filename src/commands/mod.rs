@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 Command::Comment(args) => write::run(&config, args, true),
                 Command::Close(args) => staff::close(&config, args),
                 Command::Reopen(args) => staff::reopen(&config, args),
+                Command::Spam(args) => staff::spam(&config, args),
                 Command::Stall(args) => staff::stall(&config, args),
                 Command::Take(args) => staff::take(&config, args),
                 Command::Assign(args) => staff::assign(&config, args),

@@ -77,7 +77,8 @@ fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool) -> String {
         | HistoryKind::Owner
         | HistoryKind::Note
         | HistoryKind::Merge
-        | HistoryKind::Watcher => change(one_line(&describe(e))),
+        | HistoryKind::Watcher
+        | HistoryKind::Spam => change(one_line(&describe(e))),
         HistoryKind::Create | HistoryKind::Correspond | HistoryKind::Comment => {
             let verb = describe(e);
             let mut out = String::from("\n");

@@ -1,13 +1,14 @@
-//! `pipedesk close`, `reopen`, `stall`, `take`, `assign`: one change each to
-//! a ticket's status or owner, by the desk's rules, written in its history,
-//! with the mail it causes (a resolved ticket tells its requestor).
+//! `pipedesk close`, `reopen`, `stall`, `take`, `assign`, `spam`: one change
+//! each to a ticket's status, owner or queue, by the desk's rules, written
+//! in its history, with the mail it causes (a resolved ticket tells its
+//! requestor, unless `--quiet` or in the queue `spam`).
 
 use std::sync::Arc;
 
 use anyhow::Result;
 
 use crate::address::Address;
-use crate::cli::{AssignArgs, StatusArgs, TakeArgs};
+use crate::cli::{AssignArgs, CloseArgs, SpamArgs, StatusArgs, TakeArgs};
 use crate::commands::{acting, desk, warn_unsent};
 use crate::config::Config;
 use crate::desk::{Act, Changed};
@@ -30,10 +31,23 @@ fn report(done: &str, changed: &Changed) -> Result<()> {
     Ok(())
 }
 
-pub fn close(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
-    let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.close(args.id, &Act::new(who, chrono::Utc::now()))?;
+pub fn close(config: &Arc<Config>, args: CloseArgs) -> Result<()> {
+    let who = acting(config, args.ticket.author.as_deref())?;
+    let act = Act::new(who, chrono::Utc::now());
+    let changed = desk(config)?.close(args.ticket.id, args.quiet, &act)?;
     report("resolved", &changed)
+}
+
+pub fn spam(config: &Arc<Config>, args: SpamArgs) -> Result<()> {
+    let who = acting(config, args.ticket.author.as_deref())?;
+    let act = Act::new(who, chrono::Utc::now());
+    let changed = desk(config)?.spam(args.ticket.id, args.undo, &act)?;
+    let done = if args.undo {
+        "marked as not spam"
+    } else {
+        "marked as spam"
+    };
+    report(done, &changed)
 }
 
 pub fn reopen(config: &Arc<Config>, args: StatusArgs) -> Result<()> {

@@ -89,7 +89,7 @@ fn change_owner(
 impl Desk {
     /// Runs `f` on ticket `id` in one transaction, for a member of staff,
     /// then sends the mail it queued.
-    fn change(
+    pub(super) fn change(
         &mut self,
         id: i64,
         act: &Act,
@@ -132,9 +132,15 @@ impl Desk {
         Ok(())
     }
 
-    /// Resolves the ticket and tells the requestor.
-    pub fn close(&mut self, id: i64, act: &Act) -> Result<Changed> {
-        self.set_status(id, Status::Resolved, act)
+    /// Resolves the ticket and tells the requestor; `quiet`: without the
+    /// resolved notice (SPEC §4, `close --quiet`).
+    pub fn close(&mut self, id: i64, quiet: bool, act: &Act) -> Result<Changed> {
+        let who = act.who.as_str();
+        let now = act.now;
+        self.change(id, act, |tx, _, mail, t| {
+            let notice = if quiet { Notice::Quiet } else { Notice::Sent };
+            status_rule(tx, mail, t, Status::Resolved, notice, who, now)
+        })
     }
 
     /// Opens a resolved or stalled ticket again.
@@ -149,7 +155,7 @@ impl Desk {
                 ))
                 .into());
             }
-            status_rule(tx, mail, t, Status::Open, who, now)
+            status_rule(tx, mail, t, Status::Open, Notice::Sent, who, now)
         })
     }
 
@@ -164,7 +170,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, mail, t| {
-            status_rule(tx, mail, t, status, who, now)
+            status_rule(tx, mail, t, status, Notice::Sent, who, now)
         })
     }
 
@@ -210,7 +216,7 @@ impl Desk {
         self.change(id, act, |tx, _, mail, t| {
             change_owner(tx, t, owner.map(|o| o.as_str()), who, now)?;
             if t.status != status {
-                status_rule(tx, mail, t, status, who, now)?;
+                status_rule(tx, mail, t, status, Notice::Sent, who, now)?;
             }
             Ok(())
         })
@@ -327,12 +333,20 @@ impl Desk {
     }
 }
 
+/// Whether a close tells the requestor (`close --quiet` does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    Sent,
+    Quiet,
+}
+
 /// A status change by a person, by the rules of `close`, `reopen`, `stall`.
 fn status_rule(
     tx: &mut dyn Tx,
     mail: &mut Mailer<'_>,
     t: &mut Ticket,
     status: Status,
+    notice: Notice,
     who: &str,
     now: Time,
 ) -> Result<()> {
@@ -348,7 +362,7 @@ fn status_rule(
         return Err(Error::NotAllowed(why).into());
     }
     change_status(tx, t, status, who, now)?;
-    if status == Status::Resolved {
+    if status == Status::Resolved && notice == Notice::Sent {
         mail.queue(tx, Event::Resolved, t, &Cause::by(who), false, now)?;
     }
     Ok(())

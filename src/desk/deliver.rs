@@ -423,11 +423,6 @@ fn open(
     mail: &mut Mailer<'_>,
 ) -> Result<Outcome> {
     let facts = msg.facts;
-    let queue = if facts.is_spam {
-        SPAM_QUEUE.into()
-    } else {
-        queue
-    };
     let forward = if sender.staff {
         crate::forward::find(msg.raw, facts)
             .filter(|f| !address::is_ours(&f.author.address, config))
@@ -460,6 +455,13 @@ fn open(
             facts.body.as_str(),
         ),
     };
+    // Flagged by the MTA's filter, or from a sender staff marked as spam:
+    // the queue `spam`, where no mail is sent (SPEC §3 "Spam").
+    let queue = if facts.is_spam || tx.is_spam_sender(&requestor.to_ascii_lowercase())? {
+        SPAM_QUEUE.into()
+    } else {
+        queue
+    };
     let mut watchers = vec![requestor.clone()];
     if forward.is_none() {
         // The Cc of a forward are the staff member's, not the customer's.
@@ -488,21 +490,20 @@ fn open(
     let ticket = tx
         .ticket(id)?
         .ok_or_else(|| anyhow::anyhow!("ticket #{id} vanished"))?;
-    // Spam causes no mail at all: no backscatter.
-    if !facts.is_spam {
-        let autoreply = mail.autoreply_allowed(tx, facts, &ticket.requestor, now)?;
-        let cause = Cause {
-            author: &requestor,
-            author_name: name.as_deref(),
-            message_id: facts.message_id.as_deref(),
-            references: &facts.references,
-            subject: &subject,
-            body,
-            raw: Some(msg.raw),
-            forwarded_by: forward.as_ref().map(|_| sender.address.as_str()),
-        };
-        mail.queue(tx, Event::Created, &ticket, &cause, autoreply, now)?;
-    }
+    // A ticket in `spam` causes no mail at all, no backscatter: the mailer
+    // queues none (SPEC §4).
+    let autoreply = mail.autoreply_allowed(tx, facts, &ticket.requestor, now)?;
+    let cause = Cause {
+        author: &requestor,
+        author_name: name.as_deref(),
+        message_id: facts.message_id.as_deref(),
+        references: &facts.references,
+        subject: &subject,
+        body,
+        raw: Some(msg.raw),
+        forwarded_by: forward.as_ref().map(|_| sender.address.as_str()),
+    };
+    mail.queue(tx, Event::Created, &ticket, &cause, autoreply, now)?;
     Ok(Outcome::new(Action::Create, Some(id)))
 }
 

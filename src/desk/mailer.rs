@@ -1,11 +1,13 @@
 //! The mail of a change, queued in the change's own transaction (SPEC §4):
 //! which mails the event causes (`outbound::plan`), rendered, written to the
 //! outbox held by this process's lease so that it sends them right after
-//! the commit and nobody else does meanwhile.
+//! the commit and nobody else does meanwhile. It is also where the rule
+//! of the spam queue is kept, once for every path (SPEC §4: no mail at all
+//! about a ticket in `spam`, whoever acts on it).
 
 use anyhow::Result;
 
-use crate::config::{Config, Transport};
+use crate::config::{Config, Transport, SPAM_QUEUE};
 use crate::inbound::Facts;
 use crate::model::{MailState, Ticket, Time};
 use crate::outbound::render::{render, Cause, Parent};
@@ -41,7 +43,8 @@ impl<'a> Mailer<'a> {
     }
 
     /// Queues what `event` on `ticket`, caused by `cause`, sends. Its
-    /// author (and whoever forwarded it) get no notice of their own doing.
+    /// author (and whoever forwarded it) get no notice of their own doing;
+    /// a ticket in the queue `spam` sends nothing (SPEC §4).
     pub fn queue(
         &mut self,
         tx: &mut dyn Tx,
@@ -51,7 +54,7 @@ impl<'a> Mailer<'a> {
         autoreply: bool,
         now: Time,
     ) -> Result<()> {
-        if self.off {
+        if self.off || in_spam(ticket) {
             return Ok(());
         }
         let authors: Vec<&str> = std::iter::once(cause.author)
@@ -123,4 +126,10 @@ fn requestors_side(tx: &mut dyn Tx, ticket: &Ticket, cause: &Cause<'_>) -> Resul
             message_id,
             references: crate::inbound::references_of(&head),
         }))
+}
+
+/// Is `ticket` in the queue `spam`, about which no mail is ever sent
+/// (SPEC §1, §4)?
+pub(crate) fn in_spam(ticket: &Ticket) -> bool {
+    ticket.queue.eq_ignore_ascii_case(SPAM_QUEUE)
 }

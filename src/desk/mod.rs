@@ -7,8 +7,8 @@
 //!
 //! By concept: `deliver` (mail in), `change` (changes by people and the
 //! status rule), `send` (leases, back-off, flush), `read` (tickets, lists,
-//! the board and the feed), `signin` (passwords, sessions, tokens), and
-//! `error`, the one vocabulary of refusals the front ends map.
+//! the board and the feed), `signin` (passwords, sessions, tokens), `spam`
+//! (marking a ticket as spam, and undoing it), and `error`, the one vocabulary of refusals the front ends map.
 
 mod change;
 mod deliver;
@@ -17,6 +17,7 @@ mod mailer;
 mod read;
 mod send;
 pub mod signin;
+mod spam;
 
 use std::sync::Arc;
 

@@ -130,9 +130,10 @@ impl Desk {
     }
 
     /// The tickets `filter` matches; its queue, owner and requestor match
-    /// without regard to case, whoever built it.
+    /// without regard to case, whoever built it. The queue `spam` only
+    /// when asked for (SPEC §5 `list`), for every front end.
     pub fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
-        let filter = filter.clone().normalised();
+        let filter = without_spam(filter.clone()).normalised();
         self.store.read(|tx| tx.list(&filter, with_watchers))
     }
 
@@ -218,29 +219,29 @@ impl Desk {
     }
 
     /// The board (SPEC §6): every ticket that is not resolved, and the 50
-    /// most recently resolved, in `queue` or all queues; with the seq of the
+    /// most recently resolved, in `queue` or all queues but `spam`; with the seq of the
     /// last change they include, read in the same snapshot.
     pub fn board(&mut self, queue: Option<&str>) -> Result<(i64, Vec<Listed>)> {
         self.store.read(|tx| {
             let (seq, _) = tx.change_window()?;
             let mut cards = tx.list(
-                &Filter {
+                &without_spam(Filter {
                     statuses: vec![Status::New, Status::Open, Status::Stalled],
                     queue: queue.map(String::from),
                     ..Filter::default()
-                }
+                })
                 .normalised(),
                 false,
             )?;
             cards.extend(
                 tx.list(
-                    &Filter {
+                    &without_spam(Filter {
                         statuses: vec![Status::Resolved],
                         queue: queue.map(String::from),
                         limit: Some(RESOLVED_ON_THE_BOARD),
                         recently_updated: true,
                         ..Filter::default()
-                    }
+                    })
                     .normalised(),
                     false,
                 )?,
@@ -335,6 +336,18 @@ fn coalesced(tx: &mut dyn Tx, after: i64, limit: usize) -> Result<(i64, Vec<(i64
         })
         .collect();
     Ok((last, coalesced))
+}
+
+/// `filter`, leaving out the queue `spam` unless it names a queue: the
+/// default list and the board never show it (SPEC §5 `list`, §6).
+fn without_spam(filter: Filter) -> Filter {
+    if filter.queue.is_some() {
+        return filter;
+    }
+    Filter {
+        except_queue: Some(crate::config::SPAM_QUEUE.into()),
+        ..filter
+    }
 }
 
 #[cfg(test)]

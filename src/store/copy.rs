@@ -24,6 +24,9 @@ pub enum Table {
     Accounts,
     /// `merged_into` of merged tickets, once every ticket is there.
     Merges,
+    /// The senders staff marked as spam (small: dumped whole, and the
+    /// target's set made equal to it, an undo included).
+    SpamSenders,
     /// Which ticket each message and history entry of some tickets is on
     /// (a merge moves them).
     Placement,
@@ -138,6 +141,14 @@ pub struct PasswordRow {
     pub updated: Time,
 }
 
+/// A sender staff marked as spam (`pipedesk spam`), and by which ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpamSenderRow {
+    pub address: String,
+    pub ticket: i64,
+    pub marked: Time,
+}
+
 /// A batch of rows of one table.
 #[derive(Debug, Clone)]
 pub enum Rows {
@@ -149,6 +160,7 @@ pub enum Rows {
     Accounts(Vec<PasswordRow>, Vec<Credential>),
     /// (ticket, the ticket it is merged into).
     Merges(Vec<(i64, i64)>),
+    SpamSenders(Vec<SpamSenderRow>),
     /// (message id, ticket), (history id, ticket).
     Placement(Vec<(i64, Option<i64>)>, Vec<(i64, i64)>),
 }
@@ -163,6 +175,7 @@ impl Rows {
             Rows::Changes(r) => r.len(),
             Rows::Accounts(p, c) => p.len() + c.len(),
             Rows::Merges(r) => r.len(),
+            Rows::SpamSenders(r) => r.len(),
             Rows::Placement(m, h) => m.len() + h.len(),
         }
     }
@@ -350,7 +363,7 @@ pub fn copy(
             progress(done, total);
         }
     }
-    for table in [Table::Accounts, Table::Merges] {
+    for table in [Table::Accounts, Table::Merges, Table::SpamSenders] {
         let rows = from.read(|tx| tx.dump(table, Pick::After(0), usize::MAX, usize::MAX))?;
         copied.written += to.write(|tx| tx.load(&rows))?;
     }

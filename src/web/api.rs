@@ -32,6 +32,7 @@ pub fn router() -> Router<Shared> {
         .route("/tickets/{n}/comment", post(comment))
         .route("/tickets/{n}/merge", post(merge))
         .route("/tickets/{n}/move", post(move_to))
+        .route("/tickets/{n}/spam", post(spam))
         .route("/search", get(search))
         .route("/board", get(board))
         .route("/events", get(events::stream))
@@ -197,6 +198,15 @@ async fn change(
 #[derive(Debug, Deserialize)]
 struct StatusBody {
     status: String,
+    /// Resolved without the resolved notice (SPEC §6).
+    #[serde(default)]
+    quiet: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct SpamBody {
+    #[serde(default)]
+    undo: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,7 +251,27 @@ async fn status(
 ) -> Result<Response, ApiError> {
     let to = status_of(&b.status)?;
     change(state, id, staff, version, move |desk, act| {
-        Ok(desk.set_status(id, to, act)?.ticket.id)
+        let changed = if to == Status::Resolved {
+            desk.close(id, b.quiet, act)?
+        } else {
+            desk.set_status(id, to, act)?
+        };
+        Ok(changed.ticket.id)
+    })
+    .await
+}
+
+/// `POST /api/tickets/N/spam {"undo"?: bool}`: marks the ticket as spam,
+/// or takes the mark back (SPEC §5 `spam`).
+async fn spam(
+    State(state): State<Shared>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    version: IfMatch,
+    Json(b): Json<SpamBody>,
+) -> Result<Response, ApiError> {
+    change(state, id, staff, version, move |desk, act| {
+        Ok(desk.spam(id, b.undo, act)?.ticket.id)
     })
     .await
 }

@@ -35,6 +35,7 @@ pub fn router() -> Router<Shared> {
         .route("/tickets/{n}/comment", post(comment))
         .route("/tickets/{n}/status", post(status))
         .route("/tickets/{n}/take", post(take))
+        .route("/tickets/{n}/spam", post(spam))
         .route("/tickets/{n}/owner", post(owner))
         .route("/tickets/{n}/merge", post(merge))
         .route("/tickets/{n}/attachments/{k}", get(attachment))
@@ -395,6 +396,14 @@ pub struct VersionForm {
 }
 
 #[derive(Debug, Deserialize)]
+pub struct SpamForm {
+    /// Take the mark back ("Not spam").
+    #[serde(default)]
+    undo: bool,
+    version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
 pub struct OwnerForm {
     owner: String,
     version: Option<i64>,
@@ -475,6 +484,19 @@ async fn take(
 ) -> Page {
     act(state, staff, id, f.version, move |d, a| {
         d.take(id, a).map(drop)
+    })
+    .await
+}
+
+/// The thread page's "Spam" and "Not spam" (SPEC §5 `spam`).
+async fn spam(
+    State(state): State<Shared>,
+    SignedIn(staff): SignedIn,
+    Path(id): Path<i64>,
+    Form(f): Form<SpamForm>,
+) -> Page {
+    act(state, staff, id, f.version, move |d, a| {
+        d.spam(id, f.undo, a).map(drop)
     })
     .await
 }

@@ -25,7 +25,7 @@ use super::tickets::{
 };
 use super::{get, pg_columns, text, PgTx};
 use crate::model::*;
-use crate::store::copy::{Extent, Marks, Pick, Rows, Table};
+use crate::store::copy::{Extent, Marks, Pick, Rows, SpamSenderRow, Table};
 use crate::store::Copying;
 
 fn marks(tx: &mut PgTx<'_>) -> Result<Marks> {
@@ -255,6 +255,21 @@ fn dump(
                 .collect::<Result<_>>()?;
             Rows::Accounts(passwords, credentials)
         }
+        (Table::SpamSenders, _) => Rows::SpamSenders(
+            tx.rows(
+                "SELECT address, ticket_id, marked FROM spam_senders ORDER BY address",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(SpamSenderRow {
+                    address: get(r, 0)?,
+                    ticket: get(r, 1)?,
+                    marked: get(r, 2)?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        ),
         (Table::Merges, _) => Rows::Merges(
             tx.rows(
                 "SELECT id, merged_into FROM tickets WHERE merged_into IS NOT NULL ORDER BY id",
@@ -347,6 +362,25 @@ fn load(tx: &mut PgTx<'_>, rows: &Rows) -> Result<u64> {
         }
         Rows::Accounts(passwords, credentials) => {
             put_passwords(tx, passwords)? + put_credentials(tx, PUT_CREDENTIALS, credentials)?
+        }
+        Rows::SpamSenders(senders) => {
+            // The set is made equal to the source's: an undo there is
+            // one here too.
+            let address: Vec<String> = senders
+                .iter()
+                .map(|s| text(&s.address).into_owned())
+                .collect();
+            let ticket: Vec<i64> = senders.iter().map(|s| s.ticket).collect();
+            let marked: Vec<Time> = senders.iter().map(|s| to_second(s.marked)).collect();
+            tx.exec(
+                "DELETE FROM spam_senders WHERE NOT (address = ANY($1))",
+                &[&address],
+            )? + tx.exec(
+                "INSERT INTO spam_senders (address, ticket_id, marked)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[])
+                 ON CONFLICT (address) DO NOTHING",
+                &[&address, &ticket, &marked],
+            )?
         }
         Rows::Merges(m) => {
             let ids: Vec<i64> = m.iter().map(|(id, _)| *id).collect();

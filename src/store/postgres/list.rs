@@ -15,14 +15,15 @@ impl Lists for PgTx<'_> {
         let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
         // The values come normalised (`Filter::normalised`).
         let norm = |v: &Option<String>| v.as_deref().map(|v| text(v).into_owned());
-        let (queue, owner, requestor) = (
+        let (queue, owner, requestor, except_queue) = (
             norm(&filter.queue),
             norm(&filter.owner),
             norm(&filter.requestor),
+            norm(&filter.except_queue),
         );
         let limit = filter.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
-        let params: [&(dyn postgres::types::ToSql + Sync); 5] =
-            [&statuses, &queue, &owner, &requestor, &limit];
+        let params: [&(dyn postgres::types::ToSql + Sync); 6] =
+            [&statuses, &queue, &owner, &requestor, &limit, &except_queue];
         // Two orders, two statements: a planner can use an index for an ORDER
         // BY it sees, not for one chosen by a parameter.
         macro_rules! listing {
@@ -38,6 +39,7 @@ impl Lists for PgTx<'_> {
                    AND ($2::text IS NULL OR lower(t.queue) = $2)
                    AND ($3::text IS NULL OR lower(t.owner) = $3)
                    AND ($4::text IS NULL OR lower(t.requestor) = $4)
+                   AND ($6::text IS NULL OR lower(t.queue) <> $6)
                  ORDER BY ",
                     $order,
                     " LIMIT $5"

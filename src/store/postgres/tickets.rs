@@ -486,6 +486,43 @@ impl Tickets for PgTx<'_> {
         Ok(())
     }
 
+    fn set_queue(&mut self, id: i64, queue: &str) -> Result<()> {
+        let tx = self;
+        tx.exec(
+            "UPDATE tickets SET queue = $2 WHERE id = $1",
+            &[&id, &text(queue)],
+        )?;
+        Ok(())
+    }
+
+    fn mark_spam_sender(&mut self, address: &str, ticket: i64, now: Time) -> Result<()> {
+        let tx = self;
+        tx.exec(
+            "INSERT INTO spam_senders (address, ticket_id, marked) VALUES ($1, $2, $3)
+             ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked",
+            &[&text(address), &ticket, &sec(now)],
+        )?;
+        Ok(())
+    }
+
+    fn forget_spam_sender(&mut self, address: &str) -> Result<bool> {
+        let tx = self;
+        Ok(tx.exec(
+            "DELETE FROM spam_senders WHERE address = $1",
+            &[&text(address)],
+        )? == 1)
+    }
+
+    fn is_spam_sender(&mut self, address: &str) -> Result<bool> {
+        let tx = self;
+        Ok(tx
+            .opt(
+                "SELECT 1 FROM spam_senders WHERE address = $1",
+                &[&text(address)],
+            )?
+            .is_some())
+    }
+
     fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
         let tx = self;
         tx.exec(

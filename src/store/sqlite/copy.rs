@@ -19,7 +19,7 @@ use super::tickets::{
 };
 use super::{time_at, SqliteTx};
 use crate::model::*;
-use crate::store::copy::{Extent, Marks, Pick, Rows, Table};
+use crate::store::copy::{Extent, Marks, Pick, Rows, SpamSenderRow, Table};
 use crate::store::{Copying, FEED_KEEP};
 
 fn extent(conn: &Connection, table: &str, key: &str) -> Result<Extent> {
@@ -202,6 +202,20 @@ fn dump(
                 .collect::<rusqlite::Result<_>>()?;
             Rows::Accounts(passwords, credentials)
         }
+        (Table::SpamSenders, _) => {
+            let mut stmt = conn
+                .prepare("SELECT address, ticket_id, marked FROM spam_senders ORDER BY address")?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(SpamSenderRow {
+                        address: r.get(0)?,
+                        ticket: r.get(1)?,
+                        marked: time_at(r, 2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Rows::SpamSenders(rows)
+        }
         (Table::Merges, _) => {
             let mut stmt = conn.prepare(
                 "SELECT id, merged_into FROM tickets WHERE merged_into IS NOT NULL ORDER BY id",
@@ -277,6 +291,29 @@ fn load(conn: &Connection, rows: &Rows) -> Result<u64> {
             }
             for c in credentials {
                 written += u64::from(put_credential(conn, c)?);
+            }
+        }
+        Rows::SpamSenders(senders) => {
+            // The set is made equal to the source's: an undo there is
+            // one here too.
+            let mut stmt = conn.prepare("SELECT address FROM spam_senders")?;
+            let here: Vec<String> = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for gone in here
+                .iter()
+                .filter(|a| !senders.iter().any(|s| &s.address == *a))
+            {
+                written += conn
+                    .execute("DELETE FROM spam_senders WHERE address = ?1", params![gone])?
+                    as u64;
+            }
+            for s in senders {
+                written += conn.execute(
+                    "INSERT INTO spam_senders (address, ticket_id, marked) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (address) DO NOTHING",
+                    params![s.address, s.ticket, stamp(s.marked)],
+                )? as u64;
             }
         }
         Rows::Merges(merges) => {

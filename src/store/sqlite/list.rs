@@ -47,6 +47,10 @@ fn list_sql(filter: &Filter) -> (String, Vec<String>) {
             sql += &format!(" AND lower({column}) = ?{}", args.len());
         }
     }
+    if let Some(v) = &filter.except_queue {
+        args.push(v.clone());
+        sql += &format!(" AND lower(t.queue) != ?{}", args.len());
+    }
     sql += if filter.recently_updated {
         " ORDER BY t.updated DESC, t.id DESC"
     } else {

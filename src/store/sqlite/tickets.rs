@@ -273,6 +273,40 @@ impl Tickets for SqliteTx<'_> {
         Ok(())
     }
 
+    fn set_queue(&mut self, id: i64, queue: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE tickets SET queue = ?2 WHERE id = ?1")?
+            .execute(params![id, queue])?;
+        Ok(())
+    }
+
+    fn mark_spam_sender(&mut self, address: &str, ticket: i64, now: Time) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO spam_senders (address, ticket_id, marked) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked",
+            )?
+            .execute(params![address, ticket, stamp(now)])?;
+        Ok(())
+    }
+
+    fn forget_spam_sender(&mut self, address: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM spam_senders WHERE address = ?1")?
+            .execute(params![address])?
+            == 1)
+    }
+
+    fn is_spam_sender(&mut self, address: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM spam_senders WHERE address = ?1")?
+            .query_row(params![address], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE tickets SET owner = ?2 WHERE id = ?1")?

@@ -130,9 +130,12 @@
   }
 
   /// The cell a card goes in; null when it has no place on this board
-  /// (merged into another, or of another queue than the one shown).
+  /// (merged into another, or of another queue than the one shown; the
+  /// board of all queues leaves `spam` out, as /api/board does, SPEC §6,
+  /// so a ticket marked as spam leaves it live).
   function home(card) {
-    if (card.merged_into || (queue && card.queue !== queue)) return null;
+    const elsewhere = queue ? card.queue !== queue : card.queue === "spam";
+    if (card.merged_into || elsewhere) return null;
     return cellOf(card.status, card.owner) || cellOf(card.status, "");
   }
 
