@@ -59,11 +59,8 @@ impl SqliteStore {
         conn.busy_timeout(busy)?;
         // WAL lets readers (list, show) run beside a delivering writer; FULL
         // makes a commit durable before deliver tells the MTA "stored".
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-                .with_context(|| format!("switching {} to WAL", path.display()))?;
-        }
+        switch_to_wal(&conn, busy)
+            .with_context(|| format!("switching {} to WAL", path.display()))?;
         // Each delivery is its own process, so each close is usually the
         // last connection's: SQLite checkpoints then, and by default deletes
         // the WAL, so the next delivery creates it again and pays a folder
@@ -86,6 +83,33 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory()?;
         migrate(&mut conn)?;
         Ok(SqliteStore { conn, path: None })
+    }
+}
+
+/// Puts the database in WAL mode (once, on its first open). The change
+/// takes the database whole, and SQLite answers "busy" to it without
+/// calling the busy handler: two deliveries that open a new database at
+/// once raced here and one exited 75 at once (a flaky test). So it is
+/// tried again, within the same `busy` wait as any other write.
+fn switch_to_wal(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && start.elapsed() < busy =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
