@@ -55,7 +55,11 @@ fn busy_desk(desk: &Desk) {
         .write(|tx| {
             tx.set_password(ADMIN, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", now)?;
             // A sender marked as spam, as `pipedesk spam` keeps one.
-            tx.mark_spam_sender("spammer@example.net", t3, now)?;
+            tx.mark_spam_sender(
+                &pipedesk::address::Address::new("spammer@example.net"),
+                t3,
+                now,
+            )?;
             tx.add_credential(&Credential {
                 kind: CredentialKind::Token,
                 secret_hash: "0123abcd".into(),
@@ -103,7 +107,7 @@ fn readout(desk: &Desk) -> Vec<String> {
                 tx.password(ADMIN)?,
                 tx.credential(CredentialKind::Token, "0123abcd", chrono::Utc::now())?,
                 tx.desk_id()?,
-                tx.is_spam_sender("spammer@example.net")?,
+                tx.is_spam_sender(&pipedesk::address::Address::new("spammer@example.net"))?,
             ))
         })
         .unwrap();
@@ -188,16 +192,16 @@ fn a_second_run_brings_changed_tickets_up_to_date() {
     sqlite.run(&["merge", "3", "2"], b"").ok();
     // And a sender no longer marked as spam (`spam --undo`).
     open(&sqlite)
-        .write(|tx| tx.forget_spam_sender("spammer@example.net"))
+        .write(|tx| tx.forget_spam_sender(&pipedesk::address::Address::new("spammer@example.net")))
         .unwrap();
     assert!(open(&pg)
-        .read(|tx| tx.is_spam_sender("spammer@example.net"))
+        .read(|tx| tx.is_spam_sender(&pipedesk::address::Address::new("spammer@example.net")))
         .unwrap());
     let run = migrate(&sqlite, &url).ok();
     assert!(run.stdout.contains("brought up to date"), "{run}");
     assert_same_desk(&readout(&sqlite), &readout(&pg));
     assert!(!open(&pg)
-        .read(|tx| tx.is_spam_sender("spammer@example.net"))
+        .read(|tx| tx.is_spam_sender(&pipedesk::address::Address::new("spammer@example.net")))
         .unwrap());
     pg.run(&["check"], b"").ok();
 }

@@ -660,17 +660,7 @@ fn attachments_download_and_never_render() {
 #[test]
 fn the_thread_pages_forms_are_the_commands() {
     let (desk, server, cookie) = served();
-    let form = |path: &str, body: &str| {
-        server.post(
-            path,
-            &[
-                ("Cookie", &cookie),
-                ("Origin", &server.url),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            body,
-        )
-    };
+    let form = |path: &str, body: &str| server.form(&cookie, path, body);
     let page = server.get("/tickets/1", &[("Cookie", &cookie)]).body;
     assert!(page.contains("data-action=\"reply\"") && page.contains("data-action=\"comment\""));
     desk.clear_mail();
@@ -752,17 +742,7 @@ fn the_api_marks_spam_and_undoes_it_and_a_quiet_close_mails_nobody() {
 #[test]
 fn the_thread_pages_spam_button_is_the_command() {
     let (desk, server, cookie) = served();
-    let form = |path: &str, body: &str| {
-        server.post(
-            path,
-            &[
-                ("Cookie", &cookie),
-                ("Origin", &server.url),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            body,
-        )
-    };
+    let form = |path: &str, body: &str| server.form(&cookie, path, body);
     let page = server.get("/tickets/1", &[("Cookie", &cookie)]).body;
     assert!(page.contains("data-action=\"spam\""), "{page}");
     desk.clear_mail();

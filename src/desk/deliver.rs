@@ -457,7 +457,7 @@ fn open(
     };
     // Flagged by the MTA's filter, or from a sender staff marked as spam:
     // the queue `spam`, where no mail is sent (SPEC §3 "Spam").
-    let queue = if facts.is_spam || tx.is_spam_sender(&requestor.to_ascii_lowercase())? {
+    let queue = if facts.is_spam || tx.is_spam_sender(&Address::new(&requestor))? {
         SPAM_QUEUE.into()
     } else {
         queue

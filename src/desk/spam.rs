@@ -11,6 +11,7 @@ use anyhow::Result;
 use super::change::change_status;
 use super::mailer::in_spam;
 use super::{Act, Changed, Desk, Error};
+use crate::address::Address;
 use crate::config::{Config, GENERAL_QUEUE, SPAM_QUEUE};
 use crate::model::*;
 use crate::store::Tx;
@@ -35,7 +36,7 @@ impl Desk {
 }
 
 fn mark(tx: &mut dyn Tx, t: &mut Ticket, who: &str, now: Time) -> Result<()> {
-    let sender = t.requestor.to_ascii_lowercase();
+    let sender = Address::new(&t.requestor);
     if in_spam(t) && tx.is_spam_sender(&sender)? {
         return Err(
             Error::NotAllowed(format!("ticket #{} is marked as spam already", t.id)).into(),
@@ -74,7 +75,7 @@ fn unmark(tx: &mut dyn Tx, config: &Config, t: &mut Ticket, who: &str, now: Time
         &NewEntry::new(HistoryKind::Spam, who).change(None, Some(UNMARKED)),
         now,
     )?;
-    tx.forget_spam_sender(&t.requestor.to_ascii_lowercase())?;
+    tx.forget_spam_sender(&Address::new(&t.requestor))?;
     if t.status.reopens_on_mail() {
         change_status(tx, t, Status::Open, who, now)?;
     }

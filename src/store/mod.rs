@@ -164,11 +164,16 @@ pub trait Tickets {
     fn set_queue(&mut self, id: i64, queue: &str) -> Result<()>;
     /// Marks `address` (lower-cased by the desk) as a sender of spam, for
     /// ticket `ticket` (SPEC §3: their later new tickets open in `spam`).
-    fn mark_spam_sender(&mut self, address: &str, ticket: i64, now: Time) -> Result<()>;
+    fn mark_spam_sender(
+        &mut self,
+        address: &crate::address::Address,
+        ticket: i64,
+        now: Time,
+    ) -> Result<()>;
     /// Forgets that `address` sent spam; false when it was not marked.
-    fn forget_spam_sender(&mut self, address: &str) -> Result<bool>;
+    fn forget_spam_sender(&mut self, address: &crate::address::Address) -> Result<bool>;
     /// Did staff mark `address` (lower-cased) as a sender of spam?
-    fn is_spam_sender(&mut self, address: &str) -> Result<bool>;
+    fn is_spam_sender(&mut self, address: &crate::address::Address) -> Result<bool>;
 }
 
 /// Many tickets at once: the list, the board's cards, search and the

@@ -190,6 +190,20 @@ impl Server {
         Server::answer(req.send(body))
     }
 
+    /// A page's form posted by a signed-in browser (`cookie`), from our own
+    /// origin, as the thread page's buttons send it.
+    pub fn form(&self, cookie: &str, path: &str, body: &str) -> Reply {
+        self.post(
+            path,
+            &[
+                ("Cookie", cookie),
+                ("Origin", &self.url),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body,
+        )
+    }
+
     /// Signs `address` in with `PASSWORD`, from our own origin; the
     /// `Cookie` header value of the session.
     #[track_caller]

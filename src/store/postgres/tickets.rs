@@ -495,7 +495,12 @@ impl Tickets for PgTx<'_> {
         Ok(())
     }
 
-    fn mark_spam_sender(&mut self, address: &str, ticket: i64, now: Time) -> Result<()> {
+    fn mark_spam_sender(
+        &mut self,
+        address: &crate::address::Address,
+        ticket: i64,
+        now: Time,
+    ) -> Result<()> {
         let tx = self;
         tx.exec(
             "INSERT INTO spam_senders (address, ticket_id, marked) VALUES ($1, $2, $3)
@@ -505,7 +510,7 @@ impl Tickets for PgTx<'_> {
         Ok(())
     }
 
-    fn forget_spam_sender(&mut self, address: &str) -> Result<bool> {
+    fn forget_spam_sender(&mut self, address: &crate::address::Address) -> Result<bool> {
         let tx = self;
         Ok(tx.exec(
             "DELETE FROM spam_senders WHERE address = $1",
@@ -513,7 +518,7 @@ impl Tickets for PgTx<'_> {
         )? == 1)
     }
 
-    fn is_spam_sender(&mut self, address: &str) -> Result<bool> {
+    fn is_spam_sender(&mut self, address: &crate::address::Address) -> Result<bool> {
         let tx = self;
         Ok(tx
             .opt(

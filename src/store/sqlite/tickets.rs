@@ -280,29 +280,34 @@ impl Tickets for SqliteTx<'_> {
         Ok(())
     }
 
-    fn mark_spam_sender(&mut self, address: &str, ticket: i64, now: Time) -> Result<()> {
+    fn mark_spam_sender(
+        &mut self,
+        address: &crate::address::Address,
+        ticket: i64,
+        now: Time,
+    ) -> Result<()> {
         self.conn
             .prepare_cached(
                 "INSERT INTO spam_senders (address, ticket_id, marked) VALUES (?1, ?2, ?3)
                  ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked",
             )?
-            .execute(params![address, ticket, stamp(now)])?;
+            .execute(params![address.as_str(), ticket, stamp(now)])?;
         Ok(())
     }
 
-    fn forget_spam_sender(&mut self, address: &str) -> Result<bool> {
+    fn forget_spam_sender(&mut self, address: &crate::address::Address) -> Result<bool> {
         Ok(self
             .conn
             .prepare_cached("DELETE FROM spam_senders WHERE address = ?1")?
-            .execute(params![address])?
+            .execute(params![address.as_str()])?
             == 1)
     }
 
-    fn is_spam_sender(&mut self, address: &str) -> Result<bool> {
+    fn is_spam_sender(&mut self, address: &crate::address::Address) -> Result<bool> {
         Ok(self
             .conn
             .prepare_cached("SELECT 1 FROM spam_senders WHERE address = ?1")?
-            .query_row(params![address], |_| Ok(()))
+            .query_row(params![address.as_str()], |_| Ok(()))
             .optional()?
             .is_some())
     }
