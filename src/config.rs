@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::exit::Fail;
+use crate::people::Person;
 
 /// Where the system-wide configuration lives when nothing else names one.
 pub const SYSTEM_CONFIG: &str = "/etc/pipedesk/pipedesk.toml";
@@ -119,13 +120,19 @@ pub struct Addresses {
 pub struct Queue {
     pub name: String,
     pub address: String,
+    /// This queue's own staff: they hear of its new tickets (SPEC §4).
+    #[serde(default)]
+    pub members: Vec<Person>,
+    /// The name its mail goes out under, where not `mail.from_name`.
+    #[serde(default)]
+    pub from_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Staff {
-    pub admins: Vec<String>,
-    pub members: Vec<String>,
+    pub admins: Vec<Person>,
+    pub members: Vec<Person>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -222,6 +229,8 @@ pub struct Templates {
     pub comment: Option<PathBuf>,
     pub resolved: Option<PathBuf>,
     pub staff_reply: Option<PathBuf>,
+    pub assigned: Option<PathBuf>,
+    pub requestor_closed: Option<PathBuf>,
 }
 
 impl Templates {
@@ -234,6 +243,8 @@ impl Templates {
             ("comment", &self.comment),
             ("resolved", &self.resolved),
             ("staff_reply", &self.staff_reply),
+            ("assigned", &self.assigned),
+            ("requestor_closed", &self.requestor_closed),
         ]
         .into_iter()
         .filter_map(|(name, path)| path.as_deref().map(|p| (name, p)))
@@ -355,14 +366,6 @@ impl Config {
         for d in &mut self.site.domains {
             *d = d.trim().to_ascii_lowercase();
         }
-        for a in self
-            .staff
-            .admins
-            .iter_mut()
-            .chain(self.staff.members.iter_mut())
-        {
-            *a = a.trim().to_ascii_lowercase();
-        }
         let a = &mut self.addresses;
         for s in [
             &mut a.submit,
@@ -395,6 +398,8 @@ impl Config {
             &mut t.comment,
             &mut t.resolved,
             &mut t.staff_reply,
+            &mut t.assigned,
+            &mut t.requestor_closed,
         ]
         .into_iter()
         .flatten()
@@ -467,10 +472,12 @@ impl Config {
             }
             seen.push(q.address.clone());
         }
-        for who in self.staff.admins.iter().chain(&self.staff.members) {
-            if !who.contains('@') || who.contains(char::is_whitespace) {
-                return bad("staff", format!("{who:?} is not an address"));
-            }
+        if self.queues.iter().any(|q| {
+            q.from_name
+                .as_deref()
+                .is_some_and(|n| n.contains(['\r', '\n']))
+        }) {
+            return bad("queues.from_name", "must be one line".into());
         }
         if self.policy.max_message_bytes == 0 {
             return bad("policy.max_message_bytes", "must be above 0".into());
@@ -527,26 +534,24 @@ impl Config {
             .collect()
     }
 
-    /// Every member of staff, admins first, each once (an admin also
-    /// listed as a member is one person).
+    /// Every member of staff, admins first, then members, then the
+    /// queues' members, each once (an admin also listed as a member is one
+    /// person).
     pub fn staff_addresses(&self) -> Vec<&str> {
         let mut all: Vec<&str> = Vec::new();
-        for a in self.staff.admins.iter().chain(&self.staff.members) {
-            if !all.contains(&a.as_str()) {
-                all.push(a);
+        for p in self.people() {
+            if !all.contains(&p.address.as_str()) {
+                all.push(&p.address);
             }
         }
         all
     }
 
-    /// Is `addr` a member of staff? (An `Address`, so it is compared as
-    /// the lists are kept: normalised when the config loaded.)
+    /// Is `addr` a member of staff — an admin, a member, or a queue's
+    /// member? (An `Address`, so it is compared as the lists are kept:
+    /// normalised when the config loaded.)
     pub fn is_staff_address(&self, addr: &crate::address::Address) -> bool {
-        self.staff
-            .admins
-            .iter()
-            .chain(&self.staff.members)
-            .any(|s| *addr == **s)
+        self.people().any(|p| p.address == *addr)
     }
 
     /// The queue whose address is `local` (lowercase), `general` for submit@.
@@ -728,6 +733,37 @@ mod tests {
         let err = Config::parse("[web]\nbase_url = \"ftp://x\"\n").unwrap_err();
         assert!(err.contains("web.base_url"), "{err}");
         Config::parse("[web]\nbase_url = \"https://help.example.org\"\n").unwrap();
+    }
+
+    #[test]
+    fn a_bad_staff_entry_names_its_line_and_key() {
+        let err = Config::parse("[staff]\nadmins = [\"stef@example.org\", \"Carol Jones\"]\n")
+            .unwrap_err();
+        assert!(err.starts_with("2: key `staff.admins`:"), "{err}");
+        assert!(err.contains("Carol Jones"), "{err}");
+        let err = Config::parse("[staff]\nmembers = [\"carol at example.org\"]\n").unwrap_err();
+        assert!(err.contains("staff.members"), "{err}");
+        let err = Config::parse(
+            "[[queues]]\nname = \"billing\"\naddress = \"billing\"\nmembers = [\"Dave <dave>\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.starts_with("4: key `queues.members`:"), "{err}");
+        let err = Config::parse(
+            "[[queues]]\nname = \"billing\"\naddress = \"billing\"\nfrom_name = \"A\\nB\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("queues.from_name"), "{err}");
+    }
+
+    #[test]
+    fn staff_entries_carry_names() {
+        let c = Config::parse(
+            "[staff]\nadmins = [\"Stef <Stef@Example.org>\"]\nmembers = [\"ann@example.org\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.staff.admins[0].name.as_deref(), Some("Stef"));
+        assert_eq!(c.staff_addresses(), ["stef@example.org", "ann@example.org"]);
+        assert!(c.is_staff_address(&Address::new("ANN@example.org")));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod intake;
 pub mod mailbox;
 pub mod model;
 pub mod outbound;
+pub mod people;
 pub mod route;
 pub mod store;
 pub mod tag;

@@ -389,16 +389,22 @@ pub enum MailKind {
     Resolved,
     /// Staff correspondence passed on to the requestor and watchers.
     StaffReply,
+    /// To a member of staff: someone else gave them the ticket.
+    Assigned,
+    /// To the owner (or admins): the requestor resolved the ticket by mail.
+    RequestorClosed,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 8] = [
         MailKind::Autoreply,
         MailKind::NewTicket,
         MailKind::Correspondence,
         MailKind::Comment,
         MailKind::Resolved,
         MailKind::StaffReply,
+        MailKind::Assigned,
+        MailKind::RequestorClosed,
     ];
 
     /// Its name: the template's, and the outbox's `kind`.
@@ -410,6 +416,8 @@ impl MailKind {
             MailKind::Comment => "comment",
             MailKind::Resolved => "resolved",
             MailKind::StaffReply => "staff_reply",
+            MailKind::Assigned => "assigned",
+            MailKind::RequestorClosed => "requestor_closed",
         }
     }
 
@@ -426,6 +434,8 @@ impl MailKind {
             MailKind::Comment => "comment notice",
             MailKind::Resolved => "resolved notice",
             MailKind::StaffReply => "reply",
+            MailKind::Assigned => "assigned-to-you notice",
+            MailKind::RequestorClosed => "closed-by-requestor notice",
         }
     }
 }

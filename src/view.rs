@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::config::Config;
 use crate::desk::{Flushed, Outcome, Stats, Thread};
 use crate::inbound::{attachments_of, Attachment};
 use crate::model::*;
@@ -133,8 +134,9 @@ impl<'a> EntryView<'a> {
 
 /// What a history entry says, in words, for people (`show` and the thread
 /// page): "changed the status from new to open", "took the ticket", …, or
-/// for an entry with a message, the verb of its heading.
-pub fn describe(e: &HistoryEntry) -> String {
+/// for an entry with a message, the verb of its heading. People in it are
+/// shown by the names the config gives them (`Config::shown`).
+pub fn describe(e: &HistoryEntry, config: &Config) -> String {
     let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
     match e.kind {
         HistoryKind::Status => format!(
@@ -144,7 +146,7 @@ pub fn describe(e: &HistoryEntry) -> String {
         ),
         HistoryKind::Owner => match e.new.as_deref() {
             Some(o) if o.eq_ignore_ascii_case(&e.author) => "took the ticket".into(),
-            Some(o) => format!("gave the ticket to {o}"),
+            Some(o) => format!("gave the ticket to {}", config.shown(o)),
             None => "gave the ticket up".into(),
         },
         HistoryKind::Note => format!("noted: {}", e.note.as_deref().unwrap_or("")),
@@ -154,8 +156,8 @@ pub fn describe(e: &HistoryEntry) -> String {
             value(&e.new)
         ),
         HistoryKind::Watcher => match (&e.old, &e.new) {
-            (None, Some(added)) => format!("added {added} as a watcher"),
-            (Some(gone), _) => format!("removed the watcher {gone}"),
+            (None, Some(added)) => format!("added {} as a watcher", config.shown(added)),
+            (Some(gone), _) => format!("removed the watcher {}", config.shown(gone)),
             (None, None) => "changed the watchers".into(),
         },
         HistoryKind::Spam => match e.new.as_deref() {
@@ -381,6 +383,8 @@ pub struct ThreadPage<'a> {
 pub struct PageEntry<'a> {
     #[serde(flatten)]
     pub entry: EntryView<'a>,
+    /// Its author as people see them: their name, else their address.
+    pub who: &'a str,
     pub what: String,
     pub when: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -398,8 +402,12 @@ pub struct PageAttachment {
 
 impl<'a> ThreadPage<'a> {
     /// `first` numbers each message's first attachment
-    /// (`desk::first_attachments`).
-    pub fn of(t: &'a Thread, first: &std::collections::HashMap<i64, usize>) -> ThreadPage<'a> {
+    /// (`desk::first_attachments`); `config` names the people.
+    pub fn of(
+        t: &'a Thread,
+        first: &std::collections::HashMap<i64, usize>,
+        config: &'a Config,
+    ) -> ThreadPage<'a> {
         let history = t
             .history
             .iter()
@@ -417,7 +425,8 @@ impl<'a> ThreadPage<'a> {
                 });
                 PageEntry {
                     entry,
-                    what: describe(e),
+                    who: config.shown(&e.author),
+                    what: describe(e, config),
                     when: human_date(e.date),
                     attachments,
                 }
@@ -530,13 +539,17 @@ pub struct LaneView<'a> {
 }
 
 impl<'a> LaneView<'a> {
-    /// Nobody's lane first, then one per member of staff.
-    pub fn all(staff: &[&'a str]) -> Vec<LaneView<'a>> {
+    /// Nobody's lane first, then one per member of staff, headed by their
+    /// name.
+    pub fn all(config: &'a Config) -> Vec<LaneView<'a>> {
         std::iter::once(LaneView {
             owner: "",
             label: "nobody",
         })
-        .chain(staff.iter().map(|a| LaneView { owner: a, label: a }))
+        .chain(config.staff_addresses().into_iter().map(|a| LaneView {
+            owner: a,
+            label: config.shown(a),
+        }))
         .collect()
     }
 }

@@ -90,7 +90,7 @@ pub fn acting(config: &Config, given: Option<&str>) -> Result<Address> {
             .staff
             .admins
             .first()
-            .map(|a| Address::new(a))
+            .map(|a| a.address.clone())
             .ok_or_else(|| anyhow!("give --as ADDR (staff.admins is empty)")),
     }
 }

@@ -20,12 +20,26 @@ pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
         return crate::term::json(&TicketView::thread(&thread));
     }
     let paint = Paint::stdout();
-    let mut text = render(&thread, args.id, &paint, args.quoted, chrono::Utc::now());
+    let mut text = render(
+        &thread,
+        args.id,
+        config,
+        &paint,
+        args.quoted,
+        chrono::Utc::now(),
+    );
     text += &render_mail(&thread.mail, &paint);
     page(&text)
 }
 
-fn render(thread: &Thread, asked: i64, paint: &Paint, quoted: bool, now: Time) -> String {
+fn render(
+    thread: &Thread,
+    asked: i64,
+    config: &Config,
+    paint: &Paint,
+    quoted: bool,
+    now: Time,
+) -> String {
     let t = &thread.ticket;
     let mut out = String::new();
     out += &paint.bold(&format!("Ticket #{}: {}", t.id, one_line(&t.subject)));
@@ -42,7 +56,7 @@ fn render(thread: &Thread, asked: i64, paint: &Paint, quoted: bool, now: Time) -
         "Owner:",
         &t.owner
             .as_deref()
-            .map(one_line)
+            .map(|o| one_line(&config.person(o).to_string()))
             .unwrap_or_else(|| "nobody".into()),
     );
     if t.watchers.len() > 1 {
@@ -60,15 +74,16 @@ fn render(thread: &Thread, asked: i64, paint: &Paint, quoted: bool, now: Time) -
         out += &field("Priority:", &t.priority.to_string());
     }
     for e in &thread.history {
-        out += &entry(e, paint, quoted);
+        out += &entry(e, config, paint, quoted);
     }
     out
 }
 
 /// One history entry: a change as one dim line between the messages, as in
-/// RT; a message as a heading, its text and its attachments.
-fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool) -> String {
-    let who = one_line(&e.author);
+/// RT; a message as a heading, its text and its attachments. People are
+/// shown by their names (`Config::shown`).
+fn entry(e: &HistoryEntry, config: &Config, paint: &Paint, quoted: bool) -> String {
+    let who = one_line(config.shown(&e.author));
     let when = human_date(e.date);
     let auto = if e.auto { " (automatic)" } else { "" };
     let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}\n"));
@@ -78,9 +93,9 @@ fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool) -> String {
         | HistoryKind::Note
         | HistoryKind::Merge
         | HistoryKind::Watcher
-        | HistoryKind::Spam => change(one_line(&describe(e))),
+        | HistoryKind::Spam => change(one_line(&describe(e, config))),
         HistoryKind::Create | HistoryKind::Correspond | HistoryKind::Comment => {
-            let verb = describe(e);
+            let verb = describe(e, config);
             let mut out = String::from("\n");
             let head = format!("── {when}  {who} {verb}{auto} ");
             let rule = "─".repeat(72usize.saturating_sub(head.chars().count()));

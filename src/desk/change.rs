@@ -86,6 +86,22 @@ fn change_owner(
     Ok(true)
 }
 
+/// Tells the owner of `t` that `who` gave it to them — after the rest of
+/// the change, so the notice says how the ticket stands — unless they did
+/// it themselves (SPEC §4; the planner leaves out the author).
+fn tell_owner(
+    tx: &mut dyn Tx,
+    mail: &mut Mailer<'_>,
+    t: &Ticket,
+    who: &str,
+    now: Time,
+) -> Result<()> {
+    if t.owner.is_none() {
+        return Ok(());
+    }
+    mail.queue(tx, Event::Assigned, t, &Cause::by(who), false, now)
+}
+
 impl Desk {
     /// Runs `f` on ticket `id` in one transaction, for a member of staff,
     /// then sends the mail it queued.
@@ -195,8 +211,11 @@ impl Desk {
         }
         let who = act.who.as_str();
         let now = act.now;
-        self.change(id, act, |tx, _, _, t| {
-            change_owner(tx, t, owner.map(|o| o.as_str()), who, now).map(drop)
+        self.change(id, act, |tx, _, mail, t| {
+            if change_owner(tx, t, owner.map(|o| o.as_str()), who, now)? {
+                tell_owner(tx, mail, t, who, now)?;
+            }
+            Ok(())
         })
     }
 
@@ -214,9 +233,12 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, mail, t| {
-            change_owner(tx, t, owner.map(|o| o.as_str()), who, now)?;
+            let given = change_owner(tx, t, owner.map(|o| o.as_str()), who, now)?;
             if t.status != status {
                 status_rule(tx, mail, t, status, Notice::Sent, who, now)?;
+            }
+            if given {
+                tell_owner(tx, mail, t, who, now)?;
             }
             Ok(())
         })

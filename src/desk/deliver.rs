@@ -589,6 +589,11 @@ fn add(
             sender.staff,
         ) {
             change_status(tx, &mut ticket, Status::Resolved, author, now)?;
+            if !sender.staff {
+                // Staff hear that the customer closed it, with their words
+                // (SPEC §4: the owner, or the admins).
+                mail.queue(tx, Event::RequestorClosed, &ticket, &cause, false, now)?;
+            }
             // Only staff words go to the requestor with the notice.
             let cause = Cause {
                 body: if sender.staff { cause.body } else { "" },

@@ -195,11 +195,9 @@ impl Desk {
     pub fn stats(&mut self, now: Time) -> Result<Stats> {
         let staff: Vec<String> = self
             .config
-            .staff
-            .admins
-            .iter()
-            .chain(&self.config.staff.members)
-            .cloned()
+            .staff_addresses()
+            .into_iter()
+            .map(String::from)
             .collect();
         let since = now - chrono::Duration::days(7);
         let (counts, replies) = self

@@ -16,9 +16,15 @@ use crate::model::Ticket;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     Created,
-    Correspond { from_staff: bool },
+    Correspond {
+        from_staff: bool,
+    },
     Comment,
     Resolved,
+    /// The ticket was given to its (new) owner.
+    Assigned,
+    /// Resolved by mail to `-done@` from outside staff: the requestor.
+    RequestorClosed,
 }
 
 /// One mail to render and queue.
@@ -35,7 +41,11 @@ pub struct Planned {
 pub fn to_requestor(kind: MailKind) -> bool {
     match kind {
         MailKind::Autoreply | MailKind::StaffReply | MailKind::Resolved => true,
-        MailKind::NewTicket | MailKind::Correspondence | MailKind::Comment => false,
+        MailKind::NewTicket
+        | MailKind::Correspondence
+        | MailKind::Comment
+        | MailKind::Assigned
+        | MailKind::RequestorClosed => false,
     }
 }
 
@@ -80,7 +90,11 @@ pub fn plan(
     autoreply: bool,
     config: &Config,
 ) -> Vec<Planned> {
-    let admins = &config.staff.admins;
+    let addresses = |people: &[crate::people::Person]| -> Vec<String> {
+        people.iter().map(|p| p.address.to_string()).collect()
+    };
+    let admins = addresses(&config.staff.admins);
+    let members = addresses(config.queue_members(&ticket.queue));
     let owner_or_admins: Vec<String> = match &ticket.owner {
         Some(owner) => vec![owner.clone()],
         None => admins.clone(),
@@ -111,7 +125,9 @@ pub fn plan(
                     true,
                 );
             }
-            add(MailKind::NewTicket, admins.clone(), vec![], false);
+            let mut to = admins;
+            to.extend(members);
+            add(MailKind::NewTicket, to, vec![], false);
         }
         Event::Correspond { from_staff: true } => {
             let watchers = ticket
@@ -128,11 +144,18 @@ pub fn plan(
             );
         }
         Event::Correspond { from_staff: false } => {
-            add(MailKind::Correspondence, owner_or_admins, vec![], false)
+            // The owner; where there is none, the queue's own staff; where
+            // it has none, the admins (SPEC §4).
+            let to = match &ticket.owner {
+                Some(owner) => vec![owner.clone()],
+                None if !members.is_empty() => members,
+                None => admins,
+            };
+            add(MailKind::Correspondence, to, vec![], false)
         }
         Event::Comment => {
             let mut to: Vec<String> = ticket.owner.iter().cloned().collect();
-            to.extend(admins.iter().cloned());
+            to.extend(admins);
             add(MailKind::Comment, to, vec![], false);
         }
         Event::Resolved => add(
@@ -141,6 +164,14 @@ pub fn plan(
             vec![],
             false,
         ),
+        // Not to whoever gave it: taking a ticket tells nobody.
+        Event::Assigned => add(
+            MailKind::Assigned,
+            ticket.owner.iter().cloned().collect(),
+            vec![],
+            false,
+        ),
+        Event::RequestorClosed => add(MailKind::RequestorClosed, owner_or_admins, vec![], false),
     }
     mails
 }
@@ -327,6 +358,100 @@ mod tests {
         assert_eq!(p[0].kind, MailKind::Autoreply);
         assert_eq!(p[0].to, ["peter@example.net"]);
         assert_eq!(p[1].to, ["boss@example.org"]);
+    }
+
+    fn config_with_queue() -> Config {
+        Config::parse(
+            "[site]\nname = \"myisp\"\ndomains = [\"help.example.org\"]\n\
+             [[queues]]\nname = \"billing\"\naddress = \"billing\"\n\
+             members = [\"Dave Hill <dave@example.org>\", \"stef@example.org\"]\n\
+             [staff]\nadmins = [\"stef@example.org\", \"boss@example.org\"]\nmembers = [\"ann@example.org\"]\n",
+        )
+        .unwrap()
+    }
+
+    fn in_billing(owner: Option<&str>) -> Ticket {
+        Ticket {
+            queue: "billing".into(),
+            ..ticket(owner)
+        }
+    }
+
+    #[test]
+    fn a_new_ticket_in_a_queue_tells_its_members_too_each_once() {
+        let p = plan(
+            Event::Created,
+            &in_billing(None),
+            &["john@example.com"],
+            false,
+            &config_with_queue(),
+        );
+        assert_eq!(
+            p[0].to,
+            ["stef@example.org", "boss@example.org", "dave@example.org"]
+        );
+    }
+
+    #[test]
+    fn outside_correspondence_goes_to_the_owner_else_the_members_else_the_admins() {
+        let c = config_with_queue();
+        let e = Event::Correspond { from_staff: false };
+        let to = |t: &Ticket| plan(e, t, &["john@example.com"], false, &c)[0].to.clone();
+        assert_eq!(
+            to(&in_billing(Some("ann@example.org"))),
+            ["ann@example.org"]
+        );
+        assert_eq!(
+            to(&in_billing(None)),
+            ["dave@example.org", "stef@example.org"]
+        );
+        assert_eq!(to(&ticket(None)), ["stef@example.org", "boss@example.org"]);
+    }
+
+    #[test]
+    fn the_new_owner_hears_of_it_unless_they_took_it() {
+        let c = config_with_queue();
+        let t = in_billing(Some("dave@example.org"));
+        let p = plan(Event::Assigned, &t, &["stef@example.org"], false, &c);
+        assert_eq!(
+            p,
+            [Planned {
+                kind: MailKind::Assigned,
+                to: vec!["dave@example.org".into()],
+                cc: vec![]
+            }]
+        );
+        assert!(plan(Event::Assigned, &t, &["dave@example.org"], false, &c).is_empty());
+        assert!(plan(
+            Event::Assigned,
+            &ticket(None),
+            &["stef@example.org"],
+            false,
+            &c
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_close_by_the_requestor_tells_the_owner_else_the_admins() {
+        let c = config_with_queue();
+        let by = ["john@example.com"];
+        let p = plan(
+            Event::RequestorClosed,
+            &in_billing(Some("dave@example.org")),
+            &by,
+            false,
+            &c,
+        );
+        assert_eq!(
+            (p[0].kind, p[0].to.clone()),
+            (
+                MailKind::RequestorClosed,
+                vec!["dave@example.org".to_string()]
+            )
+        );
+        let p = plan(Event::RequestorClosed, &in_billing(None), &by, false, &c);
+        assert_eq!(p[0].to, ["stef@example.org", "boss@example.org"]);
     }
 
     #[test]

@@ -111,12 +111,16 @@ pub fn render(
     let requestor_name = (cause.author == ticket.requestor)
         .then_some(cause.author_name)
         .flatten();
+    // A member of staff by the name the config gives them, else by the
+    // name their mail carried (SPEC §1, §4).
+    let author_name = config.name_of(cause.author).or(cause.author_name);
+    let from_name = config.from_name_for(&ticket.queue);
     let ctx = Context {
         site: &config.site.name,
-        from_name: &config.mail.from_name,
+        from_name,
         ticket: ticket.into(),
         author: cause.author,
-        author_name: cause.author_name,
+        author_name,
         requestor_name,
         body: cause.body,
         reply_address: reply_address.clone(),
@@ -132,18 +136,20 @@ pub fn render(
         MailKind::Correspondence | MailKind::StaffReply => {
             or(cause.subject, &ticket.subject).to_string()
         }
+        MailKind::Assigned => format!("Assigned to you: {}", ticket.subject),
+        MailKind::RequestorClosed => format!("Resolved by the requestor: {}", ticket.subject),
     };
     let subject = tagged(&header_safe(&subject), ticket.id, config);
 
+    // `"Carol Jones via Billing" <ticket-N@domain>` (SPEC §4).
     let from_display = match planned.kind {
         MailKind::StaffReply => {
-            let who = cause
-                .author_name
+            let who = author_name
                 .map(header_safe)
                 .unwrap_or_else(|| cause.author.to_string());
-            format!("{who} via {}", config.mail.from_name)
+            format!("{who} via {from_name}")
         }
-        _ => config.mail.from_name.clone(),
+        _ => from_name.to_string(),
     };
     let ticket_addr: Address = reply_address.parse().context("our ticket address")?;
     let reply_to: Address = match planned.kind {
@@ -252,9 +258,11 @@ pub fn render(
 fn auto_submitted(kind: MailKind) -> Option<&'static str> {
     match kind {
         MailKind::Autoreply => Some("auto-replied"),
-        MailKind::NewTicket | MailKind::Correspondence | MailKind::Resolved => {
-            Some("auto-generated")
-        }
+        MailKind::NewTicket
+        | MailKind::Correspondence
+        | MailKind::Resolved
+        | MailKind::Assigned
+        | MailKind::RequestorClosed => Some("auto-generated"),
         MailKind::StaffReply | MailKind::Comment => None,
     }
 }
@@ -472,6 +480,75 @@ mod tests {
         );
         assert!(out.message_id.ends_with("@help.example.org"));
         assert_eq!(out.envelope_from, "ticket-3@help.example.org");
+    }
+
+    #[test]
+    fn staff_and_queues_are_named_as_the_config_names_them() {
+        let c = Config::parse(
+            "[site]\nname = \"myisp\"\ndomains = [\"help.example.org\"]\n\
+             [[queues]]\nname = \"billing\"\naddress = \"billing\"\nfrom_name = \"Billing\"\n\
+             [staff]\nadmins = [\"Carol Jones <carol@example.org>\"]\n",
+        )
+        .unwrap();
+        let texts = Texts::load(&c).unwrap();
+        // (the From display name, decoded; the text)
+        let from = |kind, queue: &str, cause: &Cause<'_>| {
+            let t = Ticket {
+                queue: queue.into(),
+                ..ticket()
+            };
+            let planned = Planned {
+                kind,
+                to: vec!["john@example.com".into()],
+                cc: vec![],
+            };
+            let out = render(&planned, &t, cause, None, &c, &texts, now()).unwrap();
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&out.raw)
+                .unwrap();
+            let name = parsed
+                .from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.name())
+                .unwrap_or_default()
+                .to_string();
+            (
+                name,
+                parsed
+                    .body_text(0)
+                    .unwrap_or_default()
+                    .replace("\r\n", "\n"),
+            )
+        };
+        let carol = Cause {
+            author: "carol@example.org",
+            author_name: None,
+            ..CAUSE
+        };
+        let (name, _) = from(MailKind::StaffReply, "billing", &carol);
+        assert_eq!(name, "Carol Jones via Billing");
+        let (name, _) = from(MailKind::StaffReply, "general", &carol);
+        assert_eq!(name, "Carol Jones via Support");
+        let stranger = Cause {
+            author: "dave@example.org",
+            author_name: None,
+            ..CAUSE
+        };
+        let (name, _) = from(MailKind::StaffReply, "general", &stranger);
+        assert_eq!(name, "dave@example.org via Support");
+        let (name, text) = from(
+            MailKind::Resolved,
+            "billing",
+            &Cause::by("carol@example.org"),
+        );
+        assert_eq!(name, "Billing");
+        assert!(text.contains("resolved\nby Carol Jones."), "{text}");
+        let (name, text) = from(MailKind::Autoreply, "billing", &CAUSE);
+        assert_eq!(name, "Billing");
+        assert!(
+            text.trim_end().ends_with("\nBilling"),
+            "signed by the queue: {text}"
+        );
     }
 
     #[test]

@@ -45,7 +45,7 @@ Write to {{ comment_address }} for a comment only staff see.
 ";
 
 const COMMENT: &str = "\
-{{ author }} commented on ticket #{{ ticket.id }}, \"{{ ticket.subject }}\"
+{{ author_name or author }} commented on ticket #{{ ticket.id }}, \"{{ ticket.subject }}\"
 (staff only, not sent to {{ ticket.requestor }}):
 
 {{ body }}
@@ -55,7 +55,7 @@ const RESOLVED: &str = "\
 Hello,
 
 Your ticket #{{ ticket.id }}, \"{{ ticket.subject }}\", has been resolved
-by {{ author }}.
+by {{ author_name or author }}.
 {% if body %}
 {{ body }}
 {% endif %}
@@ -67,13 +67,38 @@ If anything is left to do, reply to this mail and the ticket opens again.
 
 const STAFF_REPLY: &str = "{{ body }}";
 
-const BUILT_IN: [(&str, &str); 6] = [
+const ASSIGNED: &str = "\
+{{ author_name or author }} gave you ticket #{{ ticket.id }} in queue {{ ticket.queue }}:
+
+    {{ ticket.subject }}
+
+Requestor: {{ ticket.requestor }}
+Status:    {{ ticket.status }}
+
+-- 
+Reply to this mail to answer {{ ticket.requestor }}.
+Write to {{ comment_address }} for a comment only staff see.
+";
+
+const REQUESTOR_CLOSED: &str = "\
+{{ author }} resolved ticket #{{ ticket.id }}, \"{{ ticket.subject }}\", by mail.
+{% if body %}
+{{ body }}
+{% endif %}
+-- 
+Reply to this mail to answer {{ ticket.requestor }} (the ticket opens again).
+Write to {{ comment_address }} for a comment only staff see.
+";
+
+const BUILT_IN: [(&str, &str); 8] = [
     ("autoreply", AUTOREPLY),
     ("new_ticket", NEW_TICKET),
     ("correspondence", CORRESPONDENCE),
     ("comment", COMMENT),
     ("resolved", RESOLVED),
     ("staff_reply", STAFF_REPLY),
+    ("assigned", ASSIGNED),
+    ("requestor_closed", REQUESTOR_CLOSED),
 ];
 
 /// What a template knows of the ticket: `{{ ticket.id }}` and friends.

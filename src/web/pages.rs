@@ -196,7 +196,7 @@ async fn board(
     Query(q): Query<BoardQuery>,
 ) -> Page {
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-    let lanes = LaneView::all(&staff_list(&state));
+    let lanes = LaneView::all(&state.config);
     render(
         &state,
         "board.html",
@@ -330,7 +330,8 @@ async fn thread(
             let thread = d.thread(id, true)?;
             let (_, messages) = d.messages(id)?;
             let first = first_attachments(&messages);
-            let shown = minijinja::Value::from_serialize(ThreadPage::of(&thread, &first));
+            let shown =
+                minijinja::Value::from_serialize(ThreadPage::of(&thread, &first, d.config()));
             let moves = minijinja::Value::from_serialize(MoveView::from(thread.ticket.status));
             let mail: Vec<MailLine<'_>> = thread.mail.iter().map(MailLine::of).collect();
             Ok((shown, moves, minijinja::Value::from_serialize(mail)))

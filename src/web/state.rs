@@ -59,7 +59,7 @@ impl AppState {
             hub,
             published: AtomicI64::new(seq),
             throttle: SignIns::default(),
-            pages: pages()?,
+            pages: pages(config.clone())?,
             config,
         });
         let watcher = state.clone();
@@ -185,8 +185,14 @@ fn watch(state: &AppState, mut seen: i64) {
 
 /// The page templates, compiled into the binary; `.html` names turn on
 /// minijinja's HTML escaping for everything they print.
-fn pages() -> Result<Environment<'static>> {
+/// The page templates, with the filter `shown`: a person as the config
+/// names them, `{{ t.owner | shown }}` (`Config::shown`; "" for none).
+fn pages(config: Arc<Config>) -> Result<Environment<'static>> {
     let mut env = Environment::new();
+    env.add_filter("shown", move |addr: Option<String>| -> String {
+        addr.map(|a| config.shown(&a).to_string())
+            .unwrap_or_default()
+    });
     for (name, text) in [
         ("layout.html", include_str!("templates/layout.html")),
         ("login.html", include_str!("templates/login.html")),
