@@ -218,7 +218,15 @@ fn requestor_closing_their_own_ticket_is_not_told() {
     let (desk, _) = desk_with_ticket("");
     desk.send(&ticket_addr(1, "-done"), &john("fixed it myself"))
         .ok();
-    assert!(desk.take_mail().is_empty());
+    let mails = desk.take_mail();
+    assert!(
+        mails.iter().all(|m| !m.forward_path.contains(&JOHN.into())),
+        "{:?}",
+        summary(&mails)
+    );
+    // Staff are: the admins, where nobody owns it (SPEC §4; tests/people.rs).
+    assert_eq!(mails.len(), 1, "{:?}", summary(&mails));
+    assert_eq!(mails[0].rcpts(), set(&[ADMIN]));
 }
 
 // ---------------------------------------------------------------- threading
@@ -748,7 +756,10 @@ fn take_and_assign_commands_change_the_owner_in_history() {
         ]
     );
     assert_eq!(desk.show(1)["owner"], ADMIN);
-    assert!(desk.take_mail().is_empty(), "owner changes send nothing");
+    // Taking tells nobody; a ticket given to someone tells them (SPEC §4).
+    let mails = desk.take_mail();
+    assert_eq!(mails.len(), 1, "{:?}", summary(&mails));
+    assert_eq!(mails[0].rcpts(), set(&[ADMIN]));
     desk.run(&["assign", "1", "eve@example.net"], b"").code(1);
     desk.run(&["take", "1", "--as", "eve@example.net"], b"")
         .code(1);
