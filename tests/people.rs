@@ -464,6 +464,7 @@ fn pages_show_staff_by_their_names() {
         format!("<option value=\"{CAROL}\" selected>{carol}</option>"),
         format!("<option value=\"{DAVE}\">Dave Hill</option>"),
         format!("<option value=\"{MEMBER}\">{MEMBER}</option>"),
+        format!("<span class=\"who\" title=\"{ADMIN}\">Stef Admin</span>"),
     ] {
         assert!(page.contains(&want), "{want} not in\n{page}");
     }
