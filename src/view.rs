@@ -390,6 +390,9 @@ pub struct PageEntry<'a> {
     /// The stored message's number, for its download as it arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stored: Option<i64>,
+    /// Its subject says something the ticket's does not (not only
+    /// "Re: [site #N]" before it): worth a line of its own.
+    pub new_subject: bool,
 }
 
 /// An attachment on the thread page, with the number its download has.
@@ -421,6 +424,9 @@ impl<'a> ThreadPage<'a> {
                         .collect()
                 });
                 PageEntry {
+                    new_subject: entry
+                        .subject
+                        .is_some_and(|s| !same_subject(s, &t.ticket.subject)),
                     pieces: entry.body.map(fold_quotes).unwrap_or_default(),
                     stored: e.message.as_ref().map(|m| m.id),
                     entry,
@@ -436,6 +442,30 @@ impl<'a> ThreadPage<'a> {
             history,
         }
     }
+}
+
+/// Whether `subject` is `ticket`'s subject but for what replies and
+/// forwards put before it: `Re:`, `AW:`, `Fwd:`… and a `[site #N]` tag.
+fn same_subject(subject: &str, ticket: &str) -> bool {
+    let mut rest = subject.trim();
+    loop {
+        let before = rest;
+        if let Some((head, tail)) = rest.split_once(':') {
+            let word = head.trim().to_ascii_lowercase();
+            if ["re", "aw", "sv", "fw", "fwd", "wg", "tr", "antw"].contains(&word.as_str()) {
+                rest = tail.trim_start();
+            }
+        }
+        if rest.starts_with('[') {
+            if let Some(end) = rest.find(']').filter(|&e| rest[..e].contains('#')) {
+                rest = rest[end + 1..].trim_start();
+            }
+        }
+        if rest == before {
+            break;
+        }
+    }
+    rest.trim().eq_ignore_ascii_case(ticket.trim())
 }
 
 /// A button of the thread page: a status move the desk allows from the
@@ -885,6 +915,22 @@ mod tests {
         assert!(folded("").is_empty() && folded("\n \n").is_empty());
         // A line that says "wrote:" with no quote after it is the writer's.
         assert_eq!(folded("Here is what I wrote:\nnothing\n")[0].0, false);
+    }
+
+    #[test]
+    fn a_reply_s_subject_is_the_ticket_s_but_for_its_prefixes_and_tag() {
+        let ticket = "Printer on fire";
+        for same in [
+            "Printer on fire",
+            "Re: Printer on fire",
+            "RE: AW: [myisp #4] Printer on fire",
+            "[My ISP #4] Re: printer on fire ",
+        ] {
+            assert!(same_subject(same, ticket), "{same}");
+        }
+        for other in ["Re: Printer on fire again", "Scanner", "Re: [note] Printer on fire"] {
+            assert!(!same_subject(other, ticket), "{other}");
+        }
     }
 
     #[test]
