@@ -897,7 +897,7 @@ mod tests {
             ]
         );
         let rule = format!("Done.\n{}\nFrom: Ann\nOld text\n", "_".repeat(32));
-        assert_eq!(folded(&rule)[1].0, true);
+        assert!(folded(&rule)[1].0);
         assert_eq!(folded(&rule)[1].1.lines().count(), 3);
     }
 
@@ -914,7 +914,7 @@ mod tests {
         );
         assert!(folded("").is_empty() && folded("\n \n").is_empty());
         // A line that says "wrote:" with no quote after it is the writer's.
-        assert_eq!(folded("Here is what I wrote:\nnothing\n")[0].0, false);
+        assert!(!folded("Here is what I wrote:\nnothing\n")[0].0);
     }
 
     #[test]
@@ -928,7 +928,11 @@ mod tests {
         ] {
             assert!(same_subject(same, ticket), "{same}");
         }
-        for other in ["Re: Printer on fire again", "Scanner", "Re: [note] Printer on fire"] {
+        for other in [
+            "Re: Printer on fire again",
+            "Scanner",
+            "Re: [note] Printer on fire",
+        ] {
             assert!(!same_subject(other, ticket), "{other}");
         }
     }
