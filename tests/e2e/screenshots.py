@@ -79,8 +79,8 @@ def shoot(pages, desk):
 
 
 def every_page(pages, page, n):
-    """Every page at both sizes, as a person first sees it (the viewport,
-    not the whole page): every-page/wide-NAME.png and phone-NAME.png."""
+    """Every page at both sizes, the whole page, to look at:
+    every-page/wide-NAME.png and phone-NAME.png."""
     folder = os.path.join(OUT, "every-page")
     os.makedirs(folder, exist_ok=True)
     other = n + 1 if n == 1 else n - 1
@@ -108,7 +108,7 @@ def every_page(pages, page, n):
             over = page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth")
             if over > 0:
                 wide.append(f"{path} scrolls sideways by {over} px at {viewport['width']} px")
-            page.screenshot(path=os.path.join(folder, f"{size}-{name}.png"))
+            page.screenshot(path=os.path.join(folder, f"{size}-{name}.png"), full_page=True)
             log(f"{size}-{name}.png: {path}")
     # After the pictures, which show what is wrong.
     assert not wide, wide
