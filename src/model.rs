@@ -500,6 +500,8 @@ pub struct MailRecord {
     pub state: MailState,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// When it went out, once it did.
+    pub sent: Option<Time>,
     /// Not sent again before this (back-off after a failure).
     pub next_attempt: Time,
     /// Taken by a sending process until this.

@@ -389,6 +389,14 @@ pub struct PageEntry<'a> {
     pub when: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<PageAttachment>>,
+    /// The body in pieces, quoted text marked to be folded.
+    pub pieces: Vec<TextPiece<'a>>,
+    /// The stored message's number, for its download as it arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<i64>,
+    /// Its subject says something the ticket's does not (not only
+    /// "Re: [site #N]" before it): worth a line of its own.
+    pub new_subject: bool,
 }
 
 /// An attachment on the thread page, with the number its download has.
@@ -424,6 +432,11 @@ impl<'a> ThreadPage<'a> {
                         .collect()
                 });
                 PageEntry {
+                    new_subject: entry
+                        .subject
+                        .is_some_and(|s| !same_subject(s, &t.ticket.subject)),
+                    pieces: entry.body.map(fold_quotes).unwrap_or_default(),
+                    stored: e.message.as_ref().map(|m| m.id),
                     entry,
                     who: config.shown(&e.author),
                     what: describe(e, config),
@@ -438,6 +451,30 @@ impl<'a> ThreadPage<'a> {
             history,
         }
     }
+}
+
+/// Whether `subject` is `ticket`'s subject but for what replies and
+/// forwards put before it: `Re:`, `AW:`, `Fwd:`… and a `[site #N]` tag.
+fn same_subject(subject: &str, ticket: &str) -> bool {
+    let mut rest = subject.trim();
+    loop {
+        let before = rest;
+        if let Some((head, tail)) = rest.split_once(':') {
+            let word = head.trim().to_ascii_lowercase();
+            if ["re", "aw", "sv", "fw", "fwd", "wg", "tr", "antw"].contains(&word.as_str()) {
+                rest = tail.trim_start();
+            }
+        }
+        if rest.starts_with('[') {
+            if let Some(end) = rest.find(']').filter(|&e| rest[..e].contains('#')) {
+                rest = rest[end + 1..].trim_start();
+            }
+        }
+        if rest == before {
+            break;
+        }
+    }
+    rest.trim().eq_ignore_ascii_case(ticket.trim())
 }
 
 /// A button of the thread page: a status move the desk allows from the
@@ -473,22 +510,174 @@ impl MoveView {
     }
 }
 
-/// A mail a ticket caused, on its thread page.
+/// A mail a ticket caused, on its thread page: what it is, to whom, and
+/// how its sending went — when it was queued or sent, how many tries, and
+/// the last error while it is still being retried.
 #[derive(Debug, Serialize)]
 pub struct MailLine<'a> {
     pub kind: &'static str,
     pub to: String,
-    pub state: &'a str,
+    /// `sent`, `queued`, `failed` (queued again after an error) or
+    /// `not sent` (`mail.transport = "none"`).
+    pub state: &'static str,
+    /// "sent Tue 17 Nov 2026 15:02 UTC", "queued …".
+    pub when: String,
+    #[serde(serialize_with = "serialize_time")]
+    pub date: Time,
+    pub attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    /// When the next try is, for a mail that failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<String>,
 }
 
 impl<'a> MailLine<'a> {
     pub fn of(m: &'a MailRecord) -> MailLine<'a> {
+        let failed = m.state == MailState::Queued && m.last_error.is_some();
+        let (state, date) = match m.state {
+            MailState::Sent => ("sent", m.sent.unwrap_or(m.created)),
+            MailState::Queued if failed => ("failed", m.created),
+            MailState::Queued => ("queued", m.created),
+            MailState::Dropped => ("not sent", m.created),
+        };
+        let verb = if m.state == MailState::Sent {
+            "sent"
+        } else {
+            "queued"
+        };
         MailLine {
             kind: m.kind.describe(),
             to: m.recipients.join(", "),
-            state: m.state.as_str(),
+            state,
+            when: format!("{verb} {}", human_date(date)),
+            date,
+            attempts: m.attempts,
+            error: m
+                .last_error
+                .as_deref()
+                .filter(|_| m.state != MailState::Sent),
+            retry: failed.then(|| human_date(m.next_attempt)),
         }
     }
+}
+
+/// A piece of a message's text on the thread page: words of its own, or
+/// text it quotes, which the page folds under "show quoted text".
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct TextPiece<'a> {
+    pub text: &'a str,
+    pub quoted: bool,
+    /// How many lines it holds (the fold says so).
+    pub lines: usize,
+}
+
+/// `body` in pieces, the quoted ones marked: lines that start with `>`
+/// (RFC 3676 §4.5's quote marks, as every mail program writes them), with
+/// the attribution line before them ("On Tue, … John wrote:") and blank
+/// lines between two quoted ones; and from Outlook's
+/// "-----Original Message-----" (or its line of underscores followed by
+/// `From:`) to the end, the earlier mail it carries below a reply. A body
+/// that is all quote is shown as it is: folding it would leave nothing.
+pub fn fold_quotes(body: &str) -> Vec<TextPiece<'_>> {
+    // Each line as (start, end) in `body`, without its line break.
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for line in body.split_inclusive('\n') {
+        let text = line.trim_end_matches(['\n', '\r']);
+        spans.push((start, start + text.len()));
+        start += line.len();
+    }
+    let line = |i: usize| &body[spans[i].0..spans[i].1];
+    let blank = |i: usize| line(i).trim().is_empty();
+    let n = spans.len();
+    let mut quoted: Vec<bool> = (0..n)
+        .map(|i| line(i).trim_start().starts_with('>'))
+        .collect();
+    // Outlook's earlier mail below a reply: quoted from its separator on.
+    let separator = (0..n).find(|&i| {
+        let l = line(i).trim();
+        let outlook = l
+            .trim_matches(['-', ' '])
+            .eq_ignore_ascii_case("original message")
+            && l.starts_with("---");
+        let rule = l.len() >= 20
+            && l.chars().all(|c| c == '_')
+            && (i + 1..n)
+                .find(|&j| !blank(j))
+                .is_some_and(|j| line(j).starts_with("From:"));
+        outlook || rule
+    });
+    if let Some(s) = separator {
+        quoted[s..].iter_mut().for_each(|q| *q = true);
+    }
+    // Attribution lines, and blank lines inside a quote, go with it.
+    for i in 0..n {
+        if quoted[i] || !blank(i) && !attribution(line(i)) {
+            continue;
+        }
+        let next = (i + 1..n).find(|&j| !blank(j));
+        let prev = (0..i).rev().find(|&j| !blank(j));
+        let next_quoted = next.is_some_and(|j| quoted[j]);
+        if blank(i) {
+            quoted[i] = next_quoted && prev.is_some_and(|j| quoted[j]);
+        } else if next_quoted {
+            quoted[i] = true;
+            // Gmail breaks a long attribution over two lines, the first
+            // starting with "On ".
+            if let Some(j) = i.checked_sub(1).filter(|&j| !blank(j) && !quoted[j]) {
+                if line(j).starts_with("On ") && !line(i).starts_with("On ") {
+                    quoted[j] = true;
+                }
+            }
+        }
+    }
+    if (0..n).all(|i| quoted[i] || blank(i)) {
+        quoted.iter_mut().for_each(|q| *q = false);
+    }
+    let mut pieces = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let q = quoted[i];
+        let mut j = i;
+        while j < n && quoted[j] == q {
+            j += 1;
+        }
+        // Blank lines at either end belong to neither piece.
+        let (mut a, mut b) = (i, j);
+        while a < b && blank(a) {
+            a += 1;
+        }
+        while b > a && blank(b - 1) {
+            b -= 1;
+        }
+        if a < b {
+            pieces.push(TextPiece {
+                text: &body[spans[a].0..spans[b - 1].1],
+                quoted: q,
+                lines: b - a,
+            });
+        }
+        i = j;
+    }
+    pieces
+}
+
+/// "On Tue, 17 Nov 2026, John <john@example.com> wrote:" and its
+/// translations: the line a mail program puts above what it quotes.
+fn attribution(line: &str) -> bool {
+    let l = line.trim_end();
+    [
+        "wrote:",
+        "schrieb:",
+        "a écrit :",
+        "a écrit:",
+        "escribió:",
+        "scritto:",
+        "schreef:",
+    ]
+    .iter()
+    .any(|w| l.ends_with(w))
 }
 
 /// A row of the ticket list page.
@@ -526,6 +715,28 @@ impl<'a> HitRow<'a> {
             subject: &h.subject,
             status: h.status,
             pieces: h.snippet.split([MARK_START, MARK_END]).collect(),
+        }
+    }
+}
+
+/// One ticket of the merge question (SPEC §6: merge shows both tickets
+/// and asks before it acts): what tells it apart from the other.
+#[derive(Debug, Serialize)]
+pub struct MergeSide<'a> {
+    #[serde(flatten)]
+    pub ticket: TicketView<'a>,
+    pub opened: String,
+}
+
+impl<'a> MergeSide<'a> {
+    /// Ticket `t`, which holds `messages` messages.
+    pub fn of(t: &'a Ticket, messages: usize) -> MergeSide<'a> {
+        MergeSide {
+            ticket: TicketView {
+                messages: Some(messages as i64),
+                ..TicketView::of(t)
+            },
+            opened: human_date(t.created),
         }
     }
 }
@@ -631,5 +842,163 @@ mod tests {
                 "{from}"
             );
         }
+    }
+
+    fn folded(body: &str) -> Vec<(bool, &str)> {
+        fold_quotes(body)
+            .into_iter()
+            .map(|p| (p.quoted, p.text))
+            .collect()
+    }
+
+    #[test]
+    fn a_reply_s_trailing_quote_and_its_attribution_fold() {
+        let body = "Thanks, that worked.\n\nJohn\n\nOn Tue, 17 Nov 2026 at 15:00, Ann <ann@example.org> wrote:\n> Please restart it.\n>\n\n> Ann\n";
+        assert_eq!(
+            folded(body),
+            [
+                (false, "Thanks, that worked.\n\nJohn"),
+                (
+                    true,
+                    "On Tue, 17 Nov 2026 at 15:00, Ann <ann@example.org> wrote:\n> Please restart it.\n>\n\n> Ann"
+                ),
+            ]
+        );
+        assert_eq!(fold_quotes(body)[1].lines, 5);
+    }
+
+    #[test]
+    fn a_quote_in_the_middle_folds_and_the_answer_around_it_stays() {
+        let body = "Hi Ann,\r\n\r\n> Could you check the strip?\r\n> It is orange.\r\n\r\nIt was still in.\r\n";
+        assert_eq!(
+            folded(body),
+            [
+                (false, "Hi Ann,"),
+                (true, "> Could you check the strip?\r\n> It is orange."),
+                (false, "It was still in."),
+            ]
+        );
+    }
+
+    #[test]
+    fn gmail_s_two_line_attribution_folds_whole() {
+        let body = "Yes.\n\nOn Tue, Nov 17, 2026 at 3:00 PM Ann Lindqvist <\nann@example.org> wrote:\n\n> Is it on?\n";
+        assert_eq!(
+            folded(body),
+            [
+                (false, "Yes."),
+                (
+                    true,
+                    "On Tue, Nov 17, 2026 at 3:00 PM Ann Lindqvist <\nann@example.org> wrote:\n\n> Is it on?"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn outlook_s_original_message_folds_to_the_end() {
+        let body =
+            "Done.\n\n-----Original Message-----\nFrom: Ann\nSent: Tuesday\n\nPlease restart it.\n";
+        assert_eq!(
+            folded(body),
+            [
+                (false, "Done."),
+                (
+                    true,
+                    "-----Original Message-----\nFrom: Ann\nSent: Tuesday\n\nPlease restart it."
+                ),
+            ]
+        );
+        let rule = format!("Done.\n{}\nFrom: Ann\nOld text\n", "_".repeat(32));
+        assert!(folded(&rule)[1].0);
+        assert_eq!(folded(&rule)[1].1.lines().count(), 3);
+    }
+
+    #[test]
+    fn text_without_quotes_and_text_all_quote_are_shown_as_they_are() {
+        let plain = "Hello,\n\n  indented\nit does not work; 3 > 2.\n";
+        assert_eq!(
+            folded(plain),
+            [(false, "Hello,\n\n  indented\nit does not work; 3 > 2.")]
+        );
+        assert_eq!(
+            folded("> only\n> a quote\n"),
+            [(false, "> only\n> a quote")]
+        );
+        assert!(folded("").is_empty() && folded("\n \n").is_empty());
+        // A line that says "wrote:" with no quote after it is the writer's.
+        assert!(!folded("Here is what I wrote:\nnothing\n")[0].0);
+    }
+
+    #[test]
+    fn a_reply_s_subject_is_the_ticket_s_but_for_its_prefixes_and_tag() {
+        let ticket = "Printer on fire";
+        for same in [
+            "Printer on fire",
+            "Re: Printer on fire",
+            "RE: AW: [myisp #4] Printer on fire",
+            "[My ISP #4] Re: printer on fire ",
+        ] {
+            assert!(same_subject(same, ticket), "{same}");
+        }
+        for other in [
+            "Re: Printer on fire again",
+            "Scanner",
+            "Re: [note] Printer on fire",
+        ] {
+            assert!(!same_subject(other, ticket), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_mail_line_says_its_state_time_tries_and_error() {
+        let created = Ticket::example(1).created;
+        let queued = MailRecord {
+            id: 1,
+            ticket: Some(1),
+            created,
+            kind: MailKind::StaffReply,
+            recipients: vec!["john@example.com".into()],
+            state: MailState::Queued,
+            attempts: 0,
+            last_error: None,
+            sent: None,
+            next_attempt: created,
+            leased_until: None,
+            leased_by: None,
+        };
+        let line = MailLine::of(&queued);
+        assert_eq!((line.state, line.attempts), ("queued", 0));
+        assert_eq!(line.when, format!("queued {}", human_date(created)));
+        assert!(line.error.is_none() && line.retry.is_none());
+
+        let retry = created + chrono::Duration::minutes(4);
+        let failing = MailRecord {
+            attempts: 2,
+            last_error: Some("550 mailbox unavailable".into()),
+            next_attempt: retry,
+            ..queued.clone()
+        };
+        let line = MailLine::of(&failing);
+        assert_eq!(line.state, "failed");
+        assert_eq!(line.error, Some("550 mailbox unavailable"));
+        assert_eq!(line.retry, Some(human_date(retry)));
+
+        let at = created + chrono::Duration::minutes(9);
+        let sent = MailRecord {
+            state: MailState::Sent,
+            attempts: 3,
+            sent: Some(at),
+            ..failing.clone()
+        };
+        let line = MailLine::of(&sent);
+        assert_eq!((line.state, line.attempts), ("sent", 3));
+        assert_eq!(line.when, format!("sent {}", human_date(at)));
+        assert!(line.error.is_none() && line.retry.is_none());
+        let dropped = MailRecord {
+            state: MailState::Dropped,
+            ..queued
+        };
+        assert_eq!(MailLine::of(&dropped).state, "not sent");
     }
 }

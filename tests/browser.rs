@@ -283,7 +283,14 @@ fn screenshots_of_a_busy_board_and_a_thread() {
         &out,
         LIMIT,
     );
-    for name in ["board.png", "thread.png"] {
+    for name in [
+        "board.png",
+        "thread.png",
+        "merge.png",
+        "phone-list.png",
+        "phone-thread.png",
+        "every-page/phone-board.png",
+    ] {
         let png = std::fs::read(out.join(name)).expect(name);
         assert!(
             png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000,

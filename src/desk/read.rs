@@ -192,6 +192,13 @@ impl Desk {
         Ok(found.into_iter().find(|a| a.index == k))
     }
 
+    /// Message `m` of ticket `id` (or the one it was merged into), bytes
+    /// as received; None when the ticket holds no such message.
+    pub fn message(&mut self, id: i64, m: i64) -> Result<Option<RawMessage>> {
+        let (_, messages) = self.messages(id)?;
+        Ok(messages.into_iter().find(|r| r.id == m))
+    }
+
     pub fn stats(&mut self, now: Time) -> Result<Stats> {
         let staff: Vec<String> = self
             .config

@@ -21,7 +21,7 @@ use super::Shared;
 use crate::address::Address;
 use crate::desk::{first_attachments, search_limit, Act, Error, Surface, RESOLVED_ON_THE_BOARD};
 use crate::model::{Filter, Status};
-use crate::view::{HitRow, LaneView, ListRow, MailLine, MoveView, ThreadPage};
+use crate::view::{HitRow, LaneView, ListRow, MailLine, MergeSide, MoveView, ThreadPage};
 
 /// The pages' routes.
 pub fn router() -> Router<Shared> {
@@ -37,7 +37,8 @@ pub fn router() -> Router<Shared> {
         .route("/tickets/{n}/take", post(take))
         .route("/tickets/{n}/spam", post(spam))
         .route("/tickets/{n}/owner", post(owner))
-        .route("/tickets/{n}/merge", post(merge))
+        .route("/tickets/{n}/merge", get(merge_question).post(merge))
+        .route("/tickets/{n}/messages/{m}", get(message))
         .route("/tickets/{n}/attachments/{k}", get(attachment))
         .route("/assets/{name}", get(asset))
         .route("/favicon.ico", get(favicon))
@@ -516,6 +517,54 @@ async fn owner(
     .await
 }
 
+#[derive(Debug, Deserialize)]
+pub struct MergeQuery {
+    into: String,
+}
+
+/// The question before a merge (SPEC §6): both tickets side by side, and
+/// a form that posts the merge; nothing changes until it is sent.
+async fn merge_question(
+    State(state): State<Shared>,
+    SignedIn(staff): SignedIn,
+    Path(id): Path<i64>,
+    Query(q): Query<MergeQuery>,
+) -> Page {
+    let Ok(into) = q.into.trim().trim_start_matches('#').parse::<i64>() else {
+        return back(
+            id,
+            Err(Error::BadInput(format!("{:?} is not a ticket number", q.into)).into()),
+        );
+    };
+    let asked = state
+        .desk(move |d| {
+            let both = d
+                .messages(id)
+                .and_then(|from| Ok((from, d.messages(into)?)));
+            Ok(both.map(|((from, a), (to, b))| {
+                (
+                    minijinja::Value::from_serialize(MergeSide::of(&from, a.len())),
+                    minijinja::Value::from_serialize(MergeSide::of(&to, b.len())),
+                    from.version,
+                )
+            }))
+        })
+        .await
+        .map_err(failed)?;
+    let (goes, stays, version) = match asked {
+        Ok(both) => both,
+        Err(e) => return back(id, Err(e)),
+    };
+    render(
+        &state,
+        "merge.html",
+        context! {
+            site => state.config.site.name, who => staff.address, page => "thread",
+            goes => goes, stays => stays, version => version,
+        },
+    )
+}
+
 async fn merge(
     State(state): State<Shared>,
     SignedIn(staff): SignedIn,
@@ -545,6 +594,26 @@ async fn merge(
     }
 }
 
+/// Message M of ticket N as it arrived, as a `.eml` download (SPEC §6).
+async fn message(
+    State(state): State<Shared>,
+    _: SignedIn,
+    Path((id, m)): Path<(i64, i64)>,
+) -> Page {
+    let found = state
+        .desk(move |d| d.message(id, m))
+        .await
+        .map_err(failed)?;
+    let Some(found) = found else {
+        return Err(no_page(StatusCode::NOT_FOUND, "No such message.\n"));
+    };
+    Ok(download(
+        found.raw,
+        "message/rfc822",
+        &format!("ticket-{id}-message-{m}.eml"),
+    ))
+}
+
 // --- attachments and assets -----------------------------------------------------------
 
 /// Attachment K of ticket N, as a download: never rendered by the browser,
@@ -562,6 +631,13 @@ async fn attachment(
         return Err(no_page(StatusCode::NOT_FOUND, "No such attachment.\n"));
     };
     let name = crate::commands::attachments::safe_name(&found.attachment.filename, k);
+    Ok(download(found.bytes, "application/octet-stream", &name))
+}
+
+/// `bytes` as a download named `name`: `Content-Disposition: attachment`
+/// (with the name in ASCII and in UTF-8, RFC 6266), so a browser saves it
+/// and never renders it, whatever it holds.
+fn download(bytes: Vec<u8>, kind: &'static str, name: &str) -> Response {
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -574,14 +650,11 @@ async fn attachment(
         .collect();
     let disposition = format!(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-        urlencode(&name)
+        urlencode(name)
     );
-    let mut r = found.bytes.into_response();
+    let mut r = bytes.into_response();
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -589,7 +662,7 @@ async fn attachment(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    Ok(r)
+    r
 }
 
 /// The stylesheet and the board's script, compiled into the binary.

@@ -199,6 +199,7 @@ fn pages(config: Arc<Config>) -> Result<Environment<'static>> {
         ("board.html", include_str!("templates/board.html")),
         ("list.html", include_str!("templates/list.html")),
         ("thread.html", include_str!("templates/thread.html")),
+        ("merge.html", include_str!("templates/merge.html")),
     ] {
         env.add_template(name, text)?;
     }

@@ -199,6 +199,9 @@ def keyboard(pages, desk):
     # the first one made old (a 412 "changed by stef meanwhile": by us).
     answers = []
     board.on("response", lambda r: answers.append(r) if r.url.endswith("/api/tickets/1/move") else None)
+    # The second resolves, which mails the requestor: the board asks first
+    # (tests/e2e/look.py shows that a "no" moves nothing).
+    board.once("dialog", lambda d: d.accept())
     board.keyboard.press("ArrowRight")
     board.keyboard.press("ArrowRight")
     expect(card_in(board, 1, "resolved", ADDRESS)).to_be_visible()
@@ -263,6 +266,7 @@ def full(pages, desk):
             route.continue_()
 
     board.route(f"**/api/tickets/{n}/move", while_pending)
+    board.once("dialog", lambda d: d.accept())
     with board.expect_response(lambda r: r.url.endswith(f"/api/tickets/{n}/move")):
         board.keyboard.press("ArrowRight")
     assert seen == [1, True], f"while its answer was awaited, #{n} in resolved and focused: {seen}"

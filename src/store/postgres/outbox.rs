@@ -163,6 +163,7 @@ fn record_from_row(r: &Row) -> Result<MailRecord> {
         next_attempt: get(r, 8)?,
         leased_until: get(r, 9)?,
         leased_by: get(r, 10)?,
+        sent: get(r, 11)?,
     })
 }
 
@@ -285,7 +286,7 @@ impl Outbox for PgTx<'_> {
     fn ticket_mail(&mut self, id: i64) -> Result<Vec<MailRecord>> {
         let tx = self;
         tx.rows(
-            "SELECT id, ticket_id, created, kind, recipients, state, attempts, last_error, next_attempt, lease_until, lease_token
+            "SELECT id, ticket_id, created, kind, recipients, state, attempts, last_error, next_attempt, lease_until, lease_token, sent
              FROM outbox WHERE ticket_id = $1 ORDER BY id",
             &[&id],
         )?
@@ -297,7 +298,7 @@ impl Outbox for PgTx<'_> {
     fn queued_mail(&mut self) -> Result<Vec<MailRecord>> {
         let tx = self;
         tx.rows(
-            "SELECT id, ticket_id, created, kind, recipients, state, attempts, last_error, next_attempt, lease_until, lease_token
+            "SELECT id, ticket_id, created, kind, recipients, state, attempts, last_error, next_attempt, lease_until, lease_token, sent
              FROM outbox WHERE state = 'queued' ORDER BY id",
             &[],
         )?

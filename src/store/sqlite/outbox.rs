@@ -102,7 +102,7 @@ fn queued_from_row(r: &Row<'_>) -> rusqlite::Result<QueuedMail> {
 }
 
 const RECORD_COLUMNS: &str =
-    "id, ticket_id, created, kind, recipients, state, attempts, last_error, next_attempt, lease_until, lease_token";
+    "id, ticket_id, created, kind, recipients, state, attempts, last_error, next_attempt, lease_until, lease_token, sent";
 
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MailRecord> {
     let recipients: String = r.get(4)?;
@@ -118,6 +118,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<MailRecord> {
         next_attempt: time_at(r, 8)?,
         leased_until: opt_time(r, 9)?,
         leased_by: r.get(10)?,
+        sent: opt_time(r, 11)?,
     })
 }
 

@@ -332,7 +332,9 @@
              updated: t.updated, created: t.created };
   }
 
-  /// Keyboard moves, for those who cannot drag.
+  /// Keyboard moves, for those who cannot drag. A key that would resolve
+  /// the ticket asks first: a drop is aimed, a key press can slip, and
+  /// resolving mails the requestor (SPEC §6).
   function keys(e) {
     const el = e.currentTarget;
     const id = Number(el.dataset.ticket);
@@ -340,15 +342,24 @@
     if (!card) return;
     const si = statuses.indexOf(card.status);
     const li = lanes.findIndex((l) => l.owner === (card.owner || ""));
+    let to = null;
     switch (e.key) {
-      case "ArrowLeft": if (si > 0) move(id, statuses[si - 1], card.owner); break;
-      case "ArrowRight": if (si < statuses.length - 1) move(id, statuses[si + 1], card.owner); break;
-      case "ArrowUp": if (li > 0) move(id, card.status, lanes[li - 1].owner); break;
-      case "ArrowDown": if (li < lanes.length - 1) move(id, card.status, lanes[li + 1].owner); break;
+      case "ArrowLeft": if (si > 0) to = [statuses[si - 1], card.owner]; break;
+      case "ArrowRight": if (si < statuses.length - 1) to = [statuses[si + 1], card.owner]; break;
+      case "ArrowUp": if (li > 0) to = [card.status, lanes[li - 1].owner]; break;
+      case "ArrowDown": if (li < lanes.length - 1) to = [card.status, lanes[li + 1].owner]; break;
       case "Enter": location.href = `/tickets/${id}`; break;
       default: return;
     }
     e.preventDefault();
+    if (!to) return;
+    const [status, owner] = to;
+    if (status === "resolved" && card.status !== "resolved" &&
+        !window.confirm(`Resolve #${id} and mail the requestor (${card.requestor})?`)) {
+      el.focus();
+      return;
+    }
+    move(id, status, owner);
   }
 
   // ---- the rest of the page -----------------------------------------------
@@ -360,15 +371,28 @@
       location.search = q ? `?queue=${encodeURIComponent(q)}` : "";
     });
   }
+  // Full screen for a wall screen: the page's chrome goes, and the button
+  // says how to come back. Leaving by the browser's own way (Escape) puts
+  // the chrome back too.
   const full = document.getElementById("fullscreen");
+  function wall(on) {
+    document.body.classList.toggle("wall", on);
+    if (!full) return;
+    full.textContent = on ? "Leave full screen" : "Full screen";
+    full.setAttribute("aria-pressed", String(on));
+  }
   if (full) {
     full.addEventListener("click", () => {
-      document.body.classList.toggle("wall");
-      if (document.body.classList.contains("wall") && document.documentElement.requestFullscreen) {
+      const on = !document.body.classList.contains("wall");
+      wall(on);
+      if (on && document.documentElement.requestFullscreen) {
         document.documentElement.requestFullscreen().catch(() => {});
-      } else if (document.fullscreenElement) {
-        document.exitFullscreen();
+      } else if (!on && document.fullscreenElement) {
+        document.exitFullscreen().catch(() => {});
       }
+    });
+    document.addEventListener("fullscreenchange", () => {
+      if (!document.fullscreenElement) wall(false);
     });
   }
   // Ages move on by themselves.
