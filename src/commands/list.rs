@@ -1,4 +1,5 @@
-//! `pipedesk list`: tickets as aligned columns or JSON. New, open and
+//! `pipedesk list`: tickets as aligned columns (number, status, queue,
+//! owner, requestor, subject, age: SPEC §5) or JSON. New, open and
 //! stalled tickets come first (what needs doing), then resolved ones;
 //! newest first within each.
 
@@ -51,62 +52,93 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
         return Ok(());
     }
     let now = chrono::Utc::now();
-    let rows: Vec<[String; 5]> = tickets
+    let cut = |s: &str, w: usize| console::truncate_str(&one_line(s), w, "…").into_owned();
+    let rows: Vec<[String; 7]> = tickets
         .iter()
         .map(|l| {
             let t = &l.ticket;
             [
                 t.id.to_string(),
                 t.status.as_str().into(),
-                age(t.created, now),
-                console::truncate_str(&one_line(&t.requestor), REQUESTOR_WIDTH, "…").into_owned(),
+                cut(&t.queue, QUEUE_WIDTH),
+                cut(&owner_shown(config, t.owner.as_deref()), OWNER_WIDTH),
+                cut(&t.requestor, REQUESTOR_WIDTH),
                 one_line(&t.subject),
+                age(t.created, now),
             ]
         })
         .collect();
-    let header = ["ID", "STATUS", "AGE", "REQUESTOR", "SUBJECT"].map(String::from);
-    let widths: Vec<usize> = (0..4)
+    let header = [
+        "ID",
+        "STATUS",
+        "QUEUE",
+        "OWNER",
+        "REQUESTOR",
+        "SUBJECT",
+        "AGE",
+    ]
+    .map(String::from);
+    let mut widths: Vec<usize> = (0..7)
         .map(|i| {
             rows.iter()
                 .chain([&header])
-                .map(|r| r[i].chars().count())
+                .map(|r| console::measure_text_width(&r[i]))
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let paint = Paint::stdout();
-    // On a terminal, a subject is cut at the right edge rather than wrapped.
-    let subject_width = std::io::stdout().is_terminal().then(|| {
+    // On a terminal, the subject is cut to what the other columns leave
+    // of the line rather than wrapped (at least 20 wide, as before).
+    if std::io::stdout().is_terminal() {
         let (_, cols) = console::Term::stdout().size();
-        let used: usize = widths.iter().sum::<usize>() + 8;
-        usize::from(cols).saturating_sub(used).max(20)
-    });
+        let others: usize = widths
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 5)
+            .map(|(_, w)| w)
+            .sum();
+        let room = usize::from(cols).saturating_sub(others + 2 * 6).max(20);
+        widths[5] = widths[5].min(room);
+    }
+    let paint = Paint::stdout();
+    let pad = |s: &str, i: usize| {
+        console::pad_str(s, widths[i], console::Alignment::Left, Some("…")).into_owned()
+    };
     let mut out = String::new();
     for (i, r) in std::iter::once(&header).chain(&rows).enumerate() {
-        let subject = match subject_width {
-            Some(w) => console::truncate_str(&r[4], w, "…"),
-            None => std::borrow::Cow::Borrowed(r[4].as_str()),
-        };
         // Row 0 is the header; row i is ticket i - 1.
         let status = match i.checked_sub(1).and_then(|k| tickets.get(k)) {
             Some(l) => paint.status(l.ticket.status, widths[1]),
-            None => paint.bold(&format!("{:<w$}", r[1], w = widths[1])),
+            None => pad(&r[1], 1),
         };
         let line = format!(
-            "{:>w0$}  {status}  {:>w2$}  {:<w3$}  {}",
+            "{:>w0$}  {status}  {}  {}  {}  {}  {:>w6$}",
             r[0],
-            r[2],
-            r[3],
-            subject,
+            pad(&r[2], 2),
+            pad(&r[3], 3),
+            pad(&r[4], 4),
+            pad(&r[5], 5),
+            r[6],
             w0 = widths[0],
-            w2 = widths[2],
-            w3 = widths[3]
+            w6 = widths[6]
         );
         out += &if i == 0 { paint.bold(&line) } else { line };
         out.push('\n');
     }
     crate::term::page(&out)
 }
+
+/// The owner as the list shows them: their address, or `nobody`. The one
+/// place that says how a member of staff is named in the list.
+pub fn owner_shown(_config: &Config, owner: Option<&str>) -> String {
+    owner.unwrap_or(crate::model::NOBODY).to_string()
+}
+
+/// Queue names longer than this are cut.
+const QUEUE_WIDTH: usize = 16;
+
+/// Owners' names longer than this are cut.
+const OWNER_WIDTH: usize = 24;
 
 /// Long requestor addresses are cut here, so that subjects stay readable.
 const REQUESTOR_WIDTH: usize = 32;
