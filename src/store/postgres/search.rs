@@ -134,7 +134,7 @@ pub(super) fn search_people(
             concat!(
                 "SELECT t.id, t.subject, t.status,
                         (SELECT left(m.body, 2000) FROM messages m WHERE m.ticket_id = t.id
-                         ORDER BY (lower(m.author) = $1[1]) DESC, m.id DESC LIMIT 1)
+                         ORDER BY (lower(m.author) = ($1::text[])[1]) DESC, m.id DESC LIMIT 1)
                  FROM tickets t
                  WHERE t.merged_into IS NULL
                    AND (cardinality($2::text[]) = 0 OR t.status = ANY($2))
