@@ -80,7 +80,9 @@ fn snippets(conn: &Connection, query: &str, hits: &mut [Ranked]) -> Result<()> {
 ///
 /// No index holds the authors (a migration of its own, one day): the
 /// people are looked for in the history's message entries, whose rows are
-/// small, rather than in the messages, whose rows hold the mail.
+/// small, rather than in the messages, whose rows hold the mail; each
+/// person's tickets once (an uncorrelated `IN`, which SQLite reads into a
+/// set), not once for every ticket.
 pub(super) fn search_people(
     conn: &Connection,
     people: &[Address],
@@ -103,9 +105,9 @@ pub(super) fn search_people(
         args.push(p.to_string());
         let n = args.len();
         wanted += &format!(
-            " AND (lower(t.requestor) = ?{n} OR EXISTS (
-                 SELECT 1 FROM history h WHERE h.ticket_id = t.id
-                 AND h.kind IN ('create', 'correspond', 'comment') AND lower(h.author) = ?{n}))"
+            " AND (lower(t.requestor) = ?{n} OR t.id IN (
+                 SELECT h.ticket_id FROM history h
+                 WHERE h.kind IN ('create', 'correspond', 'comment') AND lower(h.author) = ?{n}))"
         );
     }
     if !statuses.is_empty() {
