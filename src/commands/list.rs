@@ -78,27 +78,17 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
         "AGE",
     ]
     .map(String::from);
-    let mut widths: Vec<usize> = (0..7)
-        .map(|i| {
-            rows.iter()
-                .chain([&header])
-                .map(|r| console::measure_text_width(&r[i]))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    // On a terminal, the subject is cut to what the other columns leave
-    // of the line rather than wrapped (at least 20 wide, as before).
+    let mut widths: [usize; 7] = std::array::from_fn(|i| {
+        rows.iter()
+            .chain([&header])
+            .map(|r| console::measure_text_width(&r[i]))
+            .max()
+            .unwrap_or(0)
+    });
+    // On a terminal, cells are cut to fit the line rather than wrapped.
     if std::io::stdout().is_terminal() {
         let (_, cols) = console::Term::stdout().size();
-        let others: usize = widths
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != 5)
-            .map(|(_, w)| w)
-            .sum();
-        let room = usize::from(cols).saturating_sub(others + 2 * 6).max(20);
-        widths[5] = widths[5].min(room);
+        fit(&mut widths, usize::from(cols));
     }
     let paint = Paint::stdout();
     let pad = |s: &str, i: usize| {
@@ -134,6 +124,24 @@ pub fn owner_shown(_config: &Config, owner: Option<&str>) -> String {
     owner.unwrap_or(crate::model::NOBODY).to_string()
 }
 
+/// Narrows the columns that can give (the subject, then the requestor,
+/// then the owner, then the subject again), each no further than its
+/// least width, until a line of `widths` fits `cols`. Past that, the line
+/// wraps: a number, a status, a queue and an age are never cut.
+fn fit(widths: &mut [usize; 7], cols: usize) {
+    const SEPARATORS: usize = 2 * 6;
+    for (column, least) in [(5, 20), (4, 16), (3, 12), (5, 10)] {
+        let line = widths.iter().sum::<usize>() + SEPARATORS;
+        let over = line.saturating_sub(cols);
+        if over == 0 {
+            return;
+        }
+        widths[column] = widths[column]
+            .saturating_sub(over)
+            .max(least.min(widths[column]));
+    }
+}
+
 /// Queue names longer than this are cut.
 const QUEUE_WIDTH: usize = 16;
 
@@ -142,3 +150,33 @@ const OWNER_WIDTH: usize = 24;
 
 /// Long requestor addresses are cut here, so that subjects stay readable.
 const REQUESTOR_WIDTH: usize = 32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_give_way_subject_first_to_fit_the_terminal() {
+        // id, status, queue, owner, requestor, subject, age
+        let wide = [2, 6, 7, 15, 32, 60, 3];
+        let mut w = wide;
+        fit(&mut w, 200);
+        assert_eq!(w, wide);
+        let mut w = wide;
+        fit(&mut w, 120);
+        assert_eq!(w, [2, 6, 7, 15, 32, 43, 3]);
+        assert_eq!(w.iter().sum::<usize>() + 12, 120);
+        let mut w = wide;
+        fit(&mut w, 80);
+        assert_eq!(w, [2, 6, 7, 14, 16, 20, 3]);
+        assert_eq!(w.iter().sum::<usize>() + 12, 80);
+        // Too narrow for all: everything at its least, the rest wraps.
+        let mut w = wide;
+        fit(&mut w, 40);
+        assert_eq!(w, [2, 6, 7, 12, 16, 10, 3]);
+        // A column narrower than its least stays as it is.
+        let mut w = [1, 6, 7, 6, 10, 8, 3];
+        fit(&mut w, 30);
+        assert_eq!(w, [1, 6, 7, 6, 10, 8, 3]);
+    }
+}
