@@ -87,7 +87,8 @@ pub enum Command {
     Check,
     /// List a ticket's attachments, or save them safely into a folder
     Attachments(AttachmentsArgs),
-    /// Full-text search over subjects and bodies, best match first
+    /// Full-text search over subjects and bodies, best match first; an
+    /// address finds the tickets its owner opened or wrote on too
     Search(SearchArgs),
     /// Turn an mbox file or a Maildir of old support mail into tickets
     ///
@@ -163,11 +164,11 @@ pub struct ListArgs {
     /// Only tickets in this status (new, open, stalled, resolved); repeatable
     #[arg(long, value_name = "S")]
     pub status: Vec<String>,
-    /// Only tickets in this queue
+    /// Only tickets in this queue (spam only when named here)
     #[arg(long, value_name = "Q")]
     pub queue: Option<String>,
-    /// Only tickets owned by this address
-    #[arg(long, value_name = "ADDR")]
+    /// Only tickets owned by this address, or by nobody (`nobody`)
+    #[arg(long, value_name = "ADDR|nobody")]
     pub owner: Option<String>,
     /// Only tickets opened by this address
     #[arg(long, value_name = "ADDR")]

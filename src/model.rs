@@ -559,13 +559,28 @@ pub struct Filter {
     pub limit: Option<usize>,
     /// The most recently changed first, instead of `list`'s order.
     pub recently_updated: bool,
+    /// Only tickets nobody owns: what `owner` = `nobody` becomes in
+    /// `normalised` (SPEC §5 `list --owner nobody`, §6 `owner=nobody`).
+    pub unowned: bool,
 }
+
+/// The owner a filter names for "nobody": tickets without an owner. No
+/// address is a bare word, so it cannot be someone's.
+pub const NOBODY: &str = "nobody";
 
 impl Filter {
     /// The filter as the stores compare it: queue, owner and requestor
     /// trimmed and lower-cased (they match without regard to case), once
-    /// here rather than in each store.
+    /// here rather than in each store; owner and requestor as addresses
+    /// (`<ann@x>` is `ann@x`); owner `nobody` as `unowned`.
     pub fn normalised(mut self) -> Filter {
+        for v in [&mut self.owner, &mut self.requestor].into_iter().flatten() {
+            *v = crate::address::Address::new(v).into();
+        }
+        if self.owner.as_deref() == Some(NOBODY) {
+            self.owner = None;
+            self.unowned = true;
+        }
         for v in [
             &mut self.queue,
             &mut self.owner,
@@ -684,6 +699,29 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "unknown status \"closed\" (new, open, stalled or resolved)"
+        );
+    }
+
+    #[test]
+    fn a_filter_for_nobody_asks_for_unowned_tickets() {
+        let f = Filter {
+            owner: Some(" Nobody ".into()),
+            requestor: Some("<John@Example.com>".into()),
+            queue: Some("Web ".into()),
+            ..Filter::default()
+        }
+        .normalised();
+        assert_eq!((f.owner, f.unowned), (None, true));
+        assert_eq!(f.requestor.as_deref(), Some("john@example.com"));
+        assert_eq!(f.queue.as_deref(), Some("web"));
+        let f = Filter {
+            owner: Some("Ann@Example.org".into()),
+            ..Filter::default()
+        }
+        .normalised();
+        assert_eq!(
+            (f.owner.as_deref(), f.unowned),
+            (Some("ann@example.org"), false)
         );
     }
 }

@@ -95,9 +95,16 @@ pub fn acting(config: &Config, given: Option<&str>) -> Result<Address> {
     }
 }
 
-/// `--status` words, each one of the four.
+/// `--status` words, each one of the four; another word is the person's
+/// mistake, named with the four it could be.
 pub fn statuses(words: &[String]) -> Result<Vec<Status>> {
-    Ok(words.iter().map(|s| s.parse()).collect::<Result<_, _>>()?)
+    words
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()
+        .map_err(|e: crate::model::UnknownStatus| {
+            crate::desk::Error::BadInput(e.to_string()).into()
+        })
 }
 
 /// Mail a committed change could not send at once: only a warning, it stays

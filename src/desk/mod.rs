@@ -27,8 +27,8 @@ pub use change::{Act, Changed};
 pub use deliver::{Batch, Incoming, Outcome, Rehearsal};
 pub use error::Error;
 pub use read::{
-    first_attachments, search_limit, Replay, Stats, Surface, Thread, TicketAttachment, FEED_WINDOW,
-    RESOLVED_ON_THE_BOARD,
+    first_attachments, search_limit, ticket_number, Replay, Stats, Surface, Thread,
+    TicketAttachment, FEED_WINDOW, RESOLVED_ON_THE_BOARD,
 };
 pub use send::{backoff, Flushed, SendError, LEASE_SECS};
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 
 use super::{resolve, Desk, Error};
+use crate::address::Address;
 use crate::inbound::{attachment_contents, attachments_of, Attachment};
 use crate::model::*;
 use crate::store::Tx;
@@ -50,6 +51,17 @@ pub fn search_limit(requested: Option<usize>, surface: Surface) -> usize {
     let (default, most) = surface.search_limits();
     let n = requested.unwrap_or(default);
     most.map_or(n, |most| n.min(most))
+}
+
+/// The ticket a search box's text names by number (`#N` or `N`, SPEC §6:
+/// it opens ticket N rather than searching), if it is one.
+pub fn ticket_number(query: &str) -> Option<i64> {
+    let q = query.trim();
+    let digits = q.strip_prefix('#').unwrap_or(q).trim_start();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// One attachment of a ticket, numbered 1, 2, … across the ticket in
@@ -130,10 +142,23 @@ impl Desk {
     }
 
     /// The tickets `filter` matches; its queue, owner and requestor match
-    /// without regard to case, whoever built it. The queue `spam` only
-    /// when asked for (SPEC §5 `list`), for every front end.
+    /// without regard to case, whoever built it, and owner `nobody` is
+    /// the tickets nobody owns. The queue `spam` only when asked for
+    /// (SPEC §5 `list`), for every front end. A queue the config does not
+    /// know is the caller's mistake (`BadInput`, naming the known ones),
+    /// not an empty list.
     pub fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
         let filter = without_spam(filter.clone()).normalised();
+        if let Some(queue) = &filter.queue {
+            let known = self.config.queue_names();
+            if !known.iter().any(|k| k.eq_ignore_ascii_case(queue)) {
+                return Err(Error::BadInput(format!(
+                    "unknown queue {queue:?} ({})",
+                    one_of(&known)
+                ))
+                .into());
+            }
+        }
         self.store.read(|tx| tx.list(&filter, with_watchers))
     }
 
@@ -141,6 +166,11 @@ impl Desk {
     /// first. Words that hold nothing to search for are the caller's
     /// mistake (`BadInput`), told before the store is asked, so that
     /// whatever the store says after is a fault.
+    ///
+    /// A word that is a mail address finds the tickets of that person too
+    /// (SPEC §5): those they opened or wrote on, holding the other words
+    /// where there are any, come first; then the tickets whose text holds
+    /// every word, the address included.
     pub fn search(
         &mut self,
         words: &[String],
@@ -148,7 +178,22 @@ impl Desk {
         limit: usize,
     ) -> Result<Vec<Hit>> {
         crate::store::search_terms(words).map_err(|e| Error::BadInput(format!("{e:#}")))?;
-        self.store.read(|tx| tx.search(words, statuses, limit))
+        let (people, rest) = people_in(words);
+        if people.is_empty() {
+            return self.store.read(|tx| tx.search(words, statuses, limit));
+        }
+        self.store.read(|tx| {
+            let mut hits = tx.search_people(&people, &rest, statuses, limit)?;
+            for hit in tx.search(words, statuses, limit)? {
+                if hits.len() >= limit {
+                    break;
+                }
+                if !hits.iter().any(|h| h.ticket == hit.ticket) {
+                    hits.push(hit);
+                }
+            }
+            Ok(hits)
+        })
     }
 
     pub fn bounces(&mut self) -> Result<Vec<Bounce>> {
@@ -343,6 +388,33 @@ fn coalesced(tx: &mut dyn Tx, after: i64, limit: usize) -> Result<(i64, Vec<(i64
     Ok((last, coalesced))
 }
 
+/// The words of a search that are mail addresses, and the others where
+/// they hold something to search for (none where they do not: the
+/// addresses alone are the search then).
+fn people_in(words: &[String]) -> (Vec<Address>, Vec<String>) {
+    let mut people = Vec::new();
+    let mut rest = Vec::new();
+    for word in words.iter().flat_map(|w| w.split_whitespace()) {
+        match Address::parse(word) {
+            Ok(address) if word.contains('@') => people.push(address),
+            _ => rest.push(word.to_string()),
+        }
+    }
+    if crate::store::search_terms(&rest).is_err() {
+        rest.clear();
+    }
+    (people, rest)
+}
+
+/// `words` as a person reads a choice: `a`, `a or b`, `a, b or c`.
+fn one_of(words: &[&str]) -> String {
+    match words.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 /// `filter`, leaving out the queue `spam` unless it names a queue: the
 /// default list and the board never show it (SPEC §5 `list`, §6).
 fn without_spam(filter: Filter) -> Filter {
@@ -366,5 +438,38 @@ mod tests {
         assert_eq!(search_limit(None, Surface::Api), 50);
         assert_eq!(search_limit(Some(80), Surface::Api), 50);
         assert_eq!(search_limit(None, Surface::Page), 100);
+    }
+
+    #[test]
+    fn a_number_in_the_search_box_names_a_ticket() {
+        assert_eq!(ticket_number("#42"), Some(42));
+        assert_eq!(ticket_number(" 42 "), Some(42));
+        assert_eq!(ticket_number("# 7"), Some(7));
+        assert_eq!(ticket_number("42 printers"), None);
+        assert_eq!(ticket_number("#"), None);
+        assert_eq!(ticket_number("-3"), None);
+        assert_eq!(ticket_number("+3"), None);
+        assert_eq!(ticket_number("99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn the_addresses_of_a_search_are_its_people() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (people, rest) = people_in(&words(&["John@Example.com", "printer"]));
+        assert_eq!(people, [Address::new("john@example.com")]);
+        assert_eq!(rest, ["printer"]);
+        let (people, rest) = people_in(&words(&["<ann@example.org>", "--"]));
+        assert_eq!(people, [Address::new("ann@example.org")]);
+        assert!(rest.is_empty());
+        let (people, rest) = people_in(&words(&["printer", "@example", "a@"]));
+        assert!(people.is_empty());
+        assert_eq!(rest, ["printer", "@example", "a@"]);
+    }
+
+    #[test]
+    fn a_choice_reads_as_a_sentence() {
+        assert_eq!(one_of(&["general"]), "general");
+        assert_eq!(one_of(&["general", "spam"]), "general or spam");
+        assert_eq!(one_of(&["general", "web", "spam"]), "general, web or spam");
     }
 }

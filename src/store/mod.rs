@@ -14,6 +14,7 @@ pub mod sqlite;
 
 use anyhow::Result;
 
+use crate::address::Address;
 use crate::config::{Config, Database};
 use crate::model::*;
 
@@ -192,6 +193,21 @@ pub trait Lists {
     /// Full-text search: tickets whose messages hold all `words` (a
     /// trailing `*` asks for a prefix), best first, one hit per ticket.
     fn search(&mut self, words: &[String], statuses: &[Status], limit: usize) -> Result<Vec<Hit>>;
+    /// The tickets of `people` (SPEC §5: `search` finds tickets by the
+    /// addresses of their requestor and authors too): each address is the
+    /// requestor's or wrote one of the ticket's messages (a `create`,
+    /// `correspond` or `comment` entry). With `words` (as `search` takes
+    /// them; none: any ticket of theirs), only tickets whose messages hold
+    /// them all, best first, the snippet from the best message; without,
+    /// the most recently updated first, the snippet the opening of the
+    /// first person's latest message there (`opening`). Not merged ones.
+    fn search_people(
+        &mut self,
+        people: &[Address],
+        words: &[String],
+        statuses: &[Status],
+        limit: usize,
+    ) -> Result<Vec<Hit>>;
     /// Tickets by queue and status, and how many were created since `since`.
     fn counts(&mut self, since: Time) -> Result<Counts>;
     /// For each ticket staff answered: when it was opened, and when the
@@ -487,9 +503,33 @@ pub fn search_terms(words: &[String]) -> Result<Vec<(String, bool)>> {
     Ok(terms)
 }
 
+/// How many words of a message's opening a hit found by its people shows.
+const OPENING_WORDS: usize = 16;
+
+/// The first words of `text` on one line: the snippet of a ticket found
+/// by its people, where no word was matched.
+pub fn opening(text: &str) -> String {
+    let mut words = text.split_whitespace();
+    let mut out: Vec<&str> = words.by_ref().take(OPENING_WORDS).collect();
+    if words.next().is_some() {
+        out.push("…");
+    }
+    out.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_opening_is_the_first_words_on_one_line() {
+        assert_eq!(
+            opening("Hello,\n\n  the printer\tis out."),
+            "Hello, the printer is out."
+        );
+        let long = "word ".repeat(40);
+        assert_eq!(opening(&long), format!("{} …", ["word"; 16].join(" ")));
+    }
 
     #[test]
     fn search_terms_drop_punctuation_and_keep_prefixes() {

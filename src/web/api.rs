@@ -43,6 +43,7 @@ pub struct ListQuery {
     status: Option<String>,
     queue: Option<String>,
     owner: Option<String>,
+    requestor: Option<String>,
 }
 
 /// `status=open` or `status=new,open`.
@@ -64,6 +65,7 @@ async fn list(
         statuses: statuses(q.status.as_deref())?,
         queue: nonempty(q.queue),
         owner: nonempty(q.owner),
+        requestor: nonempty(q.requestor),
         ..Filter::default()
     };
     let json = state

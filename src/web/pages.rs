@@ -19,8 +19,10 @@ use super::auth::{self, SignedIn, Staff};
 use super::error::ApiError;
 use super::Shared;
 use crate::address::Address;
-use crate::desk::{first_attachments, search_limit, Act, Error, Surface, RESOLVED_ON_THE_BOARD};
-use crate::model::{Filter, Status};
+use crate::desk::{
+    first_attachments, search_limit, ticket_number, Act, Error, Surface, RESOLVED_ON_THE_BOARD,
+};
+use crate::model::{Filter, Status, NOBODY};
 use crate::view::{HitRow, LaneView, ListRow, MailLine, MergeSide, MoveView, ThreadPage};
 
 /// The pages' routes.
@@ -220,6 +222,7 @@ pub struct ListQuery {
     status: Option<String>,
     queue: Option<String>,
     owner: Option<String>,
+    requestor: Option<String>,
     q: Option<String>,
 }
 
@@ -229,6 +232,25 @@ struct Found {
     tickets: Vec<minijinja::Value>,
     hits: Vec<minijinja::Value>,
     error: Option<String>,
+    /// The ticket a search for its number (`#N`, `N`) opens.
+    jump: Option<i64>,
+    /// The error is that no ticket has the number searched for.
+    missing: bool,
+}
+
+impl Found {
+    /// The desk's refusal in `e` said on the page, beside the form to try
+    /// again; anything else stays a fault.
+    fn refused(e: anyhow::Error) -> anyhow::Result<Found> {
+        match Error::find(&e) {
+            Some(refusal) => Ok(Found {
+                error: Some(refusal.to_string()),
+                missing: matches!(refusal, Error::NoTicket(_)),
+                ..Found::default()
+            }),
+            None => Err(e),
+        }
+    }
 }
 
 async fn list(
@@ -243,6 +265,7 @@ async fn list(
             .split_whitespace()
             .map(String::from)
             .collect();
+    let number = ticket_number(q.q.as_deref().unwrap_or(""));
     let found = match nonempty(&q.status).map(|s| s.parse::<Status>()).transpose() {
         Err(unknown) => Found {
             error: Some(unknown.to_string()),
@@ -253,13 +276,26 @@ async fn list(
                 statuses: status.into_iter().collect(),
                 queue: nonempty(&q.queue),
                 owner: nonempty(&q.owner),
+                requestor: nonempty(&q.requestor),
                 limit: Some(500),
                 ..Filter::default()
             };
             state
                 .desk(move |d| {
+                    if let Some(n) = number {
+                        return match d.ticket(n) {
+                            Ok(_) => Ok(Found {
+                                jump: Some(n),
+                                ..Found::default()
+                            }),
+                            Err(e) => Found::refused(e),
+                        };
+                    }
                     if words.is_empty() {
-                        let listed = d.list(&filter, false)?;
+                        let listed = match d.list(&filter, false) {
+                            Ok(listed) => listed,
+                            Err(e) => return Found::refused(e),
+                        };
                         let tickets = listed
                             .iter()
                             .map(ListRow::of)
@@ -282,19 +318,16 @@ async fn list(
                         }),
                         // Words that hold nothing to search for: said on
                         // the page, beside the form to try again.
-                        Err(e) => match Error::find(&e) {
-                            Some(refusal) => Ok(Found {
-                                error: Some(refusal.to_string()),
-                                ..Found::default()
-                            }),
-                            None => Err(e),
-                        },
+                        Err(e) => Found::refused(e),
                     }
                 })
                 .await
                 .map_err(failed)?
         }
     };
+    if let Some(n) = found.jump {
+        return Ok(Redirect::to(&format!("/tickets/{n}")).into_response());
+    }
     let refused = found.error.is_some();
     let mut page = render(
         &state,
@@ -303,11 +336,14 @@ async fn list(
             site => state.config.site.name, who => staff.address, page => "list",
             tickets => found.tickets, hits => found.hits, error => found.error, q => q.q,
             statuses => Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            status => q.status, queue => q.queue, owner => q.owner,
+            status => q.status, queue => q.queue, owner => q.owner, requestor => q.requestor,
+            nobody => NOBODY,
             queues => queues(&state), staff => staff_list(&state),
         },
     )?;
-    if refused {
+    if found.missing {
+        *page.status_mut() = StatusCode::NOT_FOUND;
+    } else if refused {
         *page.status_mut() = StatusCode::BAD_REQUEST;
     }
     Ok(page)

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::tickets::{ticket_columns, ticket_from_row, ticket_table, watchers};
 use super::{get, pg_columns, text, word, PgTx};
+use crate::address::Address;
 use crate::model::*;
 use crate::store::Lists;
 
@@ -22,8 +23,15 @@ impl Lists for PgTx<'_> {
             norm(&filter.except_queue),
         );
         let limit = filter.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
-        let params: [&(dyn postgres::types::ToSql + Sync); 6] =
-            [&statuses, &queue, &owner, &requestor, &limit, &except_queue];
+        let params: [&(dyn postgres::types::ToSql + Sync); 7] = [
+            &statuses,
+            &queue,
+            &owner,
+            &requestor,
+            &limit,
+            &except_queue,
+            &filter.unowned,
+        ];
         // Two orders, two statements: a planner can use an index for an ORDER
         // BY it sees, not for one chosen by a parameter.
         macro_rules! listing {
@@ -40,6 +48,7 @@ impl Lists for PgTx<'_> {
                    AND ($3::text IS NULL OR lower(t.owner) = $3)
                    AND ($4::text IS NULL OR lower(t.requestor) = $4)
                    AND ($6::text IS NULL OR lower(t.queue) <> $6)
+                   AND (NOT $7::bool OR t.owner IS NULL)
                  ORDER BY ",
                     $order,
                     " LIMIT $5"
@@ -93,6 +102,16 @@ impl Lists for PgTx<'_> {
 
     fn search(&mut self, words: &[String], statuses: &[Status], limit: usize) -> Result<Vec<Hit>> {
         super::search::search(self, words, statuses, limit)
+    }
+
+    fn search_people(
+        &mut self,
+        people: &[Address],
+        words: &[String],
+        statuses: &[Status],
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
+        super::search::search_people(self, people, words, statuses, limit)
     }
 
     fn counts(&mut self, since: Time) -> Result<Counts> {

@@ -7,6 +7,7 @@ use rusqlite::{params_from_iter, OptionalExtension};
 
 use super::tickets::{ticket_from_row, watchers, TICKET_COLUMNS};
 use super::{time_at, word, SqliteTx};
+use crate::address::Address;
 use crate::model::*;
 use crate::store::Lists;
 
@@ -46,6 +47,9 @@ fn list_sql(filter: &Filter) -> (String, Vec<String>) {
             args.push(v.clone());
             sql += &format!(" AND lower({column}) = ?{}", args.len());
         }
+    }
+    if filter.unowned {
+        sql += " AND t.owner IS NULL";
     }
     if let Some(v) = &filter.except_queue {
         args.push(v.clone());
@@ -129,6 +133,16 @@ impl Lists for SqliteTx<'_> {
 
     fn search(&mut self, words: &[String], statuses: &[Status], limit: usize) -> Result<Vec<Hit>> {
         super::search::search(self.conn, words, statuses, limit)
+    }
+
+    fn search_people(
+        &mut self,
+        people: &[Address],
+        words: &[String],
+        statuses: &[Status],
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
+        super::search::search_people(self.conn, people, words, statuses, limit)
     }
 
     fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>> {

@@ -5,6 +5,7 @@ use anyhow::Result;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::word;
+use crate::address::Address;
 use crate::model::*;
 
 /// A hit while ranking: its best message, for the snippet.
@@ -52,11 +53,18 @@ pub(super) fn search(
     } else {
         best_tickets_in(conn, &query, statuses, limit)?
     };
+    snippets(conn, &query, &mut hits)?;
+    Ok(hits.into_iter().map(|r| r.hit).collect())
+}
+
+/// Each hit's snippet, from its best message. Made for the hits shown
+/// only: they are the costly part.
+fn snippets(conn: &Connection, query: &str, hits: &mut [Ranked]) -> Result<()> {
     let mut snip = conn.prepare(&format!(
         "SELECT snippet(messages_fts, -1, '{MARK_START}', '{MARK_END}', '…', 16)
          FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid = ?2"
     ))?;
-    for h in &mut hits {
+    for h in hits {
         h.hit.snippet = snip
             .query_row(params![query, h.message], |r| r.get::<_, Option<String>>(0))
             .optional()?
@@ -64,6 +72,107 @@ pub(super) fn search(
             .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
     }
+    Ok(())
+}
+
+/// The tickets of `people`, holding `words` where there are any (see
+/// `Lists::search_people`).
+///
+/// No index holds the authors (a migration of its own, one day): the
+/// people are looked for in the history's message entries, whose rows are
+/// small, rather than in the messages, whose rows hold the mail; each
+/// person's tickets once (an uncorrelated `IN`, which SQLite reads into a
+/// set), not once for every ticket.
+pub(super) fn search_people(
+    conn: &Connection,
+    people: &[Address],
+    words: &[String],
+    statuses: &[Status],
+    limit: usize,
+) -> Result<Vec<Hit>> {
+    if people.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = if words.is_empty() {
+        None
+    } else {
+        Some(fts_query(words)?)
+    };
+    // ?1 the FTS query (or unused), then the people, then the statuses.
+    let mut args: Vec<String> = vec![query.clone().unwrap_or_default()];
+    let mut wanted = String::new();
+    for p in people {
+        args.push(p.to_string());
+        let n = args.len();
+        wanted += &format!(
+            " AND (lower(t.requestor) = ?{n} OR t.id IN (
+                 SELECT h.ticket_id FROM history h
+                 WHERE h.kind IN ('create', 'correspond', 'comment') AND lower(h.author) = ?{n}))"
+        );
+    }
+    if !statuses.is_empty() {
+        let marks: Vec<String> = statuses
+            .iter()
+            .map(|s| {
+                args.push(s.as_str().to_string());
+                format!("?{}", args.len())
+            })
+            .collect();
+        wanted += &format!(" AND t.status IN ({})", marks.join(","));
+    }
+    let Some(query) = query else {
+        // ?2 is the first person: the snippet is from their message.
+        let sql = format!(
+            "SELECT t.id, t.subject, t.status,
+                    (SELECT substr(m.body, 1, 2000) FROM messages m WHERE m.ticket_id = t.id
+                     ORDER BY lower(m.author) = ?2 DESC, m.id DESC LIMIT 1)
+             FROM tickets t WHERE t.merged_into IS NULL{wanted}
+             ORDER BY t.updated DESC, t.id DESC LIMIT {limit}"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            Ok(Hit {
+                ticket: r.get(0)?,
+                subject: r.get(1)?,
+                status: word(r, 2)?,
+                snippet: crate::store::opening(&r.get::<_, Option<String>>(3)?.unwrap_or_default()),
+            })
+        })?;
+        return Ok(rows.collect::<rusqlite::Result<_>>()?);
+    };
+    // As `best_tickets_in`: every match ranked in one pass, then the
+    // people's tickets among them.
+    let sql = format!(
+        "WITH f AS MATERIALIZED (
+             SELECT rowid AS mid, bm25(messages_fts, 10.0, 1.0) AS score
+             FROM messages_fts WHERE messages_fts MATCH ?1
+         ),
+         best AS (
+             SELECT m.ticket_id AS tid, f.mid AS mid, min(f.score) AS score
+             FROM f JOIN messages m ON m.id = f.mid
+             WHERE m.ticket_id IS NOT NULL
+             GROUP BY m.ticket_id
+         )
+         SELECT t.id, t.subject, t.status, best.mid
+         FROM best JOIN tickets t ON t.id = best.tid
+         WHERE t.merged_into IS NULL{wanted}
+         ORDER BY best.score, best.mid DESC
+         LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+        Ok(Ranked {
+            hit: Hit {
+                ticket: r.get(0)?,
+                subject: r.get(1)?,
+                status: word(r, 2)?,
+                snippet: String::new(),
+            },
+            message: r.get(3)?,
+        })
+    })?;
+    let mut hits: Vec<Ranked> = rows.collect::<rusqlite::Result<_>>()?;
+    snippets(conn, &query, &mut hits)?;
     Ok(hits.into_iter().map(|r| r.hit).collect())
 }
 
