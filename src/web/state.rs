@@ -193,6 +193,11 @@ fn pages() -> Result<Environment<'static>> {
         ("board.html", include_str!("templates/board.html")),
         ("list.html", include_str!("templates/list.html")),
         ("thread.html", include_str!("templates/thread.html")),
+        (
+            "thread/answer.html",
+            include_str!("templates/thread/answer.html"),
+        ),
+        ("new.html", include_str!("templates/new.html")),
     ] {
         env.add_template(name, text)?;
     }
