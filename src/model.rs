@@ -616,11 +616,7 @@ impl Upload {
     /// control characters, and names the content type.
     pub fn new(name: &str, bytes: Vec<u8>) -> Upload {
         let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-        let clean: String = base
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect();
+        let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
         let clean = clean.trim();
         let filename = if clean.is_empty() || clean == "." || clean == ".." {
             "attachment".to_string()

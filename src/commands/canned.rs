@@ -21,7 +21,11 @@ pub fn run(config: &Arc<Config>, args: CannedArgs) -> Result<()> {
         );
         return Ok(());
     }
-    let width = all.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
+    let width = all
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut text = String::new();
     for c in &all {
         text.push_str(&format!(

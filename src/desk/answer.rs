@@ -126,7 +126,13 @@ impl Desk {
     /// has acted on it, so it is open.
     pub fn create(&mut self, opening: &Opening<'_>, act: &Act) -> Result<Changed> {
         self.require_staff(&act.who)?;
-        let requestor = Address::parse(opening.requestor.trim())?;
+        // "Maria Keller <maria@example.net>" as people paste it, or the
+        // address alone.
+        let given = opening.requestor.trim();
+        let requestor = match given.parse::<lettre::message::Mailbox>() {
+            Ok(m) if given.contains('<') => Address::parse(&m.email.to_string())?,
+            _ => Address::parse(given)?,
+        };
         if address::is_ours(&requestor, &self.config) {
             return Err(Error::BadInput(format!(
                 "{requestor} is one of our own addresses: a ticket is opened for a person"
@@ -179,7 +185,11 @@ impl Desk {
                 raw: &raw,
                 received: now,
             })?;
-            tx.add_history(id, &NewEntry::new(HistoryKind::Create, who).message(mid), now)?;
+            tx.add_history(
+                id,
+                &NewEntry::new(HistoryKind::Create, who).message(mid),
+                now,
+            )?;
             change_status(tx, &mut t, Status::Open, who, now)?;
             let mut mail = Mailer::new(config, texts, &lease, !opening.mail);
             let cause = Cause {
@@ -192,7 +202,14 @@ impl Desk {
                 raw: Some(&raw),
                 forwarded_by: None,
             };
-            mail.queue(tx, Event::Correspond { from_staff: true }, &t, &cause, false, now)?;
+            mail.queue(
+                tx,
+                Event::Correspond { from_staff: true },
+                &t,
+                &cause,
+                false,
+                now,
+            )?;
             let t = tx
                 .ticket(id)?
                 .ok_or_else(|| anyhow::anyhow!("ticket #{id} vanished"))?;

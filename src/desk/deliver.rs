@@ -333,9 +333,17 @@ pub(super) fn ingest(
         Landing::Existing(ticket, _) if asked.if_version.is_some_and(|v| v != ticket.version) => {
             Err(Error::Stale(Box::new(ticket)).into())
         }
-        Landing::Existing(ticket, kind) => {
-            add(tx, config, msg, &sender, ticket, kind, now, mail, asked.status)
-        }
+        Landing::Existing(ticket, kind) => add(
+            tx,
+            config,
+            msg,
+            &sender,
+            ticket,
+            kind,
+            now,
+            mail,
+            asked.status,
+        ),
     }
 }
 

@@ -310,9 +310,8 @@ pub fn staff_message(
         for f in files {
             let ct = ContentType::parse(&f.content_type)
                 .or_else(|_| ContentType::parse("application/octet-stream"))?;
-            parts = parts.singlepart(
-                Attachment::new(header_safe(&f.filename)).body(f.bytes.clone(), ct),
-            );
+            parts = parts
+                .singlepart(Attachment::new(header_safe(&f.filename)).body(f.bytes.clone(), ct));
         }
         builder.multipart(parts)?
     };

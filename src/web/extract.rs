@@ -102,7 +102,11 @@ impl Submission {
         match self.json.get(name) {
             Some(Value::Bool(b)) => return Ok(Some(*b)),
             Some(Value::Null) | None => {}
-            Some(_) => return Err(ApiError::BadRequest(format!("{name:?} must be true or false"))),
+            Some(_) => {
+                return Err(ApiError::BadRequest(format!(
+                    "{name:?} must be true or false"
+                )))
+            }
         }
         match self.text(name)?.as_deref().map(str::trim) {
             None => Ok(None),
@@ -196,7 +200,9 @@ impl FromRequest<Shared> for Submission {
                 json,
                 ..Submission::default()
             }),
-            Ok(_) => Err(ApiError::BadRequest("the JSON body must be an object".into())),
+            Ok(_) => Err(ApiError::BadRequest(
+                "the JSON body must be an object".into(),
+            )),
             Err(e) => Err(ApiError::BadRequest(format!("the JSON body: {e}"))),
         }
     }
@@ -208,7 +214,11 @@ pub fn is_multipart(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("multipart/form-data"))
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
 }
 
 #[cfg(test)]
