@@ -778,7 +778,7 @@ fn the_pages_have_the_answer_forms_and_open_tickets() {
         r#"data-action="comment""#,
         r#"enctype="multipart/form-data""#,
         r#"<input type="file" name="attachment" multiple>"#,
-        r#"<button type="submit" name="status" value="resolved">"#,
+        r#"<button name="status" value="resolved">Send and resolve</button>"#,
         r#"<select data-canned data-ticket="1">"#,
         r#"<option value="thanks">Thanks, we are on it</option>"#,
         r#"<script src="/assets/answer.js" defer></script>"#,
