@@ -130,7 +130,7 @@ impl Desk {
         // address alone.
         let given = opening.requestor.trim();
         let requestor = match given.parse::<lettre::message::Mailbox>() {
-            Ok(m) if given.contains('<') => Address::parse(&m.email.to_string())?,
+            Ok(m) if given.contains('<') => Address::parse(m.email.as_ref())?,
             _ => Address::parse(given)?,
         };
         if address::is_ours(&requestor, &self.config) {
@@ -276,7 +276,7 @@ fn words_or_files(body: &str, files: &[Upload]) -> Result<()> {
 /// refuse from the MTA it does not make itself.
 fn fits(config: &Config, raw: &[u8]) -> Result<()> {
     let most = config.policy.max_message_bytes;
-    if raw.len() as u64 > most as u64 {
+    if raw.len() as u64 > most {
         return Err(Error::BadInput(format!(
             "the message with its attachments would be {} bytes, over policy.max_message_bytes ({most})",
             raw.len()
