@@ -826,3 +826,31 @@ fn the_pages_have_the_answer_forms_and_open_tickets() {
     assert_eq!(desk.show(1)["status"], "resolved");
     assert_eq!(desk.take_mail().len(), 1);
 }
+
+#[test]
+fn the_api_refuses_files_over_the_message_limit_and_sends_nothing() {
+    let desk = Desk::with_config("[policy]\nmax_message_bytes = 3000\n");
+    desk.open_ticket(&maria("Printer on fire"));
+    let (server, cookie) = served(&desk);
+    desk.clear_mail();
+    // Larger than the limit themselves, or once encoded in the message.
+    for size in [4000, 2500] {
+        let (body, kind) = multipart(
+            &[("body", "Big.")],
+            &[("attachment", "big.txt", &"x".repeat(size))],
+        );
+        let r = server.post(
+            "/api/tickets/1/reply",
+            &[
+                ("Cookie", cookie.as_str()),
+                ("Origin", server.url.as_str()),
+                ("Content-Type", kind.as_str()),
+            ],
+            &body,
+        );
+        assert_eq!(r.status, 400, "{size}: {}", r.body);
+        assert!(r.body.contains("max_message_bytes"), "{size}: {}", r.body);
+    }
+    assert!(desk.take_mail().is_empty());
+    assert_eq!(desk.kinds(1), ["create"]);
+}
