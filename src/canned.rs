@@ -111,6 +111,32 @@ pub fn render(dir: &Path, name: &str, fill: &Fill<'_>) -> Result<String> {
     fill_in(name, split(&text).1, fill)
 }
 
+/// What is wrong with the canned answers in `dir`, one line each (for
+/// `pipedesk check`): each is filled in with sample values, so a name it
+/// may not use shows before anyone picks it.
+pub fn problems(dir: &Path) -> Result<Vec<String>> {
+    let sample = Fill {
+        requestor: Person {
+            name: "Maria Keller",
+            address: "maria@example.net",
+        },
+        ticket: TicketFill {
+            id: 1,
+            subject: "Printer on fire",
+        },
+        staff: StaffFill {
+            name: "stef@example.org",
+        },
+    };
+    let mut found = Vec::new();
+    for c in list(dir)? {
+        if let Err(e) = render(dir, &c.name, &sample) {
+            found.push(format!("{e:#}"));
+        }
+    }
+    Ok(found)
+}
+
 /// `template` (the text of canned answer `name`) filled in with `fill`.
 pub fn fill_in(name: &str, template: &str, fill: &Fill<'_>) -> Result<String> {
     let mut env = Environment::new();

@@ -483,6 +483,19 @@ fn an_unknown_canned_answer_or_name_in_one_is_an_error_and_sends_nothing() {
     assert_eq!(desk.kinds(1), ["create"]);
 }
 
+#[test]
+fn check_warns_of_a_canned_answer_that_names_what_it_may_not() {
+    let desk = canned_desk();
+    let r = desk.run(&["check"], b"").ok();
+    assert!(
+        r.stderr
+            .contains("warning: canned answer \"typo\": unknown name requestor.nmae"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("\"thanks\""), "{}", r.stderr);
+}
+
 // ------------------------------------------------------------ the editor
 
 /// Runs `pipedesk ARGS` with a terminal for stdin (script(1)), `$EDITOR`
