@@ -43,9 +43,24 @@ pub enum Command {
     /// Show a ticket and its whole history
     Show(ShowArgs),
     /// Answer the requestor: the body comes from stdin or $EDITOR
-    Reply(WriteArgs),
+    ///
+    /// On a terminal, $EDITOR gets a draft holding the canned answer
+    /// (--canned) or a quote of the last message; lines starting with #
+    /// are dropped. From stdin with --canned, the text read is added below
+    /// the canned answer.
+    Reply(ReplyArgs),
     /// Add a comment only staff see: the body comes from stdin or $EDITOR
     Comment(WriteArgs),
+    /// Open a ticket for someone (a phone call, a walk-in): the body comes
+    /// from stdin or $EDITOR
+    ///
+    /// The body is the ticket's first message, from staff (--as), mailed to
+    /// the requestor as a staff reply is, unless --no-mail. Prints the new
+    /// ticket's number (--json: the ticket object).
+    Create(CreateArgs),
+    /// List the canned answers: NAME.txt files in canned.dir, each with its
+    /// title
+    Canned(CannedArgs),
     /// Resolve a ticket and tell the requestor (`--quiet`: without telling)
     Close(CloseArgs),
     /// Open a resolved or stalled ticket again
@@ -203,7 +218,59 @@ pub struct WriteArgs {
     /// Author [default: the first of staff.admins]
     #[arg(long = "as", value_name = "ADDR")]
     pub author: Option<String>,
+    /// Attach this file (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
     /// Print what was done as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplyArgs {
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// Start from this canned answer, filled in for the ticket (see
+    /// `pipedesk canned`)
+    #[arg(long, value_name = "NAME")]
+    pub canned: Option<String>,
+    /// Resolve the ticket in the same change (the reply is the requestor's
+    /// only mail)
+    #[arg(long, conflicts_with = "stall")]
+    pub resolve: bool,
+    /// Stall the ticket in the same change (waiting for the requestor)
+    #[arg(long)]
+    pub stall: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Whom the ticket is for
+    #[arg(long, value_name = "ADDR")]
+    pub requestor: String,
+    /// The ticket's subject
+    #[arg(long, value_name = "S")]
+    pub subject: String,
+    /// Its queue [default: general]
+    #[arg(long, value_name = "Q")]
+    pub queue: Option<String>,
+    /// Attach this file (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+    /// Store it, but mail nobody
+    #[arg(long)]
+    pub no_mail: bool,
+    /// Who opens it [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+    /// Print the ticket object as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CannedArgs {
+    /// Print JSON: an array of {name, title}
     #[arg(long)]
     pub json: bool,
 }

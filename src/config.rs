@@ -30,6 +30,7 @@ pub struct Config {
     pub mail: Mail,
     pub autoreply: Autoreply,
     pub templates: Templates,
+    pub canned: Canned,
     pub web: Web,
     /// The file this came from, if any (for messages).
     #[serde(skip)]
@@ -219,6 +220,21 @@ impl Default for Web {
     }
 }
 
+/// Canned answers (SPEC §5 `canned`): one file per answer, `NAME.txt`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Canned {
+    pub dir: PathBuf,
+}
+
+impl Default for Canned {
+    fn default() -> Self {
+        Canned {
+            dir: PathBuf::from("canned"),
+        }
+    }
+}
+
 /// Files overriding the built-in texts, by template name.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -390,6 +406,7 @@ impl Config {
             join(path);
         }
         join(&mut self.mail.dir);
+        join(&mut self.canned.dir);
         let t = &mut self.templates;
         for p in [
             &mut t.autoreply,
@@ -702,6 +719,7 @@ mod tests {
         let c = Config::load(&file).unwrap();
         assert_eq!(c.site.database, Database::Sqlite(dir.join("db/x.db")));
         assert_eq!(c.mail.dir, PathBuf::from("/abs/out"));
+        assert_eq!(c.canned.dir, dir.join("canned"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

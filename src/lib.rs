@@ -9,6 +9,7 @@
 //! one of its operations, and render a view (`view`, `term`).
 
 pub mod address;
+pub mod canned;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -627,6 +627,87 @@ pub struct Counts {
     pub new_since: i64,
 }
 
+/// A file a member of staff attaches to a reply, a comment or a ticket
+/// they open (SPEC §5 `--attach`, the pages' and the API's `attachment`
+/// files): a name fit for a header and a content type read from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Upload {
+    /// A file as a person gave it: `name` may be a path (a browser on
+    /// Windows sends `C:\\…\\x.pdf`); its last part is kept, without
+    /// control characters, and names the content type.
+    pub fn new(name: &str, bytes: Vec<u8>) -> Upload {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+        let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+        let clean = clean.trim();
+        let filename = if clean.is_empty() || clean == "." || clean == ".." {
+            "attachment".to_string()
+        } else {
+            clean.to_string()
+        };
+        Upload {
+            content_type: content_type_of(&filename).to_string(),
+            filename,
+            bytes,
+        }
+    }
+}
+
+/// The content type of a file by its name's extension, for the files
+/// people attach; `application/octet-stream` for the rest. A short table
+/// of our own rather than `mime_guess`: its 1,500 entries would be
+/// relocated by the loader at every start of `deliver`, which never
+/// reads them (BENCHMARKS.md: the loader's relocations were most of the
+/// cost of a larger binary).
+pub fn content_type_of(filename: &str) -> &'static str {
+    let ext = match filename.rsplit_once('.') {
+        Some((_, ext)) => ext.to_ascii_lowercase(),
+        None => return "application/octet-stream",
+    };
+    match ext.as_str() {
+        "txt" | "log" | "text" | "conf" | "cfg" | "ini" => "text/plain",
+        "csv" => "text/csv",
+        "htm" | "html" => "text/html",
+        "md" => "text/markdown",
+        "ics" => "text/calendar",
+        "eml" => "message/rfc822",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "7z" => "application/x-7z-compressed",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "ppt" => "application/vnd.ms-powerpoint",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+        "rtf" => "application/rtf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "heic" => "image/heic",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        _ => "application/octet-stream",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -723,5 +804,19 @@ mod tests {
             (f.owner.as_deref(), f.unowned),
             (Some("ann@example.org"), false)
         );
+    }
+
+    #[test]
+    fn an_upload_keeps_the_last_part_of_its_name_and_is_typed_by_it() {
+        let u = Upload::new("C:\\Users\\kim\\Scan 3.PDF", vec![1]);
+        assert_eq!(u.filename, "Scan 3.PDF");
+        assert_eq!(u.content_type, "application/pdf");
+        let u = Upload::new("../../etc/pass\nwd", vec![]);
+        assert_eq!(u.filename, "passwd");
+        assert_eq!(u.content_type, "application/octet-stream");
+        assert_eq!(Upload::new("/tmp/", vec![]).filename, "attachment");
+        assert_eq!(Upload::new("..", vec![]).filename, "attachment");
+        assert_eq!(content_type_of("log.txt"), "text/plain");
+        assert_eq!(content_type_of("noext"), "application/octet-stream");
     }
 }

@@ -78,6 +78,7 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
         }
         _ => {}
     }
+    canned_warnings(config)?;
     crate::term::out(&format!("config: {source}: ok\n"))?;
     let db = config.site.database.describe();
     if !crate::store::exists(config)? {
@@ -95,4 +96,13 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
         );
     }
     crate::term::out(&format!("database: {db}: ok\n"))
+}
+
+/// A canned answer that would be refused when picked (a name it may not
+/// use): a warning, as the desk still works without it.
+fn canned_warnings(config: &Config) -> Result<()> {
+    for p in crate::canned::problems(&config.canned.dir)? {
+        eprintln!("pipedesk: warning: {p}");
+    }
+    Ok(())
 }

@@ -122,7 +122,9 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
 /// address, or `nobody`. The one place that says how a member of staff is
 /// named in the list.
 pub fn owner_shown(config: &Config, owner: Option<&str>) -> String {
-    owner.map_or(crate::model::NOBODY, |o| config.shown(o)).to_string()
+    owner
+        .map_or(crate::model::NOBODY, |o| config.shown(o))
+        .to_string()
 }
 
 /// Narrows the columns that can give (the subject, then the requestor,

@@ -3,8 +3,11 @@
 //! printing a view. This file dispatches and holds what several share.
 
 pub mod attachments;
+pub mod canned;
 pub mod completions;
+pub mod create;
 pub mod deliver;
+pub mod draft;
 pub mod export;
 pub mod flush;
 pub mod import;
@@ -44,8 +47,10 @@ pub fn run(cli: Cli) -> Result<()> {
             match command {
                 Command::List(args) => list::run(&config, args),
                 Command::Show(args) => show::run(&config, args),
-                Command::Reply(args) => write::run(&config, args, false),
-                Command::Comment(args) => write::run(&config, args, true),
+                Command::Reply(args) => write::reply(&config, args),
+                Command::Comment(args) => write::comment(&config, args),
+                Command::Create(args) => create::run(&config, args),
+                Command::Canned(args) => canned::run(&config, args),
                 Command::Close(args) => staff::close(&config, args),
                 Command::Reopen(args) => staff::reopen(&config, args),
                 Command::Spam(args) => staff::spam(&config, args),

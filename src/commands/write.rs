@@ -1,74 +1,120 @@
 //! `pipedesk reply N` and `pipedesk comment N`: the text comes from stdin,
-//! or from `$VISUAL`/`$EDITOR` on a private temporary file when stdin is a
-//! terminal. The desk turns it into a real message on the ticket.
+//! or from the editor on a draft that quotes the last message or holds the
+//! canned answer (`draft`); the files of `--attach` go with it. The desk
+//! turns it into a real message on the ticket, and with `--resolve` or
+//! `--stall` leaves the ticket so in the same change.
 
-use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
-use crate::cli::WriteArgs;
+use crate::cli::{ReplyArgs, WriteArgs};
+use crate::commands::draft::{self, Draft, Text};
 use crate::commands::{acting, desk, warn_unsent};
 use crate::config::Config;
-use crate::desk::Act;
+use crate::desk::{Act, Answer, Desk};
+use crate::model::{HistoryKind, Status};
 use crate::view::DeliveredView;
 
-pub fn run(config: &Arc<Config>, args: WriteArgs, comment: bool) -> Result<()> {
+pub fn reply(config: &Arc<Config>, args: ReplyArgs) -> Result<()> {
+    let status = if args.resolve {
+        Some(Status::Resolved)
+    } else if args.stall {
+        Some(Status::Stalled)
+    } else {
+        None
+    };
+    run(config, args.write, false, args.canned.as_deref(), status)
+}
+
+pub fn comment(config: &Arc<Config>, args: WriteArgs) -> Result<()> {
+    run(config, args, true, None, None)
+}
+
+fn run(
+    config: &Arc<Config>,
+    args: WriteArgs,
+    comment: bool,
+    canned: Option<&str>,
+    status: Option<Status>,
+) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
     let mut desk = desk(config)?;
-    // The ticket is looked up before the editor opens: no text is written
-    // for a ticket that does not exist.
-    desk.ticket(args.id)?;
-    let body = read_body(comment)?;
-    let outcome = desk.write(args.id, &body, comment, &Act::new(who, chrono::Utc::now()))?;
+    // The ticket, the canned answer and the files are looked up before the
+    // editor opens: no text is written for nothing.
+    let ticket = desk.ticket(args.id)?;
+    let canned = canned
+        .map(|name| desk.canned_for(ticket.id, name, &who))
+        .transpose()?;
+    let files = draft::files(&args.attach)?;
+    let text = draft::read(|| {
+        let seed = match &canned {
+            Some(text) => text.clone(),
+            None => last_words(&mut desk, ticket.id)?,
+        };
+        Ok(Draft {
+            prefix: if comment {
+                "pipedesk-comment-"
+            } else {
+                "pipedesk-reply-"
+            },
+            heading: format!(
+                "{} ticket #{}: {}",
+                if comment { "Comment on" } else { "Reply to" },
+                ticket.id,
+                ticket.subject
+            ),
+            seed_is_answer: canned.is_some(),
+            seed,
+        })
+    })?;
+    let body = match (text, &canned) {
+        (Text::Edited(body), _) => body,
+        // From stdin, what was read comes below the canned answer.
+        (Text::Stdin(more), Some(canned)) if !more.trim().is_empty() => {
+            format!("{}\n\n{}", canned.trim_end(), more)
+        }
+        (Text::Stdin(_), Some(canned)) => canned.clone(),
+        (Text::Stdin(body), None) => body,
+    };
+    let answer = Answer {
+        body: &body,
+        comment,
+        files: &files,
+        status,
+    };
+    let outcome = desk.answer(args.id, &answer, &Act::new(who, chrono::Utc::now()))?;
     warn_unsent(&outcome.unsent);
     if args.json {
         return crate::term::json(&DeliveredView::of(&outcome));
     }
     eprintln!(
-        "{} on #{}: {} queued",
+        "{} on #{}{}: {} queued",
         outcome.action.as_str(),
         outcome.ticket.unwrap_or(args.id),
+        status.map(|s| format!(", now {s}")).unwrap_or_default(),
         crate::term::count(outcome.outbox.len() as u64, "mail", "mails")
     );
     Ok(())
 }
 
-/// The text: stdin, or the editor when stdin is a terminal. The draft lives
-/// in a file only this user can open, under a name nobody can guess: a
-/// predictable `/tmp` name let another local user plant a symlink there
-/// and have root's editor session overwrite any file (issue 10).
-fn read_body(comment: bool) -> Result<String> {
-    let mut stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        let mut body = String::new();
-        stdin
-            .read_to_string(&mut body)
-            .context("reading the text from stdin")?;
-        return Ok(body);
-    }
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".into());
-    let draft = tempfile::Builder::new()
-        .prefix(if comment {
-            "pipedesk-comment-"
-        } else {
-            "pipedesk-reply-"
+/// The last message of the ticket, quoted, for the draft; nothing when it
+/// has none with words.
+fn last_words(desk: &mut Desk, id: i64) -> Result<String> {
+    let thread = desk.thread(id, false)?;
+    Ok(thread
+        .history
+        .iter()
+        .rev()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                HistoryKind::Create | HistoryKind::Correspond | HistoryKind::Comment
+            )
         })
-        .suffix(".txt")
-        .tempfile()
-        .context("creating a draft file")?;
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(draft.path())
-        .status()
-        .with_context(|| format!("running {editor}"))?;
-    if !status.success() {
-        bail!("{editor} exited with {status}: nothing was sent");
-    }
-    // Read by path: an editor may write a new file in place of the old one.
-    std::fs::read_to_string(draft.path()).context("reading the draft")
+        .find_map(|e| {
+            let m = e.message.as_ref().filter(|m| !m.body.trim().is_empty())?;
+            Some(draft::quote(&e.author, &m.body))
+        })
+        .unwrap_or_default())
 }

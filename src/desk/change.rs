@@ -1,16 +1,15 @@
-//! Changes by people: status, owner, merge, watchers and the staff's own
-//! answers, each in one transaction with its history entry and its mail,
-//! and the status rule every front end obeys.
+//! Changes by people: status, owner, merge and watchers, each in one
+//! transaction with its history entry and its mail, and the status rule
+//! every front end obeys. (The staff's own answers are in `answer`.)
 
 use anyhow::Result;
 
 use super::mailer::Mailer;
-use super::Incoming;
-use super::{resolve, Desk, Error, Outcome, SendError};
+use super::{resolve, Desk, Error, SendError};
 use crate::address::Address;
 use crate::config::Config;
 use crate::model::*;
-use crate::outbound::render::{self, Cause};
+use crate::outbound::render::Cause;
 use crate::outbound::Event;
 use crate::store::Tx;
 
@@ -324,34 +323,6 @@ impl Desk {
                 now,
             )
         })
-    }
-
-    /// A staff answer to the requestor (`comment`: staff only), stored as a
-    /// real message on the ticket, so it is searched, exported and relayed
-    /// exactly like one sent by mail.
-    pub fn write(&mut self, id: i64, body: &str, comment: bool, act: &Act) -> Result<Outcome> {
-        self.require_staff(&act.who)?;
-        if body.trim().is_empty() {
-            return Err(Error::BadInput("empty text: nothing was sent".into()).into());
-        }
-        let ticket = self.ticket(id)?;
-        let config = &self.config;
-        let suffix = if comment {
-            config.addresses.comment_suffix.as_str()
-        } else {
-            ""
-        };
-        let to = config.ticket_address(ticket.id, suffix);
-        let raw = render::staff_message(config, &ticket, &to, &act.who, body, act.now)?;
-        let facts = crate::inbound::parse(&raw);
-        let msg = Incoming {
-            raw: &raw,
-            facts: &facts,
-            recipient: &to,
-            envelope_sender: Some(&act.who),
-            local: true,
-        };
-        self.deliver_at_version(&msg, false, act.now, act.if_version)
     }
 }
 

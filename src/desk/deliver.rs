@@ -66,20 +66,20 @@ impl Desk {
     /// Stores `msg` where it routes (SPEC §3), queues the mail it causes,
     /// commits, then sends. With `no_mail` nothing is queued.
     pub fn deliver(&mut self, msg: &Incoming<'_>, no_mail: bool, now: Time) -> Result<Outcome> {
-        self.deliver_at_version(msg, no_mail, now, None)
+        self.deliver_as_asked(msg, no_mail, now, Asked::default())
     }
 
-    /// `deliver`, refused as stale when the ticket it lands on is no longer
-    /// at `if_version`.
-    pub(super) fn deliver_at_version(
+    /// `deliver` of a message a person wrote at the desk, with what they
+    /// asked of it besides (`Asked`).
+    pub(super) fn deliver_as_asked(
         &mut self,
         msg: &Incoming<'_>,
         no_mail: bool,
         now: Time,
-        if_version: Option<i64>,
+        asked: Asked,
     ) -> Result<Outcome> {
         let (mut outcome, lease) =
-            self.ingesting(msg, now, Keep::Commit, no_mail, if_version, |_, o, _| Ok(o))?;
+            self.ingesting(msg, now, Keep::Commit, no_mail, asked, |_, o, _| Ok(o))?;
         outcome.unsent = self.send(&outcome.outbox, &lease, now);
         Ok(outcome)
     }
@@ -133,7 +133,7 @@ impl Desk {
             }
             Ok(r)
         };
-        self.ingesting(msg, now, Keep::RollBack, false, None, read)
+        self.ingesting(msg, now, Keep::RollBack, false, Asked::default(), read)
             .map(|(r, _)| r)
     }
 
@@ -146,7 +146,7 @@ impl Desk {
         now: Time,
         keep: Keep,
         no_mail: bool,
-        if_version: Option<i64>,
+        asked: Asked,
         mut then: impl FnMut(&mut dyn Tx, Outcome, &Lease) -> Result<T>,
     ) -> Result<(T, Lease)> {
         let lease = self.lease(now);
@@ -158,7 +158,7 @@ impl Desk {
         } = self;
         let mut run = |tx: &mut dyn Tx| {
             let mut mail = Mailer::new(config, texts, &lease, no_mail);
-            let mut outcome = ingest(tx, config, msg, now, &mut mail, if_version)?;
+            let mut outcome = ingest(tx, config, msg, now, &mut mail, asked)?;
             outcome.outbox = mail.queued;
             then(tx, outcome, &lease)
         };
@@ -221,8 +221,20 @@ impl Batch<'_> {
     /// `Desk::deliver` for one message of the batch, without mail.
     pub fn ingest(&mut self, msg: &Incoming<'_>, now: Time) -> Result<Outcome> {
         let mut mail = Mailer::new(self.config, self.texts, self.lease, true);
-        ingest(self.tx, self.config, msg, now, &mut mail, None)
+        ingest(self.tx, self.config, msg, now, &mut mail, Asked::default())
     }
+}
+
+/// What a member of staff who wrote a message at the desk (`Desk::answer`)
+/// asks of it besides its delivery.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Asked {
+    /// The ticket version they answered: refused as stale, before anything
+    /// is written, if the ticket moved on (the web's `If-Match`).
+    pub if_version: Option<i64>,
+    /// The status the ticket is left in by the same change (reply and
+    /// resolve, or stall).
+    pub status: Option<Status>,
 }
 
 /// Whether a delivery's transaction is kept (`deliver`) or rolled back
@@ -294,16 +306,14 @@ enum Landing {
     Nowhere,
 }
 
-/// Stores `msg` and queues its mail. `if_version`: the message is a
-/// person's answer to ticket version V (the web's reply form), refused as
-/// stale, before anything is written, if the ticket moved on.
+/// Stores `msg` and queues its mail, with what its writer `asked` of it.
 pub(super) fn ingest(
     tx: &mut dyn Tx,
     config: &Config,
     msg: &Incoming<'_>,
     now: Time,
     mail: &mut Mailer<'_>,
-    if_version: Option<i64>,
+    asked: Asked,
 ) -> Result<Outcome> {
     let facts = msg.facts;
     if let Some(ticket) = tx.stored(&facts.key)? {
@@ -320,10 +330,20 @@ pub(super) fn ingest(
             Ok(Outcome::new(Action::Bounce, None))
         }
         Landing::New { queue } => open(tx, config, msg, &sender, queue, now, mail),
-        Landing::Existing(ticket, _) if if_version.is_some_and(|v| v != ticket.version) => {
+        Landing::Existing(ticket, _) if asked.if_version.is_some_and(|v| v != ticket.version) => {
             Err(Error::Stale(Box::new(ticket)).into())
         }
-        Landing::Existing(ticket, kind) => add(tx, config, msg, &sender, ticket, kind, now, mail),
+        Landing::Existing(ticket, kind) => add(
+            tx,
+            config,
+            msg,
+            &sender,
+            ticket,
+            kind,
+            now,
+            mail,
+            asked.status,
+        ),
     }
 }
 
@@ -518,6 +538,7 @@ fn add(
     kind: Kind,
     now: Time,
     mail: &mut Mailer<'_>,
+    status: Option<Status>,
 ) -> Result<Outcome> {
     let facts = msg.facts;
     let author = sender.address.as_str();
@@ -610,7 +631,13 @@ fn add(
             now,
         )?;
     }
-    if ticket.status.reopens_on_mail() {
+    if let Some(status) = status.filter(|_| sender.staff) {
+        // Reply and resolve (or stall), as one change: the ticket goes
+        // straight where staff said, without reopening on the way, and the
+        // requestor gets the reply alone. A separate resolved notice would
+        // repeat it, as no help desk's "send and close" does.
+        change_status(tx, &mut ticket, status, author, now)?;
+    } else if ticket.status.reopens_on_mail() {
         change_status(tx, &mut ticket, Status::Open, author, now)?;
         outcome.reopened = true;
     } else if ticket.status == Status::New && sender.staff {

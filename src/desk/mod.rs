@@ -6,10 +6,12 @@
 //! of these methods and renders what it returns.
 //!
 //! By concept: `deliver` (mail in), `change` (changes by people and the
-//! status rule), `send` (leases, back-off, flush), `read` (tickets, lists,
+//! status rule), `answer` (the staff's replies, comments and the tickets
+//! they open, with their files; canned answers), `send` (leases, back-off, flush), `read` (tickets, lists,
 //! the board and the feed), `signin` (passwords, sessions, tokens), `spam`
 //! (marking a ticket as spam, and undoing it), and `error`, the one vocabulary of refusals the front ends map.
 
+mod answer;
 mod change;
 mod deliver;
 mod error;
@@ -23,6 +25,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+pub use answer::{Answer, Opening};
 pub use change::{Act, Changed};
 pub use deliver::{Batch, Incoming, Outcome, Rehearsal};
 pub use error::Error;

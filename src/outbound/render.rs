@@ -15,7 +15,7 @@ use lettre::Address;
 use super::templates::{Context, Texts};
 use super::{MailKind, Planned};
 use crate::config::Config;
-use crate::model::{Outgoing, Ticket, Time};
+use crate::model::{Outgoing, Ticket, Time, Upload};
 
 /// The message that caused the mail.
 #[derive(Debug, Clone, Copy)]
@@ -216,7 +216,11 @@ pub fn render(
         ));
 
     let attachments = match (planned.kind, cause.raw) {
-        (MailKind::StaffReply, Some(raw)) => crate::inbound::attachment_contents(raw),
+        // What a person wrote goes on whole: a staff reply to the requestor,
+        // a comment to staff, with the files attached to it.
+        (MailKind::StaffReply | MailKind::Comment, Some(raw)) => {
+            crate::inbound::attachment_contents(raw)
+        }
         _ => Vec::new(),
     };
     let message = if attachments.is_empty() {
@@ -276,37 +280,50 @@ fn or<'a>(s: &'a str, fallback: &'a str) -> &'a str {
 }
 
 /// A staff answer written at the terminal or on the web, as the message
-/// it would be had they mailed it to `to` (the ticket's address): it then
-/// takes the same path into the ticket as mail does.
+/// it would be had they mailed it to `to` (the ticket's address), with the
+/// files they attached: it then takes the same path into the ticket as mail
+/// does, and is stored as the message that was sent (`export`,
+/// `attachments` and the relayed mail all read it).
+#[allow(clippy::too_many_arguments)]
 pub fn staff_message(
     config: &Config,
     ticket: &Ticket,
     to: &str,
     author: &str,
+    subject: &str,
     body: &str,
+    files: &[Upload],
     now: Time,
 ) -> Result<Vec<u8>> {
     let from: Address = author
         .parse()
         .with_context(|| format!("staff address {author}"))?;
-    Ok(lettre::Message::builder()
+    let builder = lettre::Message::builder()
         .from(Mailbox::new(None, from))
         .to(Mailbox::new(
             None,
             to.parse().context("our ticket address")?,
         ))
-        .subject(tagged(
-            &format!("Re: {}", ticket.subject),
-            ticket.id,
-            config,
-        ))
+        .subject(tagged(&header_safe(subject), ticket.id, config))
         .message_id(Some(format!(
             "<{}>",
             new_message_id(ticket.id, config.domain())
         )))
-        .date(now.into())
-        .singlepart(SinglePart::plain(body.to_string()))?
-        .formatted())
+        .date(now.into());
+    let text = SinglePart::plain(body.to_string());
+    let message = if files.is_empty() {
+        builder.singlepart(text)?
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(text);
+        for f in files {
+            let ct = ContentType::parse(&f.content_type)
+                .or_else(|_| ContentType::parse("application/octet-stream"))?;
+            parts = parts
+                .singlepart(Attachment::new(header_safe(&f.filename)).body(f.bytes.clone(), ct));
+        }
+        builder.multipart(parts)?
+    };
+    Ok(message.formatted())
 }
 
 /// `[name #N] subject`, unless the subject already carries that tag.

@@ -3,7 +3,7 @@
 //! history and mail. A change answers the ticket object with its version as
 //! ETag; `If-Match` makes it conditional (412 with the ticket as it is).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,22 +14,35 @@ use serde_json::Value;
 use super::auth::Staff;
 use super::error::ApiError;
 use super::events;
-use super::extract::{IfMatch, Json};
+use super::extract::{IfMatch, Json, Submission};
 use super::Shared;
 use crate::address::Address;
-use crate::desk::{search_limit, Act, Desk, Error, Surface};
+use crate::desk::{search_limit, Act, Answer, Desk, Error, Opening, Surface};
 use crate::model::{Filter, Status};
 use crate::view::{BoardView, CardView, HitView, TicketView};
 
 /// The API's routes, nested under `/api`.
 pub fn router() -> Router<Shared> {
     Router::new()
-        .route("/tickets", get(list))
+        .route(
+            "/tickets",
+            get(list).post(create).layer(DefaultBodyLimit::disable()),
+        )
         .route("/tickets/{n}", get(show))
         .route("/tickets/{n}/status", post(status))
         .route("/tickets/{n}/owner", post(owner))
-        .route("/tickets/{n}/reply", post(reply))
-        .route("/tickets/{n}/comment", post(comment))
+        // Files may come with these: `Submission` holds them to
+        // policy.max_message_bytes instead of axum's 2 MB.
+        .route(
+            "/tickets/{n}/reply",
+            post(reply).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/tickets/{n}/comment",
+            post(comment).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/tickets/{n}/canned/{name}", get(canned_for))
+        .route("/canned", get(canned))
         .route("/tickets/{n}/merge", post(merge))
         .route("/tickets/{n}/move", post(move_to))
         .route("/tickets/{n}/spam", post(spam))
@@ -217,11 +230,6 @@ struct OwnerBody {
 }
 
 #[derive(Debug, Deserialize)]
-struct TextBody {
-    body: String,
-}
-
-#[derive(Debug, Deserialize)]
 struct MergeBody {
     into: i64,
 }
@@ -310,30 +318,46 @@ async fn move_to(
     .await
 }
 
+/// A reply or comment: JSON `{"body", "status"?}`, or multipart/form-data
+/// with a `body` field and `attachment` files.
 async fn write(
     state: Shared,
     staff: Staff,
     id: i64,
     version: IfMatch,
-    b: TextBody,
+    sent: Submission,
     comment: bool,
 ) -> Result<Response, ApiError> {
+    let body = sent.text("body")?.unwrap_or_default();
+    let status = sent
+        .text("status")?
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| status_of(&s))
+        .transpose()?;
     change(state, id, staff, version, move |desk, act| {
-        let outcome = desk.write(id, &b.body, comment, act)?;
+        let answer = Answer {
+            body: &body,
+            comment,
+            files: &sent.files,
+            status,
+        };
+        let outcome = desk.answer(id, &answer, act)?;
         Ok(outcome.ticket.unwrap_or(id))
     })
     .await
 }
 
-/// `POST /api/tickets/N/reply {"body": TEXT}`.
+/// `POST /api/tickets/N/reply {"body": TEXT, "status"?: S}`: with
+/// `status` (resolved, stalled) the reply and the status change are one
+/// change.
 async fn reply(
     State(state): State<Shared>,
     staff: Staff,
     Path(id): Path<i64>,
     version: IfMatch,
-    Json(b): Json<TextBody>,
+    sent: Submission,
 ) -> Result<Response, ApiError> {
-    write(state, staff, id, version, b, false).await
+    write(state, staff, id, version, sent, false).await
 }
 
 /// `POST /api/tickets/N/comment {"body": TEXT}`.
@@ -342,9 +366,58 @@ async fn comment(
     staff: Staff,
     Path(id): Path<i64>,
     version: IfMatch,
-    Json(b): Json<TextBody>,
+    sent: Submission,
 ) -> Result<Response, ApiError> {
-    write(state, staff, id, version, b, true).await
+    write(state, staff, id, version, sent, true).await
+}
+
+/// `POST /api/tickets {"requestor", "subject", "body", "queue"?, "mail"?}`
+/// (or multipart/form-data with `attachment` files): staff open a ticket
+/// for someone (SPEC §5 `create`); 201 with the ticket object.
+async fn create(
+    State(state): State<Shared>,
+    staff: Staff,
+    sent: Submission,
+) -> Result<Response, ApiError> {
+    let requestor = sent.text("requestor")?.unwrap_or_default();
+    let subject = sent.text("subject")?.unwrap_or_default();
+    let body = sent.text("body")?.unwrap_or_default();
+    let queue = sent.text("queue")?;
+    let mail = sent.flag("mail")?.unwrap_or(true);
+    let made = state
+        .desk(move |desk| {
+            let opening = Opening {
+                requestor: &requestor,
+                subject: &subject,
+                body: &body,
+                queue: queue.as_deref(),
+                files: &sent.files,
+                mail,
+            };
+            let changed = desk.create(&opening, &Act::new(staff.address, chrono::Utc::now()))?;
+            ticket_json(desk, changed.ticket.id)
+        })
+        .await?;
+    Ok(with_etag(StatusCode::CREATED, made))
+}
+
+/// `GET /api/canned`: `[{"name", "title"}]`.
+async fn canned(State(state): State<Shared>, _: Staff) -> Result<Response, ApiError> {
+    let all = state.desk(|desk| desk.canned()).await?;
+    Ok(axum::Json(all).into_response())
+}
+
+/// `GET /api/tickets/N/canned/NAME`: `{"text"}`, filled in for ticket N
+/// and the member of staff asking.
+async fn canned_for(
+    State(state): State<Shared>,
+    staff: Staff,
+    Path((id, name)): Path<(i64, String)>,
+) -> Result<Response, ApiError> {
+    let text = state
+        .desk(move |desk| desk.canned_for(id, &name, &staff.address))
+        .await?;
+    Ok(axum::Json(serde_json::json!({ "text": text })).into_response())
 }
 
 /// `POST /api/tickets/N/merge {"into": M}`: answers ticket M.

@@ -134,13 +134,33 @@ async fn same_origin(
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
+    let allowed = |h: &HeaderMap| bearer(h).is_some() || from_our_origin(h, &state.origin);
+    if super::extract::is_multipart(request.headers()) {
+        // Files (SPEC §6: replies, comments, new tickets) may make a body
+        // as large as a message, more than this layer holds: it goes on
+        // unread, to a handler that reads it only for a signed-in member of
+        // staff, up to policy.max_message_bytes. A refusal here comes
+        // before the body, and the connection closes after it.
+        if allowed(request.headers()) {
+            return next.run(request).await;
+        }
+        let mut refused = refuse(ApiError::Forbidden(format!(
+            "a change must come from {} (Origin or Sec-Fetch-Site), or with a bearer token",
+            state.origin
+        )));
+        refused.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return refused;
+    }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         let why = format!("a request body may hold at most {} MiB", BODY_LIMIT >> 20);
         return refuse(ApiError::BadRequest(why));
     };
     let request = Request::from_parts(parts, Body::from(bytes));
-    if bearer(request.headers()).is_some() || from_our_origin(request.headers(), &state.origin) {
+    if allowed(request.headers()) {
         return next.run(request).await;
     }
     let why = format!(

@@ -1,15 +1,19 @@
 //! The API's extractors for what a change carries besides who sends it:
-//! the `If-Match` version and the JSON body, each rejected as the API's
+//! the `If-Match` version, the JSON body, and a submission that may carry
+//! files (JSON, a form, or multipart/form-data), each rejected as the API's
 //! own error (JSON `{"error": …}` with 400), as axum's
 //! `customize-extractor-error` example does.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::error::ApiError;
+use super::Shared;
+use crate::model::Upload;
 
 /// The ticket version a change is conditional on (SPEC §6): `If-Match: 12`,
 /// `"12"` or a weak `W/"12"`; None without the header or with `*`.
@@ -56,6 +60,165 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .map(Json)
             .map_err(|e| ApiError::BadRequest(format!("the JSON body: {e}")))
     }
+}
+
+/// What a person sends with a change that may carry files (SPEC §6: the
+/// API's `/reply`, `/comment` and `POST /api/tickets`, the thread page's
+/// reply and comment forms, `/tickets/new`): a JSON object, a form, or
+/// `multipart/form-data` whose `attachment` parts are files. Its fields are
+/// read by name whichever it was.
+#[derive(Debug, Default)]
+pub struct Submission {
+    json: serde_json::Map<String, Value>,
+    fields: Vec<(String, String)>,
+    pub files: Vec<Upload>,
+}
+
+/// The name of the file parts (SPEC §6).
+const FILE_FIELD: &str = "attachment";
+
+/// Room for a multipart body's boundaries, part headers and text fields
+/// above the files themselves.
+const FORM_SLACK: usize = 1 << 20;
+
+impl Submission {
+    /// Field `name` as text: a JSON string (or null), or a form field.
+    pub fn text(&self, name: &str) -> Result<Option<String>, ApiError> {
+        match self.json.get(name) {
+            Some(Value::String(s)) => return Ok(Some(s.clone())),
+            Some(Value::Null) | None => {}
+            Some(_) => return Err(ApiError::BadRequest(format!("{name:?} must be a string"))),
+        }
+        Ok(self
+            .fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone()))
+    }
+
+    /// Field `name` as yes or no: a JSON boolean, or a form's `true`,
+    /// `on`, `1`, `yes` (a checked box) or `false`, `off`, `0`, `no`.
+    pub fn flag(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.json.get(name) {
+            Some(Value::Bool(b)) => return Ok(Some(*b)),
+            Some(Value::Null) | None => {}
+            Some(_) => {
+                return Err(ApiError::BadRequest(format!(
+                    "{name:?} must be true or false"
+                )))
+            }
+        }
+        match self.text(name)?.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some("true" | "on" | "1" | "yes") => Ok(Some(true)),
+            Some("false" | "off" | "0" | "no" | "") => Ok(Some(false)),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "{name:?} must be true or false, not {other:?}"
+            ))),
+        }
+    }
+
+    async fn multipart(request: Request, state: &Shared) -> Result<Submission, ApiError> {
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            ApiError::BadRequest(format!("the form: {}", e.body_text()))
+        };
+        let mut form = Multipart::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("the form: {}", e.body_text())))?;
+        // The files may make a message as large as one that comes by mail;
+        // the desk holds the message itself to that limit.
+        let most = state.config.policy.max_message_bytes as usize;
+        let too_large = || {
+            ApiError::BadRequest(format!(
+                "the files may hold at most {most} bytes (policy.max_message_bytes)"
+            ))
+        };
+        let mut read = 0usize;
+        let mut out = Submission::default();
+        while let Some(mut field) = form.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or("").to_string();
+            let file_name = field.file_name().map(String::from);
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                read += chunk.len();
+                if read > most + FORM_SLACK {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            match file_name {
+                Some(file) if name == FILE_FIELD => {
+                    // A file input left empty sends a part with no name
+                    // and no bytes.
+                    if !(file.is_empty() && bytes.is_empty()) {
+                        out.files.push(Upload::new(&file, bytes));
+                    }
+                }
+                Some(_) => {}
+                None => out
+                    .fields
+                    .push((name, String::from_utf8_lossy(&bytes).into_owned())),
+            }
+        }
+        if out.files.iter().map(|f| f.bytes.len()).sum::<usize>() > most {
+            return Err(too_large());
+        }
+        Ok(out)
+    }
+}
+
+impl FromRequest<Shared> for Submission {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &Shared) -> Result<Submission, ApiError> {
+        let kind = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if kind.starts_with("multipart/form-data") {
+            return Submission::multipart(request, state).await;
+        }
+        if kind.starts_with("application/x-www-form-urlencoded") {
+            let axum::extract::Form(fields) =
+                axum::extract::Form::<Vec<(String, String)>>::from_request(request, state)
+                    .await
+                    .map_err(|e| ApiError::BadRequest(format!("the form: {}", e.body_text())))?;
+            return Ok(Submission {
+                fields,
+                ..Submission::default()
+            });
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("the body: {}", e.body_text())))?;
+        // JSON whatever the Content-Type says, as `Json` reads it.
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(json)) => Ok(Submission {
+                json,
+                ..Submission::default()
+            }),
+            Ok(_) => Err(ApiError::BadRequest(
+                "the JSON body must be an object".into(),
+            )),
+            Err(e) => Err(ApiError::BadRequest(format!("the JSON body: {e}"))),
+        }
+    }
+}
+
+/// Whether a request carries `multipart/form-data`: files, which the
+/// same-origin layer lets through unread (`auth::same_origin`).
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -17,10 +17,12 @@ use serde::Deserialize;
 
 use super::auth::{self, SignedIn, Staff};
 use super::error::ApiError;
+use super::extract::Submission;
 use super::Shared;
 use crate::address::Address;
 use crate::desk::{
-    first_attachments, search_limit, ticket_number, Act, Error, Surface, RESOLVED_ON_THE_BOARD,
+    first_attachments, search_limit, ticket_number, Act, Answer, Error, Opening, Surface,
+    RESOLVED_ON_THE_BOARD,
 };
 use crate::model::{Filter, Status, NOBODY};
 use crate::view::{HitRow, LaneView, ListRow, MailLine, MergeSide, MoveView, ThreadPage};
@@ -32,9 +34,23 @@ pub fn router() -> Router<Shared> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/tickets", get(list))
+        // Files may come with these (multipart/form-data): `Submission`
+        // holds them to policy.max_message_bytes instead of axum's 2 MB.
+        .route(
+            "/tickets/new",
+            get(new_ticket)
+                .post(create)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/tickets/{n}", get(thread))
-        .route("/tickets/{n}/reply", post(reply))
-        .route("/tickets/{n}/comment", post(comment))
+        .route(
+            "/tickets/{n}/reply",
+            post(reply).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/tickets/{n}/comment",
+            post(comment).layer(DefaultBodyLimit::disable()),
+        )
         .route("/tickets/{n}/status", post(status))
         .route("/tickets/{n}/take", post(take))
         .route("/tickets/{n}/spam", post(spam))
@@ -362,8 +378,9 @@ async fn thread(
     Path(id): Path<i64>,
     Query(q): Query<ThreadQuery>,
 ) -> Page {
-    let (shown, moves, mail) = state
+    let (shown, moves, mail, canned) = state
         .desk(move |d| {
+            let canned = minijinja::Value::from_serialize(d.canned()?);
             let thread = d.thread(id, true)?;
             let (_, messages) = d.messages(id)?;
             let first = first_attachments(&messages);
@@ -371,7 +388,7 @@ async fn thread(
                 minijinja::Value::from_serialize(ThreadPage::of(&thread, &first, d.config()));
             let moves = minijinja::Value::from_serialize(MoveView::from(thread.ticket.status));
             let mail: Vec<MailLine<'_>> = thread.mail.iter().map(MailLine::of).collect();
-            Ok((shown, moves, minijinja::Value::from_serialize(mail)))
+            Ok((shown, moves, minijinja::Value::from_serialize(mail), canned))
         })
         .await
         .map_err(failed)?;
@@ -381,7 +398,7 @@ async fn thread(
         context! {
             site => state.config.site.name, who => staff.address, page => "thread",
             t => shown, asked => id, moves => moves, mail => mail,
-            staff => staff_list(&state), notice => q.notice,
+            staff => staff_list(&state), notice => q.notice, canned => canned,
         },
     )
 }
@@ -415,11 +432,6 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-#[derive(Debug, Deserialize)]
-pub struct TextForm {
-    body: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -475,28 +487,147 @@ async fn act(
     back(id, result)
 }
 
+/// The thread page's reply and comment (SPEC §6): a `body`, `attachment`
+/// files, and for a reply the `status` of "Send and resolve".
+async fn write(
+    state: Shared,
+    staff: Staff,
+    id: i64,
+    sent: Result<Submission, ApiError>,
+    comment: bool,
+) -> Page {
+    let sent = match sent {
+        Ok(s) => s,
+        Err(e) => return back(id, Err(Error::BadInput(e.message()).into())),
+    };
+    let fields = (|| -> Result<_, ApiError> {
+        let body = sent.text("body")?.unwrap_or_default();
+        let status = sent
+            .text("status")?
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.parse::<Status>())
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        Ok((body, status))
+    })();
+    let (body, status) = match fields {
+        Ok(f) => f,
+        Err(e) => return back(id, Err(Error::BadInput(e.message()).into())),
+    };
+    act(state, staff, id, None, move |d, a| {
+        let answer = Answer {
+            body: &body,
+            comment,
+            files: &sent.files,
+            status,
+        };
+        d.answer(id, &answer, a).map(drop)
+    })
+    .await
+}
+
 async fn reply(
     State(state): State<Shared>,
     SignedIn(staff): SignedIn,
     Path(id): Path<i64>,
-    Form(f): Form<TextForm>,
+    sent: Result<Submission, ApiError>,
 ) -> Page {
-    act(state, staff, id, None, move |d, a| {
-        d.write(id, &f.body, false, a).map(drop)
-    })
-    .await
+    write(state, staff, id, sent, false).await
 }
 
 async fn comment(
     State(state): State<Shared>,
     SignedIn(staff): SignedIn,
     Path(id): Path<i64>,
-    Form(f): Form<TextForm>,
+    sent: Result<Submission, ApiError>,
 ) -> Page {
-    act(state, staff, id, None, move |d, a| {
-        d.write(id, &f.body, true, a).map(drop)
-    })
-    .await
+    write(state, staff, id, sent, true).await
+}
+
+// --- a ticket opened by staff ------------------------------------------------------------
+
+/// What the new-ticket form holds, to show it again after a refusal.
+#[derive(Debug, Default, serde::Serialize)]
+struct NewTicket {
+    requestor: String,
+    subject: String,
+    queue: String,
+    body: String,
+    mail: bool,
+}
+
+fn new_ticket_page(state: &Shared, staff: &Staff, form: &NewTicket, error: Option<String>) -> Page {
+    let refused = error.is_some();
+    let mut page = render(
+        state,
+        "new.html",
+        context! {
+            site => state.config.site.name, who => staff.address, page => "new",
+            queues => queues(state), form => minijinja::Value::from_serialize(form),
+            error => error,
+        },
+    )?;
+    if refused {
+        *page.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(page)
+}
+
+/// `/tickets/new`: a form to open a ticket for someone (SPEC §5 `create`).
+async fn new_ticket(State(state): State<Shared>, SignedIn(staff): SignedIn) -> Page {
+    let form = NewTicket {
+        queue: crate::config::GENERAL_QUEUE.into(),
+        mail: true,
+        ..NewTicket::default()
+    };
+    new_ticket_page(&state, &staff, &form, None)
+}
+
+/// The new-ticket form, posted: the new ticket's thread, or the form again
+/// with what was wrong.
+async fn create(
+    State(state): State<Shared>,
+    SignedIn(staff): SignedIn,
+    sent: Result<Submission, ApiError>,
+) -> Page {
+    let read = sent.and_then(|sent| {
+        let form = NewTicket {
+            requestor: sent.text("requestor")?.unwrap_or_default(),
+            subject: sent.text("subject")?.unwrap_or_default(),
+            queue: sent.text("queue")?.unwrap_or_default(),
+            body: sent.text("body")?.unwrap_or_default(),
+            // An unchecked box sends nothing: the form says `mail` itself.
+            mail: sent.flag("mail")?.unwrap_or(false),
+        };
+        Ok((form, sent.files))
+    });
+    let (form, files) = match read {
+        Ok(r) => r,
+        Err(e) => return new_ticket_page(&state, &staff, &NewTicket::default(), Some(e.message())),
+    };
+    let who = staff.address.clone();
+    let (form, made) = state
+        .desk(move |d| {
+            let opening = Opening {
+                requestor: &form.requestor,
+                subject: &form.subject,
+                body: &form.body,
+                queue: Some(&form.queue),
+                files: &files,
+                mail: form.mail,
+            };
+            let made = d.create(&opening, &Act::new(who, chrono::Utc::now()));
+            Ok((form, made))
+        })
+        .await
+        .map_err(failed)?;
+    match made {
+        Ok(changed) => Ok(Redirect::to(&format!("/tickets/{}", changed.ticket.id)).into_response()),
+        Err(e) => match Error::find(&e) {
+            Some(refusal) => new_ticket_page(&state, &staff, &form, Some(refusal.to_string())),
+            None => Err(failed(e)),
+        },
+    }
 }
 
 async fn status(
@@ -707,6 +838,10 @@ async fn asset(Path(name): Path<String>) -> Response {
         "app.css" => (include_str!("assets/app.css"), "text/css; charset=utf-8"),
         "board.js" => (
             include_str!("assets/board.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "answer.js" => (
+            include_str!("assets/answer.js"),
             "text/javascript; charset=utf-8",
         ),
         _ => return (StatusCode::NOT_FOUND, "No such asset.\n").into_response(),

@@ -200,6 +200,11 @@ fn pages(config: Arc<Config>) -> Result<Environment<'static>> {
         ("list.html", include_str!("templates/list.html")),
         ("thread.html", include_str!("templates/thread.html")),
         ("merge.html", include_str!("templates/merge.html")),
+        (
+            "thread/answer.html",
+            include_str!("templates/thread/answer.html"),
+        ),
+        ("new.html", include_str!("templates/new.html")),
     ] {
         env.add_template(name, text)?;
     }
