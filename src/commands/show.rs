@@ -71,7 +71,12 @@ fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool) -> String {
     let who = one_line(&e.author);
     let when = human_date(e.date);
     let auto = if e.auto { " (automatic)" } else { "" };
-    let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}\n"));
+    // Where a merge brought the entry from (SPEC §5 `merged_from`).
+    let from = e
+        .merged_from
+        .map(|a| format!(" (from #{a})"))
+        .unwrap_or_default();
+    let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}{from}\n"));
     match e.kind {
         HistoryKind::Status
         | HistoryKind::Owner
@@ -82,7 +87,7 @@ fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool) -> String {
         HistoryKind::Create | HistoryKind::Correspond | HistoryKind::Comment => {
             let verb = describe(e);
             let mut out = String::from("\n");
-            let head = format!("── {when}  {who} {verb}{auto} ");
+            let head = format!("── {when}  {who} {verb}{auto}{from} ");
             let rule = "─".repeat(72usize.saturating_sub(head.chars().count()));
             out += &paint.bold(format!("{head}{rule}").trim_end());
             out += "\n";
