@@ -309,6 +309,9 @@ pub struct HistoryEntry {
     pub new: Option<String>,
     pub note: Option<String>,
     pub auto: bool,
+    /// The ticket the entry was written on, when a merge brought it here
+    /// (SPEC §5 `merged_from`): the first one, through a chain of merges.
+    pub merged_from: Option<i64>,
 }
 
 /// A message to store: `raw` exactly as received.

@@ -99,6 +99,10 @@ pub struct EntryView<'a> {
     /// Only present (true) for an entry from automatic mail.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub auto: bool,
+    /// Only present for an entry a merge brought here: the ticket it was
+    /// written on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<i64>,
 }
 
 impl<'a> EntryView<'a> {
@@ -128,6 +132,7 @@ impl<'a> EntryView<'a> {
             new: e.new.as_deref(),
             note,
             auto: e.auto,
+            merged_from: e.merged_from,
         }
     }
 }
@@ -811,6 +816,7 @@ mod tests {
             new: None,
             note: Some("Customer called too.".into()),
             auto: false,
+            merged_from: None,
         };
         let v = serde_json::to_value(EntryView::of(&e)).unwrap();
         assert_eq!(v["body"], "Customer called too.");
@@ -825,6 +831,13 @@ mod tests {
             (v["auto"].clone(), v["note"].clone()),
             (true.into(), "Customer called too.".into())
         );
+        assert!(v.get("merged_from").is_none(), "{v}");
+        let moved = HistoryEntry {
+            merged_from: Some(4),
+            ..auto
+        };
+        let v = serde_json::to_value(EntryView::of(&moved)).unwrap();
+        assert_eq!(v["merged_from"], 4);
     }
 
     #[test]

@@ -86,7 +86,12 @@ fn entry(e: &HistoryEntry, config: &Config, paint: &Paint, quoted: bool) -> Stri
     let who = one_line(config.shown(&e.author));
     let when = human_date(e.date);
     let auto = if e.auto { " (automatic)" } else { "" };
-    let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}\n"));
+    // Where a merge brought the entry from (SPEC §5 `merged_from`).
+    let from = e
+        .merged_from
+        .map(|a| format!(" (from #{a})"))
+        .unwrap_or_default();
+    let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}{from}\n"));
     match e.kind {
         HistoryKind::Status
         | HistoryKind::Owner
@@ -97,7 +102,7 @@ fn entry(e: &HistoryEntry, config: &Config, paint: &Paint, quoted: bool) -> Stri
         HistoryKind::Create | HistoryKind::Correspond | HistoryKind::Comment => {
             let verb = describe(e, config);
             let mut out = String::from("\n");
-            let head = format!("── {when}  {who} {verb}{auto} ");
+            let head = format!("── {when}  {who} {verb}{auto}{from} ");
             let rule = "─".repeat(72usize.saturating_sub(head.chars().count()));
             out += &paint.bold(format!("{head}{rule}").trim_end());
             out += "\n";

@@ -83,6 +83,9 @@ pub struct HistoryRow {
     pub ticket_id: i64,
     pub date: Time,
     pub entry: NewEntry,
+    /// Set by a merge (`Tickets::merge`): the ticket the entry was first
+    /// written on.
+    pub merged_from: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,8 +164,9 @@ pub enum Rows {
     /// (ticket, the ticket it is merged into).
     Merges(Vec<(i64, i64)>),
     SpamSenders(Vec<SpamSenderRow>),
-    /// (message id, ticket), (history id, ticket).
-    Placement(Vec<(i64, Option<i64>)>, Vec<(i64, i64)>),
+    /// (message id, ticket), (history id, ticket, merged from): a merge
+    /// moves them, and marks each history row with where it came from.
+    Placement(Vec<(i64, Option<i64>)>, Vec<(i64, i64, Option<i64>)>),
 }
 
 impl Rows {

@@ -290,11 +290,11 @@ fn dump(
                 .collect::<Result<_>>()?;
             let history = tx
                 .rows(
-                    "SELECT id, ticket_id FROM history WHERE ticket_id = ANY($1) ORDER BY id",
+                    "SELECT id, ticket_id, merged_from FROM history WHERE ticket_id = ANY($1) ORDER BY id",
                     &[&ids],
                 )?
                 .iter()
-                .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
+                .map(|r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?)))
                 .collect::<Result<_>>()?;
             Rows::Placement(messages, history)
         }
@@ -351,7 +351,8 @@ fn load(tx: &mut PgTx<'_>, rows: &Rows) -> Result<u64> {
         Rows::History(h) => put_history(
             tx,
             PUT_HISTORY,
-            h.iter().map(|h| (h.id, h.ticket_id, h.date, &h.entry)),
+            h.iter()
+                .map(|h| (h.id, h.ticket_id, h.date, &h.entry, h.merged_from)),
         )?,
         Rows::Outbox(o) => put_mail(tx, PUT_MAIL, o)?.len() as u64,
         Rows::Changes(c) => {
@@ -395,16 +396,19 @@ fn load(tx: &mut PgTx<'_>, rows: &Rows) -> Result<u64> {
         Rows::Placement(messages, history) => {
             let mids: Vec<i64> = messages.iter().map(|(id, _)| *id).collect();
             let mt: Vec<Option<i64>> = messages.iter().map(|(_, t)| *t).collect();
-            let hids: Vec<i64> = history.iter().map(|(id, _)| *id).collect();
-            let ht: Vec<i64> = history.iter().map(|(_, t)| *t).collect();
+            let hids: Vec<i64> = history.iter().map(|(id, _, _)| *id).collect();
+            let ht: Vec<i64> = history.iter().map(|(_, t, _)| *t).collect();
+            let hf: Vec<Option<i64>> = history.iter().map(|(_, _, f)| *f).collect();
             tx.exec(
                 "UPDATE messages m SET ticket_id = u.t FROM unnest($1::bigint[], $2::bigint[]) AS u(id, t)
                  WHERE m.id = u.id AND m.ticket_id IS DISTINCT FROM u.t",
                 &[&mids, &mt],
             )? + tx.exec(
-                "UPDATE history h SET ticket_id = u.t FROM unnest($1::bigint[], $2::bigint[]) AS u(id, t)
-                 WHERE h.id = u.id AND h.ticket_id IS DISTINCT FROM u.t",
-                &[&hids, &ht],
+                "UPDATE history h SET ticket_id = u.t, merged_from = u.f
+                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, t, f)
+                 WHERE h.id = u.id
+                   AND (h.ticket_id IS DISTINCT FROM u.t OR h.merged_from IS DISTINCT FROM u.f)",
+                &[&hids, &ht, &hf],
             )?
         }
     };

@@ -279,7 +279,7 @@ pub(super) fn put_messages<'m>(
 macro_rules! history_table {
     ($then:ident, $pre:literal) => {
         $then!($pre; id bigint, ticket_id bigint, kind text, author text, date timestamptz,
-               message bigint, old text, new text, note text, auto bool)
+               message bigint, old text, new text, note text, auto bool, merged_from bigint)
     };
 }
 pub(super) use history_table;
@@ -300,6 +300,7 @@ pub(super) fn history_from_row(r: &Row) -> Result<HistoryRow> {
             note: get(r, 8)?,
             auto: get(r, 9)?,
         },
+        merged_from: get(r, 10)?,
     })
 }
 
@@ -328,12 +329,12 @@ pub(super) const PUT_HISTORY: &str = concat!(
     " ON CONFLICT DO NOTHING"
 );
 
-/// Writes history rows (`id` is ignored by `NEW_HISTORY`) by `sql`, one
-/// of the two above.
+/// Writes history rows (id, ticket, date, entry, merged from; the `id` is
+/// ignored by `NEW_HISTORY`) by `sql`, one of the two above.
 pub(super) fn put_history<'h>(
     tx: &mut PgTx<'_>,
     sql: &'static str,
-    rows: impl IntoIterator<Item = (i64, i64, Time, &'h NewEntry)>,
+    rows: impl IntoIterator<Item = (i64, i64, Time, &'h NewEntry, Option<i64>)>,
 ) -> Result<u64> {
     let mut id = Vec::new();
     let mut ticket_id = Vec::new();
@@ -345,7 +346,8 @@ pub(super) fn put_history<'h>(
     let mut new = Vec::new();
     let mut note = Vec::new();
     let mut auto = Vec::new();
-    for (i, t, d, e) in rows {
+    let mut merged_from = Vec::new();
+    for (i, t, d, e, from) in rows {
         id.push(i);
         ticket_id.push(t);
         kind.push(e.kind.as_str());
@@ -356,11 +358,22 @@ pub(super) fn put_history<'h>(
         new.push(opt_text(e.new.as_deref()));
         note.push(opt_text(e.note.as_deref()));
         auto.push(e.auto);
+        merged_from.push(from);
     }
     tx.exec(
         sql,
         &[
-            &id, &ticket_id, &kind, &author, &date, &message, &old, &new, &note, &auto,
+            &id,
+            &ticket_id,
+            &kind,
+            &author,
+            &date,
+            &message,
+            &old,
+            &new,
+            &note,
+            &auto,
+            &merged_from,
         ],
     )
 }
@@ -541,7 +554,9 @@ impl Tickets for PgTx<'_> {
         let tx = self;
         for sql in [
             "UPDATE messages SET ticket_id = $2 WHERE ticket_id = $1",
-            "UPDATE history SET ticket_id = $2 WHERE ticket_id = $1",
+            // The first ticket an entry was written on stays its origin
+            // through a chain of merges (SPEC §5 `merged_from`).
+            "UPDATE history SET ticket_id = $2, merged_from = coalesce(merged_from, $1) WHERE ticket_id = $1",
             "UPDATE tickets SET merged_into = $2 WHERE merged_into = $1",
             "UPDATE tickets SET merged_into = $2 WHERE id = $1",
         ] {
@@ -606,7 +621,7 @@ impl Tickets for PgTx<'_> {
     fn add_history(&mut self, ticket: i64, e: &NewEntry, now: Time) -> Result<()> {
         let tx = self;
         let now = sec(now);
-        put_history(tx, NEW_HISTORY, [(0, ticket, now, e)])?;
+        put_history(tx, NEW_HISTORY, [(0, ticket, now, e, None)])?;
         super::feed::touch(tx, ticket, now)
     }
 
@@ -661,6 +676,7 @@ impl Tickets for PgTx<'_> {
                     note: h.entry.note,
                     auto: h.entry.auto,
                     message,
+                    merged_from: h.merged_from,
                 })
             })
             .collect()

@@ -228,14 +228,15 @@ fn dump(
         (Table::Placement, Pick::Ids(ids)) => {
             let mut m =
                 conn.prepare_cached("SELECT id, ticket_id FROM messages WHERE ticket_id = ?1")?;
-            let mut h =
-                conn.prepare_cached("SELECT id, ticket_id FROM history WHERE ticket_id = ?1")?;
+            let mut h = conn.prepare_cached(
+                "SELECT id, ticket_id, merged_from FROM history WHERE ticket_id = ?1",
+            )?;
             let (mut messages, mut history) = (Vec::new(), Vec::new());
             for id in ids {
                 for row in m.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))? {
                     messages.push(row?);
                 }
-                for row in h.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                for row in h.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
                     history.push(row?);
                 }
             }
@@ -275,6 +276,7 @@ fn load(conn: &Connection, rows: &Rows) -> Result<u64> {
                     h.ticket_id,
                     &h.entry,
                     h.date,
+                    h.merged_from,
                 )?);
             }
         }
@@ -332,10 +334,11 @@ fn load(conn: &Connection, rows: &Rows) -> Result<u64> {
                 written += m.execute(params![id, ticket])? as u64;
             }
             let mut h = conn.prepare_cached(
-                "UPDATE history SET ticket_id = ?2 WHERE id = ?1 AND ticket_id IS NOT ?2",
+                "UPDATE history SET ticket_id = ?2, merged_from = ?3
+                 WHERE id = ?1 AND (ticket_id IS NOT ?2 OR merged_from IS NOT ?3)",
             )?;
-            for (id, ticket) in history {
-                written += h.execute(params![id, ticket])? as u64;
+            for (id, ticket, merged_from) in history {
+                written += h.execute(params![id, ticket, merged_from])? as u64;
             }
         }
     }

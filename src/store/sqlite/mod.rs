@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_stall_merge_watch.sql"),
     include_str!("migrations/004_changes_and_sign_in.sql"),
     include_str!("migrations/005_spam.sql"),
+    include_str!("migrations/007_merged_from.sql"),
 ];
 
 pub struct SqliteStore {
@@ -342,5 +343,10 @@ mod tests {
         assert_eq!(fk, 0);
         conn.execute("UPDATE tickets SET status = 'stalled' WHERE id = 1", [])
             .unwrap();
+        // An entry written before merges were recorded came from nowhere.
+        let from: Option<i64> = conn
+            .query_row("SELECT merged_from FROM history", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(from, None);
     }
 }

@@ -152,7 +152,7 @@ pub(super) fn put_message(
 
 /// The columns `history_from_row` reads, in its order.
 pub(super) const HISTORY_COLUMNS: &str =
-    "id, ticket_id, date, kind, author, message, old, new, note, auto";
+    "id, ticket_id, date, kind, author, message, old, new, note, auto, merged_from";
 
 /// A whole history row, as a copy takes it.
 pub(super) fn history_from_row(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
@@ -169,22 +169,25 @@ pub(super) fn history_from_row(r: &Row<'_>) -> rusqlite::Result<HistoryRow> {
             note: r.get(8)?,
             auto: r.get(9)?,
         },
+        merged_from: r.get(10)?,
     })
 }
 
 /// Writes history entry `e` of `ticket` at `date` (numbered by SQLite when
-/// `id` is None); false when one with its id is stored.
+/// `id` is None; `merged_from` as a merge set it, for a copied row); false
+/// when one with its id is stored.
 pub(super) fn put_history(
     conn: &Connection,
     id: Option<i64>,
     ticket: i64,
     e: &NewEntry,
     date: Time,
+    merged_from: Option<i64>,
 ) -> Result<bool> {
     Ok(conn
         .prepare_cached(
-            "INSERT INTO history (id, ticket_id, kind, author, date, message, old, new, note, auto)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO history (id, ticket_id, kind, author, date, message, old, new, note, auto, merged_from)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -197,7 +200,8 @@ pub(super) fn put_history(
             e.old,
             e.new,
             e.note,
-            e.auto
+            e.auto,
+            merged_from
         ])?
         == 1)
 }
@@ -322,7 +326,9 @@ impl Tickets for SqliteTx<'_> {
     fn merge(&mut self, from: i64, into: i64) -> Result<()> {
         for sql in [
             "UPDATE messages SET ticket_id = ?2 WHERE ticket_id = ?1",
-            "UPDATE history SET ticket_id = ?2 WHERE ticket_id = ?1",
+            // The first ticket an entry was written on stays its origin
+            // through a chain of merges (SPEC §5 `merged_from`).
+            "UPDATE history SET ticket_id = ?2, merged_from = coalesce(merged_from, ?1) WHERE ticket_id = ?1",
             "UPDATE tickets SET merged_into = ?2 WHERE merged_into = ?1",
             "UPDATE tickets SET merged_into = ?2 WHERE id = ?1",
         ] {
@@ -365,7 +371,7 @@ impl Tickets for SqliteTx<'_> {
     }
 
     fn add_history(&mut self, ticket: i64, e: &NewEntry, now: Time) -> Result<()> {
-        put_history(self.conn, None, ticket, e, now)?;
+        put_history(self.conn, None, ticket, e, now, None)?;
         self.conn
             .prepare_cached(
                 "UPDATE tickets SET updated = max(updated, ?2), version = version + 1 WHERE id = ?1",
@@ -377,7 +383,7 @@ impl Tickets for SqliteTx<'_> {
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {
         let raw = if with_raw { "m.raw" } else { "x''" };
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT h.kind, h.author, h.date, h.old, h.new, h.note, h.auto, m.id, m.message_id, m.subject, m.body, {raw}
+            "SELECT h.kind, h.author, h.date, h.old, h.new, h.note, h.auto, m.id, m.message_id, m.subject, m.body, {raw}, h.merged_from
              FROM history h LEFT JOIN messages m ON m.id = h.message WHERE h.ticket_id = ?1 ORDER BY h.date, h.id"
         ))?;
         let rows = stmt.query_map([id], |r| {
@@ -400,6 +406,7 @@ impl Tickets for SqliteTx<'_> {
                 note: r.get(5)?,
                 auto: r.get(6)?,
                 message,
+                merged_from: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
