@@ -469,7 +469,10 @@ fn pages_show_staff_by_their_names() {
         assert!(page.contains(&want), "{want} not in\n{page}");
     }
     let list = server.get("/tickets", &c).status(200).body;
-    assert!(list.contains(&format!("<td>{carol}</td>")), "{list}");
+    assert!(
+        list.contains(&format!("<td class=\"c-owner\">{carol}</td>")),
+        "{list}"
+    );
     assert!(
         list.contains(&format!("<option value=\"{DAVE}\">Dave Hill</option>")),
         "{list}"

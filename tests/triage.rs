@@ -290,7 +290,7 @@ fn the_list_page_filters_by_owner_nobody_and_requestor() {
     let cookie = server.sign_in(ADMIN);
     let page = |path: &str| server.get(path, &[("Cookie", &cookie)]);
     let rows = |body: &str| -> Vec<i64> {
-        body.split("<tr><td><a href=\"/tickets/")
+        body.split("<td class=\"c-id\"><a href=\"/tickets/")
             .skip(1)
             .filter_map(|r| r.split('"').next()?.parse().ok())
             .collect()
