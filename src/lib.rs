@@ -26,3 +26,4 @@ pub mod tag;
 pub mod term;
 pub mod view;
 pub mod web;
+pub mod zone;

@@ -10,6 +10,7 @@ use crate::desk::{Flushed, Outcome, Stats, Thread};
 use crate::inbound::{attachments_of, Attachment};
 use crate::model::*;
 use crate::term::human_date;
+use crate::zone::Zone;
 
 /// A ticket object: `list --json` adds `messages`, `show --json` adds
 /// `history`.
@@ -23,6 +24,9 @@ pub struct TicketView<'a> {
     pub owner: Option<&'a str>,
     pub priority: i64,
     pub watchers: &'a [String],
+    /// ISO 8601 in UTC, or null (SPEC §5: on every ticket object).
+    #[serde(serialize_with = "serialize_opt_time")]
+    pub due: Option<Time>,
     #[serde(serialize_with = "serialize_time")]
     pub created: Time,
     #[serde(serialize_with = "serialize_time")]
@@ -48,6 +52,7 @@ impl<'a> TicketView<'a> {
             owner: t.owner.as_deref(),
             priority: t.priority,
             watchers: &t.watchers,
+            due: t.due,
             created: t.created,
             updated: t.updated,
             version: t.version,
@@ -133,10 +138,42 @@ impl<'a> EntryView<'a> {
 
 /// What a history entry says, in words, for people (`show` and the thread
 /// page): "changed the status from new to open", "took the ticket", …, or
-/// for an entry with a message, the verb of its heading.
-pub fn describe(e: &HistoryEntry) -> String {
+/// for an entry with a message, the verb of its heading. Times in `zone`.
+pub fn describe(e: &HistoryEntry, zone: &Zone) -> String {
     let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    let priority = |v: &Option<String>| match v.as_deref().and_then(|p| p.parse::<Priority>().ok()) {
+        Some(p) => p.as_str().to_string(),
+        None => value(v),
+    };
+    let due = |v: &Option<String>| match v.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => parse_stamp(d).map_or_else(|| d.to_string(), |t| human_date(t, zone)),
+        None => "none".to_string(),
+    };
     match e.kind {
+        HistoryKind::Queue => format!(
+            "moved the ticket from the queue {} to {}",
+            value(&e.old),
+            value(&e.new)
+        ),
+        HistoryKind::Subject => format!(
+            "changed the subject from \"{}\" to \"{}\"",
+            value(&e.old),
+            value(&e.new)
+        ),
+        HistoryKind::Requestor => format!(
+            "changed the requestor from {} to {}",
+            value(&e.old),
+            value(&e.new)
+        ),
+        HistoryKind::Priority => format!(
+            "changed the priority from {} to {}",
+            priority(&e.old),
+            priority(&e.new)
+        ),
+        HistoryKind::Due => match e.new.as_deref().filter(|d| !d.is_empty()) {
+            Some(_) => format!("set the due date to {}", due(&e.new)),
+            None => "cleared the due date".into(),
+        },
         HistoryKind::Status => format!(
             "changed the status from {} to {}",
             value(&e.old),
@@ -225,6 +262,9 @@ pub struct CardView {
     pub version: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<i64>,
+    pub priority: i64,
+    #[serde(serialize_with = "serialize_opt_time")]
+    pub due: Option<Time>,
 }
 
 impl CardView {
@@ -242,6 +282,8 @@ impl CardView {
             created: t.created,
             version: t.version,
             merged_into: t.merged_into,
+            priority: t.priority,
+            due: t.due,
         }
     }
 }
@@ -399,7 +441,11 @@ pub struct PageAttachment {
 impl<'a> ThreadPage<'a> {
     /// `first` numbers each message's first attachment
     /// (`desk::first_attachments`).
-    pub fn of(t: &'a Thread, first: &std::collections::HashMap<i64, usize>) -> ThreadPage<'a> {
+    pub fn of(
+        t: &'a Thread,
+        first: &std::collections::HashMap<i64, usize>,
+        zone: &Zone,
+    ) -> ThreadPage<'a> {
         let history = t
             .history
             .iter()
@@ -417,18 +463,65 @@ impl<'a> ThreadPage<'a> {
                 });
                 PageEntry {
                     entry,
-                    what: describe(e),
-                    when: human_date(e.date),
+                    what: describe(e, zone),
+                    when: human_date(e.date, zone),
                     attachments,
                 }
             })
             .collect();
         ThreadPage {
             ticket: TicketView::of(&t.ticket),
-            opened: human_date(t.ticket.created),
+            opened: human_date(t.ticket.created, zone),
             history,
         }
     }
+}
+
+/// The thread page's forms for the ticket's own fields (queue, subject,
+/// requestor, priority, due, watchers): their current values as a person
+/// reads and types them, and the choices offered.
+#[derive(Debug, Serialize)]
+pub struct FieldsView<'a> {
+    pub queue: &'a str,
+    /// Every queue a ticket may be moved to (`spam` is `pipedesk spam`'s).
+    pub queues: Vec<&'a str>,
+    pub priority: &'static str,
+    pub priorities: [&'static str; 4],
+    /// The due date in words, in `site.timezone`; None: none.
+    pub due: Option<String>,
+    /// The due date as a `datetime-local` field holds it, or "".
+    pub due_value: String,
+    pub overdue: bool,
+    pub timezone: &'a str,
+    /// The watchers a person may remove: all but the requestor.
+    pub removable: Vec<&'a str>,
+}
+
+impl<'a> FieldsView<'a> {
+    pub fn of(t: &'a Ticket, queues: Vec<&'a str>, zone: &'a Zone, now: Time) -> FieldsView<'a> {
+        FieldsView {
+            queue: &t.queue,
+            queues,
+            priority: Priority::of(t.priority).as_str(),
+            priorities: Priority::ALL.map(Priority::as_str),
+            due: t.due.map(|d| human_date(d, zone)),
+            due_value: t.due.map(|d| crate::zone::form_value(d, zone)).unwrap_or_default(),
+            overdue: is_overdue(t, now),
+            timezone: zone.name(),
+            removable: t
+                .watchers
+                .iter()
+                .filter(|w| !w.eq_ignore_ascii_case(&t.requestor))
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+}
+
+/// Past its due date and not resolved: what the board and the thread page
+/// make stand out.
+pub fn is_overdue(t: &Ticket, now: Time) -> bool {
+    t.status != Status::Resolved && t.due.is_some_and(|d| d < now)
 }
 
 /// A button of the thread page: a status move the desk allows from the
@@ -492,10 +585,10 @@ pub struct ListRow<'a> {
 }
 
 impl<'a> ListRow<'a> {
-    pub fn of(l: &'a Listed) -> ListRow<'a> {
+    pub fn of(l: &'a Listed, zone: &Zone) -> ListRow<'a> {
         ListRow {
             ticket: TicketView::listed(l),
-            changed: human_date(l.ticket.updated),
+            changed: human_date(l.ticket.updated, zone),
         }
     }
 }
@@ -554,6 +647,7 @@ mod tests {
             keys,
             [
                 "created",
+                "due",
                 "id",
                 "owner",
                 "priority",
@@ -568,6 +662,13 @@ mod tests {
         );
         assert_eq!(v["status"], "new");
         assert_eq!(v["created"], "2026-11-23T15:00:00Z");
+        assert_eq!(v["due"], serde_json::Value::Null);
+        let due = Ticket {
+            due: parse_stamp("2026-12-24T16:00:00Z"),
+            ..Ticket::example(3)
+        };
+        let v = serde_json::to_value(TicketView::of(&due)).unwrap();
+        assert_eq!(v["due"], "2026-12-24T16:00:00Z");
         let merged = Ticket {
             merged: vec![5],
             ..Ticket::example(3)

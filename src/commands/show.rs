@@ -9,7 +9,8 @@ use crate::cli::ShowArgs;
 use crate::config::Config;
 use crate::desk::Thread;
 use crate::inbound::attachments_of;
-use crate::model::{HistoryEntry, HistoryKind, MailRecord, MailState, Time};
+use crate::model::{HistoryEntry, HistoryKind, MailRecord, MailState, Priority, Time};
+use crate::zone::Zone;
 use crate::term::{age, for_terminal, human_date, one_line, page, size, Paint};
 use crate::view::{describe, TicketView};
 
@@ -20,12 +21,20 @@ pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
         return crate::term::json(&TicketView::thread(&thread));
     }
     let paint = Paint::stdout();
-    let mut text = render(&thread, args.id, &paint, args.quoted, chrono::Utc::now());
-    text += &render_mail(&thread.mail, &paint);
+    let zone = &config.site.timezone;
+    let mut text = render(&thread, args.id, &paint, args.quoted, chrono::Utc::now(), zone);
+    text += &render_mail(&thread.mail, &paint, zone);
     page(&text)
 }
 
-fn render(thread: &Thread, asked: i64, paint: &Paint, quoted: bool, now: Time) -> String {
+fn render(
+    thread: &Thread,
+    asked: i64,
+    paint: &Paint,
+    quoted: bool,
+    now: Time,
+    zone: &Zone,
+) -> String {
     let t = &thread.ticket;
     let mut out = String::new();
     out += &paint.bold(&format!("Ticket #{}: {}", t.id, one_line(&t.subject)));
@@ -54,22 +63,30 @@ fn render(thread: &Thread, asked: i64, paint: &Paint, quoted: bool, now: Time) -
     }
     out += &field(
         "Opened:",
-        &format!("{} ({} ago)", human_date(t.created), age(t.created, now)),
+        &format!("{} ({} ago)", human_date(t.created, zone), age(t.created, now)),
     );
     if t.priority != 0 {
-        out += &field("Priority:", &t.priority.to_string());
+        out += &field("Priority:", Priority::of(t.priority).as_str());
+    }
+    if let Some(due) = t.due {
+        let overdue = if crate::view::is_overdue(t, now) {
+            " (overdue)"
+        } else {
+            ""
+        };
+        out += &field("Due:", &format!("{}{overdue}", human_date(due, zone)));
     }
     for e in &thread.history {
-        out += &entry(e, paint, quoted);
+        out += &entry(e, paint, quoted, zone);
     }
     out
 }
 
 /// One history entry: a change as one dim line between the messages, as in
 /// RT; a message as a heading, its text and its attachments.
-fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool) -> String {
+fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool, zone: &Zone) -> String {
     let who = one_line(&e.author);
-    let when = human_date(e.date);
+    let when = human_date(e.date, zone);
     let auto = if e.auto { " (automatic)" } else { "" };
     let change = |what: String| paint.dim(&format!("   * {when}  {who} {what}\n"));
     match e.kind {
@@ -78,9 +95,14 @@ fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool) -> String {
         | HistoryKind::Note
         | HistoryKind::Merge
         | HistoryKind::Watcher
-        | HistoryKind::Spam => change(one_line(&describe(e))),
+        | HistoryKind::Spam
+        | HistoryKind::Queue
+        | HistoryKind::Subject
+        | HistoryKind::Requestor
+        | HistoryKind::Priority
+        | HistoryKind::Due => change(one_line(&describe(e, zone))),
         HistoryKind::Create | HistoryKind::Correspond | HistoryKind::Comment => {
-            let verb = describe(e);
+            let verb = describe(e, zone);
             let mut out = String::from("\n");
             let head = format!("── {when}  {who} {verb}{auto} ");
             let rule = "─".repeat(72usize.saturating_sub(head.chars().count()));
@@ -128,7 +150,7 @@ fn entry(e: &HistoryEntry, paint: &Paint, quoted: bool) -> String {
 
 /// The mail the ticket caused, so that "did they get my answer?" has its
 /// answer on the same screen: one line each, with where it stands.
-fn render_mail(mails: &[MailRecord], paint: &Paint) -> String {
+fn render_mail(mails: &[MailRecord], paint: &Paint, zone: &Zone) -> String {
     if mails.is_empty() {
         return String::new();
     }
@@ -142,7 +164,7 @@ fn render_mail(mails: &[MailRecord], paint: &Paint) -> String {
         };
         out += &paint.dim(&format!(
             "   * {}  {} to {}: {state}\n",
-            human_date(m.created),
+            human_date(m.created, zone),
             m.kind.describe(),
             one_line(&m.recipients.join(", "))
         ));

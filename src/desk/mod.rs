@@ -8,11 +8,13 @@
 //! By concept: `deliver` (mail in), `change` (changes by people and the
 //! status rule), `send` (leases, back-off, flush), `read` (tickets, lists,
 //! the board and the feed), `signin` (passwords, sessions, tokens), `spam`
-//! (marking a ticket as spam, and undoing it), and `error`, the one vocabulary of refusals the front ends map.
+//! (marking a ticket as spam, and undoing it), `fields` (queue, subject,
+//! requestor, priority, due), and `error`, the one vocabulary of refusals the front ends map.
 
 mod change;
 mod deliver;
 mod error;
+mod fields;
 mod mailer;
 mod read;
 mod send;

@@ -18,7 +18,7 @@ use super::extract::{IfMatch, Json};
 use super::Shared;
 use crate::address::Address;
 use crate::desk::{search_limit, Act, Desk, Error, Surface};
-use crate::model::{Filter, Status};
+use crate::model::{Filter, Sort, Status};
 use crate::view::{BoardView, CardView, HitView, TicketView};
 
 /// The API's routes, nested under `/api`.
@@ -36,6 +36,7 @@ pub fn router() -> Router<Shared> {
         .route("/search", get(search))
         .route("/board", get(board))
         .route("/events", get(events::stream))
+        .merge(super::fields::api())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,11 +44,19 @@ pub struct ListQuery {
     status: Option<String>,
     queue: Option<String>,
     owner: Option<String>,
+    sort: Option<String>,
 }
 
 /// `status=open` or `status=new,open`.
 fn statuses(s: Option<&str>) -> Result<Vec<Status>, ApiError> {
     Status::parse_list(s).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// `sort=updated|created|priority|due` (SPEC §5 `list --sort`).
+fn sort_of(s: Option<String>) -> Result<Option<Sort>, ApiError> {
+    nonempty(s)
+        .map(|s| s.parse().map_err(ApiError::BadRequest))
+        .transpose()
 }
 
 fn nonempty(s: Option<String>) -> Option<String> {
@@ -64,6 +73,7 @@ async fn list(
         statuses: statuses(q.status.as_deref())?,
         queue: nonempty(q.queue),
         owner: nonempty(q.owner),
+        sort: sort_of(q.sort)?,
         ..Filter::default()
     };
     let json = state
@@ -166,7 +176,7 @@ async fn board(
 /// Runs a change of ticket `id` by `who` and answers the ticket it left
 /// (`f` returns which: a merge answers the ticket merged into); a stale
 /// version answers 412 with the ticket as it is now.
-async fn change(
+pub(super) async fn change(
     state: Shared,
     id: i64,
     staff: Staff,

@@ -193,6 +193,10 @@ fn pages() -> Result<Environment<'static>> {
         ("board.html", include_str!("templates/board.html")),
         ("list.html", include_str!("templates/list.html")),
         ("thread.html", include_str!("templates/thread.html")),
+        (
+            "thread/fields.html",
+            include_str!("templates/thread/fields.html"),
+        ),
     ] {
         env.add_template(name, text)?;
     }

@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_changes_and_sign_in.sql"),
     include_str!("migrations/003_spam.sql"),
+    include_str!("migrations/004_due.sql"),
 ];
 
 /// A host that dies inside a transaction must not hold its locks for long:
@@ -507,10 +508,11 @@ mod tests {
 
     #[test]
     fn migrations_are_ordered_and_the_feed_counter_starts_at_zero() {
-        assert_eq!(MIGRATIONS.len(), 3);
+        assert_eq!(MIGRATIONS.len(), 4);
         assert!(MIGRATIONS[0].contains("CREATE TABLE tickets"));
         assert!(MIGRATIONS[1].contains("INSERT INTO feed (one, last) VALUES (true, 0)"));
         assert!(MIGRATIONS[2].contains("CREATE TABLE spam_senders"));
+        assert!(MIGRATIONS[3].contains("ADD COLUMN due timestamptz"));
         // The unique key that errors.rs treats as the duplicate-delivery race.
         assert!(MIGRATIONS[0].contains(errors::MESSAGE_KEY_CONSTRAINT));
     }
