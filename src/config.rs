@@ -675,7 +675,10 @@ mod tests {
         assert_eq!(Config::parse("").unwrap().site.timezone.name(), "UTC");
         let err = Config::parse("[site]\nname = \"x\"\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
         assert!(err.starts_with("3:"), "{err}");
-        assert!(err.contains("site.timezone") && err.contains("Mars/Olympus"), "{err}");
+        assert!(
+            err.contains("site.timezone") && err.contains("Mars/Olympus"),
+            "{err}"
+        );
         if std::path::Path::new("/usr/share/zoneinfo/Europe/Paris").exists() {
             let c = Config::parse("[site]\ntimezone = \"Europe/Paris\"\n").unwrap();
             assert_eq!(c.site.timezone.name(), "Europe/Paris");

@@ -604,7 +604,12 @@ impl std::str::FromStr for Sort {
         Sort::ALL
             .into_iter()
             .find(|o| o.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown sort {:?} (updated, created, priority or due)", s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown sort {:?} (updated, created, priority or due)",
+                    s.trim()
+                )
+            })
     }
 }
 
@@ -664,8 +669,13 @@ impl std::str::FromStr for Priority {
         let s = s.trim();
         Priority::ALL
             .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s) || p.number().to_string() == s.trim_start_matches('+'))
-            .ok_or_else(|| format!("unknown priority {s:?} (low, normal, high, urgent, or -1 to 2)"))
+            .find(|p| {
+                p.as_str().eq_ignore_ascii_case(s)
+                    || p.number().to_string() == s.trim_start_matches('+')
+            })
+            .ok_or_else(|| {
+                format!("unknown priority {s:?} (low, normal, high, urgent, or -1 to 2)")
+            })
     }
 }
 
@@ -790,7 +800,10 @@ mod tests {
     #[test]
     fn sorts_are_words() {
         assert_eq!("Due".parse::<Sort>(), Ok(Sort::Due));
-        assert!("age".parse::<Sort>().unwrap_err().contains("updated, created, priority or due"));
+        assert!("age"
+            .parse::<Sort>()
+            .unwrap_err()
+            .contains("updated, created, priority or due"));
     }
 
     #[test]

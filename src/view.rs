@@ -141,7 +141,8 @@ impl<'a> EntryView<'a> {
 /// for an entry with a message, the verb of its heading. Times in `zone`.
 pub fn describe(e: &HistoryEntry, zone: &Zone) -> String {
     let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-    let priority = |v: &Option<String>| match v.as_deref().and_then(|p| p.parse::<Priority>().ok()) {
+    let priority = |v: &Option<String>| match v.as_deref().and_then(|p| p.parse::<Priority>().ok())
+    {
         Some(p) => p.as_str().to_string(),
         None => value(v),
     };
@@ -505,7 +506,10 @@ impl<'a> FieldsView<'a> {
             priority: Priority::of(t.priority).as_str(),
             priorities: Priority::ALL.map(Priority::as_str),
             due: t.due.map(|d| human_date(d, zone)),
-            due_value: t.due.map(|d| crate::zone::form_value(d, zone)).unwrap_or_default(),
+            due_value: t
+                .due
+                .map(|d| crate::zone::form_value(d, zone))
+                .unwrap_or_default(),
             overdue: is_overdue(t, now),
             timezone: zone.name(),
             removable: t

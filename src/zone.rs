@@ -17,7 +17,11 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use crate::model::Time;
 
 /// Where the system keeps its zoneinfo files (jiff's list for Unix).
-const ZONEINFO: [&str; 3] = ["/usr/share/zoneinfo", "/usr/share/lib/zoneinfo", "/etc/zoneinfo"];
+const ZONEINFO: [&str; 3] = [
+    "/usr/share/zoneinfo",
+    "/usr/share/lib/zoneinfo",
+    "/etc/zoneinfo",
+];
 
 /// A time zone by its IANA name.
 #[derive(Clone)]
@@ -51,7 +55,11 @@ impl Zone {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
             });
-        let unknown = || format!("unknown time zone {name:?} (an IANA name such as \"Europe/Paris\", or \"UTC\")");
+        let unknown = || {
+            format!(
+                "unknown time zone {name:?} (an IANA name such as \"Europe/Paris\", or \"UTC\")"
+            )
+        };
         if !plain {
             return Err(unknown());
         }
@@ -153,7 +161,10 @@ pub fn parse_due(input: &str, now: Time, zone: &Zone) -> Result<Option<Time>, St
     }
     if let Some(span) = s.strip_prefix('+') {
         let split = span.len().saturating_sub(1);
-        let (n, unit) = (span.get(..split).ok_or_else(bad)?, span.get(split..).ok_or_else(bad)?);
+        let (n, unit) = (
+            span.get(..split).ok_or_else(bad)?,
+            span.get(split..).ok_or_else(bad)?,
+        );
         let n: i64 = n
             .parse()
             .ok()
@@ -166,7 +177,9 @@ pub fn parse_due(input: &str, now: Time, zone: &Zone) -> Result<Option<Time>, St
             "w" => 7 * 86_400,
             _ => return Err(bad()),
         };
-        return Ok(Some(crate::model::to_second(now) + chrono::Duration::seconds(n * secs)));
+        return Ok(Some(
+            crate::model::to_second(now) + chrono::Duration::seconds(n * secs),
+        ));
     }
     if let Some(t) = crate::model::parse_stamp(s) {
         return Ok(Some(crate::model::to_second(t)));
@@ -174,10 +187,15 @@ pub fn parse_due(input: &str, now: Time, zone: &Zone) -> Result<Option<Time>, St
     let local = if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         d.and_time(NaiveTime::MIN)
     } else {
-        ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-            .ok_or_else(bad)?
+        [
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%d %H:%M:%S",
+        ]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .ok_or_else(bad)?
     };
     zone.instant(local).map(Some).ok_or_else(bad)
 }
@@ -203,14 +221,33 @@ mod tests {
         let utc = Zone::utc();
         let due = |s: &str| parse_due(s, now, &utc).map(|t| t.map(stamp));
         assert_eq!(due("2026-12-24"), Ok(Some("2026-12-24T00:00:00Z".into())));
-        assert_eq!(due("2026-12-24T17:00"), Ok(Some("2026-12-24T17:00:00Z".into())));
-        assert_eq!(due(" 2026-12-24 17:00:05 "), Ok(Some("2026-12-24T17:00:05Z".into())));
+        assert_eq!(
+            due("2026-12-24T17:00"),
+            Ok(Some("2026-12-24T17:00:00Z".into()))
+        );
+        assert_eq!(
+            due(" 2026-12-24 17:00:05 "),
+            Ok(Some("2026-12-24T17:00:05Z".into()))
+        );
         assert_eq!(due("+3d"), Ok(Some("2026-12-04T10:20:30Z".into())));
         assert_eq!(due("+4h"), Ok(Some("2026-12-01T14:20:30Z".into())));
         assert_eq!(due("+30m"), Ok(Some("2026-12-01T10:50:30Z".into())));
-        assert_eq!(due("2026-12-24T17:00:00+01:00"), Ok(Some("2026-12-24T16:00:00Z".into())));
+        assert_eq!(
+            due("2026-12-24T17:00:00+01:00"),
+            Ok(Some("2026-12-24T16:00:00Z".into()))
+        );
         assert_eq!(due("None"), Ok(None));
-        for wrong in ["", "tomorrow", "+3", "+d", "+0d", "+3y", "2026-13-01", "24.12.2026", "+-3d"] {
+        for wrong in [
+            "",
+            "tomorrow",
+            "+3",
+            "+d",
+            "+0d",
+            "+3y",
+            "2026-13-01",
+            "24.12.2026",
+            "+-3d",
+        ] {
             let e = due(wrong).unwrap_err();
             assert!(e.starts_with("cannot read the due date"), "{wrong}: {e}");
         }
@@ -229,17 +266,32 @@ mod tests {
         // The hour skipped in spring: the later reading.
         assert_eq!(due("2026-03-29T02:30"), Some("2026-03-29T01:30:00Z".into()));
         // With its own offset, the zone is not asked.
-        assert_eq!(due("2026-12-24T17:00:00Z"), Some("2026-12-24T17:00:00Z".into()));
+        assert_eq!(
+            due("2026-12-24T17:00:00Z"),
+            Some("2026-12-24T17:00:00Z".into())
+        );
         let (local, abbr) = paris.local(at("2026-12-24T16:00:00Z"));
-        assert_eq!((local.to_string().as_str(), abbr.as_str()), ("2026-12-24 17:00:00", "CET"));
+        assert_eq!(
+            (local.to_string().as_str(), abbr.as_str()),
+            ("2026-12-24 17:00:00", "CET")
+        );
         assert_eq!(paris.local(at("2026-07-01T12:00:00Z")).1, "CEST");
-        assert_eq!(form_value(at("2026-12-24T16:00:00Z"), &paris), "2026-12-24T17:00");
+        assert_eq!(
+            form_value(at("2026-12-24T16:00:00Z"), &paris),
+            "2026-12-24T17:00"
+        );
     }
 
     #[test]
     fn a_zone_is_an_iana_name_and_nothing_else() {
         assert_eq!(Zone::named("utc").unwrap().name(), "UTC");
-        for wrong in ["Mars/Olympus", "../../etc/passwd", "/etc/localtime", "Europe/../UTC", ""] {
+        for wrong in [
+            "Mars/Olympus",
+            "../../etc/passwd",
+            "/etc/localtime",
+            "Europe/../UTC",
+            "",
+        ] {
             let e = Zone::named(wrong).unwrap_err();
             assert!(e.contains("time zone"), "{wrong}: {e}");
         }

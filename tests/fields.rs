@@ -39,7 +39,12 @@ fn queue_moves_a_ticket_and_writes_it_in_the_history_without_mail() {
     let e = last_entry(&desk, 1);
     assert_eq!(
         (&e["kind"], &e["author"], &e["old"], &e["new"]),
-        (&json!("queue"), &json!(ADMIN), &json!("general"), &json!("web"))
+        (
+            &json!("queue"),
+            &json!(ADMIN),
+            &json!("general"),
+            &json!("web")
+        )
     );
     assert_eq!(ids(&desk.list(&["--queue", "web"])), [1]);
     assert!(desk.take_mail().is_empty(), "a queue change mails no one");
@@ -95,7 +100,10 @@ fn edit_corrects_the_subject_and_the_requestor_who_then_watches_and_gets_replies
     assert_eq!(t["requestor"], "maria@example.net");
     assert_eq!(t["watchers"], json!([JOHN, "maria@example.net"]));
     let kinds = desk.kinds(1);
-    assert_eq!(kinds[kinds.len() - 3..], ["subject", "requestor", "watcher"]);
+    assert_eq!(
+        kinds[kinds.len() - 3..],
+        ["subject", "requestor", "watcher"]
+    );
     let h = t["history"].as_array().unwrap();
     let subject = &h[h.len() - 3];
     assert_eq!(
@@ -149,7 +157,10 @@ fn edit_refuses_what_is_not_an_address_our_own_addresses_and_nothing_at_all() {
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
     let t = desk.show(1);
-    assert_eq!((&t["requestor"], &t["subject"]), (&json!(JOHN), &json!("Printer")));
+    assert_eq!(
+        (&t["requestor"], &t["subject"]),
+        (&json!(JOHN), &json!("Printer"))
+    );
     assert_eq!(desk.kinds(1), ["create"]);
 }
 
@@ -173,7 +184,10 @@ fn priority_takes_the_word_or_the_number_and_json_carries_the_number() {
     desk.run(&["priority", "1", "High"], b"").ok();
     assert_eq!(desk.list(&[])[0]["priority"], 1);
     let shown = desk.run(&["show", "1"], b"").ok().stdout;
-    assert!(shown.contains(&format!("{:<11}high", "Priority:")), "{shown}");
+    assert!(
+        shown.contains(&format!("{:<11}high", "Priority:")),
+        "{shown}"
+    );
     assert!(
         shown.contains("changed the priority from urgent to low"),
         "{shown}"
@@ -227,7 +241,10 @@ fn due_dates_are_read_in_the_site_timezone_and_kept_in_utc() {
     desk.run(&["due", "1", "none"], b"").ok();
     assert_eq!(desk.show(1)["due"], Value::Null);
     let e = last_entry(&desk, 1);
-    assert_eq!((&e["old"], &e["new"]), (&json!("2026-07-13T22:00:00Z"), &json!("")));
+    assert_eq!(
+        (&e["old"], &e["new"]),
+        (&json!("2026-07-13T22:00:00Z"), &json!(""))
+    );
 }
 
 #[test]
@@ -328,7 +345,12 @@ fn list_sorts_by_updated_and_created_most_recent_first() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|t| (t[field].as_str().unwrap().to_string(), t["id"].as_i64().unwrap()))
+            .map(|t| {
+                (
+                    t[field].as_str().unwrap().to_string(),
+                    t["id"].as_i64().unwrap(),
+                )
+            })
             .collect();
         // Newest first; a tie (the same second) newest ticket first.
         assert!(
@@ -344,7 +366,10 @@ fn list_sorts_by_updated_and_created_most_recent_first() {
         .iter()
         .position(|t| t["id"] == 1)
         .unwrap();
-    assert!(updated[0]["updated"] == updated[one]["updated"], "{updated}");
+    assert!(
+        updated[0]["updated"] == updated[one]["updated"],
+        "{updated}"
+    );
 }
 
 // ----------------------------------------------------------------- migrate

@@ -46,24 +46,48 @@ fn last_entry(t: &Value) -> Value {
 #[test]
 fn each_field_change_answers_the_ticket_with_its_etag_as_show_would() {
     let (desk, server, bearer) = served("");
-    let r = post_json(&server, &bearer, "/api/tickets/1/queue", json!({"queue": "web"})).status(200);
+    let r = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/1/queue",
+        json!({"queue": "web"}),
+    )
+    .status(200);
     let t = r.json();
     assert_eq!(t["queue"], "web");
-    assert_eq!(r.header("etag"), Some(format!("\"{}\"", t["version"]).as_str()));
+    assert_eq!(
+        r.header("etag"),
+        Some(format!("\"{}\"", t["version"]).as_str())
+    );
     assert_eq!(last_entry(&t)["kind"], "queue");
 
-    let t = post_json(&server, &bearer, "/api/tickets/1/priority", json!({"priority": "urgent"}))
-        .status(200)
-        .json();
+    let t = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/1/priority",
+        json!({"priority": "urgent"}),
+    )
+    .status(200)
+    .json();
     assert_eq!(t["priority"], 2);
-    let t = post_json(&server, &bearer, "/api/tickets/1/priority", json!({"priority": -1}))
-        .status(200)
-        .json();
+    let t = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/1/priority",
+        json!({"priority": -1}),
+    )
+    .status(200)
+    .json();
     assert_eq!(t["priority"], -1);
 
-    let t = post_json(&server, &bearer, "/api/tickets/1/due", json!({"due": "2026-12-24T17:00"}))
-        .status(200)
-        .json();
+    let t = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/1/due",
+        json!({"due": "2026-12-24T17:00"}),
+    )
+    .status(200)
+    .json();
     assert_eq!(t["due"], "2026-12-24T17:00:00Z");
     let t = post_json(&server, &bearer, "/api/tickets/1/due", json!({"due": null}))
         .status(200)
@@ -82,20 +106,38 @@ fn each_field_change_answers_the_ticket_with_its_etag_as_show_would() {
     )
     .status(200)
     .json();
-    assert_eq!((&t["subject"], &t["requestor"]), (&json!("Printer smokes"), &json!("kim@example.org")));
+    assert_eq!(
+        (&t["subject"], &t["requestor"]),
+        (&json!("Printer smokes"), &json!("kim@example.org"))
+    );
     assert_eq!(t["watchers"], json!([JOHN, "kim@example.org"]));
     // The API's ticket is the command's.
-    assert_json(&desk.show(1), &server.get("/api/tickets/1", &[("Authorization", &bearer)]).json());
+    assert_json(
+        &desk.show(1),
+        &server
+            .get("/api/tickets/1", &[("Authorization", &bearer)])
+            .json(),
+    );
 }
 
 #[test]
 fn watchers_are_added_and_removed_and_the_requestor_stays() {
     let (desk, server, bearer) = served("");
-    let t = post_json(&server, &bearer, "/api/tickets/1/watchers", json!({"add": "Pat@Example.org"}))
-        .status(200)
-        .json();
+    let t = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/1/watchers",
+        json!({"add": "Pat@Example.org"}),
+    )
+    .status(200)
+    .json();
     assert_eq!(t["watchers"], json!([JOHN, "pat@example.org"]));
-    let again = post_json(&server, &bearer, "/api/tickets/1/watchers", json!({"add": "pat@example.org"}));
+    let again = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/1/watchers",
+        json!({"add": "pat@example.org"}),
+    );
     assert_eq!(again.status, 409, "{}", again.body);
     let ours = post_json(
         &server,
@@ -104,11 +146,21 @@ fn watchers_are_added_and_removed_and_the_requestor_stays() {
         json!({"add": "submit@help.example.org"}),
     );
     assert_eq!(ours.status, 400, "{}", ours.body);
-    let t = post_json(&server, &bearer, "/api/tickets/1/watchers", json!({"remove": "pat@example.org"}))
-        .status(200)
-        .json();
+    let t = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/1/watchers",
+        json!({"remove": "pat@example.org"}),
+    )
+    .status(200)
+    .json();
     assert_eq!(t["watchers"], json!([JOHN]));
-    let requestor = post_json(&server, &bearer, "/api/tickets/1/watchers", json!({"remove": JOHN}));
+    let requestor = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/1/watchers",
+        json!({"remove": JOHN}),
+    );
     assert_eq!(requestor.status, 409, "{}", requestor.body);
     let both = post_json(
         &server,
@@ -125,13 +177,37 @@ fn bad_input_is_400_naming_what_is_allowed_and_changes_nothing() {
     let (desk, server, bearer) = served("");
     let before = desk.show(1);
     for (path, body, says) in [
-        ("/api/tickets/1/queue", json!({"queue": "wbe"}), "the queues are general, web"),
-        ("/api/tickets/1/queue", json!({"queue": "spam"}), "pipedesk spam"),
-        ("/api/tickets/1/priority", json!({"priority": "asap"}), "low, normal, high, urgent"),
-        ("/api/tickets/1/priority", json!({"priority": true}), "neither a word"),
-        ("/api/tickets/1/due", json!({"due": "tomorrow"}), "cannot read the due date"),
+        (
+            "/api/tickets/1/queue",
+            json!({"queue": "wbe"}),
+            "the queues are general, web",
+        ),
+        (
+            "/api/tickets/1/queue",
+            json!({"queue": "spam"}),
+            "pipedesk spam",
+        ),
+        (
+            "/api/tickets/1/priority",
+            json!({"priority": "asap"}),
+            "low, normal, high, urgent",
+        ),
+        (
+            "/api/tickets/1/priority",
+            json!({"priority": true}),
+            "neither a word",
+        ),
+        (
+            "/api/tickets/1/due",
+            json!({"due": "tomorrow"}),
+            "cannot read the due date",
+        ),
         ("/api/tickets/1/due", json!({}), "null for none"),
-        ("/api/tickets/1/edit", json!({"requestor": "nobody"}), "not a mail address"),
+        (
+            "/api/tickets/1/edit",
+            json!({"requestor": "nobody"}),
+            "not a mail address",
+        ),
         ("/api/tickets/1/edit", json!({}), "nothing to change"),
     ] {
         let r = post_json(&server, &bearer, path, body.clone());
@@ -139,7 +215,12 @@ fn bad_input_is_400_naming_what_is_allowed_and_changes_nothing() {
         let error = r.json()["error"].as_str().unwrap_or_default().to_string();
         assert!(error.contains(says), "{path} {body}: {error}");
     }
-    let missing = post_json(&server, &bearer, "/api/tickets/9/priority", json!({"priority": 1}));
+    let missing = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/9/priority",
+        json!({"priority": 1}),
+    );
     assert_eq!(missing.status, 404, "{}", missing.body);
     assert_json(&before, &desk.show(1));
 }
@@ -197,7 +278,10 @@ fn the_list_sorts_on_the_api_and_on_the_page() {
     assert_eq!(ids("/api/tickets?sort=due"), [2, 3, 1]);
     let bad = server.get("/api/tickets?sort=age", &[("Authorization", &bearer)]);
     assert_eq!(bad.status, 400, "{}", bad.body);
-    assert!(bad.json()["error"].as_str().unwrap().contains("updated, created, priority or due"));
+    assert!(bad.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("updated, created, priority or due"));
     // The page: its filter form offers the sorts, and the rows follow.
     let cookie = server.sign_in(ADMIN);
     let page = server
@@ -205,7 +289,10 @@ fn the_list_sorts_on_the_api_and_on_the_page() {
         .status(200)
         .body;
     assert!(page.contains("<select name=\"sort\">"), "{page}");
-    assert!(page.contains("<option value=\"due\">due</option>"), "{page}");
+    assert!(
+        page.contains("<option value=\"due\">due</option>"),
+        "{page}"
+    );
     let at = |n: i64| page.find(&format!("href=\"/tickets/{n}\"")).unwrap();
     assert!(at(1) < at(3) && at(3) < at(2), "rows out of priority order");
     server
@@ -216,12 +303,17 @@ fn the_list_sorts_on_the_api_and_on_the_page() {
 #[test]
 fn board_cards_carry_priority_and_due_in_the_board_and_the_event_stream() {
     let (desk, server, bearer) = served("");
-    let seq = server.get("/api/board", &[("Authorization", &bearer)]).json()["seq"]
+    let seq = server
+        .get("/api/board", &[("Authorization", &bearer)])
+        .json()["seq"]
         .as_i64()
         .unwrap();
     desk.run(&["priority", "2", "urgent"], b"").ok();
     desk.run(&["due", "2", "2026-01-02T03:04"], b"").ok();
-    let board = server.get("/api/board", &[("Authorization", &bearer)]).status(200).json();
+    let board = server
+        .get("/api/board", &[("Authorization", &bearer)])
+        .status(200)
+        .json();
     let card = board["cards"]
         .as_array()
         .unwrap()
@@ -229,16 +321,32 @@ fn board_cards_carry_priority_and_due_in_the_board_and_the_event_stream() {
         .find(|c| c["id"] == 2)
         .cloned()
         .unwrap();
-    assert_eq!((&card["priority"], &card["due"]), (&json!(2), &json!("2026-01-02T03:04:00Z")));
-    let one = board["cards"].as_array().unwrap().iter().find(|c| c["id"] == 1).cloned().unwrap();
+    assert_eq!(
+        (&card["priority"], &card["due"]),
+        (&json!(2), &json!("2026-01-02T03:04:00Z"))
+    );
+    let one = board["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == 1)
+        .cloned()
+        .unwrap();
     assert_eq!((&one["priority"], &one["due"]), (&json!(0), &Value::Null));
     let events = server.events(
         "/api/events",
-        &[("Authorization", &bearer), ("Last-Event-ID", &seq.to_string())],
+        &[
+            ("Authorization", &bearer),
+            ("Last-Event-ID", &seq.to_string()),
+        ],
         Duration::from_secs(20),
         |e| e.iter().any(|e| e.json()["due"].is_string()),
     );
-    let last = events.iter().rev().find(|e| e.json()["id"] == 2).expect("an event for #2");
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e.json()["id"] == 2)
+        .expect("an event for #2");
     assert_eq!(last.json()["priority"], 2);
     assert_eq!(last.json()["due"], "2026-01-02T03:04:00Z");
     // The board page hands its script the priority words and the zone.
@@ -254,7 +362,10 @@ fn board_cards_carry_priority_and_due_in_the_board_and_the_event_stream() {
 fn the_thread_page_has_a_form_for_each_field_and_they_go_through_the_desk() {
     let (desk, server, _) = served("[site]\ntimezone = \"Europe/Paris\"\n");
     let cookie = server.sign_in(ADMIN);
-    let page = server.get("/tickets/1", &[("Cookie", &cookie)]).status(200).body;
+    let page = server
+        .get("/tickets/1", &[("Cookie", &cookie)])
+        .status(200)
+        .body;
     for action in ["queue", "priority", "due", "edit", "watch"] {
         assert!(
             page.contains(&format!("data-action=\"{action}\"")),
@@ -268,34 +379,85 @@ fn the_thread_page_has_a_form_for_each_field_and_they_go_through_the_desk() {
         r.header("location").unwrap_or_default().to_string()
     };
     let v = || desk.show(1)["version"].to_string();
-    assert_eq!(back(server.form(&cookie, "/tickets/1/queue", &format!("queue=web&version={}", v()))), "/tickets/1");
-    assert_eq!(back(server.form(&cookie, "/tickets/1/priority", &format!("priority=high&version={}", v()))), "/tickets/1");
+    assert_eq!(
+        back(server.form(
+            &cookie,
+            "/tickets/1/queue",
+            &format!("queue=web&version={}", v())
+        )),
+        "/tickets/1"
+    );
+    assert_eq!(
+        back(server.form(
+            &cookie,
+            "/tickets/1/priority",
+            &format!("priority=high&version={}", v())
+        )),
+        "/tickets/1"
+    );
     // A datetime-local field's value, in site.timezone.
-    back(server.form(&cookie, "/tickets/1/due", &format!("due=2026-12-24T17%3A00&version={}", v())));
+    back(server.form(
+        &cookie,
+        "/tickets/1/due",
+        &format!("due=2026-12-24T17%3A00&version={}", v()),
+    ));
     back(server.form(
         &cookie,
         "/tickets/1/edit",
-        &format!("subject=Printer+smokes&requestor=john%40example.com&version={}", v()),
+        &format!(
+            "subject=Printer+smokes&requestor=john%40example.com&version={}",
+            v()
+        ),
     ));
-    back(server.form(&cookie, "/tickets/1/watchers", &format!("add=pat%40example.org&version={}", v())));
+    back(server.form(
+        &cookie,
+        "/tickets/1/watchers",
+        &format!("add=pat%40example.org&version={}", v()),
+    ));
     let t = desk.show(1);
     assert_eq!(
         (&t["queue"], &t["priority"], &t["due"], &t["subject"]),
-        (&json!("web"), &json!(1), &json!("2026-12-24T16:00:00Z"), &json!("Printer smokes"))
+        (
+            &json!("web"),
+            &json!(1),
+            &json!("2026-12-24T16:00:00Z"),
+            &json!("Printer smokes")
+        )
     );
     assert_eq!(t["watchers"], json!([JOHN, "pat@example.org"]));
     // The page shows them back, the due date in the zone.
-    let page = server.get("/tickets/1", &[("Cookie", &cookie)]).status(200).body;
+    let page = server
+        .get("/tickets/1", &[("Cookie", &cookie)])
+        .status(200)
+        .body;
     assert!(page.contains("Thu 24 Dec 2026 17:00 CET"), "{page}");
     assert!(page.contains("value=\"2026-12-24T17:00\""), "{page}");
-    assert!(page.contains("changed the priority from normal to high"), "{page}");
-    assert!(page.contains("<option value=\"pat@example.org\">"), "a watcher to remove: {page}");
+    assert!(
+        page.contains("changed the priority from normal to high"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<option value=\"pat@example.org\">"),
+        "a watcher to remove: {page}"
+    );
     // Remove, clear, and a refusal that comes back as a notice.
-    back(server.form(&cookie, "/tickets/1/watchers", &format!("remove=pat%40example.org&version={}", v())));
-    back(server.form(&cookie, "/tickets/1/due", &format!("due=2026-12-24T17%3A00&clear=1&version={}", v())));
+    back(server.form(
+        &cookie,
+        "/tickets/1/watchers",
+        &format!("remove=pat%40example.org&version={}", v()),
+    ));
+    back(server.form(
+        &cookie,
+        "/tickets/1/due",
+        &format!("due=2026-12-24T17%3A00&clear=1&version={}", v()),
+    ));
     let t = desk.show(1);
     assert_eq!((&t["watchers"], &t["due"]), (&json!([JOHN]), &Value::Null));
-    let refused = back(server.form(&cookie, "/tickets/1/queue", &format!("queue=nowhere&version={}", v())));
+    let refused = back(server.form(
+        &cookie,
+        "/tickets/1/queue",
+        &format!("queue=nowhere&version={}", v()),
+    ));
     assert!(refused.starts_with("/tickets/1?notice="), "{refused}");
     assert!(refused.contains("unknown%20queue"), "{refused}");
     // A stale version changes nothing.

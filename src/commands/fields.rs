@@ -21,7 +21,10 @@ fn act(config: &Config, author: Option<&str>) -> Result<Act> {
 pub fn queue(config: &Arc<Config>, args: QueueArgs) -> Result<()> {
     let act = act(config, args.author.as_deref())?;
     let changed = desk(config)?.set_queue(args.id, &args.queue, &act)?;
-    report(&changed, format!("queue {}", one_line(&changed.ticket.queue)))
+    report(
+        &changed,
+        format!("queue {}", one_line(&changed.ticket.queue)),
+    )
 }
 
 pub fn edit(config: &Arc<Config>, args: EditArgs) -> Result<()> {

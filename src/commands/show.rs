@@ -10,9 +10,9 @@ use crate::config::Config;
 use crate::desk::Thread;
 use crate::inbound::attachments_of;
 use crate::model::{HistoryEntry, HistoryKind, MailRecord, MailState, Priority, Time};
-use crate::zone::Zone;
 use crate::term::{age, for_terminal, human_date, one_line, page, size, Paint};
 use crate::view::{describe, TicketView};
+use crate::zone::Zone;
 
 pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
     let mut desk = crate::commands::desk(config)?;
@@ -22,7 +22,14 @@ pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
     }
     let paint = Paint::stdout();
     let zone = &config.site.timezone;
-    let mut text = render(&thread, args.id, &paint, args.quoted, chrono::Utc::now(), zone);
+    let mut text = render(
+        &thread,
+        args.id,
+        &paint,
+        args.quoted,
+        chrono::Utc::now(),
+        zone,
+    );
     text += &render_mail(&thread.mail, &paint, zone);
     page(&text)
 }
@@ -63,7 +70,11 @@ fn render(
     }
     out += &field(
         "Opened:",
-        &format!("{} ({} ago)", human_date(t.created, zone), age(t.created, now)),
+        &format!(
+            "{} ({} ago)",
+            human_date(t.created, zone),
+            age(t.created, now)
+        ),
     );
     if t.priority != 0 {
         out += &field("Priority:", Priority::of(t.priority).as_str());

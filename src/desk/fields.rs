@@ -62,10 +62,9 @@ impl Desk {
             None => None,
         };
         if subject.is_none() && requestor.is_none() {
-            return Err(Error::BadInput(
-                "nothing to change: give a subject or a requestor".into(),
-            )
-            .into());
+            return Err(
+                Error::BadInput("nothing to change: give a subject or a requestor".into()).into(),
+            );
         }
         let who = act.who.as_str();
         let now = act.now;
@@ -78,7 +77,10 @@ impl Desk {
                 );
                 fields.subject = s.to_string();
             }
-            if let Some(r) = requestor.as_ref().filter(|r| !r.eq_ignore_ascii_case(&t.requestor)) {
+            if let Some(r) = requestor
+                .as_ref()
+                .filter(|r| !r.eq_ignore_ascii_case(&t.requestor))
+            {
                 entries.push(
                     NewEntry::new(HistoryKind::Requestor, who).change(Some(&t.requestor), Some(r)),
                 );
@@ -92,7 +94,9 @@ impl Desk {
                 tx.add_history(t.id, e, now)?;
             }
             if let Some(r) = requestor.as_ref() {
-                if !t.watchers.iter().any(|w| r.eq_ignore_ascii_case(w)) && tx.add_watcher(t.id, r)? {
+                if !t.watchers.iter().any(|w| r.eq_ignore_ascii_case(w))
+                    && tx.add_watcher(t.id, r)?
+                {
                     tx.add_history(
                         t.id,
                         &NewEntry::new(HistoryKind::Watcher, who).change(None, Some(r)),
@@ -144,11 +148,16 @@ impl Desk {
                 return Ok(());
             }
             let word = |d: Option<Time>| d.map(stamp).unwrap_or_default();
-            tx.set_fields(t.id, &Fields { due, ..Fields::of(t) })?;
+            tx.set_fields(
+                t.id,
+                &Fields {
+                    due,
+                    ..Fields::of(t)
+                },
+            )?;
             tx.add_history(
                 t.id,
-                &NewEntry::new(HistoryKind::Due, who)
-                    .change(Some(&word(t.due)), Some(&word(due))),
+                &NewEntry::new(HistoryKind::Due, who).change(Some(&word(t.due)), Some(&word(due))),
                 now,
             )?;
             t.due = due;
@@ -194,10 +203,9 @@ fn clean_subject(s: &str) -> Result<String> {
         return Err(Error::BadInput("the subject cannot be empty".into()).into());
     }
     if s.len() > SUBJECT_MAX {
-        return Err(Error::BadInput(format!(
-            "the subject is longer than {SUBJECT_MAX} bytes"
-        ))
-        .into());
+        return Err(
+            Error::BadInput(format!("the subject is longer than {SUBJECT_MAX} bytes")).into(),
+        );
     }
     Ok(s.to_string())
 }
@@ -220,18 +228,25 @@ mod tests {
 
     #[test]
     fn a_queue_is_a_configured_one_and_never_spam() {
-        let config = Config::parse("[[queues]]\nname = \"Billing\"\naddress = \"billing\"\n").unwrap();
+        let config =
+            Config::parse("[[queues]]\nname = \"Billing\"\naddress = \"billing\"\n").unwrap();
         assert_eq!(destination(&config, " billing ").unwrap(), "Billing");
         assert_eq!(destination(&config, "general").unwrap(), "general");
         let e = destination(&config, "bilin").unwrap_err().to_string();
-        assert_eq!(e, "unknown queue \"bilin\" (the queues are general, Billing)");
+        assert_eq!(
+            e,
+            "unknown queue \"bilin\" (the queues are general, Billing)"
+        );
         let e = destination(&config, "SPAM").unwrap_err().to_string();
         assert!(e.contains("pipedesk spam"), "{e}");
     }
 
     #[test]
     fn a_subject_is_one_line_and_not_empty() {
-        assert_eq!(clean_subject("  Printer\r\nbroken ").unwrap(), "Printer  broken");
+        assert_eq!(
+            clean_subject("  Printer\r\nbroken ").unwrap(),
+            "Printer  broken"
+        );
         assert!(clean_subject(" \t").is_err());
         assert!(clean_subject(&"x".repeat(999)).is_err());
     }
