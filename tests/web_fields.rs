@@ -254,6 +254,14 @@ fn if_match_on_a_field_change_answers_412_with_the_ticket_as_it_is() {
     );
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.json()["due"], "2027-01-05T00:00:00Z");
+    // "none" as the command takes it, as well as null.
+    let none = post_json(
+        &server,
+        &bearer,
+        "/api/tickets/1/due",
+        json!({"due": "none"}),
+    );
+    assert_eq!(none.status(200).json()["due"], Value::Null);
 }
 
 #[test]

@@ -143,7 +143,8 @@ async fn api_due(
 ) -> Result<Response, ApiError> {
     let due = match b.due {
         Some(Value::Null) => "none".to_string(),
-        Some(Value::String(s)) if !s.trim().eq_ignore_ascii_case("none") => s,
+        // "none" too, as the command takes it.
+        Some(Value::String(s)) => s,
         _ => {
             return Err(ApiError::BadRequest(
                 "give \"due\": a date such as \"2026-12-24T17:00\", or null for none".into(),
