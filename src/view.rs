@@ -709,6 +709,54 @@ mod tests {
     }
 
     #[test]
+    fn field_changes_read_as_words_with_times_in_the_zone() {
+        let entry = |kind, old: &str, new: &str| HistoryEntry {
+            kind,
+            author: "stef@example.org".into(),
+            date: Ticket::example(1).created,
+            message: None,
+            old: Some(old.into()),
+            new: Some(new.into()),
+            note: None,
+            auto: false,
+        };
+        let utc = Zone::utc();
+        assert_eq!(
+            describe(&entry(HistoryKind::Priority, "0", "2"), &utc),
+            "changed the priority from normal to urgent"
+        );
+        assert_eq!(
+            describe(&entry(HistoryKind::Due, "", "2026-12-24T16:00:00Z"), &utc),
+            "set the due date to Thu 24 Dec 2026 16:00 UTC"
+        );
+        assert_eq!(
+            describe(&entry(HistoryKind::Due, "2026-12-24T16:00:00Z", ""), &utc),
+            "cleared the due date"
+        );
+        assert_eq!(
+            describe(&entry(HistoryKind::Queue, "general", "web"), &utc),
+            "moved the ticket from the queue general to web"
+        );
+        if let Ok(paris) = Zone::named("Europe/Paris") {
+            assert_eq!(
+                describe(&entry(HistoryKind::Due, "", "2026-12-24T16:00:00Z"), &paris),
+                "set the due date to Thu 24 Dec 2026 17:00 CET"
+            );
+        }
+        let late = Ticket {
+            due: parse_stamp("2026-01-01T00:00:00Z"),
+            ..Ticket::example(1)
+        };
+        let now = parse_stamp("2026-01-02T00:00:00Z").unwrap();
+        assert!(is_overdue(&late, now));
+        let done = Ticket {
+            status: Status::Resolved,
+            ..late.clone()
+        };
+        assert!(!is_overdue(&done, now) && !is_overdue(&Ticket::example(1), now));
+    }
+
+    #[test]
     fn the_thread_page_offers_every_move_the_desk_allows() {
         let offered =
             |from: Status| -> Vec<&str> { MoveView::from(from).iter().map(|m| m.action).collect() };
