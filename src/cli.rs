@@ -84,6 +84,17 @@ pub enum Command {
     /// its requestor's later new tickets open in `spam`. `--undo` puts it
     /// back in its queue, reopens it and forgets the sender.
     Spam(SpamArgs),
+    /// Move a ticket to another queue
+    Queue(QueueArgs),
+    /// Correct a ticket's subject or requestor (a new requestor watches it)
+    Edit(EditArgs),
+    /// Set a ticket's priority: low, normal, high, urgent (or -1 to 2)
+    Priority(PriorityArgs),
+    /// Set or clear a ticket's due date
+    ///
+    /// DATE is 2026-12-24 (the start of that day) or 2026-12-24T17:00, in
+    /// site.timezone; or +3d, +4h, +30m from now; or none to clear it.
+    Due(DueArgs),
     /// Add a watcher: they get staff replies on the ticket from now on
     Watch(WatchArgs),
     /// Remove a watcher (the requestor always stays)
@@ -188,6 +199,10 @@ pub struct ListArgs {
     /// Only tickets opened by this address
     #[arg(long, value_name = "ADDR")]
     pub requestor: Option<String>,
+    /// Order: updated (most recent first), created (newest first),
+    /// priority (urgent first), due (soonest first, none last)
+    #[arg(long, value_name = "ORDER")]
+    pub sort: Option<String>,
     /// At most this many tickets
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -334,6 +349,56 @@ pub struct MergeArgs {
     pub from: i64,
     /// The ticket that stays
     pub into: i64,
+    /// Who does it [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Ticket number
+    pub id: i64,
+    /// The queue: general or one of [[queues]] (spam is `pipedesk spam`)
+    pub queue: String,
+    /// Who does it [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Ticket number
+    pub id: i64,
+    /// The new subject
+    #[arg(long, value_name = "S")]
+    pub subject: Option<String>,
+    /// The new requestor (they become a watcher too)
+    #[arg(long, value_name = "ADDR")]
+    pub requestor: Option<String>,
+    /// Who does it [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PriorityArgs {
+    /// Ticket number
+    pub id: i64,
+    /// low, normal, high, urgent, or -1, 0, 1, 2
+    #[arg(allow_hyphen_values = true)]
+    pub priority: String,
+    /// Who does it [default: the first of staff.admins]
+    #[arg(long = "as", value_name = "ADDR")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DueArgs {
+    /// Ticket number
+    pub id: i64,
+    /// 2026-12-24, 2026-12-24T17:00 (in site.timezone), +3d, +4h, or none
+    #[arg(value_name = "DATE")]
+    pub due: String,
     /// Who does it [default: the first of staff.admins]
     #[arg(long = "as", value_name = "ADDR")]
     pub author: Option<String>,

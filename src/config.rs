@@ -49,6 +49,9 @@ pub struct Site {
     /// Mail for these domains is ours.
     pub domains: Vec<String>,
     pub database: Database,
+    /// Times for people and due dates given without a zone (SPEC §2);
+    /// a name the system's zoneinfo lacks is refused when the file loads.
+    pub timezone: crate::zone::Zone,
 }
 
 /// Where the tickets live (SPEC §2, §7): a SQLite file, or a PostgreSQL
@@ -273,6 +276,7 @@ impl Default for Site {
             name: "pipedesk".into(),
             domains: vec!["localhost".into()],
             database: Database::Sqlite(PathBuf::from("pipedesk.db")),
+            timezone: crate::zone::Zone::utc(),
         }
     }
 }
@@ -686,6 +690,21 @@ mod tests {
         assert!(err.contains("policy.unknown_ticket"), "{err}");
         let err = Config::parse("[mail]\ntransport = 7\n").unwrap_err();
         assert!(err.contains("mail.transport"), "{err}");
+    }
+
+    #[test]
+    fn a_time_zone_is_an_iana_name_and_a_bad_one_names_the_key() {
+        assert_eq!(Config::parse("").unwrap().site.timezone.name(), "UTC");
+        let err = Config::parse("[site]\nname = \"x\"\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(err.starts_with("3:"), "{err}");
+        assert!(
+            err.contains("site.timezone") && err.contains("Mars/Olympus"),
+            "{err}"
+        );
+        if std::path::Path::new("/usr/share/zoneinfo/Europe/Paris").exists() {
+            let c = Config::parse("[site]\ntimezone = \"Europe/Paris\"\n").unwrap();
+            assert_eq!(c.site.timezone.name(), "Europe/Paris");
+        }
     }
 
     #[test]

@@ -28,3 +28,4 @@ pub mod tag;
 pub mod term;
 pub mod view;
 pub mod web;
+pub mod zone;

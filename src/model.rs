@@ -136,6 +136,8 @@ pub struct Ticket {
     pub priority: i64,
     /// The requestor first, then the others in the order they were added.
     pub watchers: Vec<String>,
+    /// When it should be resolved by (SPEC §1), if ever.
+    pub due: Option<Time>,
     pub created: Time,
     pub updated: Time,
     /// Grows with every change to the ticket (SPEC §6's `If-Match`).
@@ -159,6 +161,7 @@ impl Ticket {
             owner: None,
             priority: 0,
             watchers: Vec::new(),
+            due: None,
             created: now,
             updated: now,
             version: 1,
@@ -180,6 +183,7 @@ impl Ticket {
             owner: None,
             priority: 0,
             watchers: vec!["john@example.com".into()],
+            due: None,
             created: t,
             updated: t,
             version: 1,
@@ -204,10 +208,17 @@ pub enum HistoryKind {
     /// Marked as spam (`new`: "spam", `old`: the queue it came from) or
     /// undone (`new`: "not spam"), SPEC §5.
     Spam,
+    /// Changes of a ticket's own fields (`old`/`new`: the values, `""`
+    /// for no due date; a priority as its number).
+    Queue,
+    Subject,
+    Requestor,
+    Priority,
+    Due,
 }
 
 impl HistoryKind {
-    pub const ALL: [HistoryKind; 9] = [
+    pub const ALL: [HistoryKind; 14] = [
         HistoryKind::Create,
         HistoryKind::Correspond,
         HistoryKind::Comment,
@@ -217,6 +228,11 @@ impl HistoryKind {
         HistoryKind::Merge,
         HistoryKind::Watcher,
         HistoryKind::Spam,
+        HistoryKind::Queue,
+        HistoryKind::Subject,
+        HistoryKind::Requestor,
+        HistoryKind::Priority,
+        HistoryKind::Due,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -230,6 +246,11 @@ impl HistoryKind {
             HistoryKind::Merge => "merge",
             HistoryKind::Watcher => "watcher",
             HistoryKind::Spam => "spam",
+            HistoryKind::Queue => "queue",
+            HistoryKind::Subject => "subject",
+            HistoryKind::Requestor => "requestor",
+            HistoryKind::Priority => "priority",
+            HistoryKind::Due => "due",
         }
     }
 
@@ -560,11 +581,126 @@ pub struct Filter {
     /// out `spam`, SPEC §5, §6).
     pub except_queue: Option<String>,
     pub limit: Option<usize>,
-    /// The most recently changed first, instead of `list`'s order.
-    pub recently_updated: bool,
     /// Only tickets nobody owns: what `owner` = `nobody` becomes in
     /// `normalised` (SPEC §5 `list --owner nobody`, §6 `owner=nobody`).
     pub unowned: bool,
+    /// The order; None: `list`'s own (not resolved first, newest first).
+    pub sort: Option<Sort>,
+}
+
+/// An order of `list --sort` (SPEC §5); ties go newest ticket first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// The most recently changed first.
+    Updated,
+    /// The most recently opened first.
+    Created,
+    /// Urgent first, low last.
+    Priority,
+    /// The soonest due first, those without a due date last.
+    Due,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 4] = [Sort::Updated, Sort::Created, Sort::Priority, Sort::Due];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Updated => "updated",
+            Sort::Created => "created",
+            Sort::Priority => "priority",
+            Sort::Due => "due",
+        }
+    }
+}
+
+impl std::str::FromStr for Sort {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Sort, String> {
+        Sort::ALL
+            .into_iter()
+            .find(|o| o.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown sort {:?} (updated, created, priority or due)",
+                    s.trim()
+                )
+            })
+    }
+}
+
+/// A ticket's priority (SPEC §1): stored and carried in JSON as its
+/// number, typed by people as the word or the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
+    pub fn number(self) -> i64 {
+        match self {
+            Priority::Low => -1,
+            Priority::Normal => 0,
+            Priority::High => 1,
+            Priority::Urgent => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    /// The priority of a stored number; one out of range (a hand-edited
+    /// database) reads as the nearest.
+    pub fn of(n: i64) -> Priority {
+        match n {
+            i64::MIN..=-1 => Priority::Low,
+            0 => Priority::Normal,
+            1 => Priority::High,
+            _ => Priority::Urgent,
+        }
+    }
+}
+
+impl std::str::FromStr for Priority {
+    type Err = String;
+
+    /// `low`, `normal`, `high`, `urgent` (any case), or `-1` … `2`.
+    fn from_str(s: &str) -> Result<Priority, String> {
+        let s = s.trim();
+        Priority::ALL
+            .into_iter()
+            .find(|p| {
+                p.as_str().eq_ignore_ascii_case(s)
+                    || p.number().to_string() == s.trim_start_matches('+')
+            })
+            .ok_or_else(|| {
+                format!("unknown priority {s:?} (low, normal, high, urgent, or -1 to 2)")
+            })
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The owner a filter names for "nobody": tickets without an owner. No
@@ -749,6 +885,36 @@ mod tests {
         assert_eq!(parse_stamp(&stamp(a)), Some(a));
         let fine = chrono::DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
         assert_eq!(to_second(fine), a);
+    }
+
+    #[test]
+    fn priorities_are_words_or_numbers() {
+        let p = |s: &str| s.parse::<Priority>();
+        assert_eq!(p("urgent"), Ok(Priority::Urgent));
+        assert_eq!(p(" High "), Ok(Priority::High));
+        assert_eq!(p("-1"), Ok(Priority::Low));
+        assert_eq!(p("0").map(Priority::number), Ok(0));
+        assert_eq!(p("2").map(Priority::number), Ok(2));
+        assert_eq!(p("+1"), Ok(Priority::High));
+        assert!(p("3").is_err() && p("-2").is_err() && p("").is_err());
+        assert_eq!(
+            p("asap").unwrap_err(),
+            "unknown priority \"asap\" (low, normal, high, urgent, or -1 to 2)"
+        );
+        for q in Priority::ALL {
+            assert_eq!(Priority::of(q.number()), q);
+            assert_eq!(p(q.as_str()), Ok(q));
+        }
+        assert_eq!(Priority::of(7), Priority::Urgent);
+    }
+
+    #[test]
+    fn sorts_are_words() {
+        assert_eq!("Due".parse::<Sort>(), Ok(Sort::Due));
+        assert!("age"
+            .parse::<Sort>()
+            .unwrap_err()
+            .contains("updated, created, priority or due"));
     }
 
     #[test]

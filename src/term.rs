@@ -144,9 +144,11 @@ pub fn page(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// A time for people: `Tue 17 Nov 2026 15:00 UTC`.
-pub fn human_date(t: Time) -> String {
-    t.format("%a %d %b %Y %H:%M UTC").to_string()
+/// A time for people, in `site.timezone` (SPEC §5): `Tue 17 Nov 2026
+/// 16:00 CET`.
+pub fn human_date(t: Time, zone: &crate::zone::Zone) -> String {
+    let (local, abbreviation) = zone.local(t);
+    format!("{} {abbreviation}", local.format("%a %d %b %Y %H:%M"))
 }
 
 /// "5m", "3h", "2d": how long since `t`.

@@ -11,6 +11,7 @@ use crate::desk::{Flushed, Outcome, Stats, Thread};
 use crate::inbound::{attachments_of, Attachment};
 use crate::model::*;
 use crate::term::human_date;
+use crate::zone::Zone;
 
 /// A ticket object: `list --json` adds `messages`, `show --json` adds
 /// `history`.
@@ -24,6 +25,9 @@ pub struct TicketView<'a> {
     pub owner: Option<&'a str>,
     pub priority: i64,
     pub watchers: &'a [String],
+    /// ISO 8601 in UTC, or null (SPEC §5: on every ticket object).
+    #[serde(serialize_with = "serialize_opt_time")]
+    pub due: Option<Time>,
     #[serde(serialize_with = "serialize_time")]
     pub created: Time,
     #[serde(serialize_with = "serialize_time")]
@@ -49,6 +53,7 @@ impl<'a> TicketView<'a> {
             owner: t.owner.as_deref(),
             priority: t.priority,
             watchers: &t.watchers,
+            due: t.due,
             created: t.created,
             updated: t.updated,
             version: t.version,
@@ -140,10 +145,44 @@ impl<'a> EntryView<'a> {
 /// What a history entry says, in words, for people (`show` and the thread
 /// page): "changed the status from new to open", "took the ticket", …, or
 /// for an entry with a message, the verb of its heading. People in it are
-/// shown by the names the config gives them (`Config::shown`).
+/// shown by the names the config gives them (`Config::shown`); times in `site.timezone`.
 pub fn describe(e: &HistoryEntry, config: &Config) -> String {
+    let zone = &config.site.timezone;
     let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    let priority = |v: &Option<String>| match v.as_deref().and_then(|p| p.parse::<Priority>().ok())
+    {
+        Some(p) => p.as_str().to_string(),
+        None => value(v),
+    };
+    let due = |v: &Option<String>| match v.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => parse_stamp(d).map_or_else(|| d.to_string(), |t| human_date(t, zone)),
+        None => "none".to_string(),
+    };
     match e.kind {
+        HistoryKind::Queue => format!(
+            "moved the ticket from the queue {} to {}",
+            value(&e.old),
+            value(&e.new)
+        ),
+        HistoryKind::Subject => format!(
+            "changed the subject from \"{}\" to \"{}\"",
+            value(&e.old),
+            value(&e.new)
+        ),
+        HistoryKind::Requestor => format!(
+            "changed the requestor from {} to {}",
+            value(&e.old),
+            value(&e.new)
+        ),
+        HistoryKind::Priority => format!(
+            "changed the priority from {} to {}",
+            priority(&e.old),
+            priority(&e.new)
+        ),
+        HistoryKind::Due => match e.new.as_deref().filter(|d| !d.is_empty()) {
+            Some(_) => format!("set the due date to {}", due(&e.new)),
+            None => "cleared the due date".into(),
+        },
         HistoryKind::Status => format!(
             "changed the status from {} to {}",
             value(&e.old),
@@ -232,6 +271,9 @@ pub struct CardView {
     pub version: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<i64>,
+    pub priority: i64,
+    #[serde(serialize_with = "serialize_opt_time")]
+    pub due: Option<Time>,
 }
 
 impl CardView {
@@ -249,6 +291,8 @@ impl CardView {
             created: t.created,
             version: t.version,
             merged_into: t.merged_into,
+            priority: t.priority,
+            due: t.due,
         }
     }
 }
@@ -445,14 +489,14 @@ impl<'a> ThreadPage<'a> {
                     entry,
                     who: config.shown(&e.author),
                     what: describe(e, config),
-                    when: human_date(e.date),
+                    when: human_date(e.date, &config.site.timezone),
                     attachments,
                 }
             })
             .collect();
         ThreadPage {
             ticket: TicketView::of(&t.ticket),
-            opened: human_date(t.ticket.created),
+            opened: human_date(t.ticket.created, &config.site.timezone),
             history,
         }
     }
@@ -480,6 +524,56 @@ fn same_subject(subject: &str, ticket: &str) -> bool {
         }
     }
     rest.trim().eq_ignore_ascii_case(ticket.trim())
+}
+
+/// The thread page's forms for the ticket's own fields (queue, subject,
+/// requestor, priority, due, watchers): their current values as a person
+/// reads and types them, and the choices offered.
+#[derive(Debug, Serialize)]
+pub struct FieldsView<'a> {
+    pub queue: &'a str,
+    /// Every queue a ticket may be moved to (`spam` is `pipedesk spam`'s).
+    pub queues: Vec<&'a str>,
+    pub priority: &'static str,
+    pub priorities: [&'static str; 4],
+    /// The due date in words, in `site.timezone`; None: none.
+    pub due: Option<String>,
+    /// The due date as a `datetime-local` field holds it, or "".
+    pub due_value: String,
+    pub overdue: bool,
+    pub timezone: &'a str,
+    /// The watchers a person may remove: all but the requestor.
+    pub removable: Vec<&'a str>,
+}
+
+impl<'a> FieldsView<'a> {
+    pub fn of(t: &'a Ticket, queues: Vec<&'a str>, zone: &'a Zone, now: Time) -> FieldsView<'a> {
+        FieldsView {
+            queue: &t.queue,
+            queues,
+            priority: Priority::of(t.priority).as_str(),
+            priorities: Priority::ALL.map(Priority::as_str),
+            due: t.due.map(|d| human_date(d, zone)),
+            due_value: t
+                .due
+                .map(|d| crate::zone::form_value(d, zone))
+                .unwrap_or_default(),
+            overdue: is_overdue(t, now),
+            timezone: zone.name(),
+            removable: t
+                .watchers
+                .iter()
+                .filter(|w| !w.eq_ignore_ascii_case(&t.requestor))
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+}
+
+/// Past its due date and not resolved: what the board and the thread page
+/// make stand out.
+pub fn is_overdue(t: &Ticket, now: Time) -> bool {
+    t.status != Status::Resolved && t.due.is_some_and(|d| d < now)
 }
 
 /// A button of the thread page: a status move the desk allows from the
@@ -538,7 +632,7 @@ pub struct MailLine<'a> {
 }
 
 impl<'a> MailLine<'a> {
-    pub fn of(m: &'a MailRecord) -> MailLine<'a> {
+    pub fn of(m: &'a MailRecord, zone: &Zone) -> MailLine<'a> {
         let failed = m.state == MailState::Queued && m.last_error.is_some();
         let (state, date) = match m.state {
             MailState::Sent => ("sent", m.sent.unwrap_or(m.created)),
@@ -555,14 +649,14 @@ impl<'a> MailLine<'a> {
             kind: m.kind.describe(),
             to: m.recipients.join(", "),
             state,
-            when: format!("{verb} {}", human_date(date)),
+            when: format!("{verb} {}", human_date(date, zone)),
             date,
             attempts: m.attempts,
             error: m
                 .last_error
                 .as_deref()
                 .filter(|_| m.state != MailState::Sent),
-            retry: failed.then(|| human_date(m.next_attempt)),
+            retry: failed.then(|| human_date(m.next_attempt, zone)),
         }
     }
 }
@@ -695,10 +789,10 @@ pub struct ListRow<'a> {
 }
 
 impl<'a> ListRow<'a> {
-    pub fn of(l: &'a Listed) -> ListRow<'a> {
+    pub fn of(l: &'a Listed, zone: &Zone) -> ListRow<'a> {
         ListRow {
             ticket: TicketView::listed(l),
-            changed: human_date(l.ticket.updated),
+            changed: human_date(l.ticket.updated, zone),
         }
     }
 }
@@ -735,13 +829,13 @@ pub struct MergeSide<'a> {
 
 impl<'a> MergeSide<'a> {
     /// Ticket `t`, which holds `messages` messages.
-    pub fn of(t: &'a Ticket, messages: usize) -> MergeSide<'a> {
+    pub fn of(t: &'a Ticket, messages: usize, zone: &Zone) -> MergeSide<'a> {
         MergeSide {
             ticket: TicketView {
                 messages: Some(messages as i64),
                 ..TicketView::of(t)
             },
-            opened: human_date(t.created),
+            opened: human_date(t.created, zone),
         }
     }
 }
@@ -783,6 +877,7 @@ mod tests {
             keys,
             [
                 "created",
+                "due",
                 "id",
                 "owner",
                 "priority",
@@ -797,6 +892,13 @@ mod tests {
         );
         assert_eq!(v["status"], "new");
         assert_eq!(v["created"], "2026-11-23T15:00:00Z");
+        assert_eq!(v["due"], serde_json::Value::Null);
+        let due = Ticket {
+            due: parse_stamp("2026-12-24T16:00:00Z"),
+            ..Ticket::example(3)
+        };
+        let v = serde_json::to_value(TicketView::of(&due)).unwrap();
+        assert_eq!(v["due"], "2026-12-24T16:00:00Z");
         let merged = Ticket {
             merged: vec![5],
             ..Ticket::example(3)
@@ -838,6 +940,54 @@ mod tests {
         };
         let v = serde_json::to_value(EntryView::of(&moved)).unwrap();
         assert_eq!(v["merged_from"], 4);
+    }
+
+    #[test]
+    fn field_changes_read_as_words_with_times_in_the_zone() {
+        let entry = |kind, old: &str, new: &str| HistoryEntry {
+            kind,
+            author: "stef@example.org".into(),
+            date: Ticket::example(1).created,
+            message: None,
+            old: Some(old.into()),
+            new: Some(new.into()),
+            note: None,
+            auto: false,
+        };
+        let utc = Zone::utc();
+        assert_eq!(
+            describe(&entry(HistoryKind::Priority, "0", "2"), &utc),
+            "changed the priority from normal to urgent"
+        );
+        assert_eq!(
+            describe(&entry(HistoryKind::Due, "", "2026-12-24T16:00:00Z"), &utc),
+            "set the due date to Thu 24 Dec 2026 16:00 UTC"
+        );
+        assert_eq!(
+            describe(&entry(HistoryKind::Due, "2026-12-24T16:00:00Z", ""), &utc),
+            "cleared the due date"
+        );
+        assert_eq!(
+            describe(&entry(HistoryKind::Queue, "general", "web"), &utc),
+            "moved the ticket from the queue general to web"
+        );
+        if let Ok(paris) = Zone::named("Europe/Paris") {
+            assert_eq!(
+                describe(&entry(HistoryKind::Due, "", "2026-12-24T16:00:00Z"), &paris),
+                "set the due date to Thu 24 Dec 2026 17:00 CET"
+            );
+        }
+        let late = Ticket {
+            due: parse_stamp("2026-01-01T00:00:00Z"),
+            ..Ticket::example(1)
+        };
+        let now = parse_stamp("2026-01-02T00:00:00Z").unwrap();
+        assert!(is_overdue(&late, now));
+        let done = Ticket {
+            status: Status::Resolved,
+            ..late.clone()
+        };
+        assert!(!is_overdue(&done, now) && !is_overdue(&Ticket::example(1), now));
     }
 
     #[test]
@@ -980,7 +1130,7 @@ mod tests {
             leased_until: None,
             leased_by: None,
         };
-        let line = MailLine::of(&queued);
+        let line = MailLine::of(&queued, &Zone::utc());
         assert_eq!((line.state, line.attempts), ("queued", 0));
         assert_eq!(line.when, format!("queued {}", human_date(created)));
         assert!(line.error.is_none() && line.retry.is_none());
@@ -992,7 +1142,7 @@ mod tests {
             next_attempt: retry,
             ..queued.clone()
         };
-        let line = MailLine::of(&failing);
+        let line = MailLine::of(&failing, &Zone::utc());
         assert_eq!(line.state, "failed");
         assert_eq!(line.error, Some("550 mailbox unavailable"));
         assert_eq!(line.retry, Some(human_date(retry)));
@@ -1004,7 +1154,7 @@ mod tests {
             sent: Some(at),
             ..failing.clone()
         };
-        let line = MailLine::of(&sent);
+        let line = MailLine::of(&sent, &Zone::utc());
         assert_eq!((line.state, line.attempts), ("sent", 3));
         assert_eq!(line.when, format!("sent {}", human_date(at)));
         assert!(line.error.is_none() && line.retry.is_none());
@@ -1012,6 +1162,6 @@ mod tests {
             state: MailState::Dropped,
             ..queued
         };
-        assert_eq!(MailLine::of(&dropped).state, "not sent");
+        assert_eq!(MailLine::of(&dropped, &Zone::utc()).state, "not sent");
     }
 }

@@ -1304,6 +1304,7 @@ fn show_json_has_the_documented_shape() {
     let keys: Vec<&str> = t.as_object().unwrap().keys().map(String::as_str).collect();
     let mut want = vec![
         "created",
+        "due",
         "history",
         "id",
         "owner",

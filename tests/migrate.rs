@@ -46,6 +46,10 @@ fn busy_desk(desk: &Desk) {
         .ok();
     desk.run(&["merge", &t4.to_string(), &t1.to_string()], b"")
         .ok();
+    // A ticket's own fields (issue 17): a due date and a priority.
+    desk.run(&["due", &t1.to_string(), "2026-12-24T17:00"], b"")
+        .ok();
+    desk.run(&["priority", &t2.to_string(), "urgent"], b"").ok();
     let bounce = mail("MAILER-DAEMON@mx.example.net", "Undelivered Mail");
     desk.deliver("nobody@help.example.org", "", &bounce.bytes());
     // Accounts, as `pipedesk passwd` and `token` will keep them.

@@ -84,7 +84,7 @@ pub fn run(config: &Arc<Config>, args: AttachmentsArgs) -> Result<()> {
             one_line(&l.content_type),
             size(l.size),
             one_line(&l.author),
-            human_date(l.date)
+            human_date(l.date, &config.site.timezone)
         );
         if let Some(p) = &l.saved {
             out += &format!("     saved as {}\n", one_line(&p.display().to_string()));

@@ -39,7 +39,7 @@ pub fn run(config: &Arc<Config>, args: FlushArgs) -> Result<()> {
         );
         let now = chrono::Utc::now();
         for m in &flushed.waiting {
-            out += &format!("  {}\n", waiting(m, now));
+            out += &format!("  {}\n", waiting(m, now, &config.site.timezone));
         }
     }
     eprint!("{out}");
@@ -47,7 +47,7 @@ pub fn run(config: &Arc<Config>, args: FlushArgs) -> Result<()> {
 }
 
 /// One waiting mail and why it waits.
-fn waiting(m: &MailRecord, now: crate::model::Time) -> String {
+fn waiting(m: &MailRecord, now: crate::model::Time, zone: &crate::zone::Zone) -> String {
     let what = format!(
         "mail {} ({} to {}{})",
         m.id,
@@ -60,15 +60,15 @@ fn waiting(m: &MailRecord, now: crate::model::Time) -> String {
     let why = match (m.leased_until, &m.last_error) {
         (Some(until), _) if until > now => format!(
             "being sent by another process (held until {})",
-            human_date(until)
+            human_date(until, zone)
         ),
         (_, Some(e)) => format!(
             "{} failed, last: {}; next try after {} (back-off)",
             count(m.attempts as u64, "try", "tries"),
             one_line(e),
-            human_date(m.next_attempt)
+            human_date(m.next_attempt, zone)
         ),
-        _ if m.next_attempt > now => format!("not due until {}", human_date(m.next_attempt)),
+        _ if m.next_attempt > now => format!("not due until {}", human_date(m.next_attempt, zone)),
         _ => "queued after this flush began".to_string(),
     };
     format!("{what}: {why}")

@@ -10,8 +10,9 @@ use anyhow::Result;
 
 use crate::cli::ListArgs;
 use crate::config::Config;
-use crate::model::{stamp, Filter};
-use crate::term::{age, one_line, Paint};
+use crate::desk::Error;
+use crate::model::Filter;
+use crate::term::{age, human_date, one_line, Paint};
 use crate::view::TicketView;
 
 pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
@@ -26,7 +27,7 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
             out += &format!(
                 "{:>6}  {}  {:<30}  {}\n",
                 b.id,
-                stamp(b.received),
+                human_date(b.received, &config.site.timezone),
                 one_line(&b.author),
                 one_line(&b.subject)
             );
@@ -39,6 +40,12 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
         owner: args.owner,
         requestor: args.requestor,
         limit: args.limit,
+        sort: args
+            .sort
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(Error::BadInput)?,
         ..Filter::default()
     };
     // The JSON shape (SPEC §5) carries the watchers; the table does not.

@@ -9,6 +9,7 @@ pub mod create;
 pub mod deliver;
 pub mod draft;
 pub mod export;
+pub mod fields;
 pub mod flush;
 pub mod import;
 pub mod init;
@@ -58,6 +59,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 Command::Take(args) => staff::take(&config, args),
                 Command::Assign(args) => staff::assign(&config, args),
                 Command::Merge(args) => merge::run(&config, args),
+                Command::Queue(args) => fields::queue(&config, args),
+                Command::Edit(args) => fields::edit(&config, args),
+                Command::Priority(args) => fields::priority(&config, args),
+                Command::Due(args) => fields::due(&config, args),
                 Command::Watch(args) => watch::watch(&config, args),
                 Command::Unwatch(args) => watch::unwatch(&config, args),
                 Command::Export(args) => export::run(&config, args),

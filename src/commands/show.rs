@@ -9,9 +9,10 @@ use crate::cli::ShowArgs;
 use crate::config::Config;
 use crate::desk::Thread;
 use crate::inbound::attachments_of;
-use crate::model::{HistoryEntry, HistoryKind, MailRecord, MailState, Time};
+use crate::model::{HistoryEntry, HistoryKind, MailRecord, MailState, Priority, Time};
 use crate::term::{age, for_terminal, human_date, one_line, page, size, Paint};
 use crate::view::{describe, TicketView};
+use crate::zone::Zone;
 
 pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
     let mut desk = crate::commands::desk(config)?;
@@ -28,7 +29,7 @@ pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
         args.quoted,
         chrono::Utc::now(),
     );
-    text += &render_mail(&thread.mail, &paint);
+    text += &render_mail(&thread.mail, &paint, &config.site.timezone);
     page(&text)
 }
 
@@ -40,6 +41,7 @@ fn render(
     quoted: bool,
     now: Time,
 ) -> String {
+    let zone = &config.site.timezone;
     let t = &thread.ticket;
     let mut out = String::new();
     out += &paint.bold(&format!("Ticket #{}: {}", t.id, one_line(&t.subject)));
@@ -68,10 +70,22 @@ fn render(
     }
     out += &field(
         "Opened:",
-        &format!("{} ({} ago)", human_date(t.created), age(t.created, now)),
+        &format!(
+            "{} ({} ago)",
+            human_date(t.created, zone),
+            age(t.created, now)
+        ),
     );
     if t.priority != 0 {
-        out += &field("Priority:", &t.priority.to_string());
+        out += &field("Priority:", Priority::of(t.priority).as_str());
+    }
+    if let Some(due) = t.due {
+        let overdue = if crate::view::is_overdue(t, now) {
+            " (overdue)"
+        } else {
+            ""
+        };
+        out += &field("Due:", &format!("{}{overdue}", human_date(due, zone)));
     }
     for e in &thread.history {
         out += &entry(e, config, paint, quoted);
@@ -84,7 +98,7 @@ fn render(
 /// shown by their names (`Config::shown`).
 fn entry(e: &HistoryEntry, config: &Config, paint: &Paint, quoted: bool) -> String {
     let who = one_line(config.shown(&e.author));
-    let when = human_date(e.date);
+    let when = human_date(e.date, &config.site.timezone);
     let auto = if e.auto { " (automatic)" } else { "" };
     // Where a merge brought the entry from (SPEC §5 `merged_from`).
     let from = e
@@ -98,7 +112,12 @@ fn entry(e: &HistoryEntry, config: &Config, paint: &Paint, quoted: bool) -> Stri
         | HistoryKind::Note
         | HistoryKind::Merge
         | HistoryKind::Watcher
-        | HistoryKind::Spam => change(one_line(&describe(e, config))),
+        | HistoryKind::Spam
+        | HistoryKind::Queue
+        | HistoryKind::Subject
+        | HistoryKind::Requestor
+        | HistoryKind::Priority
+        | HistoryKind::Due => change(one_line(&describe(e, config))),
         HistoryKind::Create | HistoryKind::Correspond | HistoryKind::Comment => {
             let verb = describe(e, config);
             let mut out = String::from("\n");
@@ -148,7 +167,7 @@ fn entry(e: &HistoryEntry, config: &Config, paint: &Paint, quoted: bool) -> Stri
 
 /// The mail the ticket caused, so that "did they get my answer?" has its
 /// answer on the same screen: one line each, with where it stands.
-fn render_mail(mails: &[MailRecord], paint: &Paint) -> String {
+fn render_mail(mails: &[MailRecord], paint: &Paint, zone: &Zone) -> String {
     if mails.is_empty() {
         return String::new();
     }
@@ -162,7 +181,7 @@ fn render_mail(mails: &[MailRecord], paint: &Paint) -> String {
         };
         out += &paint.dim(&format!(
             "   * {}  {} to {}: {state}\n",
-            human_date(m.created),
+            human_date(m.created, zone),
             m.kind.describe(),
             one_line(&m.recipients.join(", "))
         ));

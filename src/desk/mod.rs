@@ -9,12 +9,14 @@
 //! status rule), `answer` (the staff's replies, comments and the tickets
 //! they open, with their files; canned answers), `send` (leases, back-off, flush), `read` (tickets, lists,
 //! the board and the feed), `signin` (passwords, sessions, tokens), `spam`
-//! (marking a ticket as spam, and undoing it), and `error`, the one vocabulary of refusals the front ends map.
+//! (marking a ticket as spam, and undoing it), `fields` (queue, subject,
+//! requestor, priority, due), and `error`, the one vocabulary of refusals the front ends map.
 
 mod answer;
 mod change;
 mod deliver;
 mod error;
+mod fields;
 mod mailer;
 mod read;
 mod send;

@@ -289,7 +289,7 @@ impl Desk {
                         statuses: vec![Status::Resolved],
                         queue: queue.map(String::from),
                         limit: Some(RESOLVED_ON_THE_BOARD),
-                        recently_updated: true,
+                        sort: Some(Sort::Updated),
                         ..Filter::default()
                     })
                     .normalised(),

@@ -163,6 +163,10 @@ pub trait Tickets {
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>>;
     /// Moves ticket `id` to queue `queue` (a word the desk checked).
     fn set_queue(&mut self, id: i64, queue: &str) -> Result<()>;
+    /// Sets ticket `id`'s subject, requestor, priority and due date (the
+    /// desk's `edit`, `priority`, `due`: it writes what it checked, and the
+    /// history entry of what changed).
+    fn set_fields(&mut self, id: i64, fields: &Fields) -> Result<()>;
     /// Marks `address` (lower-cased by the desk) as a sender of spam, for
     /// ticket `ticket` (SPEC §3: their later new tickets open in `spam`).
     fn mark_spam_sender(
@@ -306,6 +310,27 @@ pub trait Copying {
     /// `source_seq`, which the store keeps for the next copy
     /// (`Marks::copied_feed`); None forgets it (a copy has begun again).
     fn finish_copy(&mut self, source_seq: Option<i64>) -> Result<()>;
+}
+
+/// The fields of a ticket a person corrects by hand, as `set_fields`
+/// writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fields {
+    pub subject: String,
+    pub requestor: String,
+    pub priority: i64,
+    pub due: Option<Time>,
+}
+
+impl Fields {
+    pub fn of(t: &Ticket) -> Fields {
+        Fields {
+            subject: t.subject.clone(),
+            requestor: t.requestor.clone(),
+            priority: t.priority,
+            due: t.due,
+        }
+    }
 }
 
 /// How many changes a reader of the feed can be brought up to date by

@@ -18,7 +18,7 @@ use super::extract::{IfMatch, Json, Submission};
 use super::Shared;
 use crate::address::Address;
 use crate::desk::{search_limit, Act, Answer, Desk, Error, Opening, Surface};
-use crate::model::{Filter, Status};
+use crate::model::{Filter, Sort, Status};
 use crate::view::{BoardView, CardView, HitView, TicketView};
 
 /// The API's routes, nested under `/api`.
@@ -49,6 +49,7 @@ pub fn router() -> Router<Shared> {
         .route("/search", get(search))
         .route("/board", get(board))
         .route("/events", get(events::stream))
+        .merge(super::fields::api())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,11 +58,19 @@ pub struct ListQuery {
     queue: Option<String>,
     owner: Option<String>,
     requestor: Option<String>,
+    sort: Option<String>,
 }
 
 /// `status=open` or `status=new,open`.
 fn statuses(s: Option<&str>) -> Result<Vec<Status>, ApiError> {
     Status::parse_list(s).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// `sort=updated|created|priority|due` (SPEC §5 `list --sort`).
+fn sort_of(s: Option<String>) -> Result<Option<Sort>, ApiError> {
+    nonempty(s)
+        .map(|s| s.parse().map_err(ApiError::BadRequest))
+        .transpose()
 }
 
 fn nonempty(s: Option<String>) -> Option<String> {
@@ -79,6 +88,7 @@ async fn list(
         queue: nonempty(q.queue),
         owner: nonempty(q.owner),
         requestor: nonempty(q.requestor),
+        sort: sort_of(q.sort)?,
         ..Filter::default()
     };
     let json = state
@@ -181,7 +191,7 @@ async fn board(
 /// Runs a change of ticket `id` by `who` and answers the ticket it left
 /// (`f` returns which: a merge answers the ticket merged into); a stale
 /// version answers 412 with the ticket as it is now.
-async fn change(
+pub(super) async fn change(
     state: Shared,
     id: i64,
     staff: Staff,

@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod events;
 mod extract;
+mod fields;
 mod pages;
 mod state;
 mod throttle;

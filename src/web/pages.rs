@@ -24,8 +24,10 @@ use crate::desk::{
     first_attachments, search_limit, ticket_number, Act, Answer, Error, Opening, Surface,
     RESOLVED_ON_THE_BOARD,
 };
-use crate::model::{Filter, Status, NOBODY};
-use crate::view::{HitRow, LaneView, ListRow, MailLine, MergeSide, MoveView, ThreadPage};
+use crate::model::{Filter, Priority, Sort, Status, NOBODY};
+use crate::view::{
+    FieldsView, HitRow, LaneView, ListRow, MailLine, MergeSide, MoveView, ThreadPage,
+};
 
 /// The pages' routes.
 pub fn router() -> Router<Shared> {
@@ -60,10 +62,11 @@ pub fn router() -> Router<Shared> {
         .route("/tickets/{n}/attachments/{k}", get(attachment))
         .route("/assets/{name}", get(asset))
         .route("/favicon.ico", get(favicon))
+        .merge(super::fields::pages())
 }
 
 /// A page, or the answer that says why there is none.
-type Page = Result<Response, NoPage>;
+pub(super) type Page = Result<Response, NoPage>;
 
 /// The answer instead of a page (boxed: a response is large).
 pub struct NoPage(Box<Response>);
@@ -227,8 +230,20 @@ async fn board(
             queues => queues(&state),
             queue => q.queue.filter(|s| !s.is_empty()),
             wall => q.wall.is_some(),
+            priorities_json => priority_words(), timezone => state.config.site.timezone.name(),
         },
     )
+}
+
+/// The board's priority words by number, normal (not shown on a card)
+/// left out: `{"-1": "low", "1": "high", "2": "urgent"}`.
+fn priority_words() -> String {
+    let words: std::collections::BTreeMap<String, &str> = Priority::ALL
+        .into_iter()
+        .filter(|p| *p != Priority::Normal)
+        .map(|p| (p.number().to_string(), p.as_str()))
+        .collect();
+    serde_json::to_string(&words).unwrap_or_default()
 }
 
 // --- the list and search ---------------------------------------------------------
@@ -240,6 +255,7 @@ pub struct ListQuery {
     owner: Option<String>,
     requestor: Option<String>,
     q: Option<String>,
+    sort: Option<String>,
 }
 
 /// What the list page found: tickets, or a search's hits, or why neither.
@@ -282,18 +298,28 @@ async fn list(
             .map(String::from)
             .collect();
     let number = ticket_number(q.q.as_deref().unwrap_or(""));
-    let found = match nonempty(&q.status).map(|s| s.parse::<Status>()).transpose() {
-        Err(unknown) => Found {
+    let sort = nonempty(&q.sort).map(|s| s.parse::<Sort>()).transpose();
+    let zone = state.config.site.timezone.clone();
+    let found = match (
+        nonempty(&q.status).map(|s| s.parse::<Status>()).transpose(),
+        sort,
+    ) {
+        (Err(unknown), _) => Found {
             error: Some(unknown.to_string()),
             ..Found::default()
         },
-        Ok(status) => {
+        (_, Err(unknown)) => Found {
+            error: Some(unknown),
+            ..Found::default()
+        },
+        (Ok(status), Ok(sort)) => {
             let filter = Filter {
                 statuses: status.into_iter().collect(),
                 queue: nonempty(&q.queue),
                 owner: nonempty(&q.owner),
                 requestor: nonempty(&q.requestor),
                 limit: Some(500),
+                sort,
                 ..Filter::default()
             };
             state
@@ -314,7 +340,7 @@ async fn list(
                         };
                         let tickets = listed
                             .iter()
-                            .map(ListRow::of)
+                            .map(|l| ListRow::of(l, &zone))
                             .map(minijinja::Value::from_serialize)
                             .collect();
                         return Ok(Found {
@@ -355,6 +381,7 @@ async fn list(
             status => q.status, queue => q.queue, owner => q.owner, requestor => q.requestor,
             nobody => NOBODY,
             queues => queues(&state), staff => staff_list(&state),
+            sorts => Sort::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(), sort => q.sort,
         },
     )?;
     if found.missing {
@@ -378,17 +405,36 @@ async fn thread(
     Path(id): Path<i64>,
     Query(q): Query<ThreadQuery>,
 ) -> Page {
-    let (shown, moves, mail, canned) = state
+    let config = state.config.clone();
+    let (shown, moves, mail, canned, fields) = state
         .desk(move |d| {
             let canned = minijinja::Value::from_serialize(d.canned()?);
             let thread = d.thread(id, true)?;
             let (_, messages) = d.messages(id)?;
             let first = first_attachments(&messages);
-            let shown =
-                minijinja::Value::from_serialize(ThreadPage::of(&thread, &first, d.config()));
+            let zone = &config.site.timezone;
+            let shown = minijinja::Value::from_serialize(ThreadPage::of(&thread, &first, &config));
             let moves = minijinja::Value::from_serialize(MoveView::from(thread.ticket.status));
-            let mail: Vec<MailLine<'_>> = thread.mail.iter().map(MailLine::of).collect();
-            Ok((shown, moves, minijinja::Value::from_serialize(mail), canned))
+            let mail: Vec<MailLine<'_>> =
+                thread.mail.iter().map(|m| MailLine::of(m, zone)).collect();
+            let queues = config
+                .queue_names()
+                .into_iter()
+                .filter(|q| *q != crate::config::SPAM_QUEUE)
+                .collect();
+            let fields = minijinja::Value::from_serialize(FieldsView::of(
+                &thread.ticket,
+                queues,
+                zone,
+                chrono::Utc::now(),
+            ));
+            Ok((
+                shown,
+                moves,
+                minijinja::Value::from_serialize(mail),
+                canned,
+                fields,
+            ))
         })
         .await
         .map_err(failed)?;
@@ -397,7 +443,7 @@ async fn thread(
         "thread.html",
         context! {
             site => state.config.site.name, who => staff.address, page => "thread",
-            t => shown, asked => id, moves => moves, mail => mail,
+            t => shown, asked => id, moves => moves, mail => mail, fields => fields,
             staff => staff_list(&state), notice => q.notice, canned => canned,
         },
     )
@@ -466,7 +512,7 @@ pub struct MergeForm {
 }
 
 /// Runs a form's change as `staff`, then goes back to the thread.
-async fn act(
+pub(super) async fn act(
     state: Shared,
     staff: Staff,
     id: i64,
@@ -703,6 +749,7 @@ async fn merge_question(
             Err(Error::BadInput(format!("{:?} is not a ticket number", q.into)).into()),
         );
     };
+    let zone = state.config.site.timezone.clone();
     let asked = state
         .desk(move |d| {
             let both = d
@@ -710,8 +757,8 @@ async fn merge_question(
                 .and_then(|from| Ok((from, d.messages(into)?)));
             Ok(both.map(|((from, a), (to, b))| {
                 (
-                    minijinja::Value::from_serialize(MergeSide::of(&from, a.len())),
-                    minijinja::Value::from_serialize(MergeSide::of(&to, b.len())),
+                    minijinja::Value::from_serialize(MergeSide::of(&from, a.len(), &zone)),
+                    minijinja::Value::from_serialize(MergeSide::of(&to, b.len(), &zone)),
                     from.version,
                 )
             }))

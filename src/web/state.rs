@@ -205,6 +205,10 @@ fn pages(config: Arc<Config>) -> Result<Environment<'static>> {
             include_str!("templates/thread/answer.html"),
         ),
         ("new.html", include_str!("templates/new.html")),
+        (
+            "thread/fields.html",
+            include_str!("templates/thread/fields.html"),
+        ),
     ] {
         env.add_template(name, text)?;
     }

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::tickets::{ticket_columns, ticket_from_row, ticket_table, watchers};
+use super::tickets::{ticket_columns, ticket_from_row, ticket_table, watchers, TICKET_WIDTH};
 use super::{get, pg_columns, text, word, PgTx};
 use crate::address::Address;
 use crate::model::*;
@@ -32,8 +32,8 @@ impl Lists for PgTx<'_> {
             &except_queue,
             &filter.unowned,
         ];
-        // Two orders, two statements: a planner can use an index for an ORDER
-        // BY it sees, not for one chosen by a parameter.
+        // One statement for each order: a planner can use an index for an
+        // ORDER BY it sees, not for one chosen by a parameter.
         macro_rules! listing {
             ($order:literal) => {
                 concat!(
@@ -55,17 +55,20 @@ impl Lists for PgTx<'_> {
                 )
             };
         }
-        let rows = if filter.recently_updated {
-            tx.rows(listing!("t.updated DESC, t.id DESC"), &params)?
-        } else {
-            tx.rows(listing!("(t.status = 'resolved'), t.id DESC"), &params)?
+        let sql = match filter.sort {
+            None => listing!("(t.status = 'resolved'), t.id DESC"),
+            Some(Sort::Updated) => listing!("t.updated DESC, t.id DESC"),
+            Some(Sort::Created) => listing!("t.created DESC, t.id DESC"),
+            Some(Sort::Priority) => listing!("t.priority DESC, t.id DESC"),
+            Some(Sort::Due) => listing!("t.due ASC NULLS LAST, t.id DESC"),
         };
+        let rows = tx.rows(sql, &params)?;
         let mut listed = rows
             .iter()
             .map(|r| {
                 Ok(Listed {
                     ticket: ticket_from_row(r)?,
-                    messages: get(r, 11)?,
+                    messages: get(r, TICKET_WIDTH)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -94,7 +97,7 @@ impl Lists for PgTx<'_> {
             .map(|r| {
                 Ok(Listed {
                     ticket: ticket_from_row(r)?,
-                    messages: get(r, 11)?,
+                    messages: get(r, TICKET_WIDTH)?,
                 })
             })
             .collect()

@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_changes_and_sign_in.sql"),
     include_str!("migrations/003_spam.sql"),
+    include_str!("migrations/004_due.sql"),
     include_str!("migrations/005_merged_from.sql"),
 ];
 
@@ -508,11 +509,12 @@ mod tests {
 
     #[test]
     fn migrations_are_ordered_and_the_feed_counter_starts_at_zero() {
-        assert_eq!(MIGRATIONS.len(), 4);
+        assert_eq!(MIGRATIONS.len(), 5);
         assert!(MIGRATIONS[0].contains("CREATE TABLE tickets"));
         assert!(MIGRATIONS[1].contains("INSERT INTO feed (one, last) VALUES (true, 0)"));
         assert!(MIGRATIONS[2].contains("CREATE TABLE spam_senders"));
-        assert!(MIGRATIONS[3].contains("ADD COLUMN merged_from"));
+        assert!(MIGRATIONS[3].contains("ADD COLUMN due timestamptz"));
+        assert!(MIGRATIONS[4].contains("ADD COLUMN merged_from"));
         // The unique key that errors.rs treats as the duplicate-delivery race.
         assert!(MIGRATIONS[0].contains(errors::MESSAGE_KEY_CONSTRAINT));
     }

@@ -23,7 +23,7 @@ macro_rules! ticket_table {
     ($then:ident, $pre:literal) => {
         $then!($pre; id bigint, queue text, subject text, status text, requestor text,
                owner text, priority bigint, created timestamptz, updated timestamptz,
-               version bigint)
+               version bigint, due timestamptz)
     };
 }
 pub(super) use ticket_table;
@@ -36,6 +36,10 @@ macro_rules! ticket_columns {
     };
 }
 pub(super) use ticket_columns;
+
+/// How many columns `ticket_columns!()` names: a statement's own columns
+/// after them start here.
+pub(super) const TICKET_WIDTH: usize = 12;
 
 /// A ticket from a row whose first columns are `ticket_columns!()`.
 pub(super) fn ticket_from_row(row: &Row) -> Result<Ticket> {
@@ -51,7 +55,8 @@ pub(super) fn ticket_from_row(row: &Row) -> Result<Ticket> {
         created: get(row, 7)?,
         updated: get(row, 8)?,
         version: get(row, 9)?,
-        merged_into: get(row, 10)?,
+        due: get(row, 10)?,
+        merged_into: get(row, 11)?,
         merged: Vec::new(),
     })
 }
@@ -69,6 +74,7 @@ pub(super) struct TicketArrays {
     created: Vec<Time>,
     updated: Vec<Time>,
     version: Vec<i64>,
+    due: Vec<Option<Time>>,
 }
 
 impl TicketArrays {
@@ -84,6 +90,7 @@ impl TicketArrays {
             created: Vec::new(),
             updated: Vec::new(),
             version: Vec::new(),
+            due: Vec::new(),
         };
         for t in tickets {
             a.id.push(t.id);
@@ -96,6 +103,7 @@ impl TicketArrays {
             a.created.push(sec(t.created));
             a.updated.push(sec(t.updated));
             a.version.push(t.version);
+            a.due.push(t.due.map(sec));
         }
         a
     }
@@ -105,7 +113,7 @@ impl TicketArrays {
     }
 
     /// In `ticket_table!`'s order.
-    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 10] {
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 11] {
         [
             &self.id,
             &self.queue,
@@ -117,6 +125,7 @@ impl TicketArrays {
             &self.created,
             &self.updated,
             &self.version,
+            &self.due,
         ]
     }
 }
@@ -437,7 +446,7 @@ impl Tickets for PgTx<'_> {
             return Ok(None);
         };
         let mut t = ticket_from_row(&row)?;
-        t.watchers = get(&row, 11)?;
+        t.watchers = get(&row, TICKET_WIDTH)?;
         Ok(Some(t))
     }
 
@@ -504,6 +513,15 @@ impl Tickets for PgTx<'_> {
         tx.exec(
             "UPDATE tickets SET queue = $2 WHERE id = $1",
             &[&id, &text(queue)],
+        )?;
+        Ok(())
+    }
+
+    fn set_fields(&mut self, id: i64, f: &crate::store::Fields) -> Result<()> {
+        let tx = self;
+        tx.exec(
+            "UPDATE tickets SET subject = $2, requestor = $3, priority = $4, due = $5 WHERE id = $1",
+            &[&id, &text(&f.subject), &text(&f.requestor), &f.priority, &f.due.map(sec)],
         )?;
         Ok(())
     }
@@ -768,15 +786,15 @@ mod tests {
             "INSERT INTO messages (id, key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw) \
              SELECT id, key,"
         ));
-        // The watchers' array is the parameter after the ticket's ten.
-        assert!(NEW_TICKET.contains("unnest($11::text[])"), "{NEW_TICKET}");
+        // The watchers' array is the parameter after the ticket's eleven.
+        assert!(NEW_TICKET.contains("unnest($12::text[])"), "{NEW_TICKET}");
         assert!(PUT_TICKETS.contains(
-            "ON CONFLICT (id) DO UPDATE SET (queue, subject, status, requestor, owner, priority, created, updated, version) \
+            "ON CONFLICT (id) DO UPDATE SET (queue, subject, status, requestor, owner, priority, created, updated, version, due) \
              = (excluded.queue, excluded.subject,"
         ), "{PUT_TICKETS}");
         assert_eq!(
             ticket_columns!(),
-            "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into"
+            "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.due, t.merged_into"
         );
     }
 }

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use rusqlite::{params_from_iter, OptionalExtension};
 
-use super::tickets::{ticket_from_row, watchers, TICKET_COLUMNS};
+use super::tickets::{ticket_from_row, watchers, TICKET_COLUMNS, TICKET_WIDTH};
 use super::{time_at, word, SqliteTx};
 use crate::address::Address;
 use crate::model::*;
@@ -55,10 +55,13 @@ fn list_sql(filter: &Filter) -> (String, Vec<String>) {
         args.push(v.clone());
         sql += &format!(" AND lower(t.queue) != ?{}", args.len());
     }
-    sql += if filter.recently_updated {
-        " ORDER BY t.updated DESC, t.id DESC"
-    } else {
-        " ORDER BY t.status = 'resolved', t.id DESC"
+    // Stamps are UTC text of one width: text order is time order.
+    sql += match filter.sort {
+        None => " ORDER BY t.status = 'resolved', t.id DESC",
+        Some(Sort::Updated) => " ORDER BY t.updated DESC, t.id DESC",
+        Some(Sort::Created) => " ORDER BY t.created DESC, t.id DESC",
+        Some(Sort::Priority) => " ORDER BY t.priority DESC, t.id DESC",
+        Some(Sort::Due) => " ORDER BY t.due IS NULL, t.due, t.id DESC",
     };
     if let Some(limit) = filter.limit {
         sql += &format!(" LIMIT {limit}");
@@ -73,7 +76,7 @@ impl Lists for SqliteTx<'_> {
         let rows = stmt.query_map(params_from_iter(args.iter()), |row| {
             Ok(Listed {
                 ticket: ticket_from_row(row)?,
-                messages: row.get(11)?,
+                messages: row.get(TICKET_WIDTH)?,
             })
         })?;
         let mut listed: Vec<Listed> = rows.collect::<rusqlite::Result<_>>()?;
@@ -96,7 +99,7 @@ impl Lists for SqliteTx<'_> {
                 .query_row([id], |row| {
                     Ok(Listed {
                         ticket: ticket_from_row(row)?,
-                        messages: row.get(11)?,
+                        messages: row.get(TICKET_WIDTH)?,
                     })
                 })
                 .optional()?

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_stall_merge_watch.sql"),
     include_str!("migrations/004_changes_and_sign_in.sql"),
     include_str!("migrations/005_spam.sql"),
+    include_str!("migrations/006_due.sql"),
     include_str!("migrations/007_merged_from.sql"),
 ];
 

@@ -5,14 +5,18 @@
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{time_at, word, SqliteTx};
+use super::{opt_time, time_at, word, SqliteTx};
 use crate::model::*;
 use crate::store::copy::{HistoryRow, MessageRow};
 use crate::store::Tickets;
 
 /// The columns `ticket_from_row` reads, in its order.
 pub(super) const TICKET_COLUMNS: &str =
-    "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into";
+    "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into, t.due";
+
+/// How many columns `TICKET_COLUMNS` names: a statement's own columns
+/// after them start here.
+pub(super) const TICKET_WIDTH: usize = 12;
 
 /// A ticket from a row whose first columns are `TICKET_COLUMNS` (watchers
 /// and merged tickets are read separately).
@@ -31,6 +35,7 @@ pub(super) fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
         version: row.get(9)?,
         merged_into: row.get(10)?,
         merged: Vec::new(),
+        due: opt_time(row, 11)?,
     })
 }
 
@@ -45,8 +50,8 @@ pub(super) fn write_ticket(conn: &Connection, id: Option<i64>, t: &Ticket) -> Re
     // by bench/ab.py). Only the copy, which gives ids, needs the upsert.
     macro_rules! insert {
         () => {
-            "INSERT INTO tickets (id, queue, subject, status, requestor, owner, priority, created, updated, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "INSERT INTO tickets (id, queue, subject, status, requestor, owner, priority, created, updated, version, due)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         };
     }
     let sql = match id {
@@ -56,11 +61,12 @@ pub(super) fn write_ticket(conn: &Connection, id: Option<i64>, t: &Ticket) -> Re
             " ON CONFLICT (id) DO UPDATE SET
                  queue = excluded.queue, subject = excluded.subject, status = excluded.status,
                  requestor = excluded.requestor, owner = excluded.owner, priority = excluded.priority,
-                 created = excluded.created, updated = excluded.updated, version = excluded.version
-             WHERE (queue, subject, status, requestor, owner, priority, created, updated, version)
+                 created = excluded.created, updated = excluded.updated, version = excluded.version,
+                 due = excluded.due
+             WHERE (queue, subject, status, requestor, owner, priority, created, updated, version, due)
                    IS NOT (excluded.queue, excluded.subject, excluded.status, excluded.requestor,
                            excluded.owner, excluded.priority, excluded.created, excluded.updated,
-                           excluded.version)"
+                           excluded.version, excluded.due)"
         ),
     };
     let n = conn.prepare_cached(sql)?.execute(params![
@@ -73,7 +79,8 @@ pub(super) fn write_ticket(conn: &Connection, id: Option<i64>, t: &Ticket) -> Re
         t.priority,
         stamp(t.created),
         stamp(t.updated),
-        t.version
+        t.version,
+        t.due.map(stamp)
     ])?;
     Ok((id.unwrap_or_else(|| conn.last_insert_rowid()), n == 1))
 }
@@ -281,6 +288,15 @@ impl Tickets for SqliteTx<'_> {
         self.conn
             .prepare_cached("UPDATE tickets SET queue = ?2 WHERE id = ?1")?
             .execute(params![id, queue])?;
+        Ok(())
+    }
+
+    fn set_fields(&mut self, id: i64, f: &crate::store::Fields) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE tickets SET subject = ?2, requestor = ?3, priority = ?4, due = ?5 WHERE id = ?1",
+            )?
+            .execute(params![id, f.subject, f.requestor, f.priority, f.due.map(stamp)])?;
         Ok(())
     }
 

@@ -14,6 +14,10 @@
   const message = document.getElementById("message");
   // How many resolved cards the board holds: the server's number.
   const RESOLVED_SHOWN = Number(board.dataset.resolved);
+  // The server's priority words by number, normal left out (not shown),
+  // and the zone due dates are shown in (site.timezone).
+  const priorities = JSON.parse(board.dataset.priorities || "{}");
+  const dueFormat = dueFormatter(board.dataset.timezone);
   let seq = 0;
   let source = null;
   const cards = new Map(); // ticket id -> the card as shown
@@ -84,6 +88,35 @@
     return `${Math.floor(secs / 86400)}d`;
   }
 
+  function dueFormatter(timeZone) {
+    const options = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone };
+    try {
+      return new Intl.DateTimeFormat(undefined, options);
+    } catch (e) {
+      delete options.timeZone; // a zone this browser does not know: its own
+      return new Intl.DateTimeFormat(undefined, options);
+    }
+  }
+
+  /// Priority (not normal) and due date: a card's own fields (SPEC §6).
+  /// Overdue as the thread page says it (view::is_overdue): past due, not
+  /// resolved; the clock moves, so it is decided here, on every render.
+  function fields(el, card) {
+    const word = priorities[String(card.priority)] || "";
+    const p = el.querySelector(".priority");
+    p.textContent = word;
+    p.hidden = !word;
+    p.className = word ? `priority p-${word}` : "priority";
+    const due = el.querySelector(".due");
+    const at = card.due ? Date.parse(card.due) : NaN;
+    due.hidden = Number.isNaN(at);
+    due.textContent = due.hidden ? "" : `due ${dueFormat.format(at)}`;
+    due.title = card.due || "";
+    const overdue = !due.hidden && at < Date.now() && card.status !== "resolved";
+    el.classList.toggle("overdue", overdue);
+    if (overdue) due.textContent += " (overdue)";
+  }
+
   function element(card) {
     let el = elements.get(card.id);
     if (!el) {
@@ -105,10 +138,13 @@
       num.textContent = `#${card.id}`;
       const subject = document.createElement("span");
       subject.className = "subject";
-      head.append(num, subject);
+      const priority = document.createElement("span");
+      priority.className = "priority";
+      priority.hidden = true;
+      head.append(num, priority, subject);
       const meta = document.createElement("div");
       meta.className = "meta";
-      for (const k of ["requestor", "age", "messages"]) {
+      for (const k of ["requestor", "age", "messages", "due"]) {
         const span = document.createElement("span");
         span.className = k;
         meta.append(span);
@@ -124,6 +160,7 @@
     el.querySelector(".age").title = `opened ${card.created}`;
     el.querySelector(".messages").textContent =
       `${card.messages} ${card.messages === 1 ? "message" : "messages"}`;
+    fields(el, card);
     el.setAttribute("aria-label",
       `Ticket ${card.id}: ${card.subject}, ${card.status}, owner ${card.owner || "nobody"}`);
     return el;

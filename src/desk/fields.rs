@@ -1,0 +1,253 @@
+//! Changes staff make to a ticket's own fields (SPEC §5 `queue`, `edit`,
+//! `priority`, `due`): one operation each for the command, the thread page
+//! and the API, each in one transaction with its history entry (kinds
+//! `queue`, `subject`, `requestor`, `priority`, `due`; `old`/`new` the
+//! values, a priority as its number, a due date as a UTC stamp or `""`).
+//! None of them sends mail (SPEC §4 names none). Setting a field to the
+//! value it has changes nothing and writes no history.
+
+use anyhow::Result;
+
+use super::mailer::in_spam;
+use super::{Act, Changed, Desk, Error};
+use crate::address::Address;
+use crate::config::{Config, SPAM_QUEUE};
+use crate::model::*;
+use crate::store::Fields;
+
+/// The longest subject kept: a header line's limit (RFC 5322 §2.1.1).
+const SUBJECT_MAX: usize = 998;
+
+impl Desk {
+    /// Moves ticket `id` to `queue`, one of the configured queues (not
+    /// `spam`: marking spam is `spam`, which also remembers the sender).
+    pub fn set_queue(&mut self, id: i64, queue: &str, act: &Act) -> Result<Changed> {
+        let queue = destination(&self.config, queue)?;
+        let who = act.who.as_str();
+        let now = act.now;
+        self.change(id, act, |tx, _, _, t| {
+            if in_spam(t) {
+                return Err(Error::NotAllowed(format!(
+                    "ticket #{} is in the queue {SPAM_QUEUE}: take it out with `pipedesk spam {} --undo`",
+                    t.id, t.id
+                ))
+                .into());
+            }
+            if t.queue == queue {
+                return Ok(());
+            }
+            tx.set_queue(t.id, &queue)?;
+            tx.add_history(
+                t.id,
+                &NewEntry::new(HistoryKind::Queue, who).change(Some(&t.queue), Some(&queue)),
+                now,
+            )?;
+            t.queue = queue.clone();
+            Ok(())
+        })
+    }
+
+    /// Corrects the subject and/or the requestor; a new requestor becomes a
+    /// watcher too (the old one stays one, and may now be removed).
+    pub fn edit(
+        &mut self,
+        id: i64,
+        subject: Option<&str>,
+        requestor: Option<&Address>,
+        act: &Act,
+    ) -> Result<Changed> {
+        let subject = subject.map(clean_subject).transpose()?;
+        let requestor = match requestor {
+            Some(a) => Some(requestor_address(a, &self.config)?),
+            None => None,
+        };
+        if subject.is_none() && requestor.is_none() {
+            return Err(
+                Error::BadInput("nothing to change: give a subject or a requestor".into()).into(),
+            );
+        }
+        let who = act.who.as_str();
+        let now = act.now;
+        self.change(id, act, |tx, _, _, t| {
+            let mut fields = Fields::of(t);
+            let mut entries = Vec::new();
+            if let Some(s) = subject.as_deref().filter(|s| *s != t.subject) {
+                entries.push(
+                    NewEntry::new(HistoryKind::Subject, who).change(Some(&t.subject), Some(s)),
+                );
+                fields.subject = s.to_string();
+            }
+            if let Some(r) = requestor
+                .as_ref()
+                .filter(|r| !r.eq_ignore_ascii_case(&t.requestor))
+            {
+                entries.push(
+                    NewEntry::new(HistoryKind::Requestor, who).change(Some(&t.requestor), Some(r)),
+                );
+                fields.requestor = r.to_string();
+            }
+            if entries.is_empty() {
+                return Ok(());
+            }
+            tx.set_fields(t.id, &fields)?;
+            for e in &entries {
+                tx.add_history(t.id, e, now)?;
+            }
+            if let Some(r) = requestor.as_ref() {
+                if !t.watchers.iter().any(|w| r.eq_ignore_ascii_case(w))
+                    && tx.add_watcher(t.id, r)?
+                {
+                    tx.add_history(
+                        t.id,
+                        &NewEntry::new(HistoryKind::Watcher, who).change(None, Some(r)),
+                        now,
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets the priority: a word (`low`, `normal`, `high`, `urgent`) or its
+    /// number (-1 … 2), SPEC §1.
+    pub fn set_priority(&mut self, id: i64, priority: &str, act: &Act) -> Result<Changed> {
+        let priority: Priority = priority.parse().map_err(Error::BadInput)?;
+        let who = act.who.as_str();
+        let now = act.now;
+        self.change(id, act, |tx, _, _, t| {
+            if t.priority == priority.number() {
+                return Ok(());
+            }
+            let fields = Fields {
+                priority: priority.number(),
+                ..Fields::of(t)
+            };
+            tx.set_fields(t.id, &fields)?;
+            tx.add_history(
+                t.id,
+                &NewEntry::new(HistoryKind::Priority, who).change(
+                    Some(&t.priority.to_string()),
+                    Some(&priority.number().to_string()),
+                ),
+                now,
+            )?;
+            t.priority = fields.priority;
+            Ok(())
+        })
+    }
+
+    /// Sets the due date as a person typed it (`zone::parse_due`: a date
+    /// or time in `site.timezone`, `+3d`, `+4h`, …), or clears it (`none`).
+    pub fn set_due(&mut self, id: i64, due: &str, act: &Act) -> Result<Changed> {
+        let due = crate::zone::parse_due(due, act.now, &self.config.site.timezone)
+            .map_err(Error::BadInput)?;
+        let who = act.who.as_str();
+        let now = act.now;
+        self.change(id, act, |tx, _, _, t| {
+            if t.due == due {
+                return Ok(());
+            }
+            let word = |d: Option<Time>| d.map(stamp).unwrap_or_default();
+            tx.set_fields(
+                t.id,
+                &Fields {
+                    due,
+                    ..Fields::of(t)
+                },
+            )?;
+            tx.add_history(
+                t.id,
+                &NewEntry::new(HistoryKind::Due, who).change(Some(&word(t.due)), Some(&word(due))),
+                now,
+            )?;
+            t.due = due;
+            Ok(())
+        })
+    }
+}
+
+/// The configured queue `name` names (compared without regard to case),
+/// or the error that lists them.
+fn destination(config: &Config, name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.eq_ignore_ascii_case(SPAM_QUEUE) {
+        return Err(Error::BadInput(format!(
+            "{SPAM_QUEUE} is not a queue to move a ticket to: mark it with `pipedesk spam N`"
+        ))
+        .into());
+    }
+    let known: Vec<&str> = config
+        .queue_names()
+        .into_iter()
+        .filter(|q| *q != SPAM_QUEUE)
+        .collect();
+    match known.iter().find(|q| q.eq_ignore_ascii_case(name)) {
+        Some(q) => Ok(q.to_string()),
+        None => Err(Error::BadInput(format!(
+            "unknown queue {name:?} (the queues are {})",
+            known.join(", ")
+        ))
+        .into()),
+    }
+}
+
+/// A subject as a person typed it: one line, not empty, no longer than a
+/// header line may be.
+fn clean_subject(s: &str) -> Result<String> {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let s = one_line.trim();
+    if s.is_empty() {
+        return Err(Error::BadInput("the subject cannot be empty".into()).into());
+    }
+    if s.len() > SUBJECT_MAX {
+        return Err(
+            Error::BadInput(format!("the subject is longer than {SUBJECT_MAX} bytes")).into(),
+        );
+    }
+    Ok(s.to_string())
+}
+
+/// A new requestor: a mail address, never one of ours.
+fn requestor_address(a: &Address, config: &Config) -> Result<Address> {
+    let a = Address::parse(a)?;
+    if crate::address::is_ours(&a, config) {
+        return Err(Error::BadInput(format!(
+            "{a} is one of our own addresses: it cannot be a ticket's requestor"
+        ))
+        .into());
+    }
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_is_a_configured_one_and_never_spam() {
+        let config =
+            Config::parse("[[queues]]\nname = \"Billing\"\naddress = \"billing\"\n").unwrap();
+        assert_eq!(destination(&config, " billing ").unwrap(), "Billing");
+        assert_eq!(destination(&config, "general").unwrap(), "general");
+        let e = destination(&config, "bilin").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown queue \"bilin\" (the queues are general, Billing)"
+        );
+        let e = destination(&config, "SPAM").unwrap_err().to_string();
+        assert!(e.contains("pipedesk spam"), "{e}");
+    }
+
+    #[test]
+    fn a_subject_is_one_line_and_not_empty() {
+        assert_eq!(
+            clean_subject("  Printer\r\nbroken ").unwrap(),
+            "Printer  broken"
+        );
+        assert!(clean_subject(" \t").is_err());
+        assert!(clean_subject(&"x".repeat(999)).is_err());
+    }
+}
