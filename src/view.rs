@@ -953,8 +953,9 @@ mod tests {
             new: Some(new.into()),
             note: None,
             auto: false,
+            merged_from: None,
         };
-        let utc = Zone::utc();
+        let utc = Config::default();
         assert_eq!(
             describe(&entry(HistoryKind::Priority, "0", "2"), &utc),
             "changed the priority from normal to urgent"
@@ -971,7 +972,7 @@ mod tests {
             describe(&entry(HistoryKind::Queue, "general", "web"), &utc),
             "moved the ticket from the queue general to web"
         );
-        if let Ok(paris) = Zone::named("Europe/Paris") {
+        if let Ok(paris) = Config::parse("[site]\ntimezone = \"Europe/Paris\"\n") {
             assert_eq!(
                 describe(&entry(HistoryKind::Due, "", "2026-12-24T16:00:00Z"), &paris),
                 "set the due date to Thu 24 Dec 2026 17:00 CET"
@@ -1132,7 +1133,10 @@ mod tests {
         };
         let line = MailLine::of(&queued, &Zone::utc());
         assert_eq!((line.state, line.attempts), ("queued", 0));
-        assert_eq!(line.when, format!("queued {}", human_date(created)));
+        assert_eq!(
+            line.when,
+            format!("queued {}", human_date(created, &Zone::utc()))
+        );
         assert!(line.error.is_none() && line.retry.is_none());
 
         let retry = created + chrono::Duration::minutes(4);
@@ -1145,7 +1149,7 @@ mod tests {
         let line = MailLine::of(&failing, &Zone::utc());
         assert_eq!(line.state, "failed");
         assert_eq!(line.error, Some("550 mailbox unavailable"));
-        assert_eq!(line.retry, Some(human_date(retry)));
+        assert_eq!(line.retry, Some(human_date(retry, &Zone::utc())));
 
         let at = created + chrono::Duration::minutes(9);
         let sent = MailRecord {
@@ -1156,7 +1160,7 @@ mod tests {
         };
         let line = MailLine::of(&sent, &Zone::utc());
         assert_eq!((line.state, line.attempts), ("sent", 3));
-        assert_eq!(line.when, format!("sent {}", human_date(at)));
+        assert_eq!(line.when, format!("sent {}", human_date(at, &Zone::utc())));
         assert!(line.error.is_none() && line.retry.is_none());
         let dropped = MailRecord {
             state: MailState::Dropped,
