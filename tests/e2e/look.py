@@ -100,7 +100,7 @@ def merge(pages, desk):
     page.goto(f"{URL}/tickets/2/merge?into=%231")
     page.locator("form.confirm button[type=submit]").click()
     expect(page).to_have_url(f"{URL}/tickets/1")
-    expect(page.locator(".fields")).to_contain_text("#2")
+    expect(page.locator(".facts .fields")).to_contain_text("#2")
     log("confirmed: #2 merged into #1")
 
     # A number that is no ticket: back to the thread, saying so.

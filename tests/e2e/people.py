@@ -39,7 +39,7 @@ def lanes(pages, desk):
     log("dropped #1 in Carol's lane: hers, and she was told:", told[0]["subject"])
 
     board.goto(URL + "/tickets/1")
-    expect(board.locator("dl.fields")).to_contain_text("Jones, Carol")
+    expect(board.locator(".facts dl.fields")).to_contain_text("Jones, Carol")
     menu = board.locator('form.assign select[name="owner"]')
     expect(menu.locator("option:checked")).to_have_text("Jones, Carol")
     expect(menu.locator(f'option[value="{DAVE}"]')).to_have_text("Dave Hill")
