@@ -164,6 +164,23 @@ pub struct Policy {
     pub max_message_bytes: u64,
     pub busy_wait_secs: u64,
     pub cc_watchers: CcWatchers,
+    /// A ticket's watchers at most, the requestor included: further Cc
+    /// are not added (SPEC §3), so no mail makes the desk write to many.
+    pub max_watchers: usize,
+    /// When mail from a staff address counts as staff (SPEC §2, §3).
+    pub staff_mail: StaffMail,
+}
+
+/// When mail from a staff address counts as staff (SPEC §2
+/// `policy.staff_mail`): From: is easy to forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StaffMail {
+    /// Only with this MTA's Authentication-Results showing a DMARC pass,
+    /// or a DKIM pass aligned with From (`policy.trusted_authserv_id`).
+    Authenticated,
+    /// From: alone, for a desk whose MTA checks nothing.
+    From,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -270,6 +287,8 @@ impl Default for Policy {
             max_message_bytes: 50 * 1024 * 1024,
             busy_wait_secs: 30,
             cc_watchers: CcWatchers::Create,
+            max_watchers: 20,
+            staff_mail: StaffMail::Authenticated,
         }
     }
 }
@@ -474,6 +493,12 @@ impl Config {
         }
         if self.policy.max_message_bytes == 0 {
             return bad("policy.max_message_bytes", "must be above 0".into());
+        }
+        if self.policy.max_watchers == 0 {
+            return bad(
+                "policy.max_watchers",
+                "must be at least 1 (the requestor)".into(),
+            );
         }
         if self.mail.from_name.contains(['\r', '\n']) {
             return bad("mail.from_name", "must be one line".into());

@@ -156,9 +156,11 @@ impl Desk {
             texts,
             ..
         } = self;
+        // Before the write lock: a message may name a million addresses.
+        let cc = CcList::of(msg.facts, config);
         let mut run = |tx: &mut dyn Tx| {
             let mut mail = Mailer::new(config, texts, &lease, no_mail);
-            let mut outcome = ingest(tx, config, msg, now, &mut mail, if_version)?;
+            let mut outcome = ingest(tx, config, msg, &cc, now, &mut mail, if_version)?;
             outcome.outbox = mail.queued;
             then(tx, outcome, &lease)
         };
@@ -221,7 +223,8 @@ impl Batch<'_> {
     /// `Desk::deliver` for one message of the batch, without mail.
     pub fn ingest(&mut self, msg: &Incoming<'_>, now: Time) -> Result<Outcome> {
         let mut mail = Mailer::new(self.config, self.texts, self.lease, true);
-        ingest(self.tx, self.config, msg, now, &mut mail, None)
+        let cc = CcList::of(msg.facts, self.config);
+        ingest(self.tx, self.config, msg, &cc, now, &mut mail, None)
     }
 }
 
@@ -284,6 +287,59 @@ impl Sender {
     }
 }
 
+/// The Cc addresses that may become watchers (SPEC §1, §3): not ours,
+/// each once, in the order written. Read before the transaction, in one
+/// pass: a message may name a million, and under the write lock only the
+/// first `policy.max_watchers` or so are looked at.
+pub(super) struct CcList<'a> {
+    distinct: Vec<&'a str>,
+    set: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> CcList<'a> {
+    pub(super) fn of(facts: &'a Facts, config: &Config) -> CcList<'a> {
+        let mut set = std::collections::HashSet::new();
+        let mut distinct = Vec::new();
+        // inbound lower-cases every address it reads: equal is the same.
+        for cc in &facts.cc {
+            let a = cc.address.as_str();
+            if !set.contains(a) && !address::is_ours(a, config) {
+                set.insert(a);
+                distinct.push(a);
+            }
+        }
+        CcList { distinct, set }
+    }
+
+    /// Adds to `watchers` the Cc addresses that are not yet among them,
+    /// until there are `max`; returns those added and how many were left
+    /// out. Looks at no more than `max` + `watchers.len()` addresses.
+    fn fill(&self, watchers: &mut Vec<String>, max: usize) -> (Vec<String>, usize) {
+        let known = |w: &[String], a: &str| w.iter().any(|x| x.eq_ignore_ascii_case(a));
+        let already = watchers
+            .iter()
+            .filter(|w| self.set.contains(w.as_str()))
+            .count();
+        let mut added = Vec::new();
+        for a in &self.distinct {
+            if watchers.len() >= max {
+                break;
+            }
+            if !known(watchers, a) {
+                watchers.push(a.to_string());
+                added.push(a.to_string());
+            }
+        }
+        let left_out = self.distinct.len() - already - added.len();
+        (added, left_out)
+    }
+}
+
+/// The history's word on Cc addresses not made watchers.
+fn left_out_note(left_out: usize, max: usize) -> String {
+    format!("{left_out} Cc addresses were not added as watchers (policy.max_watchers = {max})")
+}
+
 /// Where a message lands once the database has been asked.
 enum Landing {
     New {
@@ -301,6 +357,7 @@ pub(super) fn ingest(
     tx: &mut dyn Tx,
     config: &Config,
     msg: &Incoming<'_>,
+    cc: &CcList<'_>,
     now: Time,
     mail: &mut Mailer<'_>,
     if_version: Option<i64>,
@@ -319,11 +376,13 @@ pub(super) fn ingest(
             store(tx, msg, &sender.address, None, now)?;
             Ok(Outcome::new(Action::Bounce, None))
         }
-        Landing::New { queue } => open(tx, config, msg, &sender, queue, now, mail),
+        Landing::New { queue } => open(tx, config, msg, cc, &sender, queue, now, mail),
         Landing::Existing(ticket, _) if if_version.is_some_and(|v| v != ticket.version) => {
             Err(Error::Stale(Box::new(ticket)).into())
         }
-        Landing::Existing(ticket, kind) => add(tx, config, msg, &sender, ticket, kind, now, mail),
+        Landing::Existing(ticket, kind) => {
+            add(tx, config, msg, cc, &sender, ticket, kind, now, mail)
+        }
     }
 }
 
@@ -413,10 +472,12 @@ fn store_as(
 
 /// A new ticket. From staff, a customer's forwarded mail opens it for the
 /// customer (SPEC §3 "Forwarded by staff").
+#[allow(clippy::too_many_arguments)]
 fn open(
     tx: &mut dyn Tx,
     config: &Config,
     msg: &Incoming<'_>,
+    cc: &CcList<'_>,
     sender: &Sender,
     queue: String,
     now: Time,
@@ -463,14 +524,12 @@ fn open(
         queue
     };
     let mut watchers = vec![requestor.clone()];
-    if forward.is_none() {
-        // The Cc of a forward are the staff member's, not the customer's.
-        for cc in &facts.cc {
-            if !address::is_ours(&cc.address, config) && !watchers.contains(&cc.address) {
-                watchers.push(cc.address.clone());
-            }
-        }
-    }
+    let max = config.policy.max_watchers;
+    // The Cc of a forward are the staff member's, not the customer's.
+    let (_, left_out) = match forward {
+        None => cc.fill(&mut watchers, max),
+        Some(_) => (Vec::new(), 0),
+    };
     let id = tx.create_ticket(&queue, &header_safe(&subject), &requestor, &watchers, now)?;
     let mid = store_as(tx, msg, &requestor, &subject, body, Some(id), now)?;
     tx.add_history(
@@ -480,6 +539,13 @@ fn open(
             .auto(sender.auto),
         now,
     )?;
+    if left_out > 0 {
+        tx.add_history(
+            id,
+            &NewEntry::new(HistoryKind::Note, &requestor).note(&left_out_note(left_out, max)),
+            now,
+        )?;
+    }
     if let Some(f) = forward.as_ref().filter(|f| !f.note.is_empty()) {
         tx.add_history(
             id,
@@ -513,6 +579,7 @@ fn add(
     tx: &mut dyn Tx,
     config: &Config,
     msg: &Incoming<'_>,
+    cc: &CcList<'_>,
     sender: &Sender,
     mut ticket: Ticket,
     kind: Kind,
@@ -560,15 +627,23 @@ fn add(
     if config.policy.cc_watchers == CcWatchers::Always
         && (sender.staff || author.eq_ignore_ascii_case(&ticket.requestor))
     {
-        for cc in &facts.cc {
-            if !address::is_ours(&cc.address, config) && tx.add_watcher(ticket.id, &cc.address)? {
+        let max = config.policy.max_watchers;
+        let (added, left_out) = cc.fill(&mut ticket.watchers, max);
+        for a in &added {
+            if tx.add_watcher(ticket.id, a)? {
                 tx.add_history(
                     ticket.id,
-                    &NewEntry::new(HistoryKind::Watcher, author).change(None, Some(&cc.address)),
+                    &NewEntry::new(HistoryKind::Watcher, author).change(None, Some(a)),
                     now,
                 )?;
-                ticket.watchers.push(cc.address.clone());
             }
+        }
+        if left_out > 0 {
+            tx.add_history(
+                ticket.id,
+                &NewEntry::new(HistoryKind::Note, author).note(&left_out_note(left_out, max)),
+                now,
+            )?;
         }
     }
     let cause = Cause {

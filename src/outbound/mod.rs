@@ -93,7 +93,8 @@ pub fn plan(
         };
         let mut to: Vec<String> = dedup(to.into_iter().filter(keep));
         let mut cc: Vec<String> = dedup(cc.into_iter().filter(keep));
-        cc.retain(|c| !to.contains(c));
+        let in_to: std::collections::HashSet<&String> = to.iter().collect();
+        cc.retain(|c| !in_to.contains(c));
         if to.is_empty() && !cc.is_empty() {
             to.push(cc.remove(0));
         }
@@ -145,15 +146,14 @@ pub fn plan(
     mails
 }
 
+/// Each address once, lower-cased, in order: linear, however many
+/// (issue 18: a list search per address made a long list quadratic).
 fn dedup(addrs: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for a in addrs {
-        let a = a.to_ascii_lowercase();
-        if !out.contains(&a) {
-            out.push(a);
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    addrs
+        .map(|a| a.to_ascii_lowercase())
+        .filter(|a| seen.insert(a.clone()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,109 @@
+//! Issue 18, the mail and command side: no mail can stop the desk, keep a
+//! message waiting at the MTA for its own fault, or make it send to many;
+//! sending never hangs; `flush`, `check`, `init` and `import` as an admin
+//! running it for years needs them (SPEC §2–§5).
+//!
+//! The desk is the harness's (`tests/common`); SQLite here, PostgreSQL in
+//! `tests/pg_harden.rs`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::bounded;
+use common::{mail, Desk, Sent, ADMIN, SUBMIT};
+
+/// Upper bound for a delivery the SPEC says takes "no longer than reading
+/// its bytes": generous for a debug build on a busy two-core machine, far
+/// below the ten minutes the quadratic Cc reading took. Not a benchmark.
+const BOUND: Duration = Duration::from_secs(60);
+
+/// A message from an outsider with `n` distinct Cc addresses (plus a few
+/// repeats), folded as a mail program would write them.
+fn many_cc(n: usize) -> Vec<u8> {
+    let mut out = String::with_capacity(n * 20 + 1000);
+    out.push_str(
+        "From: Mallory <mallory@evil.example>\r\nTo: submit@help.example.org\r\n\
+         Subject: look at all my friends\r\nMessage-ID: <many-cc@evil.example>\r\n\
+         Date: Tue, 17 Nov 2026 15:00:00 +0000\r\nCc: ",
+    );
+    for i in 0..n {
+        if i > 0 {
+            out.push_str(if i % 4 == 0 { ",\r\n " } else { ", " });
+        }
+        out.push_str(&format!("v{i}@x.example"));
+    }
+    // Repeats, in another case: still one watcher each.
+    out.push_str(",\r\n V0@X.example, v1@x.example\r\n\r\nhi\r\n");
+    out.into_bytes()
+}
+
+/// Every header line of a sent mail is at most 998 characters (RFC 5322
+/// §2.1.1), however many recipients it names.
+#[track_caller]
+fn assert_folded(mail: &Sent) {
+    for line in mail.head().split("\r\n").flat_map(|l| l.split('\n')) {
+        assert!(
+            line.len() <= 998,
+            "a header line of {} characters",
+            line.len()
+        );
+    }
+}
+
+#[test]
+fn a_million_cc_are_read_in_seconds_and_add_at_most_max_watchers() {
+    let desk = Desk::with_config("[policy]\nbusy_wait_secs = 3\n");
+    let raw = many_cc(1_000_000);
+    assert!(raw.len() > 15_000_000 && raw.len() < 52_428_800);
+    let mut cmd = desk.command();
+    cmd.args(["deliver", "--json", "--recipient", SUBMIT]);
+    let big = std::thread::spawn(move || bounded::run(cmd, &raw, BOUND * 3));
+    // Meanwhile others deliver: none may wait past busy_wait_secs (exit 75).
+    let mut others = 0;
+    while !big.is_finished() || others == 0 {
+        let m = mail("Pat <pat@example.net>", &format!("meanwhile {others}"));
+        desk.send(SUBMIT, &m).ok();
+        others += 1;
+    }
+    let out = big.join().expect("the big delivery");
+    out.assert_code(0, "a million Cc");
+    assert!(out.took < BOUND, "a million Cc took {:?}", out.took);
+    let ticket: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let n = ticket["ticket"].as_i64().expect("a ticket");
+    let shown = desk.show(n);
+    let watchers = shown["watchers"].as_array().expect("watchers");
+    assert_eq!(
+        watchers.len(),
+        20,
+        "policy.max_watchers, the requestor counts"
+    );
+    assert_eq!(watchers[0], "mallory@evil.example");
+    let said = shown["history"].to_string();
+    assert!(
+        said.contains("999981"),
+        "the history says how many were left out: {said}"
+    );
+    for m in desk.outbox() {
+        assert_folded(&m);
+    }
+}
+
+#[test]
+fn a_reply_to_many_watchers_is_folded_to_998_characters() {
+    let desk = Desk::with_config("[policy]\nmax_watchers = 300\nstaff_mail = \"from\"\n");
+    let cc: Vec<String> = (0..400).map(|i| format!("watcher-{i}@x.example")).collect();
+    let n = desk.open_ticket(&mail("Pat <pat@example.net>", "many").header("Cc", &cc.join(", ")));
+    let shown = desk.show(n);
+    assert_eq!(shown["watchers"].as_array().map(Vec::len), Some(300));
+    assert!(shown["history"]
+        .to_string()
+        .contains("101 Cc addresses were not added"));
+    desk.take_mail();
+    desk.run(&["reply", &n.to_string(), "--as", ADMIN], b"Hello all\n")
+        .ok();
+    let sent = desk.take_mail();
+    let reply = Desk::one_to(&sent, "pat@example.net");
+    assert_eq!(reply.rcpts().len(), 300);
+    assert_folded(reply);
+}
