@@ -107,3 +107,29 @@ fn a_reply_to_many_watchers_is_folded_to_998_characters() {
     assert_eq!(reply.rcpts().len(), 300);
     assert_folded(reply);
 }
+
+/// Senders no mail can go to (SPEC §3): stored as written, exit 0, no mail
+/// to them; staff hear of the ticket as of any other.
+#[test]
+fn unmailable_senders_are_stored_with_exit_0_and_get_no_mail() {
+    for (file, requestor) in [
+        ("from-ip-literal.eml", "evil@[127.0.0.1]"),
+        ("from-ipv6-literal.eml", "evil@[ipv6:2001:db8::1]"),
+        ("from-long-quoted-local-part.eml", "@evil.example"),
+        ("from-no-domain.eml", "nodomain@"),
+    ] {
+        let desk = Desk::new();
+        let raw = common::fixture(&format!("hostile/{file}"));
+        let out = desk.deliver(SUBMIT, "evil@evil.example", &raw);
+        assert_eq!(out.code, 0, "{file}: {out}");
+        let n = out.json()["ticket"].as_i64().expect("a ticket");
+        let stored = desk.show(n)["requestor"].as_str().unwrap_or("").to_string();
+        assert!(stored.ends_with(requestor), "{file}: requestor {stored:?}");
+        let sent = desk.take_mail();
+        assert!(
+            sent.iter().all(|m| m.rcpts() == [ADMIN.to_string()].into()),
+            "{file}: mail only to the admin, got {:?}",
+            common::summary(&sent)
+        );
+    }
+}
