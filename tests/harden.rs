@@ -133,3 +133,47 @@ fn unmailable_senders_are_stored_with_exit_0_and_get_no_mail() {
         );
     }
 }
+
+/// A `sendmail` that never finishes (SPEC §4 "Sending never hangs"): killed
+/// at the limit, the mail stays queued with that error, the delivery exits
+/// 0. The limit is 60 s; `PIPEDESK_TEST_SENDMAIL_LIMIT_MS` lowers it for
+/// this test only.
+#[test]
+fn a_sendmail_that_hangs_is_killed_and_the_mail_stays_queued() {
+    let desk = Desk::new();
+    let script = desk.path().join("slow-sendmail");
+    std::fs::write(&script, "#!/bin/sh\ncat >/dev/null\nexec sleep 600\n").expect("script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    desk.add_config(&format!(
+        "[mail]\ntransport = \"sendmail\"\nsendmail = {:?}\n",
+        script.display().to_string()
+    ));
+    let m = mail("Pat <pat@example.net>", "hello");
+    let mut cmd = desk.command();
+    cmd.args([
+        "deliver",
+        "--json",
+        "--recipient",
+        SUBMIT,
+        "--sender",
+        "pat@example.net",
+    ])
+    .env("PIPEDESK_TEST_SENDMAIL_LIMIT_MS", "500");
+    // Today's build waited for the script's ten minutes: held to a bound.
+    let out = bounded::run(cmd, &m.bytes(), BOUND);
+    out.assert_code(0, "deliver with a hanging sendmail");
+    // Two mails (autoreply, the admin's notice), half a second each.
+    assert!(out.took < Duration::from_secs(30), "took {:?}", out.took);
+    let errors = desk.db().texts(
+        "SELECT last_error FROM outbox WHERE state = 'queued' ORDER BY id",
+        &[],
+    );
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    for e in &errors {
+        assert!(
+            e.contains("did not finish within 0.5 s and was killed"),
+            "{e}"
+        );
+    }
+}
