@@ -141,13 +141,9 @@ fn unmailable_senders_are_stored_with_exit_0_and_get_no_mail() {
 #[test]
 fn a_sendmail_that_hangs_is_killed_and_the_mail_stays_queued() {
     let desk = Desk::new();
-    let script = desk.path().join("slow-sendmail");
-    std::fs::write(&script, "#!/bin/sh\ncat >/dev/null\nexec sleep 600\n").expect("script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let slow = script(&desk, "slow-sendmail", "cat >/dev/null\nexec sleep 600");
     desk.add_config(&format!(
-        "[mail]\ntransport = \"sendmail\"\nsendmail = {:?}\n",
-        script.display().to_string()
+        "[mail]\ntransport = \"sendmail\"\nsendmail = {slow:?}\n"
     ));
     let m = mail("Pat <pat@example.net>", "hello");
     let mut cmd = desk.command();
@@ -176,4 +172,65 @@ fn a_sendmail_that_hangs_is_killed_and_the_mail_stays_queued() {
             "{e}"
         );
     }
+}
+
+/// An executable shell script `name` in the desk's folder; its path.
+fn script(desk: &Desk, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = desk.path().join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path.display().to_string()
+}
+
+/// `flush` (SPEC §5): silent when there was nothing to send, 75 while any
+/// mail failed, saying what still waits and why; 0 and what was sent once
+/// it goes through.
+#[test]
+fn flush_is_quiet_with_nothing_to_send_and_exits_75_while_mail_fails() {
+    let desk = Desk::new();
+    let ok = script(&desk, "ok-sendmail", "cat >/dev/null");
+    let failing = script(
+        &desk,
+        "failing-sendmail",
+        "cat >/dev/null; echo 'no route to host' >&2; exit 75",
+    );
+    let sendmail = |path: &str| format!("[mail]\ntransport = \"sendmail\"\nsendmail = {path:?}\n");
+    desk.add_config(&sendmail(&ok));
+    desk.send(SUBMIT, &mail("Pat <pat@example.net>", "sent at once"))
+        .ok();
+    let quiet = desk.run(&["flush"], b"");
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
+        (0, "", "")
+    );
+    let quiet = desk.run(&["flush", "--due"], b"");
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
+        (0, "", "")
+    );
+
+    // A sendmail that fails: the mail is stored, queued with its error.
+    desk.add_config(&sendmail(&failing));
+    desk.send(SUBMIT, &mail("Pat <pat@example.net>", "hello"))
+        .ok();
+    let failed = desk.run(&["flush"], b"");
+    assert_eq!(failed.code, 75, "{failed}");
+    assert!(failed.stderr.contains("0 mails, 2 failed"), "{failed}");
+    assert!(failed.stderr.contains("still queued"), "{failed}");
+    assert!(
+        failed.stderr.contains("no route to host"),
+        "says why: {failed}"
+    );
+    // Backing off: nothing due, nothing failed now; it says what waits.
+    let due = desk.run(&["flush", "--due"], b"");
+    assert_eq!(due.code, 0, "{due}");
+    assert!(due.stderr.contains("2 mails still queued"), "{due}");
+
+    desk.add_config(&sendmail(&ok));
+    let sent = desk.run(&["flush"], b"");
+    assert_eq!(sent.code, 0, "{sent}");
+    assert!(sent.stderr.contains("sent 2 mails, 0 failed"), "{sent}");
+    let again = desk.run(&["flush"], b"");
+    assert_eq!((again.code, again.stderr.as_str()), (0, ""), "{again}");
 }
