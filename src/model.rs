@@ -389,16 +389,20 @@ pub enum MailKind {
     Resolved,
     /// Staff correspondence passed on to the requestor and watchers.
     StaffReply,
+    /// To a staff address whose mail did not count as staff (SPEC §3): why,
+    /// and how to answer instead; once a day at most.
+    NotStaff,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 7] = [
         MailKind::Autoreply,
         MailKind::NewTicket,
         MailKind::Correspondence,
         MailKind::Comment,
         MailKind::Resolved,
         MailKind::StaffReply,
+        MailKind::NotStaff,
     ];
 
     /// Its name: the template's, and the outbox's `kind`.
@@ -410,6 +414,7 @@ impl MailKind {
             MailKind::Comment => "comment",
             MailKind::Resolved => "resolved",
             MailKind::StaffReply => "staff_reply",
+            MailKind::NotStaff => "not_staff",
         }
     }
 
@@ -426,6 +431,7 @@ impl MailKind {
             MailKind::Comment => "comment notice",
             MailKind::Resolved => "resolved notice",
             MailKind::StaffReply => "reply",
+            MailKind::NotStaff => "notice that mail did not count as staff",
         }
     }
 }

@@ -234,3 +234,72 @@ fn flush_is_quiet_with_nothing_to_send_and_exits_75_while_mail_fails() {
     let again = desk.run(&["flush"], b"");
     assert_eq!((again.code, again.stderr.as_str()), (0, ""), "{again}");
 }
+
+/// The default config, nothing from the fixture's: mail from a staff
+/// address counts only when the MTA proves it (SPEC §2 `staff_mail`).
+fn default_desk() -> Desk {
+    let desk = Desk::new();
+    desk.write_config(&format!(
+        "[site]\nname = \"myisp\"\ndomains = [\"help.example.org\"]\ndatabase = {:?}\n\
+         [staff]\nadmins = [\"stef@example.org\"]\nmembers = [\"ann@example.org\"]\n\
+         [mail]\ntransport = \"file\"\ndir = \"outbox\"\n",
+        desk.store.setting()
+    ));
+    desk
+}
+
+/// Issue 18's open relay, in two steps: an outsider opens a ticket with
+/// 300 Cc, then writes to it as the admin. With the default config the
+/// forged staff mail is relayed to nobody; the real admin hears of it.
+#[test]
+fn forged_staff_mail_with_the_default_config_is_relayed_to_nobody() {
+    let desk = default_desk();
+    let cc: Vec<String> = (0..300).map(|i| format!("victim-{i}@x.example")).collect();
+    let opener = mail("Mallory <mallory@evil.example>", "Invoice").header("Cc", &cc.join(", "));
+    let n = desk.open_ticket(&opener);
+    assert_eq!(desk.show(n)["watchers"].as_array().map(Vec::len), Some(20));
+    desk.take_mail();
+
+    let forged = mail("Stef <stef@example.org>", &format!("[myisp #{n}] Invoice"))
+        .header("To", &common::ticket_addr(n, ""))
+        .body("Please pay to this account: ...\n");
+    let out = desk.deliver(
+        &common::ticket_addr(n, ""),
+        "mallory@evil.example",
+        &forged.bytes(),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let sent = desk.take_mail();
+    let to: Vec<_> = sent.iter().map(|m| m.rcpts()).collect();
+    assert_eq!(
+        to,
+        [[ADMIN.to_string()].into()],
+        "{:?}",
+        common::summary(&sent)
+    );
+    assert!(
+        sent[0].subject().contains("Not counted as staff"),
+        "{}",
+        sent[0].subject()
+    );
+    let shown = desk.show(n);
+    assert_eq!(shown["status"], "new", "forged staff mail changed nothing");
+    let last = shown["history"].as_array().and_then(|h| h.last()).cloned();
+    assert_eq!(
+        last.as_ref().map(|e| &e["kind"]),
+        Some(&"correspond".into())
+    );
+
+    // Once a day at most.
+    let again = mail(
+        "Stef <stef@example.org>",
+        &format!("[myisp #{n}] Invoice again"),
+    );
+    desk.deliver(
+        &common::ticket_addr(n, ""),
+        "mallory@evil.example",
+        &again.bytes(),
+    )
+    .ok();
+    assert!(desk.take_mail().is_empty());
+}

@@ -255,6 +255,9 @@ struct Sender {
     address: Address,
     name: Option<String>,
     staff: bool,
+    /// A staff address whose mail does not count as staff (SPEC §3,
+    /// `policy.staff_mail`): its author hears why.
+    unproven_staff: bool,
     bounce: bool,
     auto: bool,
 }
@@ -274,12 +277,14 @@ impl Sender {
         // Two From: mailboxes are two authors: a DMARC pass speaks for one
         // of them, and the other may be anyone's (SPEC §3).
         let one_author = facts.from_all.len() <= 1;
-        let staff = config.is_staff_address(&address)
+        let staff_address = config.is_staff_address(&address);
+        let staff = staff_address
             && one_author
             && (msg.local || route::authenticated(&address, facts, config));
         Sender {
             name: mailbox.and_then(|m| m.name.clone()),
             staff,
+            unproven_staff: staff_address && !staff,
             bounce: route::is_bounce(msg.envelope_sender, facts),
             auto: route::is_automatic(facts),
             address,
@@ -338,6 +343,27 @@ impl<'a> CcList<'a> {
 /// The history's word on Cc addresses not made watchers.
 fn left_out_note(left_out: usize, max: usize) -> String {
     format!("{left_out} Cc addresses were not added as watchers (policy.max_watchers = {max})")
+}
+
+/// Mail from a staff address that did not count as staff (SPEC §3): its
+/// author — the staff member, or whoever wrote in their name — gets one
+/// notice a day at most saying why. Never for automatic mail or a bounce.
+fn tell_unproven_staff(
+    tx: &mut dyn Tx,
+    sender: &Sender,
+    ticket: &Ticket,
+    cause: &Cause<'_>,
+    now: Time,
+    mail: &mut Mailer<'_>,
+) -> Result<()> {
+    if !sender.unproven_staff || sender.bounce || sender.auto {
+        return Ok(());
+    }
+    let since = now - chrono::Duration::hours(24);
+    if tx.mails_since(MailKind::NotStaff, &sender.address, since)? > 0 {
+        return Ok(());
+    }
+    mail.queue(tx, Event::NotStaff, ticket, cause, false, now)
 }
 
 /// Where a message lands once the database has been asked.
@@ -570,6 +596,9 @@ fn open(
         forwarded_by: forward.as_ref().map(|_| sender.address.as_str()),
     };
     mail.queue(tx, Event::Created, &ticket, &cause, autoreply, now)?;
+    if forward.is_none() {
+        tell_unproven_staff(tx, sender, &ticket, &cause, now, mail)?;
+    }
     Ok(Outcome::new(Action::Create, Some(id)))
 }
 
@@ -656,6 +685,7 @@ fn add(
         raw: Some(msg.raw),
         forwarded_by: None,
     };
+    tell_unproven_staff(tx, sender, &ticket, &cause, now, mail)?;
     if kind == Kind::Close {
         if route::may_close(
             config.policy.close_from,

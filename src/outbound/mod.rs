@@ -16,9 +16,13 @@ use crate::model::Ticket;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     Created,
-    Correspond { from_staff: bool },
+    Correspond {
+        from_staff: bool,
+    },
     Comment,
     Resolved,
+    /// Mail from a staff address that did not count as staff (SPEC §3).
+    NotStaff,
 }
 
 /// One mail to render and queue.
@@ -35,7 +39,9 @@ pub struct Planned {
 pub fn to_requestor(kind: MailKind) -> bool {
     match kind {
         MailKind::Autoreply | MailKind::StaffReply | MailKind::Resolved => true,
-        MailKind::NewTicket | MailKind::Correspondence | MailKind::Comment => false,
+        MailKind::NewTicket | MailKind::Correspondence | MailKind::Comment | MailKind::NotStaff => {
+            false
+        }
     }
 }
 
@@ -141,6 +147,14 @@ pub fn plan(
             vec![ticket.requestor.clone()],
             vec![],
             false,
+        ),
+        // To the staff address the message named as its author, whoever
+        // wrote it: the one notice an author of their own mail gets.
+        Event::NotStaff => add(
+            MailKind::NotStaff,
+            authors.iter().take(1).map(|a| a.to_string()).collect(),
+            vec![],
+            true,
         ),
     }
     mails

@@ -133,6 +133,7 @@ pub fn render(
         MailKind::Correspondence | MailKind::StaffReply => {
             or(cause.subject, &ticket.subject).to_string()
         }
+        MailKind::NotStaff => format!("Not counted as staff: {}", ticket.subject),
     };
     let subject = tagged(&header_safe(&subject), ticket.id, config);
 
@@ -269,9 +270,10 @@ pub fn render(
 fn auto_submitted(kind: MailKind) -> Option<&'static str> {
     match kind {
         MailKind::Autoreply => Some("auto-replied"),
-        MailKind::NewTicket | MailKind::Correspondence | MailKind::Resolved => {
-            Some("auto-generated")
-        }
+        MailKind::NewTicket
+        | MailKind::Correspondence
+        | MailKind::Resolved
+        | MailKind::NotStaff => Some("auto-generated"),
         MailKind::StaffReply | MailKind::Comment => None,
     }
 }

@@ -67,13 +67,32 @@ If anything is left to do, reply to this mail and the ticket opens again.
 
 const STAFF_REPLY: &str = "{{ body }}";
 
-const BUILT_IN: [(&str, &str); 6] = [
+const NOT_STAFF: &str = "\
+Your mail to ticket #{{ ticket.id }}, \"{{ ticket.subject }}\", came from
+{{ author }} but did not count as mail from staff: this desk's mail server
+could not show that it was really sent by you (no DMARC or aligned DKIM pass
+in its Authentication-Results; see policy.staff_mail). It is kept on the
+ticket as correspondence from outside, was not passed on to
+{{ ticket.requestor }}, and changed nothing.
+
+If you wrote it, answer on the web instead, or ask the desk's admin to check
+the mail server's DMARC set-up. If you did not, someone is writing in your
+name; nothing was sent on their behalf.
+
+You get this notice once a day at most.
+
+-- 
+{{ from_name }}
+";
+
+const BUILT_IN: [(&str, &str); 7] = [
     ("autoreply", AUTOREPLY),
     ("new_ticket", NEW_TICKET),
     ("correspondence", CORRESPONDENCE),
     ("comment", COMMENT),
     ("resolved", RESOLVED),
     ("staff_reply", STAFF_REPLY),
+    ("not_staff", NOT_STAFF),
 ];
 
 /// What a template knows of the ticket: `{{ ticket.id }}` and friends.
