@@ -528,6 +528,31 @@ impl Config {
         Ok(())
     }
 
+    /// What a valid config may still get wrong, for `check` (and `serve`)
+    /// to warn about (SPEC §5): staff mail trusted on From: alone, staff
+    /// mail that can never count, nobody to hear of new tickets.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        match self.policy.staff_mail {
+            StaffMail::From => w.push(
+                "policy.staff_mail = \"from\": anyone who writes a staff address in From: \
+                 acts as staff (set trusted_authserv_id and \"authenticated\")"
+                    .to_string(),
+            ),
+            StaffMail::Authenticated if self.policy.trusted_authserv_id.trim().is_empty() => w
+                .push(
+                    "policy.staff_mail = \"authenticated\" without policy.trusted_authserv_id: \
+                     mail from staff never counts as staff"
+                        .to_string(),
+                ),
+            StaffMail::Authenticated => {}
+        }
+        if self.staff.admins.is_empty() {
+            w.push("staff.admins is empty: nobody hears of new tickets".to_string());
+        }
+        w
+    }
+
     /// Our subject tag, `[site.name #N]`.
     pub fn tag(&self) -> &crate::tag::Tag {
         self.tag
@@ -583,6 +608,17 @@ impl Config {
             .iter()
             .find(|q| q.address == local)
             .map(|q| q.name.as_str())
+    }
+
+    /// The address that opens tickets in `queue` (`submit@` for
+    /// `general`); None for `spam` and a queue that does not exist.
+    pub fn queue_address(&self, queue: &str) -> Option<String> {
+        let local = if queue == GENERAL_QUEUE {
+            &self.addresses.submit
+        } else {
+            &self.queues.iter().find(|q| q.name == queue)?.address
+        };
+        Some(format!("{local}@{}", self.domain()))
     }
 
     /// `ticket-N@domain`, with `suffix` (`""`, the comment or done suffix).

@@ -303,3 +303,142 @@ fn forged_staff_mail_with_the_default_config_is_relayed_to_nobody() {
     .ok();
     assert!(desk.take_mail().is_empty());
 }
+
+/// `check` (SPEC §5) warns, and still exits 0, about what will hurt.
+#[test]
+fn check_warns_about_trust_admins_and_stuck_mail() {
+    let desk = default_desk();
+    let out = desk.run(&["check"], b"");
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("without policy.trusted_authserv_id"),
+        "{out}"
+    );
+
+    desk.set_config("[staff]\nadmins = []\n[policy]\nstaff_mail = \"from\"\n");
+    let failing = script(
+        &desk,
+        "failing-sendmail",
+        "cat >/dev/null; echo 'relay down' >&2; exit 75",
+    );
+    desk.add_config(&format!(
+        "[mail]\ntransport = \"sendmail\"\nsendmail = {failing:?}\n"
+    ));
+    desk.send(SUBMIT, &mail("Pat <pat@example.net>", "hello"))
+        .ok();
+    let out = desk.run(&["check"], b"");
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("staff_mail = \"from\""), "{out}");
+    assert!(out.stderr.contains("staff.admins is empty"), "{out}");
+    assert!(!out.stderr.contains("queued for over an hour"), "{out}");
+
+    // An hour and more later, the mail is still there.
+    desk.db()
+        .batch("UPDATE outbox SET created = '2026-01-02T03:04:05Z' WHERE state = 'queued'");
+    let out = desk.run(&["check"], b"");
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("1 mail queued for over an hour"),
+        "how many: {out}"
+    );
+    assert!(out.stderr.contains("02 Jan 2026"), "the oldest: {out}");
+    assert!(out.stderr.contains("relay down"), "why: {out}");
+}
+
+/// The database holds every mail and the password hashes: readable by its
+/// owner alone, however it was created (SPEC §5 `init`). SQLite only: a
+/// PostgreSQL database has no file of ours.
+#[test]
+fn the_database_and_its_wal_are_created_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let desk = Desk::new();
+    if desk.on_postgres() {
+        return;
+    }
+    let mode = |name: &str| {
+        let path = desk.path().join(name);
+        std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    // The first delivery creates it (umask 022, as an MTA's pipe has).
+    let mut cmd = desk.command_after("umask 022");
+    cmd.args(["deliver", "--recipient", SUBMIT]);
+    bounded::run(cmd, &mail("Pat <pat@example.net>", "hi").bytes(), BOUND)
+        .assert_code(0, "deliver");
+    assert_eq!(mode("pipedesk.db"), 0o600);
+    assert_eq!(
+        mode("pipedesk.db-wal"),
+        0o600,
+        "the WAL persists, as private"
+    );
+
+    // `init` in a fresh folder.
+    let fresh = Desk::new();
+    let config = fresh.path().join("new").join("pipedesk.toml");
+    let mut cmd = fresh.command_after("umask 022");
+    cmd.arg("init").arg(&config);
+    bounded::run(cmd, b"", BOUND).assert_code(0, "init");
+    let db = fresh.path().join("new").join("pipedesk.db");
+    let m = std::fs::metadata(&db)
+        .expect("init made the database")
+        .permissions()
+        .mode();
+    assert_eq!(m & 0o777, 0o600);
+}
+
+/// `import --queue Q --status S` (SPEC §5): the tickets it opens are in Q
+/// and end in S — after every message of their thread, so a later one does
+/// not reopen them — and nobody is mailed, then or when staff look at them.
+#[test]
+fn import_puts_old_tickets_in_a_queue_and_status_and_mails_nobody() {
+    let desk = Desk::new();
+    let mbox = "From old@customer.example Mon Nov 16 10:00:00 2026\n\
+        From: Old Customer <old@customer.example>\nTo: help@old.example\n\
+        Subject: Printer on fire\nMessage-ID: <a@customer.example>\n\
+        Date: Mon, 16 Nov 2026 10:00:00 +0000\n\nIt burns.\n\n\
+        From old@customer.example Mon Nov 16 11:00:00 2026\n\
+        From: Old Customer <old@customer.example>\nTo: help@old.example\n\
+        Subject: Re: Printer on fire\nMessage-ID: <b@customer.example>\n\
+        In-Reply-To: <a@customer.example>\n\
+        Date: Mon, 16 Nov 2026 11:00:00 +0000\n\nStill burning.\n\n\
+        From other@customer.example Tue Nov 17 09:00:00 2026\n\
+        From: other@customer.example\nTo: help@old.example\n\
+        Subject: Another one\nMessage-ID: <c@customer.example>\n\
+        Date: Tue, 17 Nov 2026 09:00:00 +0000\n\nHello.\n";
+    let path = desk.path().join("old.mbox");
+    std::fs::write(&path, mbox).expect("mbox");
+    let path = path.display().to_string();
+    let bad = desk.run(&["import", "--queue", "nosuch", &path], b"");
+    assert_ne!(bad.code, 0, "{bad}");
+    assert!(bad.stderr.contains("unknown queue"), "{bad}");
+    desk.run(
+        &["import", "--queue", "web", "--status", "resolved", &path],
+        b"",
+    )
+    .ok();
+    let list = desk.list(&["--status", "resolved"]);
+    let tickets = list.as_array().expect("a list");
+    assert_eq!(tickets.len(), 2, "{list}");
+    for t in tickets {
+        assert_eq!(t["queue"], "web", "{t}");
+        assert_eq!(t["status"], "resolved", "{t}");
+    }
+    assert!(desk.take_mail().is_empty(), "import mails nobody");
+    assert_eq!(desk.db().count("SELECT count(*) FROM outbox", &[]), 0);
+    // Run again: nothing changes, nothing is mailed.
+    desk.run(
+        &["import", "--queue", "web", "--status", "resolved", &path],
+        b"",
+    )
+    .ok();
+    assert_eq!(
+        desk.list(&["--status", "resolved"])
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(desk.db().count("SELECT count(*) FROM outbox", &[]), 0);
+}
