@@ -220,6 +220,15 @@ pub struct Batch<'a> {
 }
 
 impl Batch<'_> {
+    /// Puts ticket `id`, opened by this import, in `status`, written in its
+    /// history by `who`; no mail, as for everything an import does.
+    pub fn settle(&mut self, id: i64, status: Status, who: &str, now: Time) -> Result<()> {
+        if let Some(mut t) = self.tx.ticket(id)? {
+            change_status(self.tx, &mut t, status, who, now)?;
+        }
+        Ok(())
+    }
+
     /// `Desk::deliver` for one message of the batch, without mail.
     pub fn ingest(&mut self, msg: &Incoming<'_>, now: Time) -> Result<Outcome> {
         let mut mail = Mailer::new(self.config, self.texts, self.lease, true);
