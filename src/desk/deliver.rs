@@ -735,3 +735,47 @@ fn add(
     mail.queue(tx, event, &ticket, &cause, false, now)?;
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbound::Mailbox;
+
+    fn facts(cc: &[&str]) -> Facts {
+        Facts {
+            cc: cc
+                .iter()
+                .map(|a| Mailbox {
+                    name: None,
+                    address: a.to_string(),
+                })
+                .collect(),
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn cc_watchers_stop_at_the_limit_and_count_the_rest_once() {
+        let config = Config::parse("[site]\ndomains = [\"help.example.org\"]\n").unwrap();
+        let f = facts(&[
+            "a@x.example",
+            "submit@help.example.org",
+            "req@x.example",
+            "a@x.example",
+            "b@x.example",
+            "c@x.example",
+            "d@x.example",
+        ]);
+        let cc = CcList::of(&f, &config);
+        let mut watchers = vec!["req@x.example".to_string()];
+        let (added, left_out) = cc.fill(&mut watchers, 3);
+        assert_eq!(added, ["a@x.example", "b@x.example"]);
+        assert_eq!(watchers, ["req@x.example", "a@x.example", "b@x.example"]);
+        // c and d: not ours, not the requestor, not already in, each once.
+        assert_eq!(left_out, 2);
+        // Full already: nothing more, all of them left out but those in.
+        let (added, left_out) = cc.fill(&mut watchers, 3);
+        assert!(added.is_empty());
+        assert_eq!(left_out, 2);
+    }
+}
