@@ -115,7 +115,10 @@ fn unmailable_senders_are_stored_with_exit_0_and_get_no_mail() {
     for (file, requestor) in [
         ("from-ip-literal.eml", "evil@[127.0.0.1]"),
         ("from-ipv6-literal.eml", "evil@[ipv6:2001:db8::1]"),
-        ("from-long-quoted-local-part.eml", "@evil.example"),
+        (
+            "from-long-quoted-local-part.eml",
+            "yyyyyyyyyy\"@evil.example",
+        ),
         ("from-no-domain.eml", "nodomain@"),
     ] {
         let desk = Desk::new();
