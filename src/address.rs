@@ -181,15 +181,55 @@ pub fn deliverable(addr: &str, config: &Config) -> bool {
     // An address from mail that no transport accepts (a NUL, a space, 8-bit
     // bytes) is left out here: rendering would otherwise fail and turn the
     // whole delivery into a 75 that the MTA retries forever.
-    addr.contains('@')
+    mailable(addr) && !is_ours(addr, config) && !is_robot(addr)
+}
+
+/// Can mail go to `addr` at all? Not to an IP literal (`evil@[127.0.0.1]`:
+/// a way round the MTA's idea of where mail goes), a local part over RFC
+/// 5321 §4.5.3.1.1's 64 octets, an address over 254, no domain, or what
+/// lettre cannot parse. Such a requestor is stored as written and simply
+/// gets no mail (SPEC §3): the message is never kept waiting at the MTA
+/// for its own fault (issue 18: an IP literal made `deliver` exit 75).
+pub fn mailable(addr: &str) -> bool {
+    let Some((local, domain)) = addr.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && !domain.is_empty()
+        && !domain.starts_with('[')
+        && addr.len() <= 254
         && addr.parse::<lettre::Address>().is_ok()
-        && !is_ours(addr, config)
-        && !is_robot(addr)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unmailable_addresses_are_told_apart() {
+        for a in [
+            "john@example.com",
+            "a.b+c@sub.example.org",
+            "evil@localhost",
+        ] {
+            assert!(mailable(a), "{a}");
+        }
+        let long = format!("{}@example.com", "a".repeat(65));
+        let quoted = format!("\"{} {}\"@example.com", "a".repeat(40), "b".repeat(40));
+        for a in [
+            "evil@[127.0.0.1]",
+            "evil@[ipv6:::1]",
+            long.as_str(),
+            quoted.as_str(),
+            "nodomain@",
+            "@example.com",
+            "no-at-sign",
+            "two words@example.com",
+        ] {
+            assert!(!mailable(a), "{a}");
+        }
+    }
 
     fn config() -> Config {
         Config::parse(

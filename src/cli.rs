@@ -463,6 +463,15 @@ pub struct ImportArgs {
     /// creates [default: site.name]
     #[arg(long, value_name = "NAME")]
     pub old_name: Option<String>,
+    /// The queue of the tickets it opens [default: the queue each message
+    /// was sent to]
+    #[arg(long, value_name = "Q")]
+    pub queue: Option<String>,
+    /// The status the tickets it opens end in (e.g. `resolved`: old
+    /// tickets, done with, that nobody closes later) [default: as their
+    /// mail leaves them]
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
     /// Print the summary as JSON
     #[arg(long)]
     pub json: bool,

@@ -175,6 +175,23 @@ pub struct Policy {
     pub max_message_bytes: u64,
     pub busy_wait_secs: u64,
     pub cc_watchers: CcWatchers,
+    /// A ticket's watchers at most, the requestor included: further Cc
+    /// are not added (SPEC §3), so no mail makes the desk write to many.
+    pub max_watchers: usize,
+    /// When mail from a staff address counts as staff (SPEC §2, §3).
+    pub staff_mail: StaffMail,
+}
+
+/// When mail from a staff address counts as staff (SPEC §2
+/// `policy.staff_mail`): From: is easy to forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StaffMail {
+    /// Only with this MTA's Authentication-Results showing a DMARC pass,
+    /// or a DKIM pass aligned with From (`policy.trusted_authserv_id`).
+    Authenticated,
+    /// From: alone, for a desk whose MTA checks nothing.
+    From,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -301,6 +318,8 @@ impl Default for Policy {
             max_message_bytes: 50 * 1024 * 1024,
             busy_wait_secs: 30,
             cc_watchers: CcWatchers::Create,
+            max_watchers: 20,
+            staff_mail: StaffMail::Authenticated,
         }
     }
 }
@@ -503,6 +522,12 @@ impl Config {
         if self.policy.max_message_bytes == 0 {
             return bad("policy.max_message_bytes", "must be above 0".into());
         }
+        if self.policy.max_watchers == 0 {
+            return bad(
+                "policy.max_watchers",
+                "must be at least 1 (the requestor)".into(),
+            );
+        }
         if self.mail.from_name.contains(['\r', '\n']) {
             return bad("mail.from_name", "must be one line".into());
         }
@@ -529,6 +554,31 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// What a valid config may still get wrong, for `check` (and `serve`)
+    /// to warn about (SPEC §5): staff mail trusted on From: alone, staff
+    /// mail that can never count, nobody to hear of new tickets.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        match self.policy.staff_mail {
+            StaffMail::From => w.push(
+                "policy.staff_mail = \"from\": anyone who writes a staff address in From: \
+                 acts as staff (set trusted_authserv_id and \"authenticated\")"
+                    .to_string(),
+            ),
+            StaffMail::Authenticated if self.policy.trusted_authserv_id.trim().is_empty() => w
+                .push(
+                    "policy.staff_mail = \"authenticated\" without policy.trusted_authserv_id: \
+                     mail from staff never counts as staff"
+                        .to_string(),
+                ),
+            StaffMail::Authenticated => {}
+        }
+        if self.staff.admins.is_empty() {
+            w.push("staff.admins is empty: nobody hears of new tickets".to_string());
+        }
+        w
     }
 
     /// Our subject tag, `[site.name #N]`.
@@ -584,6 +634,17 @@ impl Config {
             .iter()
             .find(|q| q.address == local)
             .map(|q| q.name.as_str())
+    }
+
+    /// The address that opens tickets in `queue` (`submit@` for
+    /// `general`); None for `spam` and a queue that does not exist.
+    pub fn queue_address(&self, queue: &str) -> Option<String> {
+        let local = if queue == GENERAL_QUEUE {
+            &self.addresses.submit
+        } else {
+            &self.queues.iter().find(|q| q.name == queue)?.address
+        };
+        Some(format!("{local}@{}", self.domain()))
     }
 
     /// `ticket-N@domain`, with `suffix` (`""`, the comment or done suffix).

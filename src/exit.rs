@@ -66,6 +66,10 @@ pub enum Fail {
     /// stops quietly with exit 0 (SPEC §5).
     #[error("stdout closed")]
     ClosedPipe,
+    /// Work that should be tried again later (`flush` with mail that
+    /// failed): 75, so that cron and monitoring see it (SPEC §5).
+    #[error("{0}")]
+    TryAgain(String),
 }
 
 /// Which contract an error is mapped under.
@@ -83,6 +87,7 @@ pub fn code_for(err: &anyhow::Error, ctx: Context) -> ExitCode {
     if let Some(fail) = err.chain().find_map(|e| e.downcast_ref::<Fail>()) {
         return match (fail, ctx) {
             (Fail::ClosedPipe, _) => ExitCode::Success,
+            (Fail::TryAgain(_), _) => ExitCode::TempFail,
             (Fail::Usage(_), _) => ExitCode::Usage,
             (Fail::Config(_), Context::Deliver) => ExitCode::TempFail,
             (Fail::Config(_), Context::People) => ExitCode::Config,
@@ -124,6 +129,12 @@ mod tests {
         let err = anyhow::Error::new(Fail::Config("bad".into()));
         assert_eq!(code_for(&err, Context::Deliver), ExitCode::TempFail);
         assert_eq!(code_for(&err, Context::People), ExitCode::Config);
+    }
+
+    #[test]
+    fn work_left_to_retry_is_a_temporary_failure_for_people_too() {
+        let err = anyhow::Error::new(Fail::TryAgain("2 mails not sent".into()));
+        assert_eq!(code_for(&err, Context::People), ExitCode::TempFail);
     }
 
     #[test]

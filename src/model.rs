@@ -417,10 +417,13 @@ pub enum MailKind {
     Assigned,
     /// To the owner (or admins): the requestor resolved the ticket by mail.
     RequestorClosed,
+    /// To a staff address whose mail did not count as staff (SPEC §3): why,
+    /// and how to answer instead; once a day at most.
+    NotStaff,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 8] = [
+    pub const ALL: [MailKind; 9] = [
         MailKind::Autoreply,
         MailKind::NewTicket,
         MailKind::Correspondence,
@@ -429,6 +432,7 @@ impl MailKind {
         MailKind::StaffReply,
         MailKind::Assigned,
         MailKind::RequestorClosed,
+        MailKind::NotStaff,
     ];
 
     /// Its name: the template's, and the outbox's `kind`.
@@ -442,6 +446,7 @@ impl MailKind {
             MailKind::StaffReply => "staff_reply",
             MailKind::Assigned => "assigned",
             MailKind::RequestorClosed => "requestor_closed",
+            MailKind::NotStaff => "not_staff",
         }
     }
 
@@ -460,6 +465,7 @@ impl MailKind {
             MailKind::StaffReply => "reply",
             MailKind::Assigned => "assigned-to-you notice",
             MailKind::RequestorClosed => "closed-by-requestor notice",
+            MailKind::NotStaff => "notice that mail did not count as staff",
         }
     }
 }

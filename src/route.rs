@@ -5,7 +5,7 @@
 //! In-Reply-To/References name).
 
 use crate::address::{Kind, Recipient};
-use crate::config::{CloseFrom, Config};
+use crate::config::{CloseFrom, Config, StaffMail};
 use crate::inbound::{domain_of, Facts};
 
 /// Where a message goes before the database has been asked anything.
@@ -75,16 +75,21 @@ pub fn is_automatic(facts: &Facts) -> bool {
     auto_submitted || precedence || facts.x_autoreply || facts.mailbox_rule || report
 }
 
-/// Does this message really come from `author`, a staff address? Without a
-/// `trusted_authserv_id` the From: header is believed. With one, only the
-/// topmost Authentication-Results header from that authserv-id counts (the
+/// Does this message really come from `author`, a staff address? With
+/// `policy.staff_mail = "from"` the From: header is believed. Otherwise
+/// (the default, SPEC §2) there must be a `trusted_authserv_id` — without
+/// one, staff mail never counts (issue 18: a forged From: made an open
+/// relay) — and only the topmost Authentication-Results header from that authserv-id counts (the
 /// MTA prepends its own; one further down may have been added by the
 /// sender), and it must show dmarc=pass or a dkim=pass aligned with the From
 /// domain (RFC 7489 §3.1.1, relaxed alignment).
 pub fn authenticated(author: &str, facts: &Facts, config: &Config) -> bool {
+    if config.policy.staff_mail == StaffMail::From {
+        return true;
+    }
     let id = config.policy.trusted_authserv_id.trim();
     if id.is_empty() {
-        return true;
+        return false;
     }
     // RFC 8601 §2.2: comments may hold anything, `;` included (OpenDKIM
     // writes "dkim=pass (2048-bit key; unprotected)"), so they go first.
@@ -305,9 +310,15 @@ mod tests {
     fn staff_needs_a_pass_from_the_trusted_authserv() {
         let mut c = config();
         assert!(
-            authenticated("stef@example.org", &Facts::default(), &c),
-            "no id set: From is believed"
+            !authenticated("stef@example.org", &Facts::default(), &c),
+            "no id set: staff mail never counts by default"
         );
+        c.policy.staff_mail = StaffMail::From;
+        assert!(
+            authenticated("stef@example.org", &Facts::default(), &c),
+            "staff_mail = \"from\": From is believed"
+        );
+        c.policy.staff_mail = StaffMail::Authenticated;
         c.policy.trusted_authserv_id = "mx.help.example.org".into();
         let pass = with_auth(&["mx.help.example.org; spf=pass smtp.mailfrom=example.org; dmarc=pass header.from=example.org"]);
         assert!(authenticated("stef@example.org", &pass, &c));

@@ -302,7 +302,7 @@ mod corpus {
         ];
         let m = manifest();
         for (path, want) in table {
-            for desk in Desk::both("[policy]\ntrusted_authserv_id = \"mx.help.example.org\"\n") {
+            for desk in Desk::both("[policy]\ntrusted_authserv_id = \"mx.help.example.org\"\nstaff_mail = \"authenticated\"\n") {
                 desk.deliver(SUBMIT, JOHN, &fixture(&m.ticket_1_opener))
                     .ok();
                 let f = m.fixture.iter().find(|f| f.path == path).expect(path);
@@ -557,7 +557,9 @@ fn close_from_anyone_lets_a_stranger_close() {
 
 #[test]
 fn forged_staff_from_is_not_staff_when_authentication_is_required() {
-    let desk = Desk::with_config("[policy]\ntrusted_authserv_id = \"mx.help.example.org\"\n");
+    let desk = Desk::with_config(
+        "[policy]\ntrusted_authserv_id = \"mx.help.example.org\"\nstaff_mail = \"authenticated\"\n",
+    );
     desk.open_ticket(&john("Printer"));
     let forged = stef("closing").header(
         "Authentication-Results",

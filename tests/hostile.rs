@@ -549,7 +549,7 @@ fn staff_attempt(auth: &[&str]) -> Staffness {
 /// `staff_attempt` with the given From: header lines.
 fn staff_attempt_from(auth: &[&str], from: &str) -> Staffness {
     let desk = desk(&format!(
-        "trusted_authserv_id = \"{AUTHSERV}\"\nclose_from = \"staff\""
+        "trusted_authserv_id = \"{AUTHSERV}\"\nclose_from = \"staff\"\nstaff_mail = \"authenticated\""
     ));
     let open =
         b"From: john@example.com\r\nSubject: printer\r\nMessage-ID: <open@x>\r\n\r\nbroken\r\n";

@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use crate::cli::FlushArgs;
 use crate::config::Config;
+use crate::exit::Fail;
 use crate::model::MailRecord;
 use crate::store::Due;
 use crate::term::{count, human_date, one_line};
@@ -19,8 +20,25 @@ pub fn run(config: &Arc<Config>, args: FlushArgs) -> Result<()> {
     let due = if args.due { Due::Due } else { Due::All };
     let flushed = crate::commands::desk(config)?.flush(due, chrono::Utc::now())?;
     if args.json {
-        return crate::term::json(&FlushedView::of(&flushed));
+        crate::term::json(&FlushedView::of(&flushed))?;
+    } else if !(flushed.sent.is_empty() && flushed.failed.is_empty() && flushed.waiting.is_empty())
+    {
+        // Nothing to send, nothing to say: cron mails only when something
+        // happened or still waits (SPEC §5).
+        report(&flushed, &config.site.timezone);
     }
+    if !flushed.failed.is_empty() {
+        return Err(Fail::TryAgain(format!(
+            "{} not sent; queued for the next flush",
+            count(flushed.failed.len() as u64, "mail", "mails")
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// What was sent, what failed, what still waits and why, on stderr.
+fn report(flushed: &crate::desk::Flushed, zone: &crate::zone::Zone) {
     for (id, why) in &flushed.failed {
         eprintln!(
             "pipedesk: mail {id} not sent: {}",
@@ -39,11 +57,10 @@ pub fn run(config: &Arc<Config>, args: FlushArgs) -> Result<()> {
         );
         let now = chrono::Utc::now();
         for m in &flushed.waiting {
-            out += &format!("  {}\n", waiting(m, now, &config.site.timezone));
+            out += &format!("  {}\n", waiting(m, now, zone));
         }
     }
     eprint!("{out}");
-    Ok(())
 }
 
 /// One waiting mail and why it waits.

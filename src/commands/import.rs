@@ -30,7 +30,7 @@ use crate::desk::{Batch, Desk};
 use crate::inbound::Facts;
 use crate::intake::{self, Envelope, Refusal};
 use crate::mailbox::{self, Mbox};
-use crate::model::{Action, Time};
+use crate::model::{Action, Status, Time};
 use crate::store::Open;
 use crate::term::{count, one_line};
 
@@ -69,6 +69,25 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
         .iter()
         .map(|p| Source::open(p))
         .collect::<Result<Vec<_>>>()?;
+    // The queue is chosen by the address it opens tickets at, as mail to
+    // that queue's address would be: a queue without one (`spam`) cannot be.
+    let queue_address = match &args.queue {
+        None => None,
+        Some(q) => Some(config.queue_address(q).ok_or_else(|| {
+            crate::desk::Error::BadInput(format!(
+                "unknown queue {q:?} for --queue (known: {})",
+                config.queue_names()[..config.queue_names().len() - 1].join(", ")
+            ))
+        })?),
+    };
+    let status = match &args.status {
+        None => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            crate::desk::Error::BadInput(format!(
+                "unknown status {s:?} for --status (known: new, open, stalled, resolved)"
+            ))
+        })?),
+    };
     let mut desk = Desk::open(config.clone(), Open::Create)?;
     desk.bulk_mode()?;
     let old_name = args.old_name.as_deref().unwrap_or(&config.site.name);
@@ -85,6 +104,7 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
                 config,
                 old_tag: &old_tag,
                 now,
+                queue_address: queue_address.as_deref(),
             };
             // The batch may run again from the start (a store that retries
             // a transaction after a conflict): it starts from the state
@@ -113,6 +133,16 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
                 path.display()
             );
         }
+    }
+    // The status last, once every message is in: a later message of an old
+    // thread would otherwise reopen a ticket imported resolved.
+    if let Some(status) = status {
+        desk.batch(chrono::Utc::now(), |b| {
+            for (&id, &at) in &state.opened {
+                b.settle(id, status, "import", at)?;
+            }
+            Ok(())
+        })?;
     }
     let mut summary = state.summary;
     summary.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
@@ -152,6 +182,9 @@ impl Summary {
 struct State {
     /// Old ticket number → the ticket it became here.
     old_numbers: HashMap<i64, i64>,
+    /// The tickets this import opened, and the time of their latest
+    /// message (when `--status` puts them in their status).
+    opened: std::collections::BTreeMap<i64, Time>,
     summary: Summary,
 }
 
@@ -162,9 +195,11 @@ struct Importer<'a> {
     /// When the import runs: the date of a message whose Date header is
     /// missing or implausible, and the latest one that is plausible.
     now: Time,
+    /// `--queue`: the address of the queue new tickets open in.
+    queue_address: Option<&'a str>,
 }
 
-impl Importer<'_> {
+impl<'a> Importer<'a> {
     /// Imports one message inside the batch's transaction. `Err` only for
     /// what is not the message's fault (the database); a message refused is
     /// skipped with a warning, and has written nothing: the desk refuses
@@ -231,6 +266,13 @@ impl Importer<'_> {
         if let (Some(n), Some(t)) = (old, outcome.ticket) {
             st.old_numbers.entry(n).or_insert(t);
         }
+        if let Some(t) = outcome.ticket {
+            if outcome.action == Action::Create {
+                st.opened.insert(t, now);
+            } else if let Some(at) = st.opened.get_mut(&t) {
+                *at = (*at).max(now);
+            }
+        }
         let s = &mut st.summary;
         match outcome.action {
             Action::Create => s.created += 1,
@@ -256,6 +298,9 @@ impl Importer<'_> {
     /// in its headers), else `submit@`. Not `deliver`'s choice of any of
     /// our addresses: an old `ticket-N@` names the old system's ticket.
     fn queue_address(&self, facts: &Facts) -> String {
+        if let Some(q) = self.queue_address {
+            return q.to_string();
+        }
         intake::header_recipients(facts)
             .find(|a| matches!(address::classify(a, self.config), Recipient::Queue(_)))
             .map_or_else(

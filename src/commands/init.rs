@@ -28,7 +28,8 @@ pub fn run(config_path: Option<&Path>, args: InitArgs) -> Result<()> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        std::fs::write(&path, SAMPLE).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, sample_for(&path))
+            .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     let config = Config::load(&path)?;
@@ -53,6 +54,24 @@ pub fn run(config_path: Option<&Path>, args: InitArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Where a system-wide install keeps its database: not beside a config in
+/// `/etc` (issue 18), but where the FHS puts a program's state.
+pub const SYSTEM_DATABASE: &str = "/var/lib/pipedesk/pipedesk.db";
+
+/// The commented config `init` writes at `path`: the sample, with the
+/// database in `/var/lib/pipedesk/` for a config under `/etc`.
+fn sample_for(path: &Path) -> String {
+    if path.starts_with("/etc") {
+        SAMPLE.replacen(
+            "database = \"pipedesk.db\"",
+            &format!("database = \"{SYSTEM_DATABASE}\""),
+            1,
+        )
+    } else {
+        SAMPLE.to_string()
+    }
 }
 
 pub fn check(config: &Arc<Config>) -> Result<()> {
@@ -80,12 +99,34 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
     }
     canned_warnings(config)?;
     crate::term::out(&format!("config: {source}: ok\n"))?;
+    for w in config.warnings() {
+        eprintln!("pipedesk: warning: {w}");
+    }
     let db = config.site.database.describe();
     if !crate::store::exists(config)? {
         // Not an error: the first delivery (or `pipedesk init`) creates it.
         return crate::term::out(&format!("database: {db}: not created yet\n"));
     }
-    let problems = crate::commands::desk(config)?.check()?;
+    let mut desk = crate::commands::desk(config)?;
+    let now = chrono::Utc::now();
+    let stuck = desk.queued_before(now - chrono::Duration::hours(1))?;
+    if let Some(oldest) = stuck.first() {
+        eprintln!(
+            "pipedesk: warning: {} queued for over an hour; the oldest, mail {} ({} to {}{}), since {}: {}",
+            crate::term::count(stuck.len() as u64, "mail", "mails"),
+            oldest.id,
+            oldest.kind.describe(),
+            crate::term::one_line(&oldest.recipients.join(", ")),
+            oldest.ticket.map(|t| format!(", ticket #{t}")).unwrap_or_default(),
+            crate::term::human_date(oldest.created, &config.site.timezone),
+            oldest
+                .last_error
+                .as_deref()
+                .map(crate::term::one_line)
+                .unwrap_or_else(|| "not tried yet (is `pipedesk flush --due` in cron?)".into()),
+        );
+    }
+    let problems = desk.check()?;
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("pipedesk: database {db}: {p}");
@@ -105,4 +146,20 @@ fn canned_warnings(config: &Config) -> Result<()> {
         eprintln!("pipedesk: warning: {p}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_under_etc_keeps_its_database_in_var_lib() {
+        let etc = sample_for(Path::new("/etc/pipedesk/pipedesk.toml"));
+        let c = Config::parse(&etc).unwrap();
+        assert_eq!(
+            c.site.database.describe(),
+            Database::Sqlite(PathBuf::from(SYSTEM_DATABASE)).describe()
+        );
+        assert_eq!(sample_for(Path::new("/home/me/desk/pipedesk.toml")), SAMPLE);
+    }
 }

@@ -156,9 +156,11 @@ impl Desk {
             texts,
             ..
         } = self;
+        // Before the write lock: a message may name a million addresses.
+        let cc = CcList::of(msg.facts, config);
         let mut run = |tx: &mut dyn Tx| {
             let mut mail = Mailer::new(config, texts, &lease, no_mail);
-            let mut outcome = ingest(tx, config, msg, now, &mut mail, asked)?;
+            let mut outcome = ingest(tx, config, msg, &cc, now, &mut mail, asked)?;
             outcome.outbox = mail.queued;
             then(tx, outcome, &lease)
         };
@@ -218,10 +220,28 @@ pub struct Batch<'a> {
 }
 
 impl Batch<'_> {
+    /// Puts ticket `id`, opened by this import, in `status`, written in its
+    /// history by `who`; no mail, as for everything an import does.
+    pub fn settle(&mut self, id: i64, status: Status, who: &str, now: Time) -> Result<()> {
+        if let Some(mut t) = self.tx.ticket(id)? {
+            change_status(self.tx, &mut t, status, who, now)?;
+        }
+        Ok(())
+    }
+
     /// `Desk::deliver` for one message of the batch, without mail.
     pub fn ingest(&mut self, msg: &Incoming<'_>, now: Time) -> Result<Outcome> {
         let mut mail = Mailer::new(self.config, self.texts, self.lease, true);
-        ingest(self.tx, self.config, msg, now, &mut mail, Asked::default())
+        let cc = CcList::of(msg.facts, self.config);
+        ingest(
+            self.tx,
+            self.config,
+            msg,
+            &cc,
+            now,
+            &mut mail,
+            Asked::default(),
+        )
     }
 }
 
@@ -264,6 +284,9 @@ struct Sender {
     address: Address,
     name: Option<String>,
     staff: bool,
+    /// A staff address whose mail does not count as staff (SPEC §3,
+    /// `policy.staff_mail`): its author hears why.
+    unproven_staff: bool,
     bounce: bool,
     auto: bool,
 }
@@ -283,17 +306,93 @@ impl Sender {
         // Two From: mailboxes are two authors: a DMARC pass speaks for one
         // of them, and the other may be anyone's (SPEC §3).
         let one_author = facts.from_all.len() <= 1;
-        let staff = config.is_staff_address(&address)
+        let staff_address = config.is_staff_address(&address);
+        let staff = staff_address
             && one_author
             && (msg.local || route::authenticated(&address, facts, config));
         Sender {
             name: mailbox.and_then(|m| m.name.clone()),
             staff,
+            unproven_staff: staff_address && !staff,
             bounce: route::is_bounce(msg.envelope_sender, facts),
             auto: route::is_automatic(facts),
             address,
         }
     }
+}
+
+/// The Cc addresses that may become watchers (SPEC §1, §3): not ours,
+/// each once, in the order written. Read before the transaction, in one
+/// pass: a message may name a million, and under the write lock only the
+/// first `policy.max_watchers` or so are looked at.
+pub(super) struct CcList<'a> {
+    distinct: Vec<&'a str>,
+    set: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> CcList<'a> {
+    pub(super) fn of(facts: &'a Facts, config: &Config) -> CcList<'a> {
+        let mut set = std::collections::HashSet::new();
+        let mut distinct = Vec::new();
+        // inbound lower-cases every address it reads: equal is the same.
+        for cc in &facts.cc {
+            let a = cc.address.as_str();
+            if !set.contains(a) && !address::is_ours(a, config) {
+                set.insert(a);
+                distinct.push(a);
+            }
+        }
+        CcList { distinct, set }
+    }
+
+    /// Adds to `watchers` the Cc addresses that are not yet among them,
+    /// until there are `max`; returns those added and how many were left
+    /// out. Looks at no more than `max` + `watchers.len()` addresses.
+    fn fill(&self, watchers: &mut Vec<String>, max: usize) -> (Vec<String>, usize) {
+        let known = |w: &[String], a: &str| w.iter().any(|x| x.eq_ignore_ascii_case(a));
+        let already = watchers
+            .iter()
+            .filter(|w| self.set.contains(w.as_str()))
+            .count();
+        let mut added = Vec::new();
+        for a in &self.distinct {
+            if watchers.len() >= max {
+                break;
+            }
+            if !known(watchers, a) {
+                watchers.push(a.to_string());
+                added.push(a.to_string());
+            }
+        }
+        let left_out = self.distinct.len() - already - added.len();
+        (added, left_out)
+    }
+}
+
+/// The history's word on Cc addresses not made watchers.
+fn left_out_note(left_out: usize, max: usize) -> String {
+    format!("{left_out} Cc addresses were not added as watchers (policy.max_watchers = {max})")
+}
+
+/// Mail from a staff address that did not count as staff (SPEC §3): its
+/// author — the staff member, or whoever wrote in their name — gets one
+/// notice a day at most saying why. Never for automatic mail or a bounce.
+fn tell_unproven_staff(
+    tx: &mut dyn Tx,
+    sender: &Sender,
+    ticket: &Ticket,
+    cause: &Cause<'_>,
+    now: Time,
+    mail: &mut Mailer<'_>,
+) -> Result<()> {
+    if !sender.unproven_staff || sender.bounce || sender.auto {
+        return Ok(());
+    }
+    let since = now - chrono::Duration::hours(24);
+    if tx.mails_since(MailKind::NotStaff, &sender.address, since)? > 0 {
+        return Ok(());
+    }
+    mail.queue(tx, Event::NotStaff, ticket, cause, false, now)
 }
 
 /// Where a message lands once the database has been asked. One lives for
@@ -314,6 +413,7 @@ pub(super) fn ingest(
     tx: &mut dyn Tx,
     config: &Config,
     msg: &Incoming<'_>,
+    cc: &CcList<'_>,
     now: Time,
     mail: &mut Mailer<'_>,
     asked: Asked,
@@ -332,7 +432,7 @@ pub(super) fn ingest(
             store(tx, msg, &sender.address, None, now)?;
             Ok(Outcome::new(Action::Bounce, None))
         }
-        Landing::New { queue } => open(tx, config, msg, &sender, queue, now, mail),
+        Landing::New { queue } => open(tx, config, msg, cc, &sender, queue, now, mail),
         Landing::Existing(ticket, _) if asked.if_version.is_some_and(|v| v != ticket.version) => {
             Err(Error::Stale(Box::new(ticket)).into())
         }
@@ -340,6 +440,7 @@ pub(super) fn ingest(
             tx,
             config,
             msg,
+            cc,
             &sender,
             ticket,
             kind,
@@ -436,10 +537,12 @@ fn store_as(
 
 /// A new ticket. From staff, a customer's forwarded mail opens it for the
 /// customer (SPEC §3 "Forwarded by staff").
+#[allow(clippy::too_many_arguments)]
 fn open(
     tx: &mut dyn Tx,
     config: &Config,
     msg: &Incoming<'_>,
+    cc: &CcList<'_>,
     sender: &Sender,
     queue: String,
     now: Time,
@@ -486,14 +589,12 @@ fn open(
         queue
     };
     let mut watchers = vec![requestor.clone()];
-    if forward.is_none() {
-        // The Cc of a forward are the staff member's, not the customer's.
-        for cc in &facts.cc {
-            if !address::is_ours(&cc.address, config) && !watchers.contains(&cc.address) {
-                watchers.push(cc.address.clone());
-            }
-        }
-    }
+    let max = config.policy.max_watchers;
+    // The Cc of a forward are the staff member's, not the customer's.
+    let (_, left_out) = match forward {
+        None => cc.fill(&mut watchers, max),
+        Some(_) => (Vec::new(), 0),
+    };
     let id = tx.create_ticket(&queue, &header_safe(&subject), &requestor, &watchers, now)?;
     let mid = store_as(tx, msg, &requestor, &subject, body, Some(id), now)?;
     tx.add_history(
@@ -503,6 +604,13 @@ fn open(
             .auto(sender.auto),
         now,
     )?;
+    if left_out > 0 {
+        tx.add_history(
+            id,
+            &NewEntry::new(HistoryKind::Note, &requestor).note(&left_out_note(left_out, max)),
+            now,
+        )?;
+    }
     if let Some(f) = forward.as_ref().filter(|f| !f.note.is_empty()) {
         tx.add_history(
             id,
@@ -527,6 +635,9 @@ fn open(
         forwarded_by: forward.as_ref().map(|_| sender.address.as_str()),
     };
     mail.queue(tx, Event::Created, &ticket, &cause, autoreply, now)?;
+    if forward.is_none() {
+        tell_unproven_staff(tx, sender, &ticket, &cause, now, mail)?;
+    }
     Ok(Outcome::new(Action::Create, Some(id)))
 }
 
@@ -536,6 +647,7 @@ fn add(
     tx: &mut dyn Tx,
     config: &Config,
     msg: &Incoming<'_>,
+    cc: &CcList<'_>,
     sender: &Sender,
     mut ticket: Ticket,
     kind: Kind,
@@ -584,15 +696,23 @@ fn add(
     if config.policy.cc_watchers == CcWatchers::Always
         && (sender.staff || author.eq_ignore_ascii_case(&ticket.requestor))
     {
-        for cc in &facts.cc {
-            if !address::is_ours(&cc.address, config) && tx.add_watcher(ticket.id, &cc.address)? {
+        let max = config.policy.max_watchers;
+        let (added, left_out) = cc.fill(&mut ticket.watchers, max);
+        for a in &added {
+            if tx.add_watcher(ticket.id, a)? {
                 tx.add_history(
                     ticket.id,
-                    &NewEntry::new(HistoryKind::Watcher, author).change(None, Some(&cc.address)),
+                    &NewEntry::new(HistoryKind::Watcher, author).change(None, Some(a)),
                     now,
                 )?;
-                ticket.watchers.push(cc.address.clone());
             }
+        }
+        if left_out > 0 {
+            tx.add_history(
+                ticket.id,
+                &NewEntry::new(HistoryKind::Note, author).note(&left_out_note(left_out, max)),
+                now,
+            )?;
         }
     }
     let cause = Cause {
@@ -605,6 +725,7 @@ fn add(
         raw: Some(msg.raw),
         forwarded_by: None,
     };
+    tell_unproven_staff(tx, sender, &ticket, &cause, now, mail)?;
     if kind == Kind::Close {
         if route::may_close(
             config.policy.close_from,
@@ -655,4 +776,48 @@ fn add(
     };
     mail.queue(tx, event, &ticket, &cause, false, now)?;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbound::Mailbox;
+
+    fn facts(cc: &[&str]) -> Facts {
+        Facts {
+            cc: cc
+                .iter()
+                .map(|a| Mailbox {
+                    name: None,
+                    address: a.to_string(),
+                })
+                .collect(),
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn cc_watchers_stop_at_the_limit_and_count_the_rest_once() {
+        let config = Config::parse("[site]\ndomains = [\"help.example.org\"]\n").unwrap();
+        let f = facts(&[
+            "a@x.example",
+            "submit@help.example.org",
+            "req@x.example",
+            "a@x.example",
+            "b@x.example",
+            "c@x.example",
+            "d@x.example",
+        ]);
+        let cc = CcList::of(&f, &config);
+        let mut watchers = vec!["req@x.example".to_string()];
+        let (added, left_out) = cc.fill(&mut watchers, 3);
+        assert_eq!(added, ["a@x.example", "b@x.example"]);
+        assert_eq!(watchers, ["req@x.example", "a@x.example", "b@x.example"]);
+        // c and d: not ours, not the requestor, not already in, each once.
+        assert_eq!(left_out, 2);
+        // Full already: nothing more, all of them left out but those in.
+        let (added, left_out) = cc.fill(&mut watchers, 3);
+        assert!(added.is_empty());
+        assert_eq!(left_out, 2);
+    }
 }

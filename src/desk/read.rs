@@ -360,6 +360,19 @@ impl Desk {
     pub fn check(&mut self) -> Result<Vec<String>> {
         self.store.read(|tx| tx.check())
     }
+
+    /// Mail still queued that was queued before `before` (`check` warns
+    /// about mail queued for over an hour, SPEC §5), oldest first.
+    pub fn queued_before(&mut self, before: Time) -> Result<Vec<MailRecord>> {
+        let mut old: Vec<MailRecord> = self
+            .store
+            .read(|tx| tx.queued_mail())?
+            .into_iter()
+            .filter(|m| m.state == MailState::Queued && m.created < before)
+            .collect();
+        old.sort_by_key(|m| (m.created, m.id));
+        Ok(old)
+    }
 }
 
 /// The changes after seq `after`, at most `limit`, coalesced to each

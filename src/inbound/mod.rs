@@ -463,15 +463,38 @@ fn mailboxes(addr: &Address<'_>) -> Vec<Mailbox> {
     addr.iter()
         .filter_map(|a| {
             let address = a.address()?.trim().to_ascii_lowercase();
+            let name = a.name().map(str::trim).filter(|n| !n.is_empty());
+            // mail-parser reads a bare quoted local part (`From:
+            // "a.b"@example.org`) as a name and `@example.org`: put it back
+            // where it was written (issue 18: such a sender was stored as
+            // `@example.org`).
+            if let (Some(local), true) = (name, address.starts_with('@')) {
+                return Some(Mailbox {
+                    name: None,
+                    address: format!("{}{address}", quoted_local_part(local)),
+                });
+            }
             address.contains('@').then(|| Mailbox {
-                name: a
-                    .name()
-                    .map(|n| n.trim().to_string())
-                    .filter(|n| !n.is_empty()),
+                name: name.map(str::to_string),
                 address,
             })
         })
         .collect()
+}
+
+/// A local part as an address writes it: bare where it is a dot-atom
+/// (RFC 5322 §3.4.1: `"a.b"@x` is `a.b@x`), else quoted.
+fn quoted_local_part(local: &str) -> String {
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let dot_atom = local
+        .split('.')
+        .all(|w| !w.is_empty() && w.chars().all(atext));
+    let local = local.to_ascii_lowercase();
+    if dot_atom {
+        local
+    } else {
+        format!("\"{}\"", local.replace('\\', "\\\\").replace('"', "\\\""))
+    }
 }
 
 fn attachments(p: &Parsed<'_, '_>) -> Vec<Attachment> {
@@ -674,6 +697,23 @@ mod tests {
         assert_eq!(f.key, "<one@x>");
         assert_eq!(f.body.trim(), "the body, not a preamble");
         assert!(f.attachments.is_empty(), "{:?}", f.attachments);
+    }
+
+    #[test]
+    fn a_bare_quoted_local_part_is_read_as_written() {
+        let author = |raw: &[u8]| parse(raw).author().map(|m| m.address.clone());
+        assert_eq!(
+            author(b"From: \"A.B\"@Example.org\n\nb\n").as_deref(),
+            Some("a.b@example.org")
+        );
+        assert_eq!(
+            author(b"From: \"an old  user\"@example.org\n\nb\n").as_deref(),
+            Some("\"an old  user\"@example.org")
+        );
+        assert_eq!(
+            author(b"From: Ann <\"a b\"@example.org>\n\nb\n").as_deref(),
+            Some("\"a b\"@example.org")
+        );
     }
 
     #[test]

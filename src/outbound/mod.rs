@@ -25,6 +25,8 @@ pub enum Event {
     Assigned,
     /// Resolved by mail to `-done@` from outside staff: the requestor.
     RequestorClosed,
+    /// Mail from a staff address that did not count as staff (SPEC §3).
+    NotStaff,
 }
 
 /// One mail to render and queue.
@@ -45,7 +47,8 @@ pub fn to_requestor(kind: MailKind) -> bool {
         | MailKind::Correspondence
         | MailKind::Comment
         | MailKind::Assigned
-        | MailKind::RequestorClosed => false,
+        | MailKind::RequestorClosed
+        | MailKind::NotStaff => false,
     }
 }
 
@@ -107,7 +110,8 @@ pub fn plan(
         };
         let mut to: Vec<String> = dedup(to.into_iter().filter(keep));
         let mut cc: Vec<String> = dedup(cc.into_iter().filter(keep));
-        cc.retain(|c| !to.contains(c));
+        let in_to: std::collections::HashSet<&String> = to.iter().collect();
+        cc.retain(|c| !in_to.contains(c));
         if to.is_empty() && !cc.is_empty() {
             to.push(cc.remove(0));
         }
@@ -172,19 +176,26 @@ pub fn plan(
             false,
         ),
         Event::RequestorClosed => add(MailKind::RequestorClosed, owner_or_admins, vec![], false),
+        // To the staff address the message named as its author, whoever
+        // wrote it: the one notice an author of their own mail gets.
+        Event::NotStaff => add(
+            MailKind::NotStaff,
+            authors.iter().take(1).map(|a| a.to_string()).collect(),
+            vec![],
+            true,
+        ),
     }
     mails
 }
 
+/// Each address once, lower-cased, in order: linear, however many
+/// (issue 18: a list search per address made a long list quadratic).
 fn dedup(addrs: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for a in addrs {
-        let a = a.to_ascii_lowercase();
-        if !out.contains(&a) {
-            out.push(a);
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    addrs
+        .map(|a| a.to_ascii_lowercase())
+        .filter(|a| seen.insert(a.clone()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context as _, Result};
+use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Address;
@@ -138,6 +139,7 @@ pub fn render(
         }
         MailKind::Assigned => format!("Assigned to you: {}", ticket.subject),
         MailKind::RequestorClosed => format!("Resolved by the requestor: {}", ticket.subject),
+        MailKind::NotStaff => format!("Not counted as staff: {}", ticket.subject),
     };
     let subject = tagged(&header_safe(&subject), ticket.id, config);
 
@@ -166,20 +168,36 @@ pub fn render(
         .message_id(Some(format!("<{message_id}>")))
         .date(now.into());
     let mut rcpts = Vec::new();
+    let mut envelope = Vec::new();
+    let (mut to, mut cc) = (Vec::new(), Vec::new());
     for (i, addr) in planned.to.iter().chain(&planned.cc).enumerate() {
         let Ok(parsed) = addr.parse::<Address>() else {
             continue;
         };
         rcpts.push(addr.clone());
-        let mbox = Mailbox::new(None, parsed);
-        builder = if i < planned.to.len() {
-            builder.to(mbox)
+        if i < planned.to.len() {
+            &mut to
         } else {
-            builder.cc(mbox)
-        };
+            &mut cc
+        }
+        .push(parsed.to_string());
+        envelope.push(parsed);
     }
     if rcpts.is_empty() {
         anyhow::bail!("no valid recipient for the {} mail", planned.kind.name());
+    }
+    // lettre writes an address list on one line, however long (8,293
+    // characters for 301 watchers, issue 18); as a raw value it is folded
+    // between addresses, to RFC 5322 §2.1.1's 998 and well below. The
+    // envelope is then ours to give: lettre would look for it in To/Cc.
+    builder = builder.envelope(Envelope::new(Some(ticket_addr.clone()), envelope)?);
+    for (name, list) in [("To", to), ("Cc", cc)] {
+        if !list.is_empty() {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str(name),
+                list.join(", "),
+            ));
+        }
     }
     if let Some(parent) = answers.filter(|p| safe_id(&p.message_id)) {
         builder = builder.in_reply_to(format!("<{}>", parent.message_id));
@@ -266,7 +284,8 @@ fn auto_submitted(kind: MailKind) -> Option<&'static str> {
         | MailKind::Correspondence
         | MailKind::Resolved
         | MailKind::Assigned
-        | MailKind::RequestorClosed => Some("auto-generated"),
+        | MailKind::RequestorClosed
+        | MailKind::NotStaff => Some("auto-generated"),
         MailKind::StaffReply | MailKind::Comment => None,
     }
 }

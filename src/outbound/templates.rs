@@ -90,7 +90,25 @@ Reply to this mail to answer {{ ticket.requestor }} (the ticket opens again).
 Write to {{ comment_address }} for a comment only staff see.
 ";
 
-const BUILT_IN: [(&str, &str); 8] = [
+const NOT_STAFF: &str = "\
+Your mail to ticket #{{ ticket.id }}, \"{{ ticket.subject }}\", came from
+{{ author }} but did not count as mail from staff: this desk's mail server
+could not show that it was really sent by you (no DMARC or aligned DKIM pass
+in its Authentication-Results; see policy.staff_mail). It is kept on the
+ticket as correspondence from outside, was not passed on to
+{{ ticket.requestor }}, and changed nothing.
+
+If you wrote it, answer on the web instead, or ask the desk's admin to check
+the mail server's DMARC set-up. If you did not, someone is writing in your
+name; nothing was sent on their behalf.
+
+You get this notice once a day at most.
+
+-- 
+{{ from_name }}
+";
+
+const BUILT_IN: [(&str, &str); 9] = [
     ("autoreply", AUTOREPLY),
     ("new_ticket", NEW_TICKET),
     ("correspondence", CORRESPONDENCE),
@@ -99,6 +117,7 @@ const BUILT_IN: [(&str, &str); 8] = [
     ("staff_reply", STAFF_REPLY),
     ("assigned", ASSIGNED),
     ("requestor_closed", REQUESTOR_CLOSED),
+    ("not_staff", NOT_STAFF),
 ];
 
 /// What a template knows of the ticket: `{{ ticket.id }}` and friends.

@@ -3,8 +3,9 @@
 //! envelope beside each mail as JSON), or nowhere. What was sent is
 //! recorded by the desk, which owns the outbox.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use lettre::address::Envelope;
@@ -57,15 +58,35 @@ fn envelope(q: &Queued) -> Result<Envelope> {
     Ok(Envelope::new(from, to)?)
 }
 
+/// How long `sendmail` may take before it is killed and the mail stays
+/// queued with that error (SPEC §4 "Sending never hangs"): a `postdrop`
+/// that cannot get its group, or an MTA stuck on a full disk, must not
+/// hold `reply`, a web request or `flush` for ever (issue 18: `reply` hung
+/// past 120 s and sendmail processes piled up).
+pub const SENDMAIL_LIMIT: Duration = Duration::from_secs(60);
+
+/// The limit, lowered only by the hidden, test-only environment variable
+/// `PIPEDESK_TEST_SENDMAIL_LIMIT_MS` (milliseconds) so that the test of the
+/// limit takes seconds, not a minute; never documented for admins.
+fn sendmail_limit() -> Duration {
+    std::env::var("PIPEDESK_TEST_SENDMAIL_LIMIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(SENDMAIL_LIMIT, Duration::from_millis)
+}
+
 /// sendmail(1) by hand rather than lettre's: lettre leaves `-f` out for a
 /// null sender, so the MTA would put the local user there, and autoreplies
 /// must go with `<>` (RFC 3834 §3.3). Postfix and Exim both read `-f '<>'`.
+/// The mail is written and stderr read by threads of their own, so that a
+/// sendmail that reads nothing cannot block us past the limit.
 fn sendmail(config: &Config, q: &Queued) -> Result<()> {
     let from = if q.envelope_from.is_empty() {
         "<>"
     } else {
         q.envelope_from.as_str()
     };
+    let program = config.mail.sendmail.display();
     let mut child = Command::new(&config.mail.sendmail)
         .arg("-i")
         .arg("-f")
@@ -76,21 +97,48 @@ fn sendmail(config: &Config, q: &Queued) -> Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("running {}", config.mail.sendmail.display()))?;
-    let written = child.stdin.take().map(|mut stdin| stdin.write_all(&q.raw));
-    let output = child.wait_with_output()?;
-    if !output.status.success() {
-        let err = String::from_utf8_lossy(&output.stderr);
-        let err = err.trim();
+        .with_context(|| format!("running {program}"))?;
+    let writer = child.stdin.take().map(|mut stdin| {
+        let raw = q.raw.clone();
+        std::thread::spawn(move || stdin.write_all(&raw))
+    });
+    let reader = child.stderr.take().map(|mut stderr| {
+        std::thread::spawn(move || {
+            let mut err = Vec::new();
+            let _ = stderr.read_to_end(&mut err);
+            err
+        })
+    });
+    let limit = sendmail_limit();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            // The threads end with the child's pipes; a grandchild that
+            // holds them open is not waited for.
+            bail!(
+                "{program} did not finish within {} s and was killed",
+                limit.as_secs_f64()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let err = reader
+        .and_then(|r| r.join().ok())
+        .map(|e| String::from_utf8_lossy(&e).trim().to_string())
+        .unwrap_or_default();
+    if !status.success() {
         bail!(
-            "{} exited with {}{}{err}",
-            config.mail.sendmail.display(),
-            output.status,
+            "{program} exited with {status}{}{err}",
             if err.is_empty() { "" } else { ": " }
         );
     }
-    if let Some(Err(e)) = written {
-        bail!("writing to {}: {e}", config.mail.sendmail.display());
+    if let Some(Ok(Err(e))) = writer.map(|w| w.join()) {
+        bail!("writing to {program}: {e}");
     }
     Ok(())
 }

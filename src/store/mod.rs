@@ -259,6 +259,9 @@ pub trait Outbox {
     ) -> Result<i64>;
     /// Autoreplies queued for `address` since `since`.
     fn autoreplies_since(&mut self, address: &str, since: Time) -> Result<u32>;
+    /// Mails of `kind` queued for `address` alone since `since` (the once a
+    /// day of the notice to staff whose mail did not count).
+    fn mails_since(&mut self, kind: MailKind, address: &str, since: Time) -> Result<u32>;
     /// Takes the first queued mail after id `after` that nobody holds (and,
     /// for `Due::Due`, whose back-off is over), holding it with `lease`.
     fn lease_next(

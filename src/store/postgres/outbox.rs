@@ -204,6 +204,18 @@ impl Outbox for PgTx<'_> {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    fn mails_since(&mut self, kind: MailKind, addr: &str, since: Time) -> Result<u32> {
+        let tx = self;
+        let n: i64 = get(
+            &tx.one(
+                "SELECT count(*) FROM outbox WHERE kind = $1 AND recipients = $2 AND created > $3",
+                &[&kind.name(), &text(addr), &to_second(since)],
+            )?,
+            0,
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     fn lease_next(
         &mut self,
         after: i64,

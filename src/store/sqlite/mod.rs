@@ -42,6 +42,27 @@ struct SqliteTx<'c> {
     conn: &'c Connection,
 }
 
+/// Creates the database file, where there is none yet, readable and
+/// writable by its owner alone (0600): it holds every mail and the
+/// password hashes (issue 18: it was created 0644). SQLite gives the -wal
+/// and -shm files the mode of the database file, so they follow.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        // Another process created it first: theirs is as private.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 impl SqliteStore {
     /// Opens the database at `path` (creating it with `Open::Create`),
     /// waiting up to `busy` for other writers, and brings its schema up to
@@ -53,6 +74,7 @@ impl SqliteStore {
                 path.display()
             );
         }
+        create_private(path).with_context(|| format!("creating database {}", path.display()))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;

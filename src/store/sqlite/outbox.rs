@@ -140,6 +140,15 @@ impl Outbox for SqliteTx<'_> {
             .query_row(params![addr, stamp(since)], |r| r.get(0))?)
     }
 
+    fn mails_since(&mut self, kind: MailKind, addr: &str, since: Time) -> Result<u32> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM outbox WHERE kind = ?1 AND recipients = ?2 AND created > ?3",
+            )?
+            .query_row(params![kind.name(), addr, stamp(since)], |r| r.get(0))?)
+    }
+
     fn lease_next(
         &mut self,
         after: i64,
