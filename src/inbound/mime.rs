@@ -6,6 +6,8 @@
 
 mod html;
 
+pub(crate) use html::to_text as html_to_text;
+
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{Encoding, HeaderName, Message, MessagePart, MimeHeaders, PartType};
 

@@ -8,10 +8,30 @@
 
 use html2text::render::TextDecorator;
 
-/// Wider than any line a person writes: text is never wrapped here (a
+/// Wider than any line a person writes: text is not wrapped here (a
 /// paragraph stays one line, as a text/plain part's does; whoever shows it
-/// wraps it), and a table's columns are never squeezed.
+/// wraps it), and a table's columns are not squeezed.
 const WIDTH: usize = 100_000;
+
+/// The narrowest the text is ever laid out (see `width`).
+const MIN_WIDTH: usize = 1_000;
+
+/// How many bytes of text one byte of markup may become, at most, through
+/// the width (see `width`).
+const BYTES_PER_BYTE: usize = 64;
+
+/// The width `html` is laid out in. html2text pads every line of a table
+/// to the table's width, which is its widest cells' sum: one 10 KB cell
+/// over 1,000 short rows made 39 KB of markup into 10 MB of text (found by
+/// the property tests; 512 KB could ask for gigabytes). Every line is at
+/// most the width, and there are at most about as many lines as tags and
+/// line ends, so a width of `BYTES_PER_BYTE` bytes of markup over that
+/// count keeps the text within that many times the markup. Mail as people
+/// write it has far fewer lines than bytes and keeps `WIDTH`.
+fn width(html: &str) -> usize {
+    let lines = html.bytes().filter(|&b| b == b'<' || b == b'\n').count() + 1;
+    (BYTES_PER_BYTE * html.len() / lines).clamp(MIN_WIDTH, WIDTH)
+}
 
 /// How each element is written. Emphasis and code are written as the
 /// words alone: they carry no structure (`*`, `**` and backticks would be
@@ -152,7 +172,7 @@ pub(crate) fn to_text(html: &str) -> String {
             .no_table_borders()
             .link_footnotes(false)
             .allow_width_overflow()
-            .string_from_read(html.as_bytes(), WIDTH)
+            .string_from_read(html.as_bytes(), width(html))
     });
     match rendered {
         Ok(Ok(text)) => tidy(&text),
@@ -294,6 +314,21 @@ mod tests {
             "See the article <https://example.org/kb> or https://example.org.\n\
              Line two\n\nAfter\n\n> quoted\n> more\n"
         );
+    }
+
+    /// A table's lines are padded to its width: one wide cell over many
+    /// short rows made 39 KB of markup into 10 MB of text, and 512 KB
+    /// could have asked for gigabytes (found by tests/properties/html.rs).
+    #[test]
+    fn a_wide_cell_over_many_rows_makes_text_linear_in_the_markup() {
+        let html = format!(
+            "<table><tr><td>{}</td><td>b</td></tr>{}</table>",
+            "x".repeat(10_000),
+            "<tr><td>a</td><td>b</td></tr>".repeat(1_000)
+        );
+        let text = to_text(&html);
+        assert!(text.len() <= 64 * html.len(), "{} bytes", text.len());
+        assert_eq!(text.lines().filter(|l| l.starts_with('a')).count(), 1_000);
     }
 
     /// Hostile markup is read without a panic and without work that grows
