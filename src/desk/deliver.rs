@@ -472,13 +472,7 @@ fn open(
         }
     }
     let mut ticket = Ticket::opened(&queue, &header_safe(&subject), &requestor, to_second(now));
-    ticket.id = tx.create_ticket(
-        &ticket.queue,
-        &ticket.subject,
-        &requestor,
-        &watchers,
-        now,
-    )?;
+    ticket.id = tx.create_ticket(&ticket.queue, &ticket.subject, &requestor, &watchers, now)?;
     ticket.watchers = watchers;
     let id = ticket.id;
     let mid = store_as(tx, msg, &requestor, &subject, body, Some(id), now)?;
