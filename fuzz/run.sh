@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzz the delivery path and the config parser for a bounded time each.
+# Fuzz the delivery path, the config parser and the HTML reading for a
+# bounded time each.
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET]      (default 60)
 #   FUZZ_SANITIZER=none fuzz/run.sh 600   (faster; default: address, which
@@ -26,7 +27,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 status=0
-for target in deliver_path config; do
+for target in deliver_path config html; do
     mkdir -p "corpus/$target"
     echo "fuzz: $target for ${secs}s" >&2
     # -rss_limit_mb: a message that makes the parser balloon is a bug too.

@@ -1,11 +1,14 @@
 //! Properties over generated input (proptest) and the fuzz seeds replayed:
 //! the delivery path on SQLite (`properties/delivery.rs`, which
 //! `tests/pg_properties.rs` runs on PostgreSQL), and what needs no store,
-//! the config parser and the fuzz targets' checks, once.
+//! the config parser, the HTML reading (`properties/html.rs`) and the fuzz
+//! targets' checks, once.
 
 mod common;
 #[path = "properties/delivery.rs"]
 mod delivery;
+#[path = "properties/html.rs"]
+mod html;
 
 use pipedesk::config::Config;
 use proptest::prelude::*;
@@ -32,6 +35,7 @@ fn fuzz_seeds_replay_cleanly() {
     for (target, check) in [
         ("deliver_path", fuzz_checks::deliver_path as fn(&[u8])),
         ("config", fuzz_checks::config),
+        ("html", fuzz_checks::html),
     ] {
         for entry in std::fs::read_dir(seeds.join(target)).unwrap() {
             let path = entry.unwrap().path();

@@ -238,3 +238,25 @@ pub fn config(data: &[u8]) {
         let _ = Config::parse(text);
     }
 }
+
+/// How much text an HTML body of `n` bytes may become: linear in `n`. The
+/// width html2text lays text out in is chosen so that a table's padded
+/// lines stay within 64 bytes a byte of markup (`inbound/mime/html.rs`);
+/// quoting adds `> ` for each level on each line (200 levels at most, a
+/// `<br>` a line: 100 bytes a byte).
+pub fn html_text_bound(n: usize) -> usize {
+    256 * n + 4096
+}
+
+/// Any bytes (read as UTF-8, lossily) → an HTML body's text: never a
+/// panic, and no more text than `html_text_bound`.
+pub fn html(data: &[u8]) {
+    let markup = String::from_utf8_lossy(data);
+    let text = inbound::html_to_text(&markup);
+    assert!(
+        text.len() <= html_text_bound(markup.len()),
+        "{} bytes of HTML made {} bytes of text",
+        markup.len(),
+        text.len()
+    );
+}

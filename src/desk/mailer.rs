@@ -102,7 +102,8 @@ impl<'a> Mailer<'a> {
         requestor: &str,
         now: Time,
     ) -> Result<bool> {
-        if autoreply_refusal(facts, false, self.config).is_some() {
+        // With `--no-mail` nothing is queued: no need to count.
+        if self.off || autoreply_refusal(facts, false, self.config).is_some() {
             return Ok(false);
         }
         let since = now - chrono::Duration::hours(24);

@@ -1,10 +1,14 @@
 //! Which MIME parts of a parsed message are its body and which are its
 //! attachments (SPEC §3 "Reading a message"), walking mail-parser's part
 //! tree: the body is the first text/plain part with text in it, else the
-//! first HTML part with text, as text; every other leaf is an attachment.
+//! first HTML part with text, as text (`html.rs`); every other leaf is an
+//! attachment.
+
+mod html;
+
+pub(crate) use html::to_text as html_to_text;
 
 use mail_parser::decoders::charsets::map::charset_decoder;
-use mail_parser::decoders::html::html_to_text;
 use mail_parser::{Encoding, HeaderName, Message, MessagePart, MimeHeaders, PartType};
 
 use super::headers::{filename, first_raw, unstructured, Legacy};
@@ -155,9 +159,11 @@ impl Parsed<'_, '_> {
         }
         for part in parts() {
             let text = match &part.body {
-                PartType::Html(t) => html_to_text(&self.undeclared(part, t)),
+                // Converted only here: a message with a text part never
+                // starts the HTML reader.
+                PartType::Html(t) => html::to_text(&self.undeclared(part, t)),
                 PartType::Text(t) if mime_type(part) == "text/html" => {
-                    html_to_text(&self.undeclared(part, t))
+                    html::to_text(&self.undeclared(part, t))
                 }
                 _ => continue,
             };

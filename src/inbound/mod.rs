@@ -153,6 +153,12 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
     result.ok()
 }
 
+/// An HTML body as the text a ticket keeps of it (SPEC §3, `mime/html.rs`):
+/// what the HTML fuzz target and the property tests read. Never panics.
+pub fn html_to_text(html: &str) -> String {
+    mime::html_to_text(html)
+}
+
 /// Parses `raw` (without its mbox `From ` line). Never fails.
 pub fn parse(raw: &[u8]) -> Facts {
     let mut facts = with_parsed(raw, |p| facts_of(&p)).unwrap_or_default();

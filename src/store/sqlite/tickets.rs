@@ -369,17 +369,20 @@ impl Tickets for SqliteTx<'_> {
     }
 
     fn ticket_for_message_ids(&mut self, ids: &[String]) -> Result<Option<i64>> {
-        let mut inbound = self.conn.prepare_cached(
-            "SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL LIMIT 1",
-        )?;
-        let mut outbound = self.conn.prepare_cached(
-            "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL LIMIT 1",
+        // A new request names no parent: nothing to prepare. Otherwise one
+        // statement, not one for each table (each prepare costs a
+        // `deliver` process 40,000 instructions): for each parent in
+        // order, a stored message before a mail we sent.
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT coalesce(
+                 (SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL LIMIT 1),
+                 (SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL LIMIT 1))",
         )?;
         for id in ids {
-            if let Some(t) = inbound.query_row([id], |r| r.get(0)).optional()? {
-                return Ok(Some(t));
-            }
-            if let Some(t) = outbound.query_row([id], |r| r.get(0)).optional()? {
+            if let Some(t) = stmt.query_row([id], |r| r.get::<_, Option<i64>>(0))? {
                 return Ok(Some(t));
             }
         }
