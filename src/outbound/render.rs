@@ -171,7 +171,8 @@ pub fn render(
             continue;
         };
         rcpts.push(addr.clone());
-        let mbox = Mailbox::new(None, parsed);
+        // Staff by the name the config gives them (SPEC §1).
+        let mbox = Mailbox::new(config.name_of(addr).map(String::from), parsed);
         builder = if i < planned.to.len() {
             builder.to(mbox)
         } else {

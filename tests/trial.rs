@@ -1,0 +1,44 @@
+//! What a five-person team's first day with the merged issue 17 found at
+//! the terminal and in mail (the "trial" pass): staff named where they are
+//! shown or written to. `tests/pg_trial.rs` runs the same suite on
+//! PostgreSQL.
+
+mod common;
+
+use common::*;
+
+const CAROL: &str = "carol@example.org";
+
+/// Carol, a member by name; the admin by name too.
+const TEAM: &str = r#"
+[staff]
+admins = ["Stef Admin <stef@example.org>"]
+members = ["Carol Jones <carol@example.org>"]
+"#;
+
+#[test]
+fn assign_says_whom_the_ticket_went_to_by_name() {
+    for desk in Desk::both(TEAM) {
+        let n = desk.open_ticket(&john("Printer")).to_string();
+        let run = desk.run(&["assign", &n, CAROL], b"").ok();
+        assert!(
+            run.stderr.contains("owner Carol Jones"),
+            "the owner as list shows them: {run}"
+        );
+    }
+}
+
+#[test]
+fn mail_to_staff_names_them_in_its_to_header() {
+    for desk in Desk::both(TEAM) {
+        desk.open_ticket(&john("Printer"));
+        let mails = desk.take_mail();
+        let notice = Desk::one_to(&mails, ADMIN);
+        let to = notice.header("To");
+        assert!(to.contains("Stef Admin"), "To: {to}\n{}", notice.head());
+        assert_eq!(notice.to_and_cc(), [ADMIN.to_string()].into());
+        // The requestor is no member of staff: their address alone.
+        let auto = Desk::one_to(&mails, JOHN);
+        assert_eq!(auto.header("To"), JOHN, "{}", auto.head());
+    }
+}
