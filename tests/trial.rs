@@ -42,3 +42,37 @@ fn mail_to_staff_names_them_in_its_to_header() {
         assert_eq!(auto.header("To"), JOHN, "{}", auto.head());
     }
 }
+
+#[test]
+fn notices_to_staff_name_the_customer_as_their_mail_did() {
+    for desk in Desk::both(TEAM) {
+        let n = desk.open_ticket(&john("Printer"));
+        let mails = desk.take_mail();
+        let notice = Desk::one_to(&mails, ADMIN);
+        assert!(
+            notice.body().contains("from John Smith <john@example.com>:"),
+            "{}",
+            notice.body()
+        );
+        desk.run(&["assign", &n.to_string(), CAROL], b"").ok();
+        desk.clear_mail();
+        let later = john(&format!("Re: [myisp #{n}] Printer")).body("Still broken.");
+        desk.send(&ticket_addr(n, ""), &later).ok();
+        let mails = desk.take_mail();
+        let notice = Desk::one_to(&mails, CAROL);
+        assert!(
+            notice.body().starts_with("John Smith <john@example.com> wrote on ticket"),
+            "{}",
+            notice.body()
+        );
+        let done = john(&format!("Re: [myisp #{n}] Printer")).body("Works now.");
+        desk.send(&ticket_addr(n, "-done"), &done).ok();
+        let mails = desk.take_mail();
+        let notice = Desk::one_to(&mails, CAROL);
+        assert!(
+            notice.body().starts_with("John Smith <john@example.com> resolved ticket"),
+            "{}",
+            notice.body()
+        );
+    }
+}
