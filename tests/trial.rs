@@ -76,3 +76,23 @@ fn notices_to_staff_name_the_customer_as_their_mail_did() {
         );
     }
 }
+
+#[test]
+fn the_thread_page_names_staff_watchers() {
+    for desk in Desk::both(TEAM) {
+        let n = desk.open_ticket(&john("Printer")).to_string();
+        desk.run(&["watch", &n, CAROL], b"").ok();
+        let server = desk.serve();
+        let cookie = server.sign_in(ADMIN);
+        let page = server
+            .get(&format!("/tickets/{n}"), &[("Cookie", cookie.as_str())])
+            .status(200)
+            .body;
+        for want in [
+            format!("<span title=\"{JOHN}\">{JOHN}</span>, <span title=\"{CAROL}\">Carol Jones</span></dd>"),
+            format!("<option value=\"{CAROL}\">Carol Jones</option>"),
+        ] {
+            assert!(page.contains(&want), "{want} not in\n{page}");
+        }
+    }
+}
