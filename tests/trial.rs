@@ -50,7 +50,9 @@ fn notices_to_staff_name_the_customer_as_their_mail_did() {
         let mails = desk.take_mail();
         let notice = Desk::one_to(&mails, ADMIN);
         assert!(
-            notice.body().contains("from John Smith <john@example.com>:"),
+            notice
+                .body()
+                .contains("from John Smith <john@example.com>:"),
             "{}",
             notice.body()
         );
@@ -61,7 +63,9 @@ fn notices_to_staff_name_the_customer_as_their_mail_did() {
         let mails = desk.take_mail();
         let notice = Desk::one_to(&mails, CAROL);
         assert!(
-            notice.body().starts_with("John Smith <john@example.com> wrote on ticket"),
+            notice
+                .body()
+                .starts_with("John Smith <john@example.com> wrote on ticket"),
             "{}",
             notice.body()
         );
@@ -70,7 +74,9 @@ fn notices_to_staff_name_the_customer_as_their_mail_did() {
         let mails = desk.take_mail();
         let notice = Desk::one_to(&mails, CAROL);
         assert!(
-            notice.body().starts_with("John Smith <john@example.com> resolved ticket"),
+            notice
+                .body()
+                .starts_with("John Smith <john@example.com> resolved ticket"),
             "{}",
             notice.body()
         );
@@ -78,7 +84,7 @@ fn notices_to_staff_name_the_customer_as_their_mail_did() {
 }
 
 #[test]
-fn the_thread_page_names_staff_watchers() {
+fn the_thread_page_names_staff_watchers_and_the_staff_its_mail_went_to() {
     for desk in Desk::both(TEAM) {
         let n = desk.open_ticket(&john("Printer")).to_string();
         desk.run(&["watch", &n, CAROL], b"").ok();
@@ -91,6 +97,9 @@ fn the_thread_page_names_staff_watchers() {
         for want in [
             format!("<span title=\"{JOHN}\">{JOHN}</span>, <span title=\"{CAROL}\">Carol Jones</span></dd>"),
             format!("<option value=\"{CAROL}\">Carol Jones</option>"),
+            // The mail list: staff by name, customers by address.
+            "new-ticket notice to Stef Admin</span>".to_string(),
+            format!("autoreply to {JOHN}</span>"),
         ] {
             assert!(page.contains(&want), "{want} not in\n{page}");
         }
