@@ -105,3 +105,39 @@ fn the_thread_page_names_staff_watchers_and_the_staff_its_mail_went_to() {
         }
     }
 }
+
+#[test]
+fn the_editor_draft_quotes_staff_by_name() {
+    let desk = Desk::with_config(TEAM);
+    let n = desk.open_ticket(&john("Printer")).to_string();
+    desk.run(&["reply", &n, "--as", CAROL], b"Is it plugged in?\n")
+        .ok();
+    // $EDITOR keeps a copy of the draft and writes an answer above it.
+    let seen = desk.path().join("draft.seen");
+    let editor = desk.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\ncp \"$1\" {}\nsed -i '1i Any news?' \"$1\"\n",
+            seen.display()
+        ),
+    )
+    .expect("the editor script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755))
+        .expect("an executable editor");
+    let line = format!("{BIN} --config {} reply {n}", desk.config_path().display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) runs");
+    let draft = std::fs::read_to_string(&seen).unwrap_or_default();
+    assert!(out.status.success(), "{out:?}\n{draft}");
+    assert!(
+        draft.contains("Carol Jones wrote:\n> Is it plugged in?\n"),
+        "{draft}"
+    );
+}
