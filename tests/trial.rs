@@ -40,6 +40,16 @@ fn mail_to_staff_names_them_in_its_to_header() {
         // The requestor is no member of staff: their address alone.
         let auto = Desk::one_to(&mails, JOHN);
         assert_eq!(auto.header("To"), JOHN, "{}", auto.head());
+        // show's mail list names them too.
+        let show = desk.run(&["show", "1"], b"").ok().stdout;
+        assert!(
+            show.contains("new-ticket notice to Stef Admin: sent"),
+            "{show}"
+        );
+        assert!(
+            show.contains(&format!("autoreply to {JOHN}: sent")),
+            "{show}"
+        );
     }
 }
 
