@@ -151,3 +151,20 @@ fn the_editor_draft_quotes_staff_by_name() {
         "{draft}"
     );
 }
+
+#[test]
+fn the_thread_page_gives_an_attachments_size_as_show_does() {
+    for desk in Desk::both(TEAM) {
+        let raw = fixture("attachments/pdf-base64.eml");
+        desk.deliver(SUBMIT, "accounts@example.co.uk", &raw).ok();
+        let show = desk.run(&["show", "1"], b"").ok().stdout;
+        assert!(show.contains("application/pdf, 73.1 KB"), "{show}");
+        let server = desk.serve();
+        let cookie = server.sign_in(ADMIN);
+        let page = server
+            .get("/tickets/1", &[("Cookie", cookie.as_str())])
+            .status(200)
+            .body;
+        assert!(page.contains(", 73.1 KB</span>"), "{page}");
+    }
+}
