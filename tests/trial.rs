@@ -168,3 +168,23 @@ fn the_thread_page_gives_an_attachments_size_as_show_does() {
         assert!(page.contains(", 73.1 KB</span>"), "{page}");
     }
 }
+
+#[test]
+fn attachments_name_the_staff_member_who_sent_a_file() {
+    for desk in Desk::both(TEAM) {
+        let n = desk.open_ticket(&john("Printer")).to_string();
+        let file = desk.path().join("steps.txt");
+        std::fs::write(&file, "1. unplug it\n").expect("a file to attach");
+        let file = file.to_str().expect("a UTF-8 path");
+        desk.run(
+            &["reply", &n, "--as", CAROL, "--attach", file],
+            b"Steps attached.\n",
+        )
+        .ok();
+        let listed = desk.run(&["attachments", &n], b"").ok().stdout;
+        assert!(
+            listed.contains("steps.txt  (text/plain, 13 bytes)  from Carol Jones, "),
+            "{listed}"
+        );
+    }
+}
