@@ -98,6 +98,11 @@ fn the_thread_page_names_staff_watchers_and_the_staff_its_mail_went_to() {
     for desk in Desk::both(TEAM) {
         let n = desk.open_ticket(&john("Printer")).to_string();
         desk.run(&["watch", &n, CAROL], b"").ok();
+        let show = desk.run(&["show", &n], b"").ok().stdout;
+        assert!(
+            show.contains(&format!("Watchers:  {JOHN}, Carol Jones <{CAROL}>\n")),
+            "{show}"
+        );
         let server = desk.serve();
         let cookie = server.sign_in(ADMIN);
         let page = server

@@ -61,7 +61,13 @@ fn render(
             .unwrap_or_else(|| "nobody".into()),
     );
     if t.watchers.len() > 1 {
-        out += &field("Watchers:", &one_line(&t.watchers.join(", ")));
+        // Staff as the owner is written, "Carol Jones <carol@example.org>".
+        let watchers: Vec<String> = t
+            .watchers
+            .iter()
+            .map(|w| config.person(w).to_string())
+            .collect();
+        out += &field("Watchers:", &one_line(&watchers.join(", ")));
     }
     if !t.merged.is_empty() {
         let merged: Vec<String> = t.merged.iter().map(|m| format!("#{m}")).collect();
