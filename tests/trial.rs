@@ -193,3 +193,44 @@ fn attachments_name_the_staff_member_who_sent_a_file() {
         );
     }
 }
+
+/// The first 22 bytes of a Thread-Index header, decoded.
+fn index_head(value: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let compact: String = value.split_whitespace().collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .unwrap_or_else(|e| panic!("{value}: {e}"));
+    bytes[..22].to_vec()
+}
+
+#[test]
+fn our_mail_carries_the_thread_index_of_the_mail_that_opened_the_ticket() {
+    // An Outlook mail's conversation index: 0x01, a FILETIME's top bytes,
+    // a GUID.
+    let theirs = "AdtGdl3xq9Hk2mUvQkS0ZpEw8bRjYw==";
+    for desk in Desk::both(TEAM) {
+        let n = desk.open_ticket(&john("VPN").header("Thread-Index", theirs));
+        desk.run(&["reply", &n.to_string(), "--as", CAROL], b"Try again.\n")
+            .ok();
+        let mails = desk.take_mail();
+        assert_eq!(mails.len(), 3, "{:?}", summary(&mails));
+        for m in &mails {
+            assert_eq!(
+                index_head(&m.header("Thread-Index")),
+                index_head(theirs),
+                "{}",
+                m.head()
+            );
+        }
+        // A ticket opened without one keeps an index of its own.
+        let other = desk.open_ticket(&john("Printer"));
+        let mails = desk.take_mail();
+        let auto = Desk::one_to(&mails, JOHN);
+        assert_ne!(index_head(&auto.header("Thread-Index")), index_head(theirs));
+        assert_eq!(
+            auto.subject(),
+            format!("[myisp #{other}] AutoReply: Printer")
+        );
+    }
+}
