@@ -83,7 +83,7 @@ pub fn run(config: &Arc<Config>, args: AttachmentsArgs) -> Result<()> {
             l.index,
             one_line(&l.content_type),
             size(l.size),
-            one_line(&l.author),
+            one_line(config.shown(&l.author)),
             human_date(l.date, &config.site.timezone)
         );
         if let Some(p) = &l.saved {

@@ -12,7 +12,6 @@ use crate::inbound::attachments_of;
 use crate::model::{HistoryEntry, HistoryKind, MailRecord, MailState, Priority, Time};
 use crate::term::{age, for_terminal, human_date, one_line, page, size, Paint};
 use crate::view::{describe, TicketView};
-use crate::zone::Zone;
 
 pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
     let mut desk = crate::commands::desk(config)?;
@@ -29,7 +28,7 @@ pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
         args.quoted,
         chrono::Utc::now(),
     );
-    text += &render_mail(&thread.mail, &paint, &config.site.timezone);
+    text += &render_mail(&thread.mail, &paint, config);
     page(&text)
 }
 
@@ -62,7 +61,13 @@ fn render(
             .unwrap_or_else(|| "nobody".into()),
     );
     if t.watchers.len() > 1 {
-        out += &field("Watchers:", &one_line(&t.watchers.join(", ")));
+        // Staff as the owner is written, "Carol Jones <carol@example.org>".
+        let watchers: Vec<String> = t
+            .watchers
+            .iter()
+            .map(|w| config.person(w).to_string())
+            .collect();
+        out += &field("Watchers:", &one_line(&watchers.join(", ")));
     }
     if !t.merged.is_empty() {
         let merged: Vec<String> = t.merged.iter().map(|m| format!("#{m}")).collect();
@@ -166,8 +171,10 @@ fn entry(e: &HistoryEntry, config: &Config, paint: &Paint, quoted: bool) -> Stri
 }
 
 /// The mail the ticket caused, so that "did they get my answer?" has its
-/// answer on the same screen: one line each, with where it stands.
-fn render_mail(mails: &[MailRecord], paint: &Paint, zone: &Zone) -> String {
+/// answer on the same screen: one line each, with where it stands; staff
+/// by name, as the thread above names them.
+fn render_mail(mails: &[MailRecord], paint: &Paint, config: &Config) -> String {
+    let zone = &config.site.timezone;
     if mails.is_empty() {
         return String::new();
     }
@@ -183,7 +190,13 @@ fn render_mail(mails: &[MailRecord], paint: &Paint, zone: &Zone) -> String {
             "   * {}  {} to {}: {state}\n",
             human_date(m.created, zone),
             m.kind.describe(),
-            one_line(&m.recipients.join(", "))
+            one_line(
+                &m.recipients
+                    .iter()
+                    .map(|r| config.shown(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         ));
     }
     out

@@ -14,11 +14,11 @@ use crate::config::Config;
 use crate::desk::{Act, Changed};
 
 /// Says what the change left, on stderr (stdout stays for `--json`-minded
-/// scripts of other commands).
-fn report(done: &str, changed: &Changed) -> Result<()> {
+/// scripts of other commands); the owner by name, as `list` shows them.
+fn report(config: &Config, done: &str, changed: &Changed) -> Result<()> {
     warn_unsent(&changed.unsent);
     let t = &changed.ticket;
-    let owner = t.owner.as_deref().unwrap_or("nobody");
+    let owner = crate::commands::list::owner_shown(config, t.owner.as_deref());
     eprintln!(
         "ticket #{} {done}: {}, owner {owner}{}",
         t.id,
@@ -35,7 +35,7 @@ pub fn close(config: &Arc<Config>, args: CloseArgs) -> Result<()> {
     let who = acting(config, args.ticket.author.as_deref())?;
     let act = Act::new(who, chrono::Utc::now());
     let changed = desk(config)?.close(args.ticket.id, args.quiet, &act)?;
-    report("resolved", &changed)
+    report(config, "resolved", &changed)
 }
 
 pub fn spam(config: &Arc<Config>, args: SpamArgs) -> Result<()> {
@@ -47,25 +47,25 @@ pub fn spam(config: &Arc<Config>, args: SpamArgs) -> Result<()> {
     } else {
         "marked as spam"
     };
-    report(done, &changed)
+    report(config, done, &changed)
 }
 
 pub fn reopen(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
     let changed = desk(config)?.reopen(args.id, &Act::new(who, chrono::Utc::now()))?;
-    report("reopened", &changed)
+    report(config, "reopened", &changed)
 }
 
 pub fn stall(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
     let changed = desk(config)?.stall(args.id, &Act::new(who, chrono::Utc::now()))?;
-    report("stalled", &changed)
+    report(config, "stalled", &changed)
 }
 
 pub fn take(config: &Arc<Config>, args: TakeArgs) -> Result<()> {
     let who = acting(config, Some(&args.author))?;
     let changed = desk(config)?.take(args.id, &Act::new(who, chrono::Utc::now()))?;
-    report("taken", &changed)
+    report(config, "taken", &changed)
 }
 
 pub fn assign(config: &Arc<Config>, args: AssignArgs) -> Result<()> {
@@ -75,5 +75,5 @@ pub fn assign(config: &Arc<Config>, args: AssignArgs) -> Result<()> {
         Some(&Address::new(&args.owner)),
         &Act::new(who, chrono::Utc::now()),
     )?;
-    report("assigned", &changed)
+    report(config, "assigned", &changed)
 }

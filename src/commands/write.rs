@@ -102,6 +102,7 @@ fn run(
 /// has none with words.
 fn last_words(desk: &mut Desk, id: i64) -> Result<String> {
     let thread = desk.thread(id, false)?;
+    let config = desk.config();
     Ok(thread
         .history
         .iter()
@@ -114,7 +115,8 @@ fn last_words(desk: &mut Desk, id: i64) -> Result<String> {
         })
         .find_map(|e| {
             let m = e.message.as_ref().filter(|m| !m.body.trim().is_empty())?;
-            Some(draft::quote(&e.author, &m.body))
+            // Staff by name, as `show` writes them.
+            Some(draft::quote(config.shown(&e.author), &m.body))
         })
         .unwrap_or_default())
 }

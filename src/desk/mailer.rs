@@ -57,6 +57,7 @@ impl<'a> Mailer<'a> {
         if self.off || in_spam(ticket) {
             return Ok(());
         }
+        let opened_now = matches!(event, Event::Created);
         let authors: Vec<&str> = std::iter::once(cause.author)
             .chain(cause.forwarded_by)
             .collect();
@@ -78,6 +79,15 @@ impl<'a> Mailer<'a> {
         };
         let caused_by = Parent::of(cause);
         let mut theirs: Option<Option<Parent>> = None;
+        // Outlook threads by the Thread-Index of the mail that opened the
+        // ticket: ours carry its header (SPEC §4).
+        let opener = match cause.raw {
+            // A new ticket's cause is the mail that opened it.
+            Some(raw) if opened_now => crate::inbound::thread_index_of(raw),
+            _ => tx
+                .opening_head(ticket.id)?
+                .and_then(|head| crate::inbound::thread_index_of(&head)),
+        };
         for p in &planned {
             let answers = if to_requestor(p.kind) {
                 if theirs.is_none() {
@@ -87,7 +97,16 @@ impl<'a> Mailer<'a> {
             } else {
                 caused_by.as_ref()
             };
-            let mail = render(p, ticket, cause, answers, self.config, texts, now)?;
+            let mail = render(
+                p,
+                ticket,
+                cause,
+                answers,
+                opener.as_ref(),
+                self.config,
+                texts,
+                now,
+            )?;
             self.queued.push(tx.enqueue(&mail, now, state, lease)?);
         }
         Ok(())

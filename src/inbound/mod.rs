@@ -180,6 +180,33 @@ pub fn references_of(raw: &[u8]) -> Vec<String> {
     with_parsed(raw, |p| ids(p.msg.references())).unwrap_or_default()
 }
 
+/// The 22-byte header of the Outlook conversation index (Thread-Index,
+/// [MS-OXOMSG] §2.2.1.3) `raw` carries, where it carries a well-formed one
+/// (base64, a reserved 0x01 first).
+pub fn thread_index_of(raw: &[u8]) -> Option<[u8; 22]> {
+    use base64::Engine as _;
+    // The header alone is read: the body may be megabytes of attachment.
+    let end = [&b"\n\n"[..], b"\r\n\r\n"]
+        .iter()
+        .filter_map(|sep| {
+            raw.windows(sep.len())
+                .position(|w| w == *sep)
+                .map(|at| at + sep.len())
+        })
+        .min()
+        .unwrap_or(raw.len());
+    let head = &raw[..end];
+    let value = with_parsed(head, |p| {
+        p.msg.header_raw("Thread-Index").map(str::to_string)
+    })??;
+    let compact: String = value.split_whitespace().collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()?;
+    let head: [u8; 22] = bytes.get(..22)?.try_into().ok()?;
+    (head[0] == 1).then_some(head)
+}
+
 /// What mail-parser is given: `raw` less what is not the message's own
 /// (SPEC §3): a leading UTF-8 BOM, and whitespace-only lines before the
 /// first header (mail-parser takes the first for the blank line that ends
@@ -873,5 +900,24 @@ mod tests {
             inner.trim_end()
         );
         assert_eq!(listed[0].0.size, listed[0].1.len());
+    }
+
+    #[test]
+    fn a_thread_index_is_read_from_the_header_alone_and_only_when_well_formed() {
+        let msg = |value: &str| {
+            format!("From: a@example.com\r\nThread-Index: {value}\r\nSubject: x\r\n\r\nThread-Index: AQ==\r\n")
+        };
+        let head = thread_index_of(msg("AdtGdl3xq9Hk2mUvQkS0ZpEw8bRjYw==").as_bytes())
+            .expect("a well-formed index");
+        assert_eq!(head[..3], [0x01, 0xdb, 0x46]);
+        // Folded over two lines, as long indexes are.
+        let folded = msg("AdtGdl3xq9Hk2mUv\r\n QkS0ZpEw8bRjYw==");
+        assert_eq!(thread_index_of(folded.as_bytes()), Some(head));
+        for bad in ["not base64!", "AQID", "AttGdl3xq9Hk2mUvQkS0ZpEw8bRjYw=="] {
+            assert_eq!(thread_index_of(msg(bad).as_bytes()), None, "{bad}");
+        }
+        // In the body, it is not the message's.
+        let body_only = "From: a@example.com\n\nThread-Index: AdtGdl3xq9Hk2mUvQkS0ZpEw8bRjYw==\n";
+        assert_eq!(thread_index_of(body_only.as_bytes()), None);
     }
 }

@@ -97,11 +97,13 @@ pub fn references(parent: &Parent) -> Vec<&str> {
 
 /// Renders `planned` for `ticket`, ready for the outbox; it answers
 /// `answers` (In-Reply-To and References), where there is one.
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     planned: &Planned,
     ticket: &Ticket,
     cause: &Cause<'_>,
     answers: Option<&Parent>,
+    opener: Option<&[u8; 22]>,
     config: &Config,
     texts: &Texts,
     now: Time,
@@ -175,12 +177,14 @@ pub fn render(
             continue;
         };
         rcpts.push(addr.clone());
+        // Staff by the name the config gives them (SPEC §1).
+        let mbox = Mailbox::new(config.name_of(addr).map(String::from), parsed.clone());
         if i < planned.to.len() {
             &mut to
         } else {
             &mut cc
         }
-        .push(parsed.to_string());
+        .push(mbox.to_string());
         envelope.push(parsed);
     }
     if rcpts.is_empty() {
@@ -230,7 +234,7 @@ pub fn render(
         ))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Thread-Index"),
-            thread_index(ticket, config, now),
+            thread_index(ticket, opener, config, now),
         ));
 
     let attachments = match (planned.kind, cause.raw) {
@@ -353,10 +357,17 @@ pub fn tagged(subject: &str, id: i64, config: &Config) -> String {
 /// Outlook's conversation index ([MS-OXOMSG] §2.2.1.3): a 22-byte header
 /// (a reserved 0x01, five bytes of a FILETIME, a 16-byte GUID), then one
 /// 5-byte block per reply. Outlook threads mails whose headers are equal,
-/// so the header is the ticket's own: its creation time and a GUID derived
-/// from the site and the ticket number. Each mail adds one block for the
-/// time since the ticket was opened.
-pub fn thread_index(ticket: &Ticket, config: &Config, now: Time) -> String {
+/// so the header is that of the mail that opened the ticket (`opener`),
+/// where it carried one, so that Outlook threads our mail with the
+/// requestor's own (SPEC §4); else the ticket's own: its creation time and
+/// a GUID derived from the site and the ticket number. Each mail adds one
+/// block for the time since the ticket was opened.
+pub fn thread_index(
+    ticket: &Ticket,
+    opener: Option<&[u8; 22]>,
+    config: &Config,
+    now: Time,
+) -> String {
     use base64::Engine as _;
     use sha2::{Digest, Sha256};
     // 100-ns intervals since 1601-01-01, as Windows counts.
@@ -365,17 +376,29 @@ pub fn thread_index(ticket: &Ticket, config: &Config, now: Time) -> String {
         secs.saturating_mul(10_000_000)
             .saturating_add(u64::from(t.timestamp_subsec_nanos() / 100))
     };
-    let created = filetime(ticket.created);
     let mut index = Vec::with_capacity(27);
-    index.push(1u8);
-    index.extend_from_slice(&created.to_be_bytes()[1..6]);
-    let guid = Sha256::digest(format!(
-        "pipedesk thread-index\0{}\0{}\0{}",
-        config.domain(),
-        config.site.name,
-        ticket.id
-    ));
-    index.extend_from_slice(&guid[..16]);
+    let created = match opener {
+        // Its first six bytes are the top of the FILETIME it was made at.
+        Some(head) => {
+            index.extend_from_slice(head);
+            let mut ft = [0u8; 8];
+            ft[..6].copy_from_slice(&head[..6]);
+            u64::from_be_bytes(ft)
+        }
+        None => {
+            let created = filetime(ticket.created);
+            index.push(1u8);
+            index.extend_from_slice(&created.to_be_bytes()[1..6]);
+            let guid = Sha256::digest(format!(
+                "pipedesk thread-index\0{}\0{}\0{}",
+                config.domain(),
+                config.site.name,
+                ticket.id
+            ));
+            index.extend_from_slice(&guid[..16]);
+            created
+        }
+    };
     // The child block: a code bit choosing the scale, 31 bits of the time
     // difference, four random bits and a four-bit sequence count.
     let delta = filetime(now).saturating_sub(created);
@@ -462,6 +485,7 @@ mod tests {
             &ticket(),
             cause,
             Parent::of(cause).as_ref(),
+            None,
             &c,
             &Texts::load(&c).unwrap(),
             now(),
@@ -538,7 +562,7 @@ mod tests {
                 to: vec!["john@example.com".into()],
                 cc: vec![],
             };
-            let out = render(&planned, &t, cause, None, &c, &texts, now()).unwrap();
+            let out = render(&planned, &t, cause, None, None, &c, &texts, now()).unwrap();
             let parsed = mail_parser::MessageParser::default()
                 .parse(&out.raw)
                 .unwrap();
@@ -619,13 +643,13 @@ mod tests {
         let decode = |s: String| base64::engine::general_purpose::STANDARD.decode(s).unwrap();
         let t3 = ticket();
         let later = t3.created + chrono::Duration::hours(5);
-        let a = decode(thread_index(&t3, &c, t3.created));
-        let b = decode(thread_index(&t3, &c, later));
+        let a = decode(thread_index(&t3, None, &c, t3.created));
+        let b = decode(thread_index(&t3, None, &c, later));
         assert_eq!(a.len(), 27);
         assert_eq!(a[..22], b[..22], "one header for one ticket");
         assert_ne!(a[22..], b[22..], "each mail its own block");
         let t4 = Ticket { id: 4, ..ticket() };
-        assert_ne!(decode(thread_index(&t4, &c, later))[..22], b[..22]);
+        assert_ne!(decode(thread_index(&t4, None, &c, later))[..22], b[..22]);
         let (_, text) = rendered(MailKind::Autoreply, &CAUSE);
         assert!(
             text.contains("Thread-Topic: Email doesn't work\r\n"),

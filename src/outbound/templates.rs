@@ -23,7 +23,7 @@ this mail and keep [{{ site }} #{{ ticket.id }}] in the subject.
 ";
 
 const NEW_TICKET: &str = "\
-New ticket #{{ ticket.id }} in queue {{ ticket.queue }}, from {{ author }}:
+New ticket #{{ ticket.id }} in queue {{ ticket.queue }}, from {% if author_name %}{{ author_name }} <{{ author }}>{% else %}{{ author }}{% endif %}:
 
     {{ ticket.subject }}
 
@@ -35,7 +35,7 @@ Write to {{ comment_address }} for a comment only staff see.
 ";
 
 const CORRESPONDENCE: &str = "\
-{{ author }} wrote on ticket #{{ ticket.id }}, \"{{ ticket.subject }}\":
+{% if author_name %}{{ author_name }} <{{ author }}>{% else %}{{ author }}{% endif %} wrote on ticket #{{ ticket.id }}, \"{{ ticket.subject }}\":
 
 {{ body }}
 
@@ -81,7 +81,7 @@ Write to {{ comment_address }} for a comment only staff see.
 ";
 
 const REQUESTOR_CLOSED: &str = "\
-{{ author }} resolved ticket #{{ ticket.id }}, \"{{ ticket.subject }}\", by mail.
+{% if author_name %}{{ author_name }} <{{ author }}>{% else %}{{ author }}{% endif %} resolved ticket #{{ ticket.id }}, \"{{ ticket.subject }}\", by mail.
 {% if body %}
 {{ body }}
 {% endif %}

@@ -128,6 +128,9 @@ pub trait Tickets {
     /// them on it. Its Message-ID (without brackets) and the first
     /// `THREAD_HEAD` bytes, where its References are.
     fn last_exchanged_with(&mut self, id: i64, address: &str) -> Result<Option<(String, Vec<u8>)>>;
+    /// The first `THREAD_HEAD` bytes of ticket `id`'s first message, where
+    /// the Thread-Index of the mail that opened it is (SPEC §4).
+    fn opening_head(&mut self, id: i64) -> Result<Option<Vec<u8>>>;
     /// A new ticket in state `new`, version 1; returns its number.
     fn create_ticket(
         &mut self,

@@ -415,8 +415,20 @@ async fn thread(
             let zone = &config.site.timezone;
             let shown = minijinja::Value::from_serialize(ThreadPage::of(&thread, &first, &config));
             let moves = minijinja::Value::from_serialize(MoveView::from(thread.ticket.status));
-            let mail: Vec<MailLine<'_>> =
-                thread.mail.iter().map(|m| MailLine::of(m, zone)).collect();
+            // Staff by name, as everywhere on the page.
+            let mail: Vec<MailLine<'_>> = thread
+                .mail
+                .iter()
+                .map(|m| MailLine {
+                    to: m
+                        .recipients
+                        .iter()
+                        .map(|r| config.shown(r))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    ..MailLine::of(m, zone)
+                })
+                .collect();
             let queues = config
                 .queue_names()
                 .into_iter()

@@ -186,13 +186,16 @@ fn watch(state: &AppState, mut seen: i64) {
 /// The page templates, compiled into the binary; `.html` names turn on
 /// minijinja's HTML escaping for everything they print.
 /// The page templates, with the filter `shown`: a person as the config
-/// names them, `{{ t.owner | shown }}` (`Config::shown`; "" for none).
+/// names them, `{{ t.owner | shown }}` (`Config::shown`; "" for none); and
+/// `size`, a number of bytes for people.
 fn pages(config: Arc<Config>) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.add_filter("shown", move |addr: Option<String>| -> String {
         addr.map(|a| config.shown(&a).to_string())
             .unwrap_or_default()
     });
+    // An attachment's size as `show` gives it: "73.1 KB".
+    env.add_filter("size", |n: usize| crate::term::size(n));
     for (name, text) in [
         ("layout.html", include_str!("templates/layout.html")),
         ("login.html", include_str!("templates/login.html")),

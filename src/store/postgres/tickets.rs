@@ -722,6 +722,19 @@ impl Tickets for PgTx<'_> {
         .transpose()
     }
 
+    fn opening_head(&mut self, id: i64) -> Result<Option<Vec<u8>>> {
+        let tx = self;
+        let head = crate::store::THREAD_HEAD as i32;
+        let row = tx.opt(
+            "SELECT substring(raw from 1 for $2) FROM messages WHERE ticket_id = $1 ORDER BY id LIMIT 1",
+            &[&id, &head],
+        )?;
+        match row {
+            Some(r) => Ok(Some(get(&r, 0)?)),
+            None => Ok(None),
+        }
+    }
+
     fn last_exchanged_with(&mut self, id: i64, address: &str) -> Result<Option<(String, Vec<u8>)>> {
         let tx = self;
         let head = crate::store::THREAD_HEAD as i32;

@@ -449,6 +449,17 @@ impl Tickets for SqliteTx<'_> {
             .optional()?)
     }
 
+    fn opening_head(&mut self, id: i64) -> Result<Option<Vec<u8>>> {
+        let head = crate::store::THREAD_HEAD as i64;
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT substr(raw, 1, ?2) FROM messages WHERE ticket_id = ?1 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![id, head], |r| r.get(0))
+            .optional()?)
+    }
+
     fn last_exchanged_with(&mut self, id: i64, address: &str) -> Result<Option<(String, Vec<u8>)>> {
         let head = crate::store::THREAD_HEAD as i64;
         let from_them = self
