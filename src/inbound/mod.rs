@@ -337,7 +337,7 @@ fn lost_from(head: &[u8]) -> Vec<Mailbox> {
                 .display_name
                 .map(|n| n.trim().to_string())
                 .filter(|n| !n.is_empty()),
-            address: s.addr.trim().to_ascii_lowercase(),
+            address: read_address(&s.addr),
         })
         .collect()
 }
@@ -495,7 +495,7 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
 fn mailboxes(addr: &Address<'_>) -> Vec<Mailbox> {
     addr.iter()
         .filter_map(|a| {
-            let address = a.address()?.trim().to_ascii_lowercase();
+            let address = read_address(a.address()?);
             let name = a.name().map(str::trim).filter(|n| !n.is_empty());
             // mail-parser reads a bare quoted local part (`From:
             // "a.b"@example.org`) as a name and `@example.org`: put it back
@@ -557,6 +557,18 @@ pub fn hex(bytes: &[u8]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
+}
+
+/// An address as a header writes it, trimmed and lower-cased, with the
+/// character zero as U+FFFD: PostgreSQL's text cannot hold it, and a new
+/// ticket is kept as the desk holds it, not read back (`desk::deliver`).
+fn read_address(s: &str) -> String {
+    let address = s.trim().to_ascii_lowercase();
+    if address.contains('\0') {
+        address.replace('\0', "\u{fffd}")
+    } else {
+        address
+    }
 }
 
 /// The organisational-ish domain of an address: what follows the last `@`.
