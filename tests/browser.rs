@@ -249,6 +249,21 @@ fn busy_desk(desk: &Desk) -> i64 {
             desk.run(&step, b"").ok();
         }
     }
+    // Priorities and due dates, as a team sets them: one overdue.
+    let overdue = (chrono::Utc::now() - chrono::Duration::hours(3))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    for (subject, priority, due) in [
+        ("Wi-Fi drops every hour in meeting room B", "urgent", "+4h"),
+        ("Backup job failed twice this week", "high", overdue.as_str()),
+        ("Licence renewal for the CAD software", "normal", "+3d"),
+        (THREAD, "high", "+1d"),
+        ("Old files missing from the shared drive", "low", "none"),
+    ] {
+        let n = number(subject).to_string();
+        desk.run(&["priority", &n, priority], b"").ok();
+        desk.run(&["due", &n, due], b"").ok();
+    }
     let thread = number(THREAD);
     desk.run(
         &["comment", &thread.to_string(), "--as", ADMIN],
@@ -263,7 +278,11 @@ fn screenshots_of_a_busy_board_and_a_thread() {
     let Some(browser) = browser() else {
         return;
     };
-    let desk = Desk::new();
+    // Staff by their names, as a team configures them (SPEC §1).
+    let desk = Desk::with_config(
+        "[staff]\nadmins = [\"Stef Admin <stef@example.org>\"]\n\
+         members = [\"Ann Lee <ann@example.org>\"]\n",
+    );
     desk.run(&["init", &desk.config_path().display().to_string()], b"")
         .ok();
     let thread = busy_desk(&desk);
