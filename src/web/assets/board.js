@@ -88,14 +88,23 @@
     return `${Math.floor(secs / 86400)}d`;
   }
 
+  /// A due date as the pages and `show` write a time (term::human_date),
+  /// "Mon 07 Dec 17:00", in the site's zone.
   function dueFormatter(timeZone) {
-    const options = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone };
+    const options = { weekday: "short", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone };
+    let f;
     try {
-      return new Intl.DateTimeFormat(undefined, options);
+      f = new Intl.DateTimeFormat("en-GB", options);
     } catch (e) {
       delete options.timeZone; // a zone this browser does not know: its own
-      return new Intl.DateTimeFormat(undefined, options);
+      f = new Intl.DateTimeFormat("en-GB", options);
     }
+    return {
+      format(at) {
+        const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
+        return `${p.weekday} ${p.day} ${p.month} ${p.hour}:${p.minute}`;
+      },
+    };
   }
 
   /// Priority (not normal) and due date: a card's own fields (SPEC §6).
