@@ -552,8 +552,11 @@ fn the_editor_draft_quotes_the_last_message_under_the_ticket_and_drops_comment_l
     assert!(body.contains("> It smokes."), "{body}");
     assert!(!body.contains('#'), "{body}");
 
-    // Saved as it came, a quote alone is nobody's answer: nothing is sent.
-    let (ok, _, out) = with_editor(&desk, "reply 1", "true");
+    // The next draft answers Maria again, not our own reply; saved as it
+    // came, a quote alone is nobody's answer: nothing is sent.
+    let (ok, draft, out) = with_editor(&desk, "reply 1", "true");
+    assert!(draft.contains("> It smokes."), "{draft}");
+    assert!(!draft.contains("> Unplug it."), "{draft}");
     assert!(!ok, "{out}");
     assert!(out.contains("not changed"), "{out}");
     assert!(desk.take_mail().is_empty());

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::address::Address;
 use crate::cli::{ReplyArgs, WriteArgs};
 use crate::commands::draft::{self, Draft, Text};
 use crate::commands::{acting, desk, warn_unsent};
 use crate::config::Config;
 use crate::desk::{Act, Answer, Desk};
-use crate::model::{HistoryKind, Status};
+use crate::model::{HistoryEntry, HistoryKind, Status, StoredMessage};
 use crate::view::DeliveredView;
 
 pub fn reply(config: &Arc<Config>, args: ReplyArgs) -> Result<()> {
@@ -98,12 +99,13 @@ fn run(
     Ok(())
 }
 
-/// The last message of the ticket, quoted, for the draft; nothing when it
-/// has none with words.
+/// The message a draft answers, quoted: the last one from outside staff
+/// (the customer's, not our own reply nor an automatic one), else the last
+/// message with words; nothing when there is none.
 fn last_words(desk: &mut Desk, id: i64) -> Result<String> {
     let thread = desk.thread(id, false)?;
     let config = desk.config();
-    Ok(thread
+    let messages: Vec<_> = thread
         .history
         .iter()
         .rev()
@@ -113,10 +115,19 @@ fn last_words(desk: &mut Desk, id: i64) -> Result<String> {
                 HistoryKind::Create | HistoryKind::Correspond | HistoryKind::Comment
             )
         })
-        .find_map(|e| {
+        .filter_map(|e| {
             let m = e.message.as_ref().filter(|m| !m.body.trim().is_empty())?;
-            // Staff by name, as `show` writes them.
-            Some(draft::quote(config.shown(&e.author), &m.body))
+            Some((e, m))
         })
+        .collect();
+    let from_outside = |(e, _): &&(&HistoryEntry, &StoredMessage)| {
+        !e.auto && !config.is_staff_address(&Address::new(&e.author))
+    };
+    Ok(messages
+        .iter()
+        .find(from_outside)
+        .or(messages.first())
+        // Staff by name, as `show` writes them.
+        .map(|(e, m)| draft::quote(config.shown(&e.author), &m.body))
         .unwrap_or_default())
 }
