@@ -103,3 +103,40 @@ fn backup_never_overwrites_a_file() {
     assert!(run.stderr.contains("exists"), "{run}");
     assert_eq!(std::fs::read(&path).expect("the file"), b"not a database");
 }
+
+#[test]
+fn the_man_page_has_the_sections_an_admin_looks_for() {
+    let desk = Desk::new();
+    let page = desk.run(&["man"], b"").ok().stdout;
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "SUBCOMMANDS",
+        "CONFIGURATION",
+        "EXIT STATUS",
+        "FILES",
+        "EXAMPLES",
+        "VERSION",
+    ] {
+        assert!(
+            page.lines()
+                .any(|l| l == format!(".SH {section}") || l == format!(".SH \"{section}\"")),
+            "no {section} section in pipedesk(1)"
+        );
+    }
+    for code in ["0", "1", "64", "65", "67", "70", "75", "78"] {
+        assert!(
+            page.contains(&format!(".B {code}\n")),
+            "exit {code} missing"
+        );
+    }
+    assert!(page.contains("/var/lib/pipedesk/pipedesk.db"));
+    // --dir writes the main page with the same sections, and one per
+    // command (it leaves out clap's `help` command, so it is not byte-equal).
+    let dir = desk.path().join("man");
+    desk.run(&["man", "--dir", dir.to_str().expect("UTF-8")], b"")
+        .ok();
+    let written = std::fs::read_to_string(dir.join("pipedesk.1")).expect("pipedesk.1");
+    assert!(written.contains(".SH EXIT STATUS") && written.contains(".SH EXAMPLES"));
+    assert!(dir.join("pipedesk-backup.1").exists());
+}
