@@ -55,11 +55,11 @@ fn backup_taken_while_deliveries_go_on_holds_every_ticket_committed_before_it() 
             std::thread::yield_now();
         }
         let before = ids(&desk);
-        let seen = delivered.load(Ordering::Relaxed);
         desk.run(&["backup", target], b"").ok();
-        // Deliveries went on beside the backup, or the test proves nothing
-        // about "while deliveries go on".
-        while delivered.load(Ordering::Relaxed) < seen + 2 && !load.is_finished() {
+        // Deliveries go on after the backup: the one running as it ended
+        // may have begun before it, the next one surely did not.
+        let after = delivered.load(Ordering::Relaxed);
+        while delivered.load(Ordering::Relaxed) < after + 2 && !load.is_finished() {
             std::thread::yield_now();
         }
         stop.store(true, Ordering::Relaxed);
