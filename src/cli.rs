@@ -116,6 +116,13 @@ pub enum Command {
     Init(InitArgs),
     /// Validate the configuration, the templates and the database
     Check,
+    /// Write a consistent copy of the SQLite database to PATH, while
+    /// deliveries go on
+    ///
+    /// The copy is readable by its owner alone, and PATH must not exist yet.
+    /// Restore by stopping serve and putting the copy in the database's
+    /// place. A PostgreSQL desk is backed up with pg_dump instead.
+    Backup(BackupArgs),
     /// List a ticket's attachments, or save them safely into a folder
     Attachments(AttachmentsArgs),
     /// Full-text search over subjects and bodies, best match first; an
@@ -502,6 +509,13 @@ pub struct ManArgs {
     /// of the main page on stdout
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (a new file)
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -31,17 +31,32 @@ pub fn man(args: ManArgs) -> Result<()> {
                     .generate_to(&dir)
                     .with_context(|| format!("writing into {}", dir.display()))?;
             }
-            clap_mangen::Man::new(cmd)
-                .generate_to(&dir)
-                .with_context(|| format!("writing into {}", dir.display()))?;
-            Ok(())
+            let man = clap_mangen::Man::new(cmd);
+            let path = dir.join(man.get_filename());
+            std::fs::write(&path, main_page(&man)?)
+                .with_context(|| format!("writing {}", path.display()))
         }
-        None => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(cmd).render(&mut out)?;
-            write_stdout(&out)
-        }
+        None => write_stdout(&main_page(&clap_mangen::Man::new(cmd))?),
     }
+}
+
+/// The sections an admin looks for that clap cannot derive (issue 18), in
+/// man-pages(7)'s order, after the commands and before the version.
+const ADMIN_SECTIONS: &str = include_str!("man.roff");
+
+/// pipedesk(1): clap_mangen's sections with `ADMIN_SECTIONS` between the
+/// commands and the version, as `Man::render` orders its own.
+fn main_page(man: &clap_mangen::Man) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    man.render_subcommands_section(&mut out)?;
+    out.extend_from_slice(ADMIN_SECTIONS.as_bytes());
+    man.render_version_section(&mut out)?;
+    Ok(out)
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {

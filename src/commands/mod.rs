@@ -3,6 +3,7 @@
 //! printing a view. This file dispatches and holds what several share.
 
 pub mod attachments;
+pub mod backup;
 pub mod canned;
 pub mod completions;
 pub mod create;
@@ -68,6 +69,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 Command::Export(args) => export::run(&config, args),
                 Command::Flush(args) => flush::run(&config, args),
                 Command::Check => init::check(&config),
+                Command::Backup(args) => backup::run(&config, args),
                 Command::Attachments(args) => attachments::run(&config, args),
                 Command::Search(args) => search::run(&config, args),
                 Command::Import(args) => import::run(&config, args),

@@ -12,6 +12,8 @@ pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 
+use std::path::Path;
+
 use anyhow::Result;
 
 use crate::address::Address;
@@ -35,6 +37,11 @@ pub trait Store: Send {
     fn bulk_mode(&mut self) -> Result<()>;
     /// Where it keeps things, for messages (`SQLite /var/lib/…`).
     fn describe(&self) -> String;
+    /// Writes a consistent copy of the whole database to `to`, a file that
+    /// must not exist yet, readable by its owner alone, while deliveries go
+    /// on (`pipedesk backup`, SPEC §5). A store whose server has its own
+    /// tool for this (PostgreSQL: `pg_dump`) refuses and names it.
+    fn backup(&mut self, to: &Path) -> Result<()>;
 }
 
 impl dyn Store + '_ {

@@ -36,6 +36,7 @@ mod tickets;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -373,6 +374,17 @@ impl Store for PgStore {
 
     fn describe(&self) -> String {
         format!("PostgreSQL {}", self.target.shown)
+    }
+
+    fn backup(&mut self, _to: &Path) -> Result<()> {
+        // pg_dump takes a consistent snapshot without stopping writers and
+        // restores into any server version; a copy made through this
+        // client would be a worse pg_dump.
+        anyhow::bail!(
+            "the database is PostgreSQL ({}): back it up with pg_dump, e.g. \
+             `pg_dump --format=custom --file=pipedesk.dump DBNAME`, and restore with pg_restore",
+            self.target.shown
+        )
     }
 }
 

@@ -182,6 +182,42 @@ impl Store for SqliteStore {
             None => "SQLite in memory".into(),
         }
     }
+
+    fn backup(&mut self, to: &Path) -> Result<()> {
+        // The file is created here, empty, 0600 and only if it is new:
+        // `create_new` is the one atomic "refuse to overwrite", and VACUUM
+        // INTO keeps an empty file's mode (it would create its own with the
+        // umask's). VACUUM INTO reads in one read transaction, so the copy
+        // is the database as of one commit; in WAL mode that reader blocks
+        // no delivery, and the copy is compacted, unlike a copy of the file
+        // (which could catch a commit half-checkpointed).
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(to)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    anyhow::anyhow!("{} exists: a backup never overwrites a file", to.display())
+                }
+                _ => anyhow::Error::new(e).context(format!("creating {}", to.display())),
+            })?;
+        let copied = to
+            .to_str()
+            .context("the backup's path is not UTF-8")
+            .and_then(|name| {
+                self.conn
+                    .execute("VACUUM INTO ?1", [name])
+                    .context("copying the database")
+            });
+        if let Err(e) = copied {
+            // Half a copy must not pass for a backup.
+            let _ = std::fs::remove_file(to);
+            return Err(e.context(format!("backing up to {}", to.display())));
+        }
+        Ok(())
+    }
 }
 
 impl Tx for SqliteTx<'_> {
