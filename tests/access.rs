@@ -242,6 +242,25 @@ fn someone_taken_off_staff_while_serve_was_stopped_stays_refused_when_put_back()
     assert_eq!(with_token(&server, &token), 401);
 }
 
+#[test]
+fn a_token_of_someone_off_staff_is_ended_when_it_is_shown() {
+    let desk = Desk::with_config("[staff]\nmembers = []\n");
+    desk.open_ticket(&john("Printer on fire"));
+    let server = desk.serve();
+    // A token made by a command that read a config with ann on staff,
+    // which the running server never loaded.
+    desk.add_config("[staff]\nmembers = [\"ann@example.org\"]\n");
+    let token = desk.token(MEMBER);
+    desk.add_config("[staff]\nmembers = []\n");
+
+    assert_eq!(with_token(&server, &token), 401);
+    let run = desk.run(&["revoke", MEMBER], b"").ok();
+    assert!(
+        run.stderr.contains("ended 0 sessions and 0 API tokens"),
+        "the refusal ended it: {run}"
+    );
+}
+
 // ------------------------------------------------------------ the warning
 
 #[test]
