@@ -255,11 +255,7 @@ fn busy_desk(desk: &Desk) -> i64 {
         .to_string();
     for (subject, priority, due) in [
         ("Wi-Fi drops every hour in meeting room B", "urgent", "+4h"),
-        (
-            "Backup job failed twice this week",
-            "high",
-            overdue.as_str(),
-        ),
+        ("Backup job failed twice this week", "high", overdue.as_str()),
         ("Licence renewal for the CAD software", "normal", "+3d"),
         (THREAD, "high", "+1d"),
         ("Old files missing from the shared drive", "low", "none"),
