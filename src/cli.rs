@@ -153,15 +153,24 @@ pub enum Command {
     /// token from `pipedesk token`. Listens on loopback by default: put a TLS
     /// reverse proxy in front for other hosts, and set web.base_url to the
     /// address people open (only that origin may change things).
+    ///
+    /// SIGHUP (`systemctl reload`) re-reads the config: whoever is no longer
+    /// on staff is refused at once, their sessions and tokens ended. A config
+    /// that fails to load is logged and the running one kept.
     Serve,
     /// Set a member of staff's web password (read from the terminal, or one
-    /// line from stdin)
+    /// line from stdin), which ends their sessions
     Passwd(AddressArgs),
     /// Print a new API token for a member of staff, alone on one line
     ///
     /// Scripts send it as `Authorization: Bearer TOKEN`. It is shown once:
     /// the database keeps only its hash.
     Token(AddressArgs),
+    /// End every web session and API token of someone (their password stays)
+    ///
+    /// For a lost laptop or a leaked token. To lock someone out for good,
+    /// take them off staff and reload `serve`.
+    Revoke(AddressArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     ///
     /// e.g. `pipedesk completions bash > /usr/share/bash-completion/completions/pipedesk`

@@ -78,6 +78,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 Command::Serve => serve::run(config),
                 Command::Passwd(args) => passwd::passwd(&config, args),
                 Command::Token(args) => passwd::token(&config, args),
+                Command::Revoke(args) => passwd::revoke(&config, args),
                 Command::Deliver(_)
                 | Command::Init(_)
                 | Command::Completions(_)

@@ -1,7 +1,8 @@
 //! `pipedesk passwd ADDR` and `pipedesk token ADDR`: how a member of staff
-//! gets into the web. The password is read without echo from the terminal
-//! (twice, to catch a typo), or as one line from stdin for scripts; the
-//! token is printed once, alone on its line.
+//! gets into the web; `pipedesk revoke ADDR`: how that is taken away. The
+//! password is read without echo from the terminal (twice, to catch a
+//! typo), or as one line from stdin for scripts; the token is printed
+//! once, alone on its line.
 
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use crate::address::Address;
 use crate::cli::AddressArgs;
 use crate::commands::desk;
 use crate::config::Config;
+use crate::term::count;
 
 pub fn passwd(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
     let mut desk = desk(config)?;
@@ -32,8 +34,22 @@ pub fn passwd(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
         line.trim_end_matches(['\r', '\n']).to_string()
     };
     let address = Address::new(&args.address);
-    desk.set_password(&address, &password, chrono::Utc::now())?;
-    eprintln!("password set for {address}");
+    let ended = desk.set_password(&address, &password, chrono::Utc::now())?;
+    eprintln!(
+        "password set for {address}; {} ended",
+        count(ended, "session", "sessions")
+    );
+    Ok(())
+}
+
+pub fn revoke(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
+    let address = Address::new(&args.address);
+    let ended = desk(config)?.revoke(&address)?;
+    eprintln!(
+        "ended {} and {} of {address}",
+        count(ended.sessions, "session", "sessions"),
+        count(ended.tokens, "API token", "API tokens")
+    );
     Ok(())
 }
 

@@ -15,6 +15,13 @@ use super::{Desk, Error};
 use crate::address::Address;
 use crate::model::{Credential, CredentialKind, Time};
 
+/// What `revoke` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Revoked {
+    pub sessions: u64,
+    pub tokens: u64,
+}
+
 /// A password is at least this long.
 pub const MIN_PASSWORD: usize = 10;
 
@@ -67,8 +74,11 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 impl Desk {
-    /// Sets a member of staff's web password.
-    pub fn set_password(&mut self, address: &Address, password: &str, now: Time) -> Result<()> {
+    /// Sets a member of staff's web password, and ends their sessions in
+    /// the same transaction (SPEC §6: whoever knew the old one is signed
+    /// out); their API tokens stay, `revoke` ends those. How many sessions
+    /// ended.
+    pub fn set_password(&mut self, address: &Address, password: &str, now: Time) -> Result<u64> {
         self.require_staff(address)?;
         if password.chars().count() < MIN_PASSWORD {
             return Err(Error::BadInput(format!(
@@ -78,7 +88,39 @@ impl Desk {
             .into());
         }
         let hash = hash_password(password)?;
-        self.store.write(|tx| tx.set_password(address, &hash, now))
+        self.store.write(|tx| {
+            tx.set_password(address, &hash, now)?;
+            tx.remove_credentials_of(address, CredentialKind::Session)
+        })
+    }
+
+    /// Ends every session and API token `address` holds (SPEC §5
+    /// `revoke`); their password stays. Anyone's, on staff or not: a
+    /// person taken off staff may still hold some. How many of each ended.
+    pub fn revoke(&mut self, address: &Address) -> Result<Revoked> {
+        self.store.write(|tx| {
+            Ok(Revoked {
+                sessions: tx.remove_credentials_of(address, CredentialKind::Session)?,
+                tokens: tx.remove_credentials_of(address, CredentialKind::Token)?,
+            })
+        })
+    }
+
+    /// Ends the sessions and tokens of everyone who holds some and is not
+    /// on staff now; who they were. `serve` runs it whenever it loads its
+    /// config, so that someone taken off staff and put back later signs
+    /// in again (SPEC §6), even if they sent no request in between.
+    pub fn revoke_off_staff(&mut self) -> Result<Vec<Address>> {
+        let holders = self.store.read(|tx| tx.credential_holders())?;
+        let gone: Vec<Address> = holders
+            .iter()
+            .map(|h| Address::new(h))
+            .filter(|a| !self.config.is_staff_address(a))
+            .collect();
+        for who in &gone {
+            self.revoke(who)?;
+        }
+        Ok(gone)
     }
 
     /// Signs a member of staff in: the new session's secret, for the
@@ -136,7 +178,9 @@ impl Desk {
     }
 
     /// The member of staff a session or token secret belongs to, if it is
-    /// valid and they are on staff still.
+    /// valid and they are on staff still. One found off staff has every
+    /// session and token of theirs ended there and then, so that putting
+    /// them back does not bring them back to life (SPEC §6).
     pub fn signed_in(
         &mut self,
         kind: CredentialKind,
@@ -144,10 +188,15 @@ impl Desk {
         now: Time,
     ) -> Result<Option<Address>> {
         let hash = secret_hash(secret);
-        let who = self.store.read(|tx| tx.credential(kind, &hash, now))?;
-        Ok(who
-            .map(|w| Address::new(&w))
-            .filter(|w| self.config.is_staff_address(w)))
+        let Some(who) = self.store.read(|tx| tx.credential(kind, &hash, now))? else {
+            return Ok(None);
+        };
+        let who = Address::new(&who);
+        if !self.config.is_staff_address(&who) {
+            self.revoke(&who)?;
+            return Ok(None);
+        }
+        Ok(Some(who))
     }
 
     /// Ends a session.

@@ -254,6 +254,10 @@ pub trait Accounts {
         now: Time,
     ) -> Result<Option<String>>;
     fn remove_credential(&mut self, secret_hash: &str) -> Result<()>;
+    /// Ends every credential of `kind` that `address` holds; how many.
+    fn remove_credentials_of(&mut self, address: &str, kind: CredentialKind) -> Result<u64>;
+    /// Everyone who holds a credential, expired or not, each once.
+    fn credential_holders(&mut self) -> Result<Vec<String>>;
 }
 
 /// The outbox: mail written with the change that caused it, sent after.

@@ -127,7 +127,7 @@ impl Submission {
             .map_err(|e| ApiError::BadRequest(format!("the form: {}", e.body_text())))?;
         // The files may make a message as large as one that comes by mail;
         // the desk holds the message itself to that limit.
-        let most = state.config.policy.max_message_bytes as usize;
+        let most = state.config().policy.max_message_bytes as usize;
         let too_large = || {
             ApiError::BadRequest(format!(
                 "the files may hold at most {most} bytes (policy.max_message_bytes)"

@@ -11,6 +11,7 @@ mod events;
 mod extract;
 mod fields;
 mod pages;
+mod reload;
 mod state;
 mod throttle;
 
@@ -23,8 +24,12 @@ use axum::Router;
 use crate::config::Config;
 pub use state::Shared;
 
-/// Runs the server until SIGINT or SIGTERM.
+/// Runs the server until SIGINT or SIGTERM; SIGHUP reloads its config.
 pub fn serve(config: Arc<Config>) -> Result<()> {
+    // What `check` warns about, said where the admin starts the server.
+    for w in config.warnings() {
+        eprintln!("pipedesk: warning: {w}");
+    }
     // The store is opened before the runtime starts: PostgreSQL's client is
     // synchronous, with a runtime of its own inside, and tokio refuses to
     // start one on a thread that drives another (requests reach the store
@@ -40,6 +45,9 @@ pub fn serve(config: Arc<Config>) -> Result<()> {
 }
 
 async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
+    // Caught before the line that says it serves: a SIGHUP from then on
+    // reloads the config rather than ends the process.
+    tokio::spawn(reload::reload_on(reload::hangups()?, state.clone()));
     let listener = tokio::net::TcpListener::bind(&config.web.listen)
         .await
         .with_context(|| format!("listening on {} (web.listen)", config.web.listen))?;

@@ -112,13 +112,19 @@ fn failed(e: anyhow::Error) -> NoPage {
 }
 
 /// Every queue there is: `general`, the configured ones, `spam`.
-fn queues(state: &Shared) -> Vec<&str> {
-    state.config.queue_names()
+fn queues(state: &Shared) -> Vec<String> {
+    let config = state.config();
+    config.queue_names().into_iter().map(String::from).collect()
 }
 
 /// Every member of staff, admins first, each once.
-fn staff_list(state: &Shared) -> Vec<&str> {
-    state.config.staff_addresses()
+fn staff_list(state: &Shared) -> Vec<String> {
+    let config = state.config();
+    config
+        .staff_addresses()
+        .into_iter()
+        .map(String::from)
+        .collect()
 }
 
 // --- signing in --------------------------------------------------------------
@@ -136,7 +142,7 @@ async fn login_form(State(state): State<Shared>, staff: Option<Staff>) -> Page {
     render(
         &state,
         "login.html",
-        context! { site => state.config.site.name },
+        context! { site => state.config().site.name },
     )
 }
 
@@ -150,7 +156,7 @@ async fn login(
         let mut page = render(
             &state,
             "login.html",
-            context! { site => state.config.site.name, address => form.address,
+            context! { site => state.config().site.name, address => form.address,
             error => "Too many failed sign-ins from here: try again in a minute." },
         )?;
         *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
@@ -181,7 +187,7 @@ async fn login(
             let mut page = render(
                 &state,
                 "login.html",
-                context! { site => state.config.site.name, address => address,
+                context! { site => state.config().site.name, address => address,
                 error => "That address and password do not match." },
             )?;
             *page.status_mut() = StatusCode::UNAUTHORIZED;
@@ -218,19 +224,20 @@ async fn board(
     Query(q): Query<BoardQuery>,
 ) -> Page {
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-    let lanes = LaneView::all(&state.config);
+    let config = state.config();
+    let lanes = LaneView::all(&config);
     render(
         &state,
         "board.html",
         context! {
-            site => state.config.site.name, who => staff.address, page => "board",
+            site => state.config().site.name, who => staff.address, page => "board",
             statuses_json => serde_json::to_string(&statuses).unwrap_or_default(),
             lanes_json => serde_json::to_string(&lanes).unwrap_or_default(),
             resolved_shown => RESOLVED_ON_THE_BOARD,
             queues => queues(&state),
             queue => q.queue.filter(|s| !s.is_empty()),
             wall => q.wall.is_some(),
-            priorities_json => priority_words(), timezone => state.config.site.timezone.name(),
+            priorities_json => priority_words(), timezone => state.config().site.timezone.name(),
         },
     )
 }
@@ -299,7 +306,7 @@ async fn list(
             .collect();
     let number = ticket_number(q.q.as_deref().unwrap_or(""));
     let sort = nonempty(&q.sort).map(|s| s.parse::<Sort>()).transpose();
-    let zone = state.config.site.timezone.clone();
+    let zone = state.config().site.timezone.clone();
     let found = match (
         nonempty(&q.status).map(|s| s.parse::<Status>()).transpose(),
         sort,
@@ -375,7 +382,7 @@ async fn list(
         &state,
         "list.html",
         context! {
-            site => state.config.site.name, who => staff.address, page => "list",
+            site => state.config().site.name, who => staff.address, page => "list",
             tickets => found.tickets, hits => found.hits, error => found.error, q => q.q,
             statuses => Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             status => q.status, queue => q.queue, owner => q.owner, requestor => q.requestor,
@@ -405,7 +412,7 @@ async fn thread(
     Path(id): Path<i64>,
     Query(q): Query<ThreadQuery>,
 ) -> Page {
-    let config = state.config.clone();
+    let config = state.config();
     let (shown, moves, mail, canned, fields) = state
         .desk(move |d| {
             let canned = minijinja::Value::from_serialize(d.canned()?);
@@ -454,7 +461,7 @@ async fn thread(
         &state,
         "thread.html",
         context! {
-            site => state.config.site.name, who => staff.address, page => "thread",
+            site => state.config().site.name, who => staff.address, page => "thread",
             t => shown, asked => id, moves => moves, mail => mail, fields => fields,
             staff => staff_list(&state), notice => q.notice, canned => canned,
         },
@@ -620,7 +627,7 @@ fn new_ticket_page(state: &Shared, staff: &Staff, form: &NewTicket, error: Optio
         state,
         "new.html",
         context! {
-            site => state.config.site.name, who => staff.address, page => "new",
+            site => state.config().site.name, who => staff.address, page => "new",
             queues => queues(state), form => minijinja::Value::from_serialize(form),
             error => error,
         },
@@ -761,7 +768,7 @@ async fn merge_question(
             Err(Error::BadInput(format!("{:?} is not a ticket number", q.into)).into()),
         );
     };
-    let zone = state.config.site.timezone.clone();
+    let zone = state.config().site.timezone.clone();
     let asked = state
         .desk(move |d| {
             let both = d
@@ -785,7 +792,7 @@ async fn merge_question(
         &state,
         "merge.html",
         context! {
-            site => state.config.site.name, who => staff.address, page => "thread",
+            site => state.config().site.name, who => staff.address, page => "thread",
             goes => goes, stays => stays, version => version,
         },
     )

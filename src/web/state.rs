@@ -1,9 +1,10 @@
-//! What every request shares: the configuration, a pool of desks (each
-//! with its own database connection), the hub that fans the change feed
-//! out to every open board, the sign-in throttle, and the page templates.
+//! What every request shares: the configuration (swapped whole when SIGHUP
+//! reloads it), a pool of desks (each with its own database connection),
+//! the hub that fans the change feed out to every open board, the sign-in
+//! throttle, and the page templates.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
@@ -26,8 +27,32 @@ pub struct Pushed {
     pub card: String,
 }
 
+/// The configuration `serve` runs with now. A reload puts a new one in
+/// whole; a request reads it once (`get`) and keeps that copy, so no
+/// request ever sees half of one config and half of another. A lock, not
+/// a lock-free swap: it is held for the length of an `Arc` clone.
+#[derive(Clone)]
+pub struct Live(Arc<RwLock<Arc<Config>>>);
+
+impl Live {
+    pub fn new(config: Arc<Config>) -> Live {
+        Live(Arc::new(RwLock::new(config)))
+    }
+
+    pub fn get(&self) -> Arc<Config> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, config: Arc<Config>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = config;
+    }
+}
+
 pub struct AppState {
-    pub config: Arc<Config>,
+    config: Live,
     /// `web.base_url`'s origin: the only one allowed to change things.
     pub origin: String,
     /// Whether cookies are `Secure` (an https base URL).
@@ -43,30 +68,50 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the store (it must exist), starts the feed's watcher, and
-    /// loads the templates.
+    /// Opens the store (it must exist), ends the sessions and tokens of
+    /// whoever is off staff, starts the feed's watcher, and loads the
+    /// templates.
     pub fn start(config: Arc<Config>) -> Result<Shared> {
         let mut desk = Desk::open(config.clone(), Open::Existing)?;
         let store = desk.describe_store();
         let (seq, _) = desk.change_window()?;
-        let base = config.web.base_url.trim_end_matches('/');
+        super::reload::revoke_off_staff(&mut desk)?;
+        let origin = config.web.base_url.trim_end_matches('/').to_string();
         let (hub, _) = broadcast::channel(4096);
+        let live = Live::new(config);
         let state = Arc::new(AppState {
-            origin: base.to_string(),
-            secure: base.starts_with("https://"),
+            secure: origin.starts_with("https://"),
+            origin,
             store,
             desks: Mutex::new(vec![desk]),
             hub,
             published: AtomicI64::new(seq),
             throttle: SignIns::default(),
-            pages: pages(config.clone())?,
-            config,
+            pages: pages(live.clone())?,
+            config: live,
         });
         let watcher = state.clone();
         std::thread::Builder::new()
             .name("feed".into())
             .spawn(move || watch(&watcher, seq))?;
         Ok(state)
+    }
+
+    /// The configuration as it is now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.get()
+    }
+
+    /// Runs with `config` from now on: every request that starts after
+    /// this sees it, on a desk of its own (desks made with the old one are
+    /// dropped as they come back to the pool). It closes their
+    /// connections: call it where blocking is allowed.
+    pub fn reconfigure(&self, config: Arc<Config>) {
+        self.config.set(config);
+        self.desks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Runs `f` with a desk, on a thread where blocking is allowed.
@@ -83,9 +128,12 @@ impl AppState {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop();
+            // A desk in use while the config was reloaded comes back with
+            // the old one: it is not used again.
+            let config = state.config();
             let mut desk = match taken {
-                Some(d) => d,
-                None => Desk::open(state.config.clone(), Open::Existing)?,
+                Some(d) if std::ptr::eq(d.config(), &*config) => d,
+                _ => Desk::open(config, Open::Existing)?,
             };
             let result = f(&mut desk);
             // A desk whose store failed may hold a broken connection; one
@@ -124,7 +172,7 @@ fn watch(state: &AppState, mut seen: i64) {
                 if let Some(Err(e)) = broke {
                     eprintln!("pipedesk: the live board's listener: {e:#}");
                 }
-                match ChangeWaiter::new(&state.config) {
+                match ChangeWaiter::new(&state.config()) {
                     Ok(w) => {
                         waiter = Some(w);
                         unheard = false;
@@ -142,7 +190,7 @@ fn watch(state: &AppState, mut seen: i64) {
             }
         }
         if desk.is_none() {
-            desk = Desk::open(state.config.clone(), Open::Existing).ok();
+            desk = Desk::open(state.config(), Open::Existing).ok();
         }
         let Some(d) = desk.as_mut() else { continue };
         let result = (|| -> Result<()> {
@@ -188,10 +236,10 @@ fn watch(state: &AppState, mut seen: i64) {
 /// The page templates, with the filter `shown`: a person as the config
 /// names them, `{{ t.owner | shown }}` (`Config::shown`; "" for none); and
 /// `size`, a number of bytes for people.
-fn pages(config: Arc<Config>) -> Result<Environment<'static>> {
+fn pages(config: Live) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.add_filter("shown", move |addr: Option<String>| -> String {
-        addr.map(|a| config.shown(&a).to_string())
+        addr.map(|a| config.get().shown(&a).to_string())
             .unwrap_or_default()
     });
     // An attachment's size as `show` gives it: "73.1 KB".

@@ -204,6 +204,35 @@ impl Server {
         )
     }
 
+    /// Sends SIGHUP to the server (what `systemctl reload` sends) and waits
+    /// for the line that ends a reload, done or refused; what it logged
+    /// meanwhile.
+    #[track_caller]
+    pub fn reload(&self) -> String {
+        let log = || self.log.lock().map(|l| l.clone()).unwrap_or_default();
+        let before = log().len();
+        let hup = std::process::Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status();
+        assert!(
+            hup.as_ref().is_ok_and(|s| s.success()),
+            "kill -HUP: {hup:?}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let now = log();
+            let since = &now[before..];
+            if since
+                .lines()
+                .any(|l| l.contains("reloaded the config") || l.contains("reloading the config"))
+            {
+                return since.to_string();
+            }
+            assert!(Instant::now() < deadline, "no reload within 30 s:\n{now}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Signs `address` in with `PASSWORD`, from our own origin; the
     /// `Cookie` header value of the session.
     #[track_caller]

@@ -171,4 +171,23 @@ impl Accounts for PgTx<'_> {
         )?;
         Ok(())
     }
+
+    fn remove_credentials_of(&mut self, address: &str, kind: CredentialKind) -> Result<u64> {
+        // A scan: the table has no index on address, and this runs when
+        // access is taken away, not on every request.
+        self.exec(
+            "DELETE FROM credentials WHERE address = $1 AND kind = $2",
+            &[&text(address), &kind.as_str()],
+        )
+    }
+
+    fn credential_holders(&mut self) -> Result<Vec<String>> {
+        self.rows(
+            "SELECT DISTINCT address FROM credentials ORDER BY address",
+            &[],
+        )?
+        .iter()
+        .map(|r| get(r, 0))
+        .collect()
+    }
 }

@@ -113,4 +113,21 @@ impl Accounts for SqliteTx<'_> {
             .execute([secret_hash])?;
         Ok(())
     }
+
+    fn remove_credentials_of(&mut self, address: &str, kind: CredentialKind) -> Result<u64> {
+        // A scan: the table has no index on address, and this runs when
+        // access is taken away, not on every request.
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM credentials WHERE address = ?1 AND kind = ?2")?
+            .execute(params![address, kind.as_str()])? as u64)
+    }
+
+    fn credential_holders(&mut self) -> Result<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT DISTINCT address FROM credentials ORDER BY address")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
 }
