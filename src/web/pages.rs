@@ -146,7 +146,9 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Page {
     let client = peer.ip();
-    if !state.throttle.allows(client) {
+    // Counted before the password is checked, in one step with the
+    // question: sign-ins that arrive at once cannot all pass it.
+    if !state.throttle.reserve(client) {
         let mut page = render(
             &state,
             "login.html",

@@ -1,0 +1,64 @@
+//! `pipedesk serve` under abuse (SPEC §6 "Who may enter", "Holding up
+//! under abuse"), the real server on loopback: the sign-in throttle under
+//! sign-ins sent at once, notices chosen by a code, `/healthz`, the access
+//! log, and slow or idle clients.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::web::*;
+use common::*;
+
+/// One sign-in of `ADMIN` with `password`, from our own origin: its status.
+fn sign_in_with(server: &Server, password: &str) -> u16 {
+    server
+        .post(
+            "/login",
+            &[
+                ("Origin", &server.url),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &format!("address={ADMIN}&password={}", password.replace(' ', "+")),
+        )
+        .status
+}
+
+/// 200 sign-ins sent at once from one address, the real password among
+/// them: at most 10 passwords are checked (401 wrong, 303 right); the rest
+/// answer 429 unchecked. Then the real one is refused too: ten were
+/// checked within the ten minutes.
+#[test]
+fn sign_ins_sent_at_once_check_at_most_ten_passwords() {
+    let desk = Desk::new();
+    let server = Arc::new(desk.serve());
+    let start = Arc::new(Barrier::new(200));
+    let threads: Vec<_> = (0..200)
+        .map(|i| {
+            let server = server.clone();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                let password = if i == 100 { PASSWORD } else { "wrong guess" };
+                sign_in_with(&server, password)
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads
+        .into_iter()
+        .map(|t| t.join().expect("a sign-in thread"))
+        .collect();
+    let checked = statuses.iter().filter(|&&s| s == 401 || s == 303).count();
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert!(checked <= 10, "{checked} passwords checked: {statuses:?}");
+    assert_eq!(checked + refused, 200, "{statuses:?}");
+    let wrong = statuses.iter().filter(|&&s| s == 401).count();
+    if wrong == 10 {
+        assert_eq!(sign_in_with(&server, PASSWORD), 429);
+    }
+    // However it fell, ten wrong ones end it.
+    for _ in 0..10 {
+        sign_in_with(&server, "wrong guess");
+    }
+    assert_eq!(sign_in_with(&server, PASSWORD), 429);
+}
