@@ -62,3 +62,49 @@ fn sign_ins_sent_at_once_check_at_most_ten_passwords() {
     }
     assert_eq!(sign_in_with(&server, PASSWORD), 429);
 }
+
+// ------------------------------------------------------------------ notices
+
+/// The desk's notice box says only the desk's own sentences: a link with
+/// words of its own shows none of them, and a refusal comes back by a
+/// number that shows its sentence to the one who sent the form alone.
+#[test]
+fn a_notice_is_chosen_by_a_number_never_written_into_the_link() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer on fire"));
+    let server = desk.serve();
+    let cookie = server.sign_in(ADMIN);
+    let c = [("Cookie", cookie.as_str())];
+    let forged = server
+        .get(
+            "/tickets/1?notice=Your+password+expired%3A+call+555-0100",
+            &c,
+        )
+        .status(200)
+        .body;
+    assert!(!forged.contains("555-0100"), "{forged}");
+    assert!(!forged.contains("class=\"notice\""), "{forged}");
+
+    let v = desk.show(1)["version"].as_i64().unwrap_or(0);
+    let stale = server.form(
+        &cookie,
+        "/tickets/1/status",
+        &format!("status=resolved&version={}", v - 1),
+    );
+    let to = stale.header("location").unwrap_or("").to_string();
+    let code = to.strip_prefix("/tickets/1?notice=").unwrap_or("");
+    assert!(
+        !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()),
+        "{to}"
+    );
+    let shown = server.get(&to, &c).body;
+    assert!(shown.contains("changed while you were looking"), "{shown}");
+    // Someone else's link to it says nothing.
+    desk.set_password(MEMBER);
+    let other = server.sign_in(MEMBER);
+    let theirs = server.get(&to, &[("Cookie", other.as_str())]).body;
+    assert!(
+        !theirs.contains("changed while you were looking"),
+        "{theirs}"
+    );
+}

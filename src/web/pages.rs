@@ -407,6 +407,10 @@ async fn thread(
     Path(id): Path<i64>,
     Query(q): Query<ThreadQuery>,
 ) -> Page {
+    // A notice by its number, and only the asker's own.
+    let notice = q
+        .notice
+        .and_then(|code| state.notices.get(&staff.address, &code));
     let config = state.config.clone();
     let (shown, moves, mail, canned, fields) = state
         .desk(move |d| {
@@ -458,13 +462,16 @@ async fn thread(
         context! {
             site => state.config.site.name, who => staff.address, page => "thread",
             t => shown, asked => id, moves => moves, mail => mail, fields => fields,
-            staff => staff_list(&state), notice => q.notice, canned => canned,
+            staff => staff_list(&state), notice => notice, canned => canned,
         },
     )
 }
 
 /// After a form: back to the thread, with what went wrong if anything did.
-fn back(id: i64, result: anyhow::Result<()>) -> Page {
+/// The sentence stays here, kept for whoever sent the form (`Notices`):
+/// the link carries only its number, so no link can put words of its own
+/// in the desk's notice box (SPEC §6).
+fn back(state: &Shared, who: &Address, id: i64, result: anyhow::Result<()>) -> Page {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(e) => {
@@ -477,7 +484,8 @@ fn back(id: i64, result: anyhow::Result<()>) -> Page {
                 Some(r) => r.to_string(),
                 None => return Err(failed(e)),
             };
-            let url = format!("/tickets/{id}?notice={}", urlencode(&why));
+            let code = state.notices.keep(who, why);
+            let url = format!("/tickets/{id}?notice={code}");
             Ok(Redirect::to(&url).into_response())
         }
     }
@@ -533,6 +541,7 @@ pub(super) async fn act(
     version: Option<i64>,
     f: impl FnOnce(&mut crate::desk::Desk, &Act) -> anyhow::Result<()> + Send + 'static,
 ) -> Page {
+    let who = staff.address.clone();
     let result = state
         .desk(move |d| {
             let act = Act {
@@ -544,7 +553,7 @@ pub(super) async fn act(
         })
         .await
         .map_err(failed)?;
-    back(id, result)
+    back(&state, &who, id, result)
 }
 
 /// The thread page's reply and comment (SPEC §6): a `body`, `attachment`
@@ -558,7 +567,10 @@ async fn write(
 ) -> Page {
     let sent = match sent {
         Ok(s) => s,
-        Err(e) => return back(id, Err(Error::BadInput(e.message()).into())),
+        Err(e) => {
+            let refused = Err(Error::BadInput(e.message()).into());
+            return back(&state, &staff.address, id, refused);
+        }
     };
     let fields = (|| -> Result<_, ApiError> {
         let body = sent.text("body")?.unwrap_or_default();
@@ -572,7 +584,10 @@ async fn write(
     })();
     let (body, status) = match fields {
         Ok(f) => f,
-        Err(e) => return back(id, Err(Error::BadInput(e.message()).into())),
+        Err(e) => {
+            let refused = Err(Error::BadInput(e.message()).into());
+            return back(&state, &staff.address, id, refused);
+        }
     };
     act(state, staff, id, None, move |d, a| {
         let answer = Answer {
@@ -759,6 +774,8 @@ async fn merge_question(
 ) -> Page {
     let Ok(into) = q.into.trim().trim_start_matches('#').parse::<i64>() else {
         return back(
+            &state,
+            &staff.address,
             id,
             Err(Error::BadInput(format!("{:?} is not a ticket number", q.into)).into()),
         );
@@ -781,7 +798,7 @@ async fn merge_question(
         .map_err(failed)?;
     let (goes, stays, version) = match asked {
         Ok(both) => both,
-        Err(e) => return back(id, Err(e)),
+        Err(e) => return back(&state, &staff.address, id, Err(e)),
     };
     render(
         &state,
@@ -801,10 +818,13 @@ async fn merge(
 ) -> Page {
     let Ok(into) = f.into.trim().trim_start_matches('#').parse::<i64>() else {
         return back(
+            &state,
+            &staff.address,
             id,
             Err(Error::BadInput(format!("{:?} is not a ticket number", f.into)).into()),
         );
     };
+    let who = staff.address.clone();
     let result = state
         .desk(move |d| {
             let act = Act {
@@ -817,8 +837,8 @@ async fn merge(
         .await
         .map_err(failed)?;
     match result {
-        Ok(target) => back(target, Ok(())),
-        Err(e) => back(id, Err(e)),
+        Ok(target) => back(&state, &who, target, Ok(())),
+        Err(e) => back(&state, &who, id, Err(e)),
     }
 }
 
