@@ -108,3 +108,67 @@ fn a_notice_is_chosen_by_a_number_never_written_into_the_link() {
         "{theirs}"
     );
 }
+
+// ------------------------------------------------------------------ healthz
+
+/// Makes the desk's database stop answering `serve`; `restore` undoes it.
+fn break_database(desk: &Desk, broken: bool) {
+    match desk.store.url() {
+        Some(url) => {
+            // From the cluster's own database: away under another name
+            // (a connection to it fails at once), then back.
+            let (base, name) = url.rsplit_once('/').expect("a database URL");
+            let mut c = postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls)
+                .expect("connecting");
+            let (from, to) = if broken {
+                (name.to_string(), format!("{name}_away"))
+            } else {
+                (format!("{name}_away"), name.to_string())
+            };
+            let mut tries = 0;
+            loop {
+                let ended = c.batch_execute(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{from}'; \
+                     ALTER DATABASE {from} RENAME TO {to}"
+                ));
+                match ended {
+                    Ok(()) => break,
+                    // Its connections are still ending.
+                    Err(e) if tries < 50 => {
+                        tries += 1;
+                        let _ = e;
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    Err(e) => panic!("renaming {from}: {e}"),
+                }
+            }
+        }
+        None => {
+            // A file that is no database: every read of it fails.
+            let path = desk.db_path();
+            let saved = path.with_extension("saved");
+            if broken {
+                std::fs::copy(&path, &saved).expect("saving the database");
+                std::fs::write(&path, vec![0x5a; 8192]).expect("breaking the database");
+            } else {
+                std::fs::copy(&saved, &path).expect("restoring the database");
+            }
+        }
+    }
+}
+
+/// `/healthz` answers 200 `ok` without signing in while the database
+/// answers, 503 without details when it does not, and 200 again after.
+#[test]
+fn healthz_says_whether_the_database_answers() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer on fire"));
+    let server = desk.serve();
+    let r = server.get("/healthz", &[]).status(200);
+    assert_eq!(r.body.trim(), "ok");
+    break_database(&desk, true);
+    let r = server.get("/healthz", &[]).status(503);
+    assert!(!r.body.contains("ok") && r.body.len() < 40, "{}", r.body);
+    break_database(&desk, false);
+    server.get("/healthz", &[]).status(200);
+}

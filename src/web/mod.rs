@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod extract;
 mod fields;
+mod ops;
 mod pages;
 mod state;
 mod throttle;
@@ -95,6 +96,7 @@ pub fn router(state: Shared) -> Router {
             auth::same_origin_page,
         ))
         .nest(API, api)
+        .route("/healthz", axum::routing::get(ops::healthz))
         .layer(axum::middleware::map_response(error::security_headers))
         .with_state(state)
 }
