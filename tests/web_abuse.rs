@@ -172,3 +172,95 @@ fn healthz_says_whether_the_database_answers() {
     break_database(&desk, false);
     server.get("/healthz", &[]).status(200);
 }
+
+// --------------------------------------------------------------- access log
+
+/// The lines of the server's log so far that start `pipedesk: METHOD `.
+fn logged(server: &Server, method: &str) -> Vec<String> {
+    let log = server.log.lock().map(|l| l.clone()).unwrap_or_default();
+    log.lines()
+        .filter(|l| l.starts_with(&format!("pipedesk: {method} ")))
+        .map(String::from)
+        .collect()
+}
+
+/// Waits (at most 10 s) until the log holds `n` lines of `method`.
+fn wait_logged(server: &Server, method: &str, n: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let lines = logged(server, method);
+        if lines.len() >= n || std::time::Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Every request is one line on stderr: method, path without its query,
+/// status, time, who — and never the password, cookie or token it carried.
+#[test]
+fn every_request_is_one_line_of_the_access_log_without_secrets() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer on fire"));
+    let server = desk.serve();
+    let cookie = server.sign_in(ADMIN);
+    let token = desk.token(ADMIN);
+    server
+        .get("/tickets/1?q=hunter2-in-the-query", &[("Cookie", &cookie)])
+        .status(200);
+    server
+        .get(
+            "/api/tickets/1",
+            &[("Authorization", &format!("Bearer {token}"))],
+        )
+        .status(200);
+    server.get("/healthz", &[]).status(200);
+    server.get("/tickets", &[]).status(303);
+    let gets = wait_logged(&server, "GET", 4);
+    let posts = wait_logged(&server, "POST", 1);
+    let line = |lines: &[String], start: &str| -> Vec<String> {
+        let found: Vec<String> = lines
+            .iter()
+            .filter(|l| l.starts_with(start))
+            .cloned()
+            .collect();
+        assert_eq!(found.len(), 1, "{start}: {lines:?}");
+        found[0].split(' ').map(String::from).collect()
+    };
+    let words = line(&gets, "pipedesk: GET /tickets/1 ");
+    assert_eq!(
+        (words[3].as_str(), words[5].as_str()),
+        ("200", ADMIN),
+        "{words:?}"
+    );
+    assert!(words[4].ends_with("ms"), "{words:?}");
+    let words = line(&gets, "pipedesk: GET /api/tickets/1 ");
+    assert_eq!(
+        (words[3].as_str(), words[5].as_str()),
+        ("200", ADMIN),
+        "{words:?}"
+    );
+    let words = line(&gets, "pipedesk: GET /healthz ");
+    assert_eq!(
+        (words[3].as_str(), words[5].as_str()),
+        ("200", "-"),
+        "{words:?}"
+    );
+    let words = line(&gets, "pipedesk: GET /tickets ");
+    assert_eq!(
+        (words[3].as_str(), words[5].as_str()),
+        ("303", "-"),
+        "{words:?}"
+    );
+    let words = line(&posts, "pipedesk: POST /login ");
+    assert_eq!(words[3], "303", "{words:?}");
+
+    let log = server.log.lock().map(|l| l.clone()).unwrap_or_default();
+    let secret = cookie.split_once('=').map_or("", |(_, s)| s);
+    for never in [secret, token.as_str(), "hunter2", "correct", "horse"] {
+        assert!(
+            !never.is_empty() && !log.contains(never),
+            "{never} in {log}"
+        );
+    }
+}

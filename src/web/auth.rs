@@ -63,6 +63,9 @@ impl Staff {
         let who = state
             .desk(move |desk| desk.signed_in(kind, &secret, chrono::Utc::now()))
             .await?;
+        if let Some(address) = &who {
+            super::ops::heard(parts, address);
+        }
         Ok(who.map(|address| Staff { address }))
     }
 }

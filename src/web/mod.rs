@@ -98,5 +98,6 @@ pub fn router(state: Shared) -> Router {
         .nest(API, api)
         .route("/healthz", axum::routing::get(ops::healthz))
         .layer(axum::middleware::map_response(error::security_headers))
+        .layer(axum::middleware::from_fn(ops::access_log))
         .with_state(state)
 }
