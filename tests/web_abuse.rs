@@ -264,3 +264,136 @@ fn every_request_is_one_line_of_the_access_log_without_secrets() {
         );
     }
 }
+
+// -------------------------------------------------------------- slow clients
+
+/// A raw connection to `server` that has written `sent`.
+fn connect(server: &Server, sent: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = server.url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connecting");
+    s.write_all(sent.as_bytes()).expect("writing");
+    s
+}
+
+/// What `stream` says within `within`: its bytes until it closes, or until
+/// the time is up (then `None` for "still open").
+fn heard_within(stream: &mut std::net::TcpStream, within: std::time::Duration) -> Option<String> {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + within;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        stream.set_read_timeout(Some(left)).ok();
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(String::from_utf8_lossy(&got).into_owned()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            // Reset by the server: closed as well.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(String::from_utf8_lossy(&got).into_owned())
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// A desk served with the head's time limit at `ms` milliseconds.
+fn served_with_header_limit(desk: &Desk, ms: u64) -> Server {
+    desk.serve_with(&[("PIPEDESK_TEST_HEADER_TIMEOUT_MS", &ms.to_string())])
+}
+
+/// A client that has not sent a whole request head in time is
+/// disconnected, and so is one that sent nothing at all.
+#[test]
+fn a_client_too_slow_with_its_head_is_disconnected() {
+    let desk = Desk::new();
+    let server = served_with_header_limit(&desk, 500);
+    let mut half = connect(&server, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    let mut silent = connect(&server, "");
+    for s in [&mut half, &mut silent] {
+        let said = heard_within(s, std::time::Duration::from_secs(10));
+        assert!(said.is_some(), "still open after 10 s");
+        assert!(!said.unwrap_or_default().contains("200"), "answered");
+    }
+}
+
+/// 200 connections that sent half a head leave others served.
+#[test]
+fn a_flood_of_half_sent_heads_leaves_others_served() {
+    let desk = Desk::new();
+    let server = desk.serve();
+    let flood: Vec<_> = (0..200)
+        .map(|_| connect(&server, "GET /tickets HTTP/1.1\r\nHost: x\r\n"))
+        .collect();
+    let mut asked = connect(
+        &server,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let said = heard_within(&mut asked, std::time::Duration::from_secs(5));
+    assert!(
+        said.as_deref()
+            .is_some_and(|s| s.starts_with("HTTP/1.1 200")),
+        "{said:?}"
+    );
+    drop(flood);
+}
+
+/// Someone not signed in cannot make `serve` wait for a body: a change
+/// from another origin (or none) is refused before its body, and so is one
+/// that claims our origin without a session; the connection closes.
+#[test]
+fn a_body_from_someone_not_signed_in_is_never_waited_for() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer on fire"));
+    let server = desk.serve();
+    let head = |origin: &str| {
+        format!(
+            "POST /tickets/1/status HTTP/1.1\r\nHost: x\r\n{origin}\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: 100000000\r\n\r\nstatus=open&{}",
+            "x".repeat(1000)
+        )
+    };
+    let ours = format!("Origin: {}\r\n", server.url);
+    for origin in ["", "Origin: http://evil.example\r\n", ours.as_str()] {
+        let mut s = connect(&server, &head(origin));
+        let said = heard_within(&mut s, std::time::Duration::from_secs(10));
+        let said = said.unwrap_or_else(|| panic!("{origin:?}: no answer, still waiting"));
+        assert!(
+            said.starts_with("HTTP/1.1 403") || said.starts_with("HTTP/1.1 303"),
+            "{origin:?}: {said}"
+        );
+    }
+    // And the API's 401 alike.
+    let mut s = connect(
+        &server,
+        &format!(
+            "POST /api/tickets/1/comment HTTP/1.1\r\nHost: x\r\n{ours}\
+             Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{{\"body\": \""
+        ),
+    );
+    let said = heard_within(&mut s, std::time::Duration::from_secs(10));
+    assert!(
+        said.as_deref()
+            .is_some_and(|s| s.starts_with("HTTP/1.1 401")),
+        "{said:?}"
+    );
+    // A sign-in holds a few kilobytes, no more.
+    let mut s = connect(
+        &server,
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: x\r\n{ours}\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000000\r\n\r\naddress="
+        ),
+    );
+    let said = heard_within(&mut s, std::time::Duration::from_secs(10));
+    assert!(
+        said.as_deref()
+            .is_some_and(|s| s.starts_with("HTTP/1.1 413")),
+        "{said:?}"
+    );
+}

@@ -33,7 +33,14 @@ use crate::view::{
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/", get(board))
-        .route("/login", get(login_form).post(login))
+        // The one change for anyone: an address and a password, no more.
+        .route(
+            "/login",
+            get(login_form)
+                .post(login)
+                .layer(DefaultBodyLimit::max(LOGIN_BODY))
+                .layer(axum::middleware::from_fn(small_body)),
+        )
         .route("/logout", post(logout))
         .route("/tickets", get(list))
         // Files may come with these (multipart/form-data): `Submission`
@@ -63,6 +70,32 @@ pub fn router() -> Router<Shared> {
         .route("/assets/{name}", get(asset))
         .route("/favicon.ico", get(favicon))
         .merge(super::fields::pages())
+}
+
+/// What a sign-in's body may hold: someone not signed in makes `serve`
+/// hold no more (SPEC §6).
+const LOGIN_BODY: usize = 4096;
+
+/// A sign-in whose body says it is larger than `LOGIN_BODY`: refused at
+/// once, before it is read, and the connection closed (a body sent without
+/// its length is cut off at `LOGIN_BODY` as it is read).
+async fn small_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > LOGIN_BODY as u64) {
+        let mut r = (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "A sign-in is an address and a password.\n",
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
+    }
+    next.run(request).await
 }
 
 /// A page, or the answer that says why there is none.
