@@ -467,7 +467,8 @@ fn the_thread_page_has_a_form_for_each_field_and_they_go_through_the_desk() {
         &format!("queue=nowhere&version={}", v()),
     ));
     assert!(refused.starts_with("/tickets/1?notice="), "{refused}");
-    assert!(refused.contains("unknown%20queue"), "{refused}");
+    let said = server.get(&refused, &[("Cookie", &cookie)]).body;
+    assert!(said.contains("unknown queue"), "{said}");
     // A stale version changes nothing.
     let before = desk.show(1);
     let stale = back(server.form(&cookie, "/tickets/1/priority", "priority=urgent&version=1"));

@@ -5,7 +5,6 @@
 //! our own origin (`Origin`, else `Sec-Fetch-Site: same-origin`), or it is
 //! refused with 403 before any handler runs.
 
-use axum::body::Body;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
@@ -63,6 +62,9 @@ impl Staff {
         let who = state
             .desk(move |desk| desk.signed_in(kind, &secret, chrono::Utc::now()))
             .await?;
+        if let Some(address) = &who {
+            super::ops::heard(parts, address);
+        }
         Ok(who.map(|address| Staff { address }))
     }
 }
@@ -121,10 +123,12 @@ pub fn from_our_origin(headers: &HeaderMap, origin: &str) -> bool {
 /// it comes from `web.base_url`'s origin. A cross-site form or script
 /// cannot, so a signed-in browser cannot be made to act by another site.
 ///
-/// The body of such a request is read whole first, before anything answers:
-/// a refusal (403 here, 401 or 404 further on) that left it unread would
-/// make hyper close the connection, and a client that had sent its next
-/// request on it meanwhile would see that request cut off.
+/// It judges by the head alone and never reads the body: the refusal comes
+/// before it, and closes the connection (SPEC §6: nobody who is not signed
+/// in makes `serve` hold more than a few kilobytes of a body). A body goes
+/// on unread to its handler, whose credential is checked before its body is
+/// read (a refusal there also leaves it unread, and hyper closes the
+/// connection); `/login`, the one change for anyone, reads a few kilobytes.
 async fn same_origin(
     state: &Shared,
     request: Request,
@@ -134,40 +138,19 @@ async fn same_origin(
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
-    let allowed = |h: &HeaderMap| bearer(h).is_some() || from_our_origin(h, &state.origin);
-    if super::extract::is_multipart(request.headers()) {
-        // Files (SPEC §6: replies, comments, new tickets) may make a body
-        // as large as a message, more than this layer holds: it goes on
-        // unread, to a handler that reads it only for a signed-in member of
-        // staff, up to policy.max_message_bytes. A refusal here comes
-        // before the body, and the connection closes after it.
-        if allowed(request.headers()) {
-            return next.run(request).await;
-        }
-        let mut refused = refuse(ApiError::Forbidden(format!(
-            "a change must come from {} (Origin or Sec-Fetch-Site), or with a bearer token",
-            state.origin
-        )));
-        refused.headers_mut().insert(
-            header::CONNECTION,
-            axum::http::HeaderValue::from_static("close"),
-        );
-        return refused;
-    }
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-        let why = format!("a request body may hold at most {} MiB", BODY_LIMIT >> 20);
-        return refuse(ApiError::BadRequest(why));
-    };
-    let request = Request::from_parts(parts, Body::from(bytes));
-    if allowed(request.headers()) {
+    let h = request.headers();
+    if bearer(h).is_some() || from_our_origin(h, &state.origin) {
         return next.run(request).await;
     }
-    let why = format!(
+    let mut refused = refuse(ApiError::Forbidden(format!(
         "a change must come from {} (Origin or Sec-Fetch-Site), or with a bearer token",
         state.origin
+    )));
+    refused.headers_mut().insert(
+        header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
     );
-    refuse(ApiError::Forbidden(why))
+    refused
 }
 
 /// The same-origin rule for the API: refusals in JSON.
@@ -190,10 +173,6 @@ pub async fn same_origin_page(
     })
     .await
 }
-
-/// What a request that may change something can carry: axum's own limit
-/// for the body extractors of the handlers behind.
-const BODY_LIMIT: usize = 2 << 20;
 
 /// The `Set-Cookie` value of a new session: HttpOnly, SameSite=Strict,
 /// Secure when the base URL is https.

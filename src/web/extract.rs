@@ -208,19 +208,6 @@ impl FromRequest<Shared> for Submission {
     }
 }
 
-/// Whether a request carries `multipart/form-data`: files, which the
-/// same-origin layer lets through unread (`auth::same_origin`).
-pub fn is_multipart(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

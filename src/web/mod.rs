@@ -10,12 +10,12 @@ mod error;
 mod events;
 mod extract;
 mod fields;
+mod ops;
 mod pages;
 mod reload;
 mod state;
 mod throttle;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -57,13 +57,59 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
         "pipedesk: serving {} on http://{addr} for {}",
         state.store, config.web.base_url
     );
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .context("serving")
+    let router = router(state);
+    let header_timeout = header_timeout();
+    let mut stop = std::pin::pin!(shutdown());
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut stop => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file handles, or a connection gone before it
+                    // was taken: wait a moment rather than spin.
+                    eprintln!("pipedesk: serve: accepting a connection: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let service = tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                r.map(axum::body::Body::new)
+            },
+        );
+        tokio::spawn(async move {
+            // A head not whole within the limit closes the connection
+            // (SPEC §6), and so does an idle one: a flood of slow clients
+            // holds nothing for long.
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(
+                    hyper_util::rt::TokioIo::new(stream),
+                    hyper_util::service::TowerToHyperService::new(service),
+                )
+                .with_upgrades()
+                .await;
+            // A client that went away, or was too slow: nothing to say.
+            drop(served);
+        });
+    }
+}
+
+/// How long a client has to send a whole request head (SPEC §6: 10 s).
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `HEADER_TIMEOUT`, or for the tests the milliseconds in
+/// `PIPEDESK_TEST_HEADER_TIMEOUT_MS`.
+fn header_timeout() -> std::time::Duration {
+    std::env::var("PIPEDESK_TEST_HEADER_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(HEADER_TIMEOUT, std::time::Duration::from_millis)
 }
 
 async fn shutdown() {
@@ -103,6 +149,8 @@ pub fn router(state: Shared) -> Router {
             auth::same_origin_page,
         ))
         .nest(API, api)
+        .route("/healthz", axum::routing::get(ops::healthz))
         .layer(axum::middleware::map_response(error::security_headers))
+        .layer(axum::middleware::from_fn(ops::access_log))
         .with_state(state)
 }

@@ -33,7 +33,14 @@ use crate::view::{
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/", get(board))
-        .route("/login", get(login_form).post(login))
+        // The one change for anyone: an address and a password, no more.
+        .route(
+            "/login",
+            get(login_form)
+                .post(login)
+                .layer(DefaultBodyLimit::max(LOGIN_BODY))
+                .layer(axum::middleware::from_fn(small_body)),
+        )
         .route("/logout", post(logout))
         .route("/tickets", get(list))
         // Files may come with these (multipart/form-data): `Submission`
@@ -63,6 +70,32 @@ pub fn router() -> Router<Shared> {
         .route("/assets/{name}", get(asset))
         .route("/favicon.ico", get(favicon))
         .merge(super::fields::pages())
+}
+
+/// What a sign-in's body may hold: someone not signed in makes `serve`
+/// hold no more (SPEC §6).
+const LOGIN_BODY: usize = 4096;
+
+/// A sign-in whose body says it is larger than `LOGIN_BODY`: refused at
+/// once, before it is read, and the connection closed (a body sent without
+/// its length is cut off at `LOGIN_BODY` as it is read).
+async fn small_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > LOGIN_BODY as u64) {
+        let mut r = (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "A sign-in is an address and a password.\n",
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
+    }
+    next.run(request).await
 }
 
 /// A page, or the answer that says why there is none.
@@ -152,7 +185,9 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Page {
     let client = peer.ip();
-    if !state.throttle.allows(client) {
+    // Counted before the password is checked, in one step with the
+    // question: sign-ins that arrive at once cannot all pass it.
+    if !state.throttle.reserve(client) {
         let mut page = render(
             &state,
             "login.html",
@@ -412,6 +447,10 @@ async fn thread(
     Path(id): Path<i64>,
     Query(q): Query<ThreadQuery>,
 ) -> Page {
+    // A notice by its number, and only the asker's own.
+    let notice = q
+        .notice
+        .and_then(|code| state.notices.get(&staff.address, &code));
     let config = state.config();
     let (shown, moves, mail, canned, fields) = state
         .desk(move |d| {
@@ -463,13 +502,16 @@ async fn thread(
         context! {
             site => state.config().site.name, who => staff.address, page => "thread",
             t => shown, asked => id, moves => moves, mail => mail, fields => fields,
-            staff => staff_list(&state), notice => q.notice, canned => canned,
+            staff => staff_list(&state), notice => notice, canned => canned,
         },
     )
 }
 
 /// After a form: back to the thread, with what went wrong if anything did.
-fn back(id: i64, result: anyhow::Result<()>) -> Page {
+/// The sentence stays here, kept for whoever sent the form (`Notices`):
+/// the link carries only its number, so no link can put words of its own
+/// in the desk's notice box (SPEC §6).
+fn back(state: &Shared, who: &Address, id: i64, result: anyhow::Result<()>) -> Page {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(e) => {
@@ -482,7 +524,8 @@ fn back(id: i64, result: anyhow::Result<()>) -> Page {
                 Some(r) => r.to_string(),
                 None => return Err(failed(e)),
             };
-            let url = format!("/tickets/{id}?notice={}", urlencode(&why));
+            let code = state.notices.keep(who, why);
+            let url = format!("/tickets/{id}?notice={code}");
             Ok(Redirect::to(&url).into_response())
         }
     }
@@ -538,6 +581,7 @@ pub(super) async fn act(
     version: Option<i64>,
     f: impl FnOnce(&mut crate::desk::Desk, &Act) -> anyhow::Result<()> + Send + 'static,
 ) -> Page {
+    let who = staff.address.clone();
     let result = state
         .desk(move |d| {
             let act = Act {
@@ -549,7 +593,7 @@ pub(super) async fn act(
         })
         .await
         .map_err(failed)?;
-    back(id, result)
+    back(&state, &who, id, result)
 }
 
 /// The thread page's reply and comment (SPEC §6): a `body`, `attachment`
@@ -563,7 +607,10 @@ async fn write(
 ) -> Page {
     let sent = match sent {
         Ok(s) => s,
-        Err(e) => return back(id, Err(Error::BadInput(e.message()).into())),
+        Err(e) => {
+            let refused = Err(Error::BadInput(e.message()).into());
+            return back(&state, &staff.address, id, refused);
+        }
     };
     let fields = (|| -> Result<_, ApiError> {
         let body = sent.text("body")?.unwrap_or_default();
@@ -577,7 +624,10 @@ async fn write(
     })();
     let (body, status) = match fields {
         Ok(f) => f,
-        Err(e) => return back(id, Err(Error::BadInput(e.message()).into())),
+        Err(e) => {
+            let refused = Err(Error::BadInput(e.message()).into());
+            return back(&state, &staff.address, id, refused);
+        }
     };
     act(state, staff, id, None, move |d, a| {
         let answer = Answer {
@@ -764,6 +814,8 @@ async fn merge_question(
 ) -> Page {
     let Ok(into) = q.into.trim().trim_start_matches('#').parse::<i64>() else {
         return back(
+            &state,
+            &staff.address,
             id,
             Err(Error::BadInput(format!("{:?} is not a ticket number", q.into)).into()),
         );
@@ -786,7 +838,7 @@ async fn merge_question(
         .map_err(failed)?;
     let (goes, stays, version) = match asked {
         Ok(both) => both,
-        Err(e) => return back(id, Err(e)),
+        Err(e) => return back(&state, &staff.address, id, Err(e)),
     };
     render(
         &state,
@@ -806,10 +858,13 @@ async fn merge(
 ) -> Page {
     let Ok(into) = f.into.trim().trim_start_matches('#').parse::<i64>() else {
         return back(
+            &state,
+            &staff.address,
             id,
             Err(Error::BadInput(format!("{:?} is not a ticket number", f.into)).into()),
         );
     };
+    let who = staff.address.clone();
     let result = state
         .desk(move |d| {
             let act = Act {
@@ -822,8 +877,8 @@ async fn merge(
         .await
         .map_err(failed)?;
     match result {
-        Ok(target) => back(target, Ok(())),
-        Err(e) => back(id, Err(e)),
+        Ok(target) => back(&state, &who, target, Ok(())),
+        Err(e) => back(&state, &who, id, Err(e)),
     }
 }
 

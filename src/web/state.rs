@@ -3,6 +3,7 @@
 //! the hub that fans the change feed out to every open board, the sign-in
 //! throttle, and the page templates.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -12,6 +13,7 @@ use minijinja::Environment;
 use tokio::sync::broadcast;
 
 use super::throttle::SignIns;
+use crate::address::Address;
 use crate::config::Config;
 use crate::desk::{Desk, Error, FEED_WINDOW};
 use crate::store::{ChangeWaiter, Open};
@@ -64,6 +66,8 @@ pub struct AppState {
     /// The last seq the hub has sent: where a new stream's replay ends.
     pub published: AtomicI64,
     pub throttle: SignIns,
+    /// The refusals the thread page says after a form, by number.
+    pub notices: Notices,
     pub pages: Environment<'static>,
 }
 
@@ -87,6 +91,7 @@ impl AppState {
             hub,
             published: AtomicI64::new(seq),
             throttle: SignIns::default(),
+            notices: Notices::default(),
             pages: pages(live.clone())?,
             config: live,
         });
@@ -152,6 +157,45 @@ impl AppState {
         })
         .await
         .map_err(|e| anyhow!("a request's thread failed: {e}"))?
+    }
+}
+
+/// What the thread page says after a form went wrong: the desk's own
+/// sentence, kept here for the member of staff who sent the form and named
+/// in the link by a number (`?notice=N`), so a link cannot carry words of
+/// its own into the notice box (SPEC §6). The last `KEPT` are kept.
+#[derive(Debug, Default)]
+pub struct Notices(Mutex<Kept>);
+
+#[derive(Debug, Default)]
+struct Kept {
+    next: u64,
+    said: VecDeque<(u64, Address, String)>,
+}
+
+impl Notices {
+    const KEPT: usize = 1000;
+
+    /// Keeps `text` for `who`; its number.
+    pub fn keep(&self, who: &Address, text: String) -> u64 {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.next += 1;
+        let n = kept.next;
+        kept.said.push_back((n, who.clone(), text));
+        if kept.said.len() > Self::KEPT {
+            kept.said.pop_front();
+        }
+        n
+    }
+
+    /// Notice `code` if it is one kept for `who`.
+    pub fn get(&self, who: &Address, code: &str) -> Option<String> {
+        let n: u64 = code.parse().ok()?;
+        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.said
+            .iter()
+            .find(|(k, w, _)| *k == n && w == who)
+            .map(|(_, _, text)| text.clone())
     }
 }
 

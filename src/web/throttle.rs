@@ -12,9 +12,12 @@ use std::time::{Duration, Instant};
 pub struct SignIns(Mutex<Throttle>);
 
 impl SignIns {
-    /// May `client` try to sign in now?
-    pub fn allows(&self, client: IpAddr) -> bool {
-        self.lock().allows(client, Instant::now())
+    /// May `client` have a password checked now? If so the attempt is
+    /// counted at once, before the check (SPEC §6: however many sign-ins
+    /// arrive at once, no more than `LIMIT` are checked): a success takes
+    /// it back with `succeeded`, a failure leaves it counted.
+    pub fn reserve(&self, client: IpAddr) -> bool {
+        self.lock().reserve(client, Instant::now())
     }
 
     pub fn failed(&self, client: IpAddr) {
@@ -33,12 +36,14 @@ impl SignIns {
     }
 }
 
-/// Failed sign-ins by client address: after `LIMIT` within `WINDOW`, that
-/// client's sign-ins are refused for `LOCKOUT` (SPEC §6: 10, 10 minutes, a
+/// Sign-in attempts by client address, each counted from before its
+/// password is checked: a client with `LIMIT` attempts (failed, or being
+/// checked) within `WINDOW` has no password checked, and the `LIMIT`th
+/// failure refuses it for `LOCKOUT` besides (SPEC §6: 10, 10 minutes, a
 /// minute).
 #[derive(Debug, Default)]
 pub struct Throttle {
-    failures: HashMap<IpAddr, Vec<Instant>>,
+    attempts: HashMap<IpAddr, Vec<Instant>>,
     locked: HashMap<IpAddr, Instant>,
 }
 
@@ -47,39 +52,56 @@ impl Throttle {
     pub const WINDOW: Duration = Duration::from_secs(600);
     pub const LOCKOUT: Duration = Duration::from_secs(60);
 
-    /// May `client` try to sign in at `now`?
-    pub fn allows(&mut self, client: IpAddr, now: Instant) -> bool {
+    /// May `client` have a password checked at `now`? Counts the attempt
+    /// if so, in the same step as the question.
+    pub fn reserve(&mut self, client: IpAddr, now: Instant) -> bool {
         match self.locked.get(&client) {
-            Some(&until) if now < until => false,
+            Some(&until) if now < until => return false,
             Some(_) => {
                 self.locked.remove(&client);
-                true
             }
-            None => true,
-        }
-    }
-
-    /// Records a failed sign-in.
-    pub fn failed(&mut self, client: IpAddr, now: Instant) {
-        let recent = self.failures.entry(client).or_default();
-        recent.retain(|&t| now.duration_since(t) < Self::WINDOW);
-        recent.push(now);
-        if recent.len() >= Self::LIMIT {
-            recent.clear();
-            self.locked.insert(client, now + Self::LOCKOUT);
+            None => {}
         }
         // Forget clients that went quiet, so the map cannot grow forever.
-        if self.failures.len() > 10_000 {
-            self.failures.retain(|_, v| {
+        if self.attempts.len() > 10_000 {
+            self.attempts.retain(|_, v| {
                 v.last()
                     .is_some_and(|&t| now.duration_since(t) < Self::WINDOW)
             });
         }
+        let recent = self.attempts.entry(client).or_default();
+        recent.retain(|&t| now.duration_since(t) < Self::WINDOW);
+        if recent.len() >= Self::LIMIT {
+            return false;
+        }
+        recent.push(now);
+        true
     }
 
-    /// A successful sign-in clears the client's failures.
+    /// The reserved attempt failed: it stays counted, and the `LIMIT`th
+    /// locks the client out.
+    pub fn failed(&mut self, client: IpAddr, now: Instant) {
+        let counted = self.attempts.get(&client).map_or(0, |recent| {
+            recent
+                .iter()
+                .filter(|&&t| now.duration_since(t) < Self::WINDOW)
+                .count()
+        });
+        if counted >= Self::LIMIT {
+            self.locked.insert(client, now + Self::LOCKOUT);
+        }
+    }
+
+    /// The reserved attempt succeeded: it no longer counts. (Attempts that
+    /// failed still do: the password was right this once, but the wrong
+    /// ones were checked.)
     pub fn succeeded(&mut self, client: IpAddr) {
-        self.failures.remove(&client);
+        if let Some(recent) = self.attempts.get_mut(&client) {
+            recent.pop();
+            if recent.is_empty() {
+                self.attempts.remove(&client);
+            }
+        }
     }
 }
 
@@ -93,16 +115,48 @@ mod tests {
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         let other: IpAddr = "192.0.2.8".parse().unwrap();
         let start = Instant::now();
-        for i in 0..9 {
-            assert!(t.allows(ip, start));
-            t.failed(ip, start + Duration::from_secs(i));
+        for i in 0..10 {
+            let at = start + Duration::from_secs(60 * i);
+            assert!(t.reserve(ip, at), "attempt {i}");
+            t.failed(ip, at);
         }
-        assert!(t.allows(ip, start + Duration::from_secs(10)));
-        t.failed(ip, start + Duration::from_secs(10));
-        assert!(!t.allows(ip, start + Duration::from_secs(11)));
-        assert!(t.allows(other, start + Duration::from_secs(11)));
-        assert!(!t.allows(ip, start + Duration::from_secs(69)));
-        assert!(t.allows(ip, start + Duration::from_secs(71)));
+        let last = start + Duration::from_secs(540);
+        assert!(!t.reserve(ip, last + Duration::from_secs(1)));
+        assert!(t.reserve(other, last + Duration::from_secs(1)));
+        // The first failure left the window, but the minute holds.
+        assert!(!t.reserve(ip, last + Duration::from_secs(59)));
+        assert!(t.reserve(ip, last + Duration::from_secs(61)));
+    }
+
+    #[test]
+    fn no_more_than_ten_are_checked_however_many_arrive_at_once() {
+        let mut t = Throttle::default();
+        let ip: IpAddr = "192.0.2.10".parse().unwrap();
+        let now = Instant::now();
+        let checked = (0..200).filter(|_| t.reserve(ip, now)).count();
+        assert_eq!(checked, Throttle::LIMIT);
+        // Still refused after the lockout's minute: ten were checked
+        // within the ten minutes.
+        assert!(!t.reserve(ip, now + Duration::from_secs(300)));
+        assert!(t.reserve(ip, now + Duration::from_secs(601)));
+    }
+
+    #[test]
+    fn a_success_gives_back_its_own_attempt_only() {
+        let mut t = Throttle::default();
+        let ip: IpAddr = "192.0.2.11".parse().unwrap();
+        let now = Instant::now();
+        for _ in 0..9 {
+            assert!(t.reserve(ip, now));
+            t.failed(ip, now);
+        }
+        for _ in 0..5 {
+            assert!(t.reserve(ip, now));
+            t.succeeded(ip);
+        }
+        assert!(t.reserve(ip, now));
+        t.failed(ip, now);
+        assert!(!t.reserve(ip, now));
     }
 
     #[test]
@@ -111,10 +165,12 @@ mod tests {
         let ip: IpAddr = "2001:db8::1".parse().unwrap();
         let start = Instant::now();
         for i in 0..9 {
+            assert!(t.reserve(ip, start + Duration::from_secs(i)));
             t.failed(ip, start + Duration::from_secs(i));
         }
+        assert!(t.reserve(ip, start + Duration::from_secs(700)));
         t.failed(ip, start + Duration::from_secs(700));
-        assert!(t.allows(ip, start + Duration::from_secs(701)));
+        assert!(t.reserve(ip, start + Duration::from_secs(701)));
     }
 
     #[test]
@@ -128,7 +184,7 @@ mod tests {
         })
         .join();
         assert!(shared.0.is_poisoned());
-        assert!(shared.allows(ip));
+        assert!(shared.reserve(ip));
         shared.failed(ip);
         shared.succeeded(ip);
     }

@@ -82,6 +82,11 @@ impl Desk {
     /// `web.base_url` on a free port (merged into its config), the
     /// database created if need be, and a password for the admin.
     pub fn serve(&self) -> Server {
+        self.serve_with(&[])
+    }
+
+    /// `serve` with these environment variables set for the server alone.
+    pub fn serve_with(&self, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         self.add_config(&format!(
@@ -93,6 +98,7 @@ impl Desk {
         let mut child = self
             .command()
             .arg("serve")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -1,0 +1,102 @@
+//! What an admin runs `serve` with (SPEC §6 "Holding up under abuse"):
+//! `/healthz` for monitoring, and the access log, one line a request.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::Shared;
+use crate::address::Address;
+
+/// How long `/healthz` waits for the database before it says 503.
+const HEALTH_WAIT: Duration = Duration::from_secs(5);
+
+/// `GET /healthz`: 200 `ok` while the database answers a read, 503
+/// otherwise; no sign-in, and no details (they are for the log).
+pub async fn healthz(State(state): State<Shared>) -> Response {
+    let read = state.desk(|d| d.change_window().map(drop));
+    match tokio::time::timeout(HEALTH_WAIT, read).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(Err(e)) => {
+            eprintln!("pipedesk: serve: /healthz: the database: {e:#}");
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n").into_response()
+        }
+        Err(_) => {
+            eprintln!(
+                "pipedesk: serve: /healthz: the database did not answer within {HEALTH_WAIT:?}"
+            );
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n").into_response()
+        }
+    }
+}
+
+/// Who a request turned out to be from, filled in by the credential's
+/// check (`heard`) and read by the access log when the answer is ready.
+#[derive(Debug, Clone, Default)]
+pub struct Who(Arc<Mutex<Option<Address>>>);
+
+/// Notes that the request of `parts` is from `who` (for the access log).
+pub fn heard(parts: &Parts, who: &Address) {
+    if let Some(slot) = parts.extensions.get::<Who>() {
+        *slot.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(who.clone());
+    }
+}
+
+/// The access log (SPEC §6): one line on stderr a request, when its
+/// answer's head is ready — method, path without its query, status, time
+/// taken, and who (the signed-in address, or `-`). Never the query, a
+/// header, or a body: no password, cookie or token reaches it.
+pub async fn access_log(mut request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().clone();
+    let path = shown_path(request.uri().path());
+    let who = Who::default();
+    request.extensions_mut().insert(who.clone());
+    let response = next.run(request).await;
+    let took = start.elapsed();
+    let who = who
+        .0
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |a| a.as_str().to_string());
+    eprintln!(
+        "pipedesk: {method} {path} {} {:.1}ms {who}",
+        response.status().as_u16(),
+        took.as_secs_f64() * 1000.0
+    );
+    response
+}
+
+/// A path as the log shows it: at most `MAX_PATH` characters, nothing but
+/// printable ASCII (a request's path is that already, but the log line
+/// must stay one line whatever a client sends).
+fn shown_path(path: &str) -> String {
+    const MAX_PATH: usize = 200;
+    let mut shown: String = path
+        .chars()
+        .take(MAX_PATH)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    if path.chars().count() > MAX_PATH {
+        shown.push_str("...");
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_path_is_one_short_line() {
+        assert_eq!(shown_path("/tickets/1"), "/tickets/1");
+        assert_eq!(shown_path("/a\nb c"), "/a?b?c");
+        assert_eq!(shown_path(&"/x".repeat(300)).len(), 203);
+    }
+}
