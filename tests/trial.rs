@@ -123,10 +123,26 @@ fn the_thread_page_names_staff_watchers_and_the_staff_its_mail_went_to() {
 
 #[test]
 fn the_editor_draft_quotes_staff_by_name() {
+    // A ticket Carol opened for John (a phone call): hers is the only
+    // message, so the draft quotes it, by her name. (Where the customer
+    // wrote, the draft quotes the customer: tests/answers.rs.)
     let desk = Desk::with_config(TEAM);
-    let n = desk.open_ticket(&john("Printer")).to_string();
-    desk.run(&["reply", &n, "--as", CAROL], b"Is it plugged in?\n")
+    desk.open_ticket(&john("Another matter"));
+    let out = desk
+        .run(
+            &[
+                "create",
+                "--requestor",
+                JOHN,
+                "--subject",
+                "Printer",
+                "--as",
+                CAROL,
+            ],
+            b"Is it plugged in?\n",
+        )
         .ok();
+    let n = out.stdout.trim().to_string();
     // $EDITOR keeps a copy of the draft and writes an answer above it.
     let seen = desk.path().join("draft.seen");
     let editor = desk.path().join("editor.sh");
