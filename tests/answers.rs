@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
 use common::web::*;
 use common::*;
 use serde_json::{json, Value};
@@ -503,23 +501,7 @@ fn check_warns_of_a_canned_answer_that_names_what_it_may_not() {
 /// runs `edit` on it (`$1`).
 fn with_editor(desk: &Desk, args: &str, edit: &str) -> (bool, String, String) {
     let seen = desk.path().join("draft.seen");
-    let editor = desk.path().join("editor.sh");
-    std::fs::write(
-        &editor,
-        format!("#!/bin/sh\ncp \"$1\" {}\n{edit}\n", seen.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let line = format!("{} --config {} {args}", BIN, desk.config_path().display());
-    let out = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .current_dir(desk.path())
-        .env("EDITOR", &editor)
-        .env_remove("VISUAL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("script(1) runs");
+    let out = desk.run_with_editor(args, &format!("cp \"$1\" {}\n{edit}", seen.display()));
     (
         out.status.success(),
         std::fs::read_to_string(&seen).unwrap_or_default(),

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::*;
 use serde_json::{json, Value};
@@ -299,27 +299,14 @@ fn the_editor_gets_a_private_draft_with_an_unguessable_name() {
     let desk = Desk::new();
     desk.open_ticket(&john("Printer"));
     let seen = desk.path().join("seen");
-    let editor = desk.path().join("editor.sh");
-    std::fs::write(
-        &editor,
-        format!(
-            "#!/bin/sh\nprintf '%s %s\\n' \"$1\" \"$(stat -c %a \"$1\")\" > {}\necho 'Try again now.' > \"$1\"\n",
+    // A terminal for stdin, so that pipedesk opens the editor.
+    let out = desk.run_with_editor(
+        "reply 1",
+        &format!(
+            "printf '%s %s\\n' \"$1\" \"$(stat -c %a \"$1\")\" > {}\necho 'Try again now.' > \"$1\"",
             seen.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-    // A terminal for stdin, so that pipedesk opens the editor.
-    let line = format!("{} --config {} reply 1", BIN, desk.config_path().display());
-    let out = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .current_dir(desk.path())
-        .env("EDITOR", &editor)
-        .env_remove("VISUAL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("script(1) runs");
+    );
     assert!(
         out.status.success(),
         "{}",

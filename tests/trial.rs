@@ -145,26 +145,10 @@ fn the_editor_draft_quotes_staff_by_name() {
     let n = out.stdout.trim().to_string();
     // $EDITOR keeps a copy of the draft and writes an answer above it.
     let seen = desk.path().join("draft.seen");
-    let editor = desk.path().join("editor.sh");
-    std::fs::write(
-        &editor,
-        format!(
-            "#!/bin/sh\ncp \"$1\" {}\nsed -i '1i Any news?' \"$1\"\n",
-            seen.display()
-        ),
-    )
-    .expect("the editor script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755))
-        .expect("an executable editor");
-    let line = format!("{BIN} --config {} reply {n}", desk.config_path().display());
-    let out = std::process::Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .env("EDITOR", &editor)
-        .env_remove("VISUAL")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("script(1) runs");
+    let out = desk.run_with_editor(
+        &format!("reply {n}"),
+        &format!("cp \"$1\" {}\nsed -i '1i Any news?' \"$1\"", seen.display()),
+    );
     let draft = std::fs::read_to_string(&seen).unwrap_or_default();
     assert!(out.status.success(), "{out:?}\n{draft}");
     assert!(

@@ -373,6 +373,26 @@ impl Desk {
         )
     }
 
+    /// Runs `pipedesk ARGS` (words split on spaces) with a terminal for
+    /// stdin (script(1)), so that it opens `$EDITOR`: a shell script whose
+    /// body is `editor`, with the draft's path in `$1`.
+    pub fn run_with_editor(&self, args: &str, editor: &str) -> std::process::Output {
+        let script = self.path().join("editor.sh");
+        std::fs::write(&script, format!("#!/bin/sh\n{editor}\n")).expect("the editor script");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+            .expect("an executable editor");
+        let line = format!("{BIN} --config {} {args}", self.config_path().display());
+        Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(self.path())
+            .env("EDITOR", &script)
+            .env_remove("VISUAL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("script(1) runs")
+    }
+
     /// `with_config`, on the store given.
     pub fn on(store: store::TestStore, overrides: &str) -> Desk {
         let dir = tempfile::Builder::new()
