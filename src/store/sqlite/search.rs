@@ -143,19 +143,7 @@ pub(super) fn search_people(
     // As `best_tickets_in`: every match ranked in one pass, then the
     // people's tickets among them.
     let sql = format!(
-        "WITH f AS MATERIALIZED (
-             SELECT rowid AS mid, bm25(messages_fts, 10.0, 1.0) AS score
-             FROM messages_fts WHERE messages_fts MATCH ?1
-         ),
-         best AS (
-             SELECT m.ticket_id AS tid, f.mid AS mid, min(f.score) AS score
-             FROM f JOIN messages m ON m.id = f.mid
-             WHERE m.ticket_id IS NOT NULL
-             GROUP BY m.ticket_id
-         )
-         SELECT t.id, t.subject, t.status, best.mid
-         FROM best JOIN tickets t ON t.id = best.tid
-         WHERE t.merged_into IS NULL{wanted}
+        "{RANKED} t.merged_into IS NULL{wanted}
          ORDER BY best.score, best.mid DESC
          LIMIT {limit}"
     );
@@ -228,6 +216,24 @@ fn best_tickets(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Rank
     Ok(hits)
 }
 
+/// Every message matching ?1 ranked in one pass, each ticket by its best
+/// (a MATERIALIZED CTE keeps SQLite from flattening the FTS query into the
+/// aggregate, where bm25() may not run), up to the WHERE of the caller's
+/// filter; rows: id, subject, status, the best message.
+const RANKED: &str = "WITH f AS MATERIALIZED (
+             SELECT rowid AS mid, bm25(messages_fts, 10.0, 1.0) AS score
+             FROM messages_fts WHERE messages_fts MATCH ?1
+         ),
+         best AS (
+             SELECT m.ticket_id AS tid, f.mid AS mid, min(f.score) AS score
+             FROM f JOIN messages m ON m.id = f.mid
+             WHERE m.ticket_id IS NOT NULL
+             GROUP BY m.ticket_id
+         )
+         SELECT t.id, t.subject, t.status, best.mid
+         FROM best JOIN tickets t ON t.id = best.tid
+         WHERE";
+
 /// As `best_tickets`, for tickets in `statuses` only. A filter may reject
 /// most of the best messages, so this ranks every match in one pass (a
 /// MATERIALIZED CTE keeps SQLite from flattening the FTS query into the
@@ -247,19 +253,7 @@ fn best_tickets_in(
         })
         .collect();
     let sql = format!(
-        "WITH f AS MATERIALIZED (
-             SELECT rowid AS mid, bm25(messages_fts, 10.0, 1.0) AS score
-             FROM messages_fts WHERE messages_fts MATCH ?1
-         ),
-         best AS (
-             SELECT m.ticket_id AS tid, f.mid AS mid, min(f.score) AS score
-             FROM f JOIN messages m ON m.id = f.mid
-             WHERE m.ticket_id IS NOT NULL
-             GROUP BY m.ticket_id
-         )
-         SELECT t.id, t.subject, t.status, best.mid
-         FROM best JOIN tickets t ON t.id = best.tid
-         WHERE t.status IN ({})
+        "{RANKED} t.status IN ({})
          ORDER BY best.score, best.mid DESC
          LIMIT {limit}",
         marks.join(",")
