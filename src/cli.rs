@@ -147,6 +147,18 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Tickets by status and queue, new this week, time to first staff reply
     Stats(StatsArgs),
+    /// What the desk's own rules would do, and what they did ([[rules]])
+    ///
+    /// `rules test MSG.eml` says what delivering that message would do and
+    /// which rules would fire, changing nothing; `rules explain N` says which
+    /// rules fired on ticket N, when and why.
+    Rules(RulesArgs),
+    /// Fire the clock's events: SLA warnings and breaches, idle tickets
+    ///
+    /// Run it every minute (cron, or the pipedesk-tick timer; `serve` runs
+    /// it too). Each event fires once, however often and on however many
+    /// hosts it runs.
+    Tick(TickArgs),
     /// Serve the web interface and the JSON API on web.listen
     ///
     /// Staff sign in with the password `pipedesk passwd` set; scripts use a
@@ -531,6 +543,59 @@ pub struct BackupArgs {
 pub struct ExportArgs {
     /// Ticket number
     pub id: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub what: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// What delivering MSG.eml would do and which rules would fire; changes
+    /// nothing
+    Test(RulesTestArgs),
+    /// Which rules fired on ticket N, when and why
+    Explain(RulesExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    /// The message, as an MTA would pipe it
+    pub file: PathBuf,
+    /// Envelope recipient [default: as `deliver` finds it]
+    #[arg(long, value_name = "ADDR")]
+    pub recipient: Option<String>,
+    /// As if it arrived at TIME (ISO 8601 with its zone:
+    /// 2026-12-05T22:00:00+01:00) [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Print {"fired": [{"rule", "event", "ticket"}, …]}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesExplainArgs {
+    /// Ticket number
+    pub id: i64,
+    /// Print {"fired": [{"rule", "event", "ticket", "at"}, …]}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TickArgs {
+    /// Run the clock as if it were TIME (ISO 8601 with its zone)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Change nothing; print what would fire
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print {"fired": [{"rule", "event", "ticket"}, …]}
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

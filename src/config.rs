@@ -32,6 +32,13 @@ pub struct Config {
     pub templates: Templates,
     pub canned: Canned,
     pub web: Web,
+    /// The desk's own rules (SPEC §8), as written; `rules()` gives them
+    /// checked.
+    #[serde(rename = "rules")]
+    pub raw_rules: Vec<crate::rules::RawRule>,
+    /// `raw_rules`, checked when the file loads.
+    #[serde(skip)]
+    rules: Vec<crate::rules::Rule>,
     /// The file this came from, if any (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -379,6 +386,10 @@ impl Config {
             .unwrap_or(Path::new("."));
         config.resolve_paths(base);
         config.source = Some(path.to_path_buf());
+        config.rule_files().map_err(|(i, msg)| {
+            let line = crate::rules::rule_lines(&text).get(i).copied().unwrap_or(1);
+            Fail::Config(format!("config {}:{line}: {msg}", path.display()))
+        })?;
         Ok(config)
     }
 
@@ -398,7 +409,97 @@ impl Config {
             let line = find_key_line(text, &key).unwrap_or(1);
             format!("{line}: key `{key}`: {msg}")
         })?;
+        config.compile_rules().map_err(|(i, msg)| {
+            let line = crate::rules::rule_lines(text).get(i).copied().unwrap_or(1);
+            format!("{line}: {msg}")
+        })?;
         Ok(config)
+    }
+
+    /// Is `at` inside the business hours of calendar `name` (SPEC §8)?
+    pub fn is_open(&self, name: &str, at: crate::model::Time) -> bool {
+        // TODO(calendar merge)
+        let _ = (name, at);
+        false
+    }
+
+    /// The desk's rules, checked, in the order they are written.
+    pub fn rules(&self) -> &[crate::rules::Rule] {
+        &self.rules
+    }
+
+    /// Checks `raw_rules` against the rest of the config: (the rule's
+    /// index, what is wrong).
+    fn compile_rules(&mut self) -> Result<(), (usize, String)> {
+        if self.raw_rules.is_empty() {
+            return Ok(());
+        }
+        let is_staff = |a: &crate::address::Address| self.is_staff_address(a);
+        let known = crate::rules::Known {
+            queues: self.queue_names(),
+            calendars: Vec::new(),
+            is_staff: &is_staff,
+        };
+        let rules = crate::rules::compile(&self.raw_rules, &known)?;
+        self.rules = rules;
+        Ok(())
+    }
+
+    /// The canned answers and templates the rules name exist (once the
+    /// file's relative paths are resolved): (the rule's index, what is
+    /// missing).
+    fn rule_files(&mut self) -> Result<(), (usize, String)> {
+        use crate::rules::{Action, NoticeText};
+        let base = self
+            .source
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf);
+        for (i, rule) in self.rules.iter_mut().enumerate() {
+            for action in &mut rule.then {
+                let canned = match action {
+                    Action::Reply(name)
+                    | Action::Notify {
+                        text: NoticeText::Canned(name),
+                        ..
+                    } => Some(name.clone()),
+                    Action::Notify {
+                        text: NoticeText::Template(path),
+                        ..
+                    } => {
+                        if let (true, Some(b)) = (path.is_relative(), &base) {
+                            *path = b.join(&*path);
+                        }
+                        if !path.is_file() {
+                            return Err((
+                                i,
+                                format!(
+                                    "rule {:?}: do.notify.template: no file {}",
+                                    rule.name,
+                                    path.display()
+                                ),
+                            ));
+                        }
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(name) = canned {
+                    let file = self.canned.dir.join(format!("{name}.txt"));
+                    if !file.is_file() {
+                        return Err((
+                            i,
+                            format!(
+                                "rule {:?}: no canned answer {name:?} ({} is missing)",
+                                rule.name,
+                                file.display()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn normalize(&mut self) {

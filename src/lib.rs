@@ -23,6 +23,7 @@ pub mod model;
 pub mod outbound;
 pub mod people;
 pub mod route;
+pub mod rules;
 pub mod store;
 pub mod tag;
 pub mod term;

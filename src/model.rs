@@ -420,10 +420,20 @@ pub enum MailKind {
     /// To a staff address whose mail did not count as staff (SPEC §3): why,
     /// and how to answer instead; once a day at most.
     NotStaff,
+    /// A rule's canned answer to the requestor (SPEC §8 `do.reply`), under
+    /// the rules of an autoreply.
+    RuleReply,
+    /// A rule's notice (SPEC §8 `do.notify`).
+    RuleNotice,
+    /// Not a mail: a rule's program or webhook (SPEC §8 `do.exec`,
+    /// `do.webhook`), run from the outbox as mail is sent. Its recipients
+    /// are the rule's name and the action, its bytes the event as JSON,
+    /// its Message-ID the delivery id.
+    Hook,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 9] = [
+    pub const ALL: [MailKind; 12] = [
         MailKind::Autoreply,
         MailKind::NewTicket,
         MailKind::Correspondence,
@@ -433,6 +443,9 @@ impl MailKind {
         MailKind::Assigned,
         MailKind::RequestorClosed,
         MailKind::NotStaff,
+        MailKind::RuleReply,
+        MailKind::RuleNotice,
+        MailKind::Hook,
     ];
 
     /// Its name: the template's, and the outbox's `kind`.
@@ -447,6 +460,9 @@ impl MailKind {
             MailKind::Assigned => "assigned",
             MailKind::RequestorClosed => "requestor_closed",
             MailKind::NotStaff => "not_staff",
+            MailKind::RuleReply => "rule_reply",
+            MailKind::RuleNotice => "rule_notice",
+            MailKind::Hook => "hook",
         }
     }
 
@@ -466,6 +482,9 @@ impl MailKind {
             MailKind::Assigned => "assigned-to-you notice",
             MailKind::RequestorClosed => "closed-by-requestor notice",
             MailKind::NotStaff => "notice that mail did not count as staff",
+            MailKind::RuleReply => "rule's reply",
+            MailKind::RuleNotice => "rule's notice",
+            MailKind::Hook => "rule's hook",
         }
     }
 }
@@ -517,6 +536,8 @@ pub struct QueuedMail {
     pub recipients: Vec<String>,
     pub raw: Vec<u8>,
     pub attempts: i64,
+    /// A mail, or a rule's hook (`MailKind::Hook`).
+    pub kind: MailKind,
 }
 
 /// A mail a ticket caused, as `show` lists it and `flush` reports it.

@@ -1169,3 +1169,39 @@ mod tests {
         assert_eq!(MailLine::of(&dropped, &Zone::utc()).state, "not sent");
     }
 }
+
+/// What `rules test`, `rules explain` and `tick` print with `--json`
+/// (SPEC §8): `{"fired": [{"rule", "event", "ticket"}, …]}`, with `"at"`
+/// for `explain`.
+#[derive(Debug, Serialize)]
+pub struct FiredView<'a> {
+    pub fired: Vec<FiredOne<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FiredOne<'a> {
+    pub rule: &'a str,
+    pub event: &'a str,
+    pub ticket: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<&'a str>,
+}
+
+impl<'a> FiredView<'a> {
+    pub fn of(fired: &'a [crate::desk::rules::Fired], with_time: bool) -> FiredView<'a> {
+        FiredView {
+            fired: fired
+                .iter()
+                .map(|f| FiredOne {
+                    rule: &f.rule,
+                    event: &f.event,
+                    ticket: f.ticket,
+                    at: with_time.then(|| stamp(f.at)),
+                    why: with_time.then_some(f.why.as_str()),
+                })
+                .collect(),
+        }
+    }
+}

@@ -144,6 +144,16 @@ impl<'de> serde::Deserialize<'de> for Zone {
     }
 }
 
+/// An instant as `tick --at` and `rules test --at` take it (SPEC §8): ISO
+/// 8601 with its zone (`2026-12-05T22:00:00+01:00`, `…Z`).
+pub fn parse_instant(input: &str) -> Result<Time, String> {
+    chrono::DateTime::parse_from_rfc3339(input.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            format!("{input:?} is not a time with its zone, such as 2026-12-05T22:00:00+01:00")
+        })
+}
+
 /// A due date as a person types it (SPEC §5): `none`, `2026-12-24` (the
 /// start of that day), `2026-12-24T17:00` or `2026-12-24 17:00` (in
 /// `zone`), an RFC 3339 time with its own offset (`…Z`, `…+01:00`), or a

@@ -43,7 +43,7 @@ pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
 
 /// What a refusal means to the MTA (SPEC §3): the message's own fault is
 /// 65 and bounces; no recipient is a bad command line, 64.
-fn fail(refusal: Refusal) -> anyhow::Error {
+pub(crate) fn fail(refusal: Refusal) -> anyhow::Error {
     let line = refusal.to_string();
     match refusal {
         Refusal::TooLarge { .. } | Refusal::Empty => crate::desk::Error::Refused(line).into(),
@@ -53,7 +53,7 @@ fn fail(refusal: Refusal) -> anyhow::Error {
 
 /// The envelope as the MTA passes it (SPEC §3): the flags, else Postfix's
 /// and Exim's variables.
-fn envelope(recipient: Option<String>, sender: Option<String>) -> Envelope {
+pub(crate) fn envelope(recipient: Option<String>, sender: Option<String>) -> Envelope {
     let from_env = |name| {
         std::env::var(name)
             .ok()
@@ -71,7 +71,7 @@ fn envelope(recipient: Option<String>, sender: Option<String>) -> Envelope {
 /// Reads at most `max + 1` bytes: enough to tell a message is too large
 /// (refused here, before anything else is said of it) without holding a
 /// gigabyte in memory.
-fn read_message(file: Option<&Path>, max: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_message(file: Option<&Path>, max: u64) -> Result<Vec<u8>> {
     let mut data = Vec::new();
     let limit = max.saturating_add(1);
     match file {

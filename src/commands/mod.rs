@@ -18,6 +18,7 @@ pub mod list;
 pub mod merge;
 pub mod migrate;
 pub mod passwd;
+pub mod rules;
 pub mod search;
 pub mod serve;
 pub mod show;
@@ -75,6 +76,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 Command::Import(args) => import::run(&config, args),
                 Command::Migrate(args) => migrate::run(&config, args),
                 Command::Stats(args) => stats::run(&config, args),
+                Command::Rules(args) => rules::run(&config, args),
+                Command::Tick(args) => rules::tick(&config, args),
                 Command::Serve => serve::run(config),
                 Command::Passwd(args) => passwd::passwd(&config, args),
                 Command::Token(args) => passwd::token(&config, args),

@@ -115,6 +115,7 @@ impl Desk {
         let asked = Asked {
             if_version: act.if_version,
             status,
+            via: act.via,
         };
         self.deliver_as_asked(&msg, false, act.now, asked)
     }
@@ -210,10 +211,16 @@ impl Desk {
                 false,
                 now,
             )?;
+            let mut queued = mail.queued;
+            // The rules' own mail and hooks go whether or not the opening
+            // is mailed to the requestor.
+            let mut rules_mail = Mailer::new(config, texts, &lease, false);
+            super::rules::follow(tx, config, &mut rules_mail, act.via, now, &mut Vec::new())?;
+            queued.append(&mut rules_mail.queued);
             let t = tx
                 .ticket(id)?
                 .ok_or_else(|| anyhow::anyhow!("ticket #{id} vanished"))?;
-            Ok((t, mail.queued))
+            Ok((t, queued))
         })?;
         let unsent = self.send(&outbox, &lease, now);
         Ok(Changed {

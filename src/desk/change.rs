@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::model::*;
 use crate::outbound::render::Cause;
 use crate::outbound::Event;
+use crate::rules::Via;
 use crate::store::Tx;
 
 /// What a change by a person did.
@@ -30,14 +31,27 @@ pub struct Act {
     pub now: Time,
     /// `If-Match`: refuse with `Error::Stale` if the ticket moved on.
     pub if_version: Option<i64>,
+    /// Where it was done, for the rules (`if.via`).
+    pub via: Via,
 }
 
 impl Act {
+    /// A change at the terminal.
     pub fn new(who: Address, now: Time) -> Act {
         Act {
             who,
             now,
             if_version: None,
+            via: Via::Command,
+        }
+    }
+
+    /// A change on the web.
+    pub fn web(who: Address, now: Time, if_version: Option<i64>) -> Act {
+        Act {
+            if_version,
+            via: Via::Web,
+            ..Act::new(who, now)
         }
     }
 }
@@ -65,7 +79,7 @@ pub(crate) fn change_status(
 }
 
 /// Gives `t` to `owner` (None: nobody), written in its history.
-fn change_owner(
+pub(super) fn change_owner(
     tx: &mut dyn Tx,
     t: &mut Ticket,
     owner: Option<&str>,
@@ -88,7 +102,7 @@ fn change_owner(
 /// Tells the owner of `t` that `who` gave it to them — after the rest of
 /// the change, so the notice says how the ticket stands — unless they did
 /// it themselves (SPEC §4; the planner leaves out the author).
-fn tell_owner(
+pub(super) fn tell_owner(
     tx: &mut dyn Tx,
     mail: &mut Mailer<'_>,
     t: &Ticket,
@@ -125,6 +139,7 @@ impl Desk {
             }
             let mut mail = Mailer::new(config, texts, &lease, false);
             f(tx, config, &mut mail, &mut t)?;
+            super::rules::follow(tx, config, &mut mail, act.via, act.now, &mut Vec::new())?;
             let mut now = tx.ticket(t.id)?.ok_or(Error::NoTicket(t.id))?;
             now.merged = tx.merged(t.id)?;
             Ok((now, mail.queued))

@@ -48,6 +48,8 @@ pub struct Outcome {
     /// Mail that could not be sent right away: (outbox id, why); it stays
     /// queued for `pipedesk flush`.
     pub unsent: Vec<(i64, SendError)>,
+    /// The rules that fired (SPEC §8).
+    pub fired: Vec<super::rules::Fired>,
 }
 
 impl Outcome {
@@ -58,6 +60,7 @@ impl Outcome {
             reopened: false,
             outbox: Vec::new(),
             unsent: Vec::new(),
+            fired: Vec::new(),
         }
     }
 }
@@ -161,6 +164,7 @@ impl Desk {
         let mut run = |tx: &mut dyn Tx| {
             let mut mail = Mailer::new(config, texts, &lease, no_mail);
             let mut outcome = ingest(tx, config, msg, &cc, now, &mut mail, asked)?;
+            super::rules::follow(tx, config, &mut mail, asked.via, now, &mut outcome.fired)?;
             outcome.outbox = mail.queued;
             then(tx, outcome, &lease)
         };
@@ -233,7 +237,7 @@ impl Batch<'_> {
     pub fn ingest(&mut self, msg: &Incoming<'_>, now: Time) -> Result<Outcome> {
         let mut mail = Mailer::new(self.config, self.texts, self.lease, true);
         let cc = CcList::of(msg.facts, self.config);
-        ingest(
+        let outcome = ingest(
             self.tx,
             self.config,
             msg,
@@ -241,7 +245,11 @@ impl Batch<'_> {
             now,
             &mut mail,
             Asked::default(),
-        )
+        );
+        // An import runs no rules (SPEC §8: they are for what happens now);
+        // what it wrote is not kept for them.
+        self.tx.written();
+        outcome
     }
 }
 
@@ -255,6 +263,9 @@ pub(super) struct Asked {
     /// The status the ticket is left in by the same change (reply and
     /// resolve, or stall).
     pub status: Option<Status>,
+    /// How it came in, for the rules (`if.via`): mail, unless a person at
+    /// the desk wrote it.
+    pub via: crate::rules::Via,
 }
 
 /// Whether a delivery's transaction is kept (`deliver`) or rolled back

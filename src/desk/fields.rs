@@ -13,7 +13,7 @@ use super::{Act, Changed, Desk, Error};
 use crate::address::Address;
 use crate::config::{Config, SPAM_QUEUE};
 use crate::model::*;
-use crate::store::Fields;
+use crate::store::{Fields, Tx};
 
 /// The longest subject kept: a header line's limit (RFC 5322 §2.1.1).
 const SUBJECT_MAX: usize = 998;
@@ -33,17 +33,7 @@ impl Desk {
                 ))
                 .into());
             }
-            if t.queue == queue {
-                return Ok(());
-            }
-            tx.set_queue(t.id, &queue)?;
-            tx.add_history(
-                t.id,
-                &NewEntry::new(HistoryKind::Queue, who).change(Some(&t.queue), Some(&queue)),
-                now,
-            )?;
-            t.queue = queue.clone();
-            Ok(())
+            change_queue(tx, t, &queue, who, now)
         })
     }
 
@@ -115,24 +105,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, _, t| {
-            if t.priority == priority.number() {
-                return Ok(());
-            }
-            let fields = Fields {
-                priority: priority.number(),
-                ..Fields::of(t)
-            };
-            tx.set_fields(t.id, &fields)?;
-            tx.add_history(
-                t.id,
-                &NewEntry::new(HistoryKind::Priority, who).change(
-                    Some(&t.priority.to_string()),
-                    Some(&priority.number().to_string()),
-                ),
-                now,
-            )?;
-            t.priority = fields.priority;
-            Ok(())
+            change_priority(tx, t, priority, who, now)
         })
     }
 
@@ -143,27 +116,85 @@ impl Desk {
             .map_err(Error::BadInput)?;
         let who = act.who.as_str();
         let now = act.now;
-        self.change(id, act, |tx, _, _, t| {
-            if t.due == due {
-                return Ok(());
-            }
-            let word = |d: Option<Time>| d.map(stamp).unwrap_or_default();
-            tx.set_fields(
-                t.id,
-                &Fields {
-                    due,
-                    ..Fields::of(t)
-                },
-            )?;
-            tx.add_history(
-                t.id,
-                &NewEntry::new(HistoryKind::Due, who).change(Some(&word(t.due)), Some(&word(due))),
-                now,
-            )?;
-            t.due = due;
-            Ok(())
-        })
+        self.change(id, act, |tx, _, _, t| change_due(tx, t, due, who, now))
     }
+}
+
+/// Moves `t` to `queue` (checked), written in its history.
+pub(super) fn change_queue(
+    tx: &mut dyn Tx,
+    t: &mut Ticket,
+    queue: &str,
+    who: &str,
+    now: Time,
+) -> Result<()> {
+    if t.queue == queue {
+        return Ok(());
+    }
+    tx.set_queue(t.id, queue)?;
+    tx.add_history(
+        t.id,
+        &NewEntry::new(HistoryKind::Queue, who).change(Some(&t.queue), Some(queue)),
+        now,
+    )?;
+    t.queue = queue.to_string();
+    Ok(())
+}
+
+/// Gives `t` `priority`, written in its history.
+pub(super) fn change_priority(
+    tx: &mut dyn Tx,
+    t: &mut Ticket,
+    priority: Priority,
+    who: &str,
+    now: Time,
+) -> Result<()> {
+    if t.priority == priority.number() {
+        return Ok(());
+    }
+    let fields = Fields {
+        priority: priority.number(),
+        ..Fields::of(t)
+    };
+    tx.set_fields(t.id, &fields)?;
+    tx.add_history(
+        t.id,
+        &NewEntry::new(HistoryKind::Priority, who).change(
+            Some(&t.priority.to_string()),
+            Some(&priority.number().to_string()),
+        ),
+        now,
+    )?;
+    t.priority = fields.priority;
+    Ok(())
+}
+
+/// Gives `t` the due date `due` (None: none), written in its history.
+pub(super) fn change_due(
+    tx: &mut dyn Tx,
+    t: &mut Ticket,
+    due: Option<Time>,
+    who: &str,
+    now: Time,
+) -> Result<()> {
+    if t.due == due {
+        return Ok(());
+    }
+    let word = |d: Option<Time>| d.map(stamp).unwrap_or_default();
+    tx.set_fields(
+        t.id,
+        &Fields {
+            due,
+            ..Fields::of(t)
+        },
+    )?;
+    tx.add_history(
+        t.id,
+        &NewEntry::new(HistoryKind::Due, who).change(Some(&word(t.due)), Some(&word(due))),
+        now,
+    )?;
+    t.due = due;
+    Ok(())
 }
 
 /// The configured queue `name` names (compared without regard to case),

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::config::{Config, Transport, SPAM_QUEUE};
 use crate::inbound::Facts;
-use crate::model::{MailState, Ticket, Time};
+use crate::model::{MailState, Outgoing, Ticket, Time};
 use crate::outbound::render::{render, Cause, Parent};
 use crate::outbound::templates::Texts;
 use crate::outbound::{autoreply_refusal, plan, to_requestor, Event};
@@ -62,7 +62,21 @@ impl<'a> Mailer<'a> {
             .chain(cause.forwarded_by)
             .collect();
         let planned = plan(event, ticket, &authors, autoreply, self.config);
-        if planned.is_empty() {
+        self.queue_planned(tx, &planned, ticket, cause, opened_now, now)
+    }
+
+    /// Renders and queues mails already planned (a rule's, SPEC §8, plans
+    /// its own); `opened_now`: `cause` is the mail that opened the ticket.
+    pub fn queue_planned(
+        &mut self,
+        tx: &mut dyn Tx,
+        planned: &[crate::outbound::Planned],
+        ticket: &Ticket,
+        cause: &Cause<'_>,
+        opened_now: bool,
+        now: Time,
+    ) -> Result<()> {
+        if self.off || in_spam(ticket) || planned.is_empty() {
             return Ok(());
         }
         if self.texts.is_none() {
@@ -88,7 +102,7 @@ impl<'a> Mailer<'a> {
                 .opening_head(ticket.id)?
                 .and_then(|head| crate::inbound::thread_index_of(&head)),
         };
-        for p in &planned {
+        for p in planned {
             let answers = if to_requestor(p.kind) {
                 if theirs.is_none() {
                     theirs = Some(requestors_side(tx, ticket, cause)?);
@@ -109,6 +123,18 @@ impl<'a> Mailer<'a> {
             )?;
             self.queued.push(tx.enqueue(&mail, now, state, lease)?);
         }
+        Ok(())
+    }
+
+    /// Queues a rule's program or webhook (SPEC §8): run after the commit
+    /// as mail is sent, whatever the mail transport; nothing about a ticket
+    /// in `spam`.
+    pub fn queue_hook(&mut self, tx: &mut dyn Tx, hook: &Outgoing, now: Time) -> Result<()> {
+        if self.off {
+            return Ok(());
+        }
+        self.queued
+            .push(tx.enqueue(hook, now, MailState::Queued, Some(self.lease))?);
         Ok(())
     }
 

@@ -19,6 +19,7 @@ mod error;
 mod fields;
 mod mailer;
 mod read;
+pub mod rules;
 mod send;
 pub mod signin;
 mod spam;

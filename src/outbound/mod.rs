@@ -42,13 +42,17 @@ pub struct Planned {
 /// message that caused it (SPEC §4, threading).
 pub fn to_requestor(kind: MailKind) -> bool {
     match kind {
-        MailKind::Autoreply | MailKind::StaffReply | MailKind::Resolved => true,
+        MailKind::Autoreply | MailKind::StaffReply | MailKind::Resolved | MailKind::RuleReply => {
+            true
+        }
         MailKind::NewTicket
         | MailKind::Correspondence
         | MailKind::Comment
         | MailKind::Assigned
         | MailKind::RequestorClosed
-        | MailKind::NotStaff => false,
+        | MailKind::NotStaff
+        | MailKind::RuleNotice
+        | MailKind::Hook => false,
     }
 }
 

@@ -142,6 +142,9 @@ pub fn render(
         MailKind::Assigned => format!("Assigned to you: {}", ticket.subject),
         MailKind::RequestorClosed => format!("Resolved by the requestor: {}", ticket.subject),
         MailKind::NotStaff => format!("Not counted as staff: {}", ticket.subject),
+        MailKind::RuleReply => format!("Re: {}", ticket.subject),
+        // The rule's name and the event, in `cause.subject`.
+        MailKind::RuleNotice | MailKind::Hook => format!("{}: {}", cause.subject, ticket.subject),
     };
     let subject = tagged(&header_safe(&subject), ticket.id, config);
 
@@ -283,13 +286,15 @@ pub fn render(
 /// a mail program marking it automatic may file away unread (issue 17).
 fn auto_submitted(kind: MailKind) -> Option<&'static str> {
     match kind {
-        MailKind::Autoreply => Some("auto-replied"),
+        MailKind::Autoreply | MailKind::RuleReply => Some("auto-replied"),
         MailKind::NewTicket
         | MailKind::Correspondence
         | MailKind::Resolved
         | MailKind::Assigned
         | MailKind::RequestorClosed
-        | MailKind::NotStaff => Some("auto-generated"),
+        | MailKind::NotStaff
+        | MailKind::RuleNotice
+        | MailKind::Hook => Some("auto-generated"),
         MailKind::StaffReply | MailKind::Comment => None,
     }
 }

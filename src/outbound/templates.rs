@@ -108,7 +108,11 @@ You get this notice once a day at most.
 {{ from_name }}
 ";
 
-const BUILT_IN: [(&str, &str); 9] = [
+/// A rule's mail (SPEC §8): its text is made by the rule (a canned answer
+/// filled in, a template, or the standard notice) and passed in as `body`.
+const RULE_MAIL: &str = "{{ body }}";
+
+const BUILT_IN: [(&str, &str); 11] = [
     ("autoreply", AUTOREPLY),
     ("new_ticket", NEW_TICKET),
     ("correspondence", CORRESPONDENCE),
@@ -118,6 +122,8 @@ const BUILT_IN: [(&str, &str); 9] = [
     ("assigned", ASSIGNED),
     ("requestor_closed", REQUESTOR_CLOSED),
     ("not_staff", NOT_STAFF),
+    ("rule_reply", RULE_MAIL),
+    ("rule_notice", RULE_MAIL),
 ];
 
 /// What a template knows of the ticket: `{{ ticket.id }}` and friends.

@@ -103,6 +103,10 @@ pub trait Tx: Tickets + Lists + Feed + Accounts + Outbox + Copying {
     /// The store's problems: its engine's integrity checks and the
     /// invariants of the data (`pipedesk check`).
     fn check(&mut self) -> Result<Vec<String>>;
+    /// The history entries written so far in this transaction, by
+    /// ticket, in order, each handed out once: what the desk's rules and
+    /// SLA clocks look at before it commits (SPEC §8).
+    fn written(&mut self) -> Vec<(i64, NewEntry)>;
 }
 
 /// How much of a message `Tickets::last_exchanged_with` reads: its header,
@@ -168,6 +172,19 @@ pub trait Tickets {
     /// saw seq K has seen every change up to K), and the feed keeps at least
     /// the last `FEED_WINDOW`.
     fn add_history(&mut self, ticket: i64, entry: &NewEntry, now: Time) -> Result<()>;
+    /// How many of ticket `ticket`'s history entries of `kind` by `author`
+    /// since `since` have `new` (and `old`, where given) as given: a rule's
+    /// hourly cap, and whether the clock has fired an event already
+    /// (SPEC §8).
+    fn count_entries(
+        &mut self,
+        ticket: i64,
+        kind: HistoryKind,
+        author: &str,
+        new: Option<&str>,
+        old: Option<&str>,
+        since: Time,
+    ) -> Result<u64>;
     /// Ticket `id`'s history in date order, with message bytes when
     /// `with_raw`.
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>>;

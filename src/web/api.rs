@@ -200,11 +200,7 @@ pub(super) async fn change(
 ) -> Result<Response, ApiError> {
     let answer = state
         .desk(move |desk| {
-            let act = Act {
-                who: staff.address.clone(),
-                now: chrono::Utc::now(),
-                if_version: version,
-            };
+            let act = Act::web(staff.address.clone(), chrono::Utc::now(), version);
             match f(desk, &act) {
                 Ok(shown) => Ok((StatusCode::OK, ticket_json(desk, shown)?)),
                 Err(e)
@@ -404,7 +400,8 @@ async fn create(
                 files: &sent.files,
                 mail,
             };
-            let changed = desk.create(&opening, &Act::new(staff.address, chrono::Utc::now()))?;
+            let changed =
+                desk.create(&opening, &Act::web(staff.address, chrono::Utc::now(), None))?;
             ticket_json(desk, changed.ticket.id)
         })
         .await?;

@@ -584,11 +584,7 @@ pub(super) async fn act(
     let who = staff.address.clone();
     let result = state
         .desk(move |d| {
-            let act = Act {
-                who: staff.address.clone(),
-                now: chrono::Utc::now(),
-                if_version: version,
-            };
+            let act = Act::web(staff.address.clone(), chrono::Utc::now(), version);
             Ok(f(d, &act))
         })
         .await
@@ -731,7 +727,7 @@ async fn create(
                 files: &files,
                 mail: form.mail,
             };
-            let made = d.create(&opening, &Act::new(who, chrono::Utc::now()));
+            let made = d.create(&opening, &Act::web(who, chrono::Utc::now(), None));
             Ok((form, made))
         })
         .await
@@ -867,11 +863,7 @@ async fn merge(
     let who = staff.address.clone();
     let result = state
         .desk(move |d| {
-            let act = Act {
-                who: staff.address.clone(),
-                now: chrono::Utc::now(),
-                if_version: f.version,
-            };
+            let act = Act::web(staff.address.clone(), chrono::Utc::now(), f.version);
             Ok(d.merge(id, into, &act).map(|c| c.ticket.id))
         })
         .await

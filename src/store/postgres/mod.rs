@@ -91,6 +91,8 @@ pub(crate) struct PgTx<'c> {
     mode: Mode,
     /// Tickets changed, for the feed: written just before COMMIT.
     pending: Vec<(i64, Time)>,
+    /// The history entries this transaction wrote (`Tx::written`).
+    written: Vec<(i64, NewEntry)>,
 }
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -283,6 +285,7 @@ impl PgStore {
             stmts: &mut self.stmts,
             mode,
             pending: Vec::new(),
+            written: Vec::new(),
         };
         let result = f(&mut tx).and_then(|()| match mode {
             Mode::Write => feed::write_pending(&mut tx),
@@ -505,6 +508,9 @@ impl Tx for PgTx<'_> {
     }
     fn check(&mut self) -> Result<Vec<String>> {
         check(self)
+    }
+    fn written(&mut self) -> Vec<(i64, NewEntry)> {
+        std::mem::take(&mut self.written)
     }
 }
 

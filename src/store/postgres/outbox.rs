@@ -146,6 +146,7 @@ fn queued_from_row(r: &Row) -> Result<QueuedMail> {
         recipients: recipients.lines().map(String::from).collect(),
         raw: get(r, 3)?,
         attempts: get(r, 4)?,
+        kind: word(r, 5)?,
     })
 }
 
@@ -238,7 +239,7 @@ impl Outbox for PgTx<'_> {
                          ORDER BY id LIMIT 1
                          FOR UPDATE SKIP LOCKED)
                AND state = 'queued' AND (lease_until IS NULL OR lease_until <= $2)
-             RETURNING id, envelope_from, recipients, raw, attempts",
+             RETURNING id, envelope_from, recipients, raw, attempts, kind",
             &[
                 &after,
                 &to_second(now),
@@ -256,7 +257,7 @@ impl Outbox for PgTx<'_> {
             return Ok(Vec::new());
         }
         tx.rows(
-            "SELECT id, envelope_from, recipients, raw, attempts FROM outbox
+            "SELECT id, envelope_from, recipients, raw, attempts, kind FROM outbox
              WHERE id = ANY($1) AND state = 'queued' AND lease_token = $2 ORDER BY id",
             &[&ids, &lease.token],
         )?

@@ -640,7 +640,29 @@ impl Tickets for PgTx<'_> {
         let tx = self;
         let now = sec(now);
         put_history(tx, NEW_HISTORY, [(0, ticket, now, e, None)])?;
+        tx.written.push((ticket, e.clone()));
         super::feed::touch(tx, ticket, now)
+    }
+
+    fn count_entries(
+        &mut self,
+        ticket: i64,
+        kind: HistoryKind,
+        author: &str,
+        new: Option<&str>,
+        old: Option<&str>,
+        since: Time,
+    ) -> Result<u64> {
+        let tx = self;
+        let n: i64 = get(
+            &tx.one(
+                "SELECT count(*) FROM history WHERE ticket_id = $1 AND kind = $2 AND author = $3
+                   AND ($4::text IS NULL OR new = $4) AND ($5::text IS NULL OR old = $5) AND date >= $6",
+                &[&ticket, &kind.as_str(), &text(author), &new, &old, &sec(since)],
+            )?,
+            0,
+        )?;
+        Ok(n.max(0) as u64)
     }
 
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {

@@ -40,6 +40,8 @@ pub struct SqliteStore {
 /// One transaction's view of the database.
 struct SqliteTx<'c> {
     conn: &'c Connection,
+    /// The history entries this transaction wrote (`Tx::written`).
+    written: Vec<(i64, NewEntry)>,
 }
 
 /// Creates the database file, where there is none yet, readable and
@@ -145,13 +147,19 @@ impl Store for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("waiting for the database")?;
-        f(&mut SqliteTx { conn: &tx })?;
+        f(&mut SqliteTx {
+            conn: &tx,
+            written: Vec::new(),
+        })?;
         tx.commit().context("committing")
     }
 
     fn rehearse_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let result = f(&mut SqliteTx { conn: &tx });
+        let result = f(&mut SqliteTx {
+            conn: &tx,
+            written: Vec::new(),
+        });
         tx.rollback()?;
         result
     }
@@ -159,7 +167,10 @@ impl Store for SqliteStore {
     fn read_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         // A deferred transaction that only reads is a snapshot in WAL mode.
         let tx = self.conn.transaction()?;
-        let result = f(&mut SqliteTx { conn: &tx });
+        let result = f(&mut SqliteTx {
+            conn: &tx,
+            written: Vec::new(),
+        });
         tx.rollback()?;
         result
     }
@@ -230,6 +241,9 @@ impl Tx for SqliteTx<'_> {
     }
     fn check(&mut self) -> Result<Vec<String>> {
         check(self.conn)
+    }
+    fn written(&mut self) -> Vec<(i64, NewEntry)> {
+        std::mem::take(&mut self.written)
     }
 }
 

@@ -88,7 +88,7 @@ pub(super) fn put_outbox(conn: &Connection, id: Option<i64>, o: &OutboxRow) -> R
     Ok((id.unwrap_or_else(|| conn.last_insert_rowid()), n == 1))
 }
 
-const QUEUED_COLUMNS: &str = "id, envelope_from, recipients, raw, attempts";
+const QUEUED_COLUMNS: &str = "id, envelope_from, recipients, raw, attempts, kind";
 
 fn queued_from_row(r: &Row<'_>) -> rusqlite::Result<QueuedMail> {
     let recipients: String = r.get(2)?;
@@ -98,6 +98,7 @@ fn queued_from_row(r: &Row<'_>) -> rusqlite::Result<QueuedMail> {
         recipients: recipients.lines().map(String::from).collect(),
         raw: r.get(3)?,
         attempts: r.get(4)?,
+        kind: word(r, 5)?,
     })
 }
 

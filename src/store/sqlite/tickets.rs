@@ -391,12 +391,35 @@ impl Tickets for SqliteTx<'_> {
 
     fn add_history(&mut self, ticket: i64, e: &NewEntry, now: Time) -> Result<()> {
         put_history(self.conn, None, ticket, e, now, None)?;
+        self.written.push((ticket, e.clone()));
         self.conn
             .prepare_cached(
                 "UPDATE tickets SET updated = max(updated, ?2), version = version + 1 WHERE id = ?1",
             )?
             .execute(params![ticket, stamp(now)])?;
         Ok(())
+    }
+
+    fn count_entries(
+        &mut self,
+        ticket: i64,
+        kind: HistoryKind,
+        author: &str,
+        new: Option<&str>,
+        old: Option<&str>,
+        since: Time,
+    ) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM history WHERE ticket_id = ?1 AND kind = ?2 AND author = ?3
+                   AND (?4 IS NULL OR new = ?4) AND (?5 IS NULL OR old = ?5) AND date >= ?6",
+            )?
+            .query_row(
+                params![ticket, kind.as_str(), author, new, old, stamp(since)],
+                |r| r.get(0),
+            )?;
+        Ok(n.max(0) as u64)
     }
 
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>> {

@@ -1,0 +1,696 @@
+//! The desk's rules at work (SPEC §8), inside the transaction of the
+//! change that fired them: after an operation's own writes and before its
+//! commit, `follow` looks at the history entries the transaction wrote
+//! (`Tx::written`), and each rule listening for such an event whose
+//! conditions hold makes its changes there and then, and queues its mail,
+//! programs and webhooks in the outbox, sent after the commit.
+//!
+//! Loops cannot start: entries written by a rule (author `rule:NAME`), by
+//! the clock, and by automatic mail fire nothing; a rule fires at most
+//! `CAP_PER_HOUR` times an hour on one ticket; a rule's mail obeys §4.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::change::{change_owner, change_status, tell_owner};
+use super::fields::{change_due, change_priority, change_queue};
+use super::mailer::{in_spam, Mailer};
+use super::{resolve, Desk, SendError};
+use crate::address::deliverable;
+use crate::config::Config;
+use crate::model::*;
+use crate::outbound::render::Cause;
+use crate::outbound::Planned;
+use crate::rules::{
+    actor_of, check, Action, Actor, Event, Happening, MessageLook, NoticeText, Rule, Via,
+    AUTHOR_PREFIX, CLOCK_AUTHOR,
+};
+use crate::store::Tx;
+
+/// How often one rule may fire on one ticket within an hour (SPEC §8).
+pub const CAP_PER_HOUR: u64 = 10;
+
+/// The `new` of the history entry that says a rule was skipped for its cap.
+const SKIPPED: &str = "skipped";
+
+/// A rule that fired, for `rules test` and `rules explain`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fired {
+    pub rule: String,
+    pub event: String,
+    pub ticket: i64,
+    #[serde(serialize_with = "serialize_time")]
+    pub at: Time,
+    /// What held, in words.
+    #[serde(skip)]
+    pub why: String,
+}
+
+/// One event, about to be shown to the rules.
+pub(super) struct Firing<'a> {
+    pub event: Event,
+    /// Only this rule (the `idle` event is each rule's own).
+    pub only: Option<&'a str>,
+    pub ticket: i64,
+    pub entry: Option<&'a NewEntry>,
+    pub via: Via,
+    pub now: Time,
+    pub clock: Option<&'a str>,
+}
+
+/// Runs the rules on what this transaction wrote so far; the rules that
+/// fired are added to `fired`.
+pub(super) fn follow(
+    tx: &mut dyn Tx,
+    config: &Config,
+    mail: &mut Mailer<'_>,
+    via: Via,
+    now: Time,
+    fired: &mut Vec<Fired>,
+) -> Result<()> {
+    // Entries the rules write are handed out on the next turn, and fire
+    // nothing: the loop ends after two turns at most.
+    loop {
+        let written = tx.written();
+        if written.is_empty() || config.rules().is_empty() {
+            return Ok(());
+        }
+        for (ticket, entry) in &written {
+            if entry.auto || entry.author.starts_with(AUTHOR_PREFIX) || entry.author == CLOCK_AUTHOR
+            {
+                continue;
+            }
+            let Some(event) = Event::of(entry, *ticket) else {
+                continue;
+            };
+            let firing = Firing {
+                event,
+                only: None,
+                ticket: *ticket,
+                entry: Some(entry),
+                via,
+                now,
+                clock: None,
+            };
+            fire(tx, config, mail, &firing, fired)?;
+        }
+    }
+}
+
+/// Shows one event to every rule listening for it, in order, until one
+/// that fires says `stop`.
+pub(super) fn fire(
+    tx: &mut dyn Tx,
+    config: &Config,
+    mail: &mut Mailer<'_>,
+    f: &Firing<'_>,
+    fired: &mut Vec<Fired>,
+) -> Result<()> {
+    let listening = |r: &&Rule| r.on.contains(&f.event) && f.only.is_none_or(|n| n == r.name);
+    for rule in config.rules().iter().filter(listening) {
+        let Some(mut ticket) = resolve(tx, f.ticket)? else {
+            return Ok(());
+        };
+        let actor = match f.entry {
+            Some(e) => actor_of(&e.author, &ticket, |a| config.is_staff_address(a)),
+            None => Actor::System,
+        };
+        let happening = Happening {
+            event: f.event,
+            ticket: &ticket,
+            entry: f.entry,
+            actor,
+            via: f.via,
+            now: f.now,
+            clock: f.clock,
+        };
+        let mut look = Look {
+            tx: &mut *tx,
+            config,
+            message: f.entry.and_then(|e| e.message),
+            ticket: ticket.id,
+            parsed: None,
+        };
+        if check(rule, &happening, &mut look).is_err() {
+            continue;
+        }
+        let author = format!("{AUTHOR_PREFIX}{}", rule.name);
+        let hour_ago = f.now - chrono::Duration::hours(1);
+        let notes = |tx: &mut dyn Tx, new: Option<&str>| {
+            tx.count_entries(ticket.id, HistoryKind::Note, &author, new, None, hour_ago)
+        };
+        let skipped = notes(tx, Some(SKIPPED))?;
+        let lately = notes(tx, None)? - skipped;
+        if lately >= CAP_PER_HOUR {
+            // Said once an hour, not once per skip.
+            if skipped == 0 {
+                let note = format!(
+                    "skipped on {}: fired {CAP_PER_HOUR} times within the hour on this ticket",
+                    f.event.as_str()
+                );
+                tx.add_history(
+                    ticket.id,
+                    &NewEntry::new(HistoryKind::Note, &author)
+                        .change(None, Some(SKIPPED))
+                        .note(&note),
+                    f.now,
+                )?;
+            }
+            continue;
+        }
+        let why = why(rule, f, actor);
+        tx.add_history(
+            ticket.id,
+            &NewEntry::new(HistoryKind::Note, &author)
+                .change(None, Some(f.event.as_str()))
+                .note(&why),
+            f.now,
+        )?;
+        fired.push(Fired {
+            rule: rule.name.clone(),
+            event: f.event.as_str().to_string(),
+            ticket: ticket.id,
+            at: f.now,
+            why,
+        });
+        act(tx, config, mail, rule, &mut ticket, f, &author)?;
+        if rule.stop {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// What a rule's history entry says of why it fired.
+fn why(rule: &Rule, f: &Firing<'_>, actor: Actor) -> String {
+    let mut s = format!("fired on {}", f.event.as_str());
+    if let Some(clock) = f.clock {
+        s.push_str(&format!(" ({clock})"));
+    }
+    if f.entry.is_some() {
+        s.push_str(&format!(" by {} via {}", actor.as_str(), f.via.as_str()));
+    }
+    if !rule.when.is_empty() {
+        s.push_str(": every condition held");
+    }
+    s
+}
+
+/// Does what `rule` says, as `author`, on `t`.
+fn act(
+    tx: &mut dyn Tx,
+    config: &Config,
+    mail: &mut Mailer<'_>,
+    rule: &Rule,
+    t: &mut Ticket,
+    f: &Firing<'_>,
+    author: &str,
+) -> Result<()> {
+    let now = f.now;
+    for action in &rule.then {
+        match action {
+            Action::Set(set) => {
+                if let Some(owner) = &set.owner {
+                    let owner = owner.as_ref().map(|a| a.as_str());
+                    if change_owner(tx, t, owner, author, now)? {
+                        tell_owner(tx, mail, t, author, now)?;
+                    }
+                }
+                if let Some(queue) = &set.queue {
+                    if !in_spam(t) {
+                        change_queue(tx, t, queue, author, now)?;
+                    }
+                }
+                if let Some(p) = set.priority {
+                    change_priority(tx, t, p, author, now)?;
+                }
+                if let Some(due) = &set.due {
+                    if let Ok(due) = crate::zone::parse_due(due, now, &config.site.timezone) {
+                        change_due(tx, t, due, author, now)?;
+                    }
+                }
+                if let Some(status) = set.status {
+                    change_status(tx, t, status, author, now)?;
+                }
+            }
+            Action::Comment(text) => {
+                tx.add_history(
+                    t.id,
+                    &NewEntry::new(HistoryKind::Note, author).note(text),
+                    now,
+                )?;
+            }
+            Action::Reply(name) => {
+                if let Some(why_not) = reply_refusal(tx, config, t, f, now)? {
+                    tx.add_history(
+                        t.id,
+                        &NewEntry::new(HistoryKind::Note, author)
+                            .note(&format!("no reply to {}: {why_not}", t.requestor)),
+                        now,
+                    )?;
+                    continue;
+                }
+                let text = canned_text(config, t, name)?;
+                let planned = [Planned {
+                    kind: MailKind::RuleReply,
+                    to: vec![t.requestor.clone()],
+                    cc: Vec::new(),
+                }];
+                let cause = Cause {
+                    body: &text,
+                    ..Cause::by(author)
+                };
+                mail.queue_planned(tx, &planned, t, &cause, false, now)?;
+            }
+            Action::Notify { to, text } => {
+                let to: Vec<String> = to
+                    .iter()
+                    .map(|a| a.as_str().to_string())
+                    .filter(|a| deliverable(a, config))
+                    .collect();
+                if to.is_empty() {
+                    continue;
+                }
+                let body = match text {
+                    NoticeText::Canned(name) => canned_text(config, t, name)?,
+                    NoticeText::Template(path) => template_text(path, t, rule, f)?,
+                    NoticeText::Standard => standard_notice(config, t, rule, f),
+                };
+                let subject = format!("[{}] {}", rule.name, f.event.as_str());
+                let planned = [Planned {
+                    kind: MailKind::RuleNotice,
+                    to,
+                    cc: Vec::new(),
+                }];
+                let cause = Cause {
+                    body: &body,
+                    subject: &subject,
+                    ..Cause::by(author)
+                };
+                mail.queue_planned(tx, &planned, t, &cause, false, now)?;
+            }
+            Action::Exec(_) | Action::Webhook { .. } => {
+                if in_spam(t) {
+                    continue;
+                }
+                let hook = hook(tx, rule, action, t, f)?;
+                mail.queue_hook(tx, &hook, now)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why the requestor gets no reply from a rule (SPEC §8: as an autoreply,
+/// never to robots, bounces, lists, automatic mail or the spam queue), or
+/// None.
+fn reply_refusal(
+    tx: &mut dyn Tx,
+    config: &Config,
+    t: &Ticket,
+    f: &Firing<'_>,
+    now: Time,
+) -> Result<Option<String>> {
+    if in_spam(t) {
+        return Ok(Some("the ticket is in the spam queue".into()));
+    }
+    if !deliverable(&t.requestor, config) {
+        return Ok(Some("not an address mail is sent to".into()));
+    }
+    if let Some(id) = f.entry.and_then(|e| e.message) {
+        if let Some(m) = tx.raw_messages(t.id)?.into_iter().find(|m| m.id == id) {
+            let facts = crate::inbound::parse(&m.raw);
+            let bounce = crate::route::is_bounce(m.envelope_sender.as_deref(), &facts);
+            if let Some(why) = crate::outbound::autoreply_refusal(&facts, bounce, config) {
+                return Ok(Some(why.to_string()));
+            }
+        }
+    }
+    let since = now - chrono::Duration::hours(24);
+    let sent = tx.mails_since(MailKind::RuleReply, &t.requestor, since)?
+        + tx.autoreplies_since(&t.requestor, since)?;
+    if sent >= config.autoreply.per_sender_per_day {
+        return Ok(Some(format!(
+            "{sent} automatic replies in a day already (autoreply.per_sender_per_day)"
+        )));
+    }
+    Ok(None)
+}
+
+fn canned_text(config: &Config, t: &Ticket, name: &str) -> Result<String> {
+    let fill = crate::canned::Fill {
+        requestor: crate::canned::Person {
+            name: "",
+            address: &t.requestor,
+        },
+        ticket: crate::canned::TicketFill {
+            id: t.id,
+            subject: &t.subject,
+        },
+        staff: crate::canned::StaffFill {
+            name: config.from_name_for(&t.queue),
+        },
+    };
+    crate::canned::render(&config.canned.dir, name, &fill)
+}
+
+/// What `template = FILE` is filled in with.
+#[derive(Serialize)]
+struct NoticeFill<'a> {
+    rule: &'a str,
+    event: &'a str,
+    clock: Option<&'a str>,
+    ticket: crate::view::TicketView<'a>,
+}
+
+fn template_text(
+    path: &std::path::Path,
+    t: &Ticket,
+    rule: &Rule,
+    f: &Firing<'_>,
+) -> Result<String> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("rule {:?}: reading {}", rule.name, path.display()))?;
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let fill = NoticeFill {
+        rule: &rule.name,
+        event: f.event.as_str(),
+        clock: f.clock,
+        ticket: crate::view::TicketView::of(t),
+    };
+    env.render_str(&text, &fill)
+        .with_context(|| format!("rule {:?}: rendering {}", rule.name, path.display()))
+}
+
+fn standard_notice(config: &Config, t: &Ticket, rule: &Rule, f: &Firing<'_>) -> String {
+    let what = match f.clock {
+        Some(clock) => format!("{} ({clock})", f.event.as_str()),
+        None => f.event.as_str().to_string(),
+    };
+    format!(
+        "The rule {:?} fired on {what} for ticket #{}: {}\n\n\
+         Status: {}\nQueue: {}\nOwner: {}\nRequestor: {}\n\n{}/tickets/{}\n\n-- \n{}\n",
+        rule.name,
+        t.id,
+        t.subject,
+        t.status,
+        t.queue,
+        t.owner.as_deref().unwrap_or("nobody"),
+        t.requestor,
+        config.web.base_url.trim_end_matches('/'),
+        t.id,
+        config.from_name_for(&t.queue),
+    )
+}
+
+/// The event as JSON (SPEC §8): what a program reads on stdin and a
+/// webhook receives.
+#[derive(Serialize)]
+struct EventJson<'a> {
+    event: &'a str,
+    rule: &'a str,
+    delivery: &'a str,
+    #[serde(serialize_with = "serialize_time")]
+    at: Time,
+    ticket: crate::view::TicketView<'a>,
+    entry: Option<EntryJson<'a>>,
+    clock: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    kind: HistoryKind,
+    author: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+}
+
+/// A rule's program or webhook, as the outbox keeps it until it runs.
+fn hook(
+    tx: &mut dyn Tx,
+    rule: &Rule,
+    action: &Action,
+    t: &Ticket,
+    f: &Firing<'_>,
+) -> Result<Outgoing> {
+    let delivery = delivery_id();
+    let mut ticket = t.clone();
+    ticket.merged = tx.merged(t.id)?;
+    let json = EventJson {
+        event: f.event.as_str(),
+        rule: &rule.name,
+        delivery: &delivery,
+        at: f.now,
+        ticket: crate::view::TicketView::of(&ticket),
+        entry: f.entry.map(|e| EntryJson {
+            kind: e.kind,
+            author: &e.author,
+            old: e.old.as_deref(),
+            new: e.new.as_deref(),
+            note: e.note.as_deref(),
+        }),
+        clock: f.clock,
+    };
+    let what = match action {
+        Action::Exec(_) => "exec",
+        _ => "webhook",
+    };
+    Ok(Outgoing {
+        ticket_id: t.id,
+        kind: MailKind::Hook,
+        message_id: delivery.clone(),
+        envelope_from: String::new(),
+        recipients: vec![rule.name.clone(), what.to_string()],
+        raw: serde_json::to_vec(&json)?,
+    })
+}
+
+/// A webhook's delivery id: random, kept with the hook in the outbox, so
+/// the same on every retry (SPEC §8).
+fn delivery_id() -> String {
+    use rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of message `id` of ticket `ticket`.
+fn message_bytes(tx: &mut dyn Tx, ticket: i64, id: i64) -> Result<Option<Vec<u8>>> {
+    Ok(tx
+        .raw_messages(ticket)?
+        .into_iter()
+        .find(|m| m.id == id)
+        .map(|m| m.raw))
+}
+
+/// A rule's look at the message of the entry that fired it, read once and
+/// only if a condition asks.
+struct Look<'a> {
+    tx: &'a mut dyn Tx,
+    config: &'a Config,
+    message: Option<i64>,
+    ticket: i64,
+    parsed: Option<Option<(crate::inbound::Facts, Vec<u8>)>>,
+}
+
+impl Look<'_> {
+    fn load(&mut self) -> Option<&(crate::inbound::Facts, Vec<u8>)> {
+        if self.parsed.is_none() {
+            let raw = match self.message {
+                Some(id) => message_bytes(self.tx, self.ticket, id).ok().flatten(),
+                None => None,
+            };
+            self.parsed = Some(raw.map(|r| (crate::inbound::parse(&r), r)));
+        }
+        self.parsed.as_ref().and_then(Option::as_ref)
+    }
+}
+
+impl MessageLook for Look<'_> {
+    fn text(&mut self) -> Option<(String, String)> {
+        self.load()
+            .map(|(facts, _)| (facts.subject.clone(), facts.body.clone()))
+    }
+
+    fn header(&mut self, name: &str) -> Vec<String> {
+        let Some((_, raw)) = self.load() else {
+            return Vec::new();
+        };
+        match mailparse::parse_headers(raw) {
+            Ok((headers, _)) => headers
+                .iter()
+                .filter(|h| h.get_key_ref().eq_ignore_ascii_case(name))
+                .map(|h| h.get_value())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn open(&mut self, calendar: &str, at: Time) -> bool {
+        self.config.is_open(calendar, at)
+    }
+}
+
+/// What a run of the clock did (`pipedesk tick`).
+#[derive(Debug, Clone, Default)]
+pub struct Ticked {
+    pub fired: Vec<Fired>,
+    pub unsent: Vec<(i64, SendError)>,
+}
+
+impl Desk {
+    /// The rules that fired on ticket `id` (or the one it was merged
+    /// into), oldest first (`rules explain`).
+    pub fn rules_fired(&mut self, id: i64) -> Result<Vec<Fired>> {
+        let thread = self.thread(id, false)?;
+        Ok(thread
+            .history
+            .iter()
+            .filter(|e| e.kind == HistoryKind::Note && e.new.as_deref() != Some(SKIPPED))
+            .filter_map(|e| {
+                let rule = e.author.strip_prefix(AUTHOR_PREFIX)?;
+                Some(Fired {
+                    rule: rule.to_string(),
+                    event: e.new.clone()?,
+                    ticket: thread.ticket.id,
+                    at: e.date,
+                    why: e.note.clone().unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    /// Fires the clock's events due at `now` (SPEC §8), each once, whoever
+    /// notices first: every claim is a history entry written in the same
+    /// transaction as what it fires, under the ticket's lock. With
+    /// `dry_run`, each is rolled back and only reported.
+    pub fn tick(&mut self, now: Time, dry_run: bool) -> Result<Ticked> {
+        let mut ticked = Ticked::default();
+        let idle_rules: Vec<(String, chrono::Duration)> = self
+            .config
+            .rules()
+            .iter()
+            .filter_map(|r| r.idle.map(|d| (r.name.clone(), d)))
+            .collect();
+        if idle_rules.is_empty() {
+            return Ok(ticked);
+        }
+        let waiting = Filter {
+            statuses: vec![Status::New, Status::Open, Status::Stalled],
+            ..Filter::default()
+        };
+        let candidates = self.store.read(|tx| tx.list(&waiting, false))?;
+        for (name, idle) in &idle_rules {
+            for l in &candidates {
+                if l.ticket.updated > now - *idle {
+                    continue;
+                }
+                let (fired, outbox, lease) = self.clocked(now, dry_run, l.ticket.id, |_, t| {
+                    if t.updated > now - *idle || t.status == Status::Resolved {
+                        return Ok(None);
+                    }
+                    Ok(Some(Claim {
+                        event: Event::Idle,
+                        key: format!("idle {name}"),
+                        mark: stamp(t.updated),
+                        since: t.updated,
+                        only: Some(name.clone()),
+                        clock: None,
+                        note: format!("idle since {}", stamp(t.updated)),
+                    }))
+                })?;
+                ticked.fired.extend(fired);
+                if !dry_run {
+                    ticked.unsent.extend(self.send(&outbox, &lease, now));
+                }
+            }
+        }
+        Ok(ticked)
+    }
+
+    /// One clock event on ticket `id`, in one transaction: `claim` says
+    /// which (or None), the claim is written unless it was already, and the
+    /// rules listening fire.
+    fn clocked(
+        &mut self,
+        now: Time,
+        dry_run: bool,
+        id: i64,
+        mut claim: impl FnMut(&mut dyn Tx, &Ticket) -> Result<Option<Claim>>,
+    ) -> Result<(Vec<Fired>, Vec<i64>, crate::store::Lease)> {
+        let lease = self.lease(now);
+        let Desk {
+            store,
+            config,
+            texts,
+            ..
+        } = self;
+        let mut run = |tx: &mut dyn Tx| -> Result<(Vec<Fired>, Vec<i64>)> {
+            let mut fired = Vec::new();
+            let Some(t) = resolve(tx, id)? else {
+                return Ok((fired, Vec::new()));
+            };
+            let Some(c) = claim(tx, &t)? else {
+                return Ok((fired, Vec::new()));
+            };
+            let seen = tx.count_entries(
+                t.id,
+                HistoryKind::Note,
+                CLOCK_AUTHOR,
+                Some(&c.key),
+                Some(&c.mark),
+                c.since,
+            )?;
+            if seen > 0 {
+                return Ok((fired, Vec::new()));
+            }
+            tx.add_history(
+                t.id,
+                &NewEntry::new(HistoryKind::Note, CLOCK_AUTHOR)
+                    .change(Some(&c.mark), Some(&c.key))
+                    .note(&c.note),
+                now,
+            )?;
+            let mut mail = Mailer::new(config, texts, &lease, false);
+            let firing = Firing {
+                event: c.event,
+                only: c.only.as_deref(),
+                ticket: t.id,
+                entry: None,
+                via: Via::Mail,
+                now,
+                clock: c.clock.as_deref(),
+            };
+            fire(tx, config, &mut mail, &firing, &mut fired)?;
+            // What the rules changed is theirs: it fires nothing.
+            tx.written();
+            Ok((fired, mail.queued))
+        };
+        let (fired, outbox) = if dry_run {
+            store.rehearse(&mut run)?
+        } else {
+            store.write(&mut run)?
+        };
+        Ok((fired, outbox, lease))
+    }
+}
+
+/// A clock event and the history entry that says it fired: `key` (its
+/// `new`) and `mark` (its `old`: which deadline, or which quiet spell), so
+/// it fires once per deadline or spell.
+struct Claim {
+    event: Event,
+    key: String,
+    mark: String,
+    /// No entry with this key and mark can be older than this.
+    since: Time,
+    only: Option<String>,
+    clock: Option<String>,
+    note: String,
+}
