@@ -677,3 +677,551 @@ impl Clock {
 fn plain_secs(d: Duration) -> i64 {
     i64::from(d.days) * 86_400 + i64::from(d.minutes) * 60
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{parse_stamp, stamp};
+    use proptest::prelude::*;
+
+    fn at(s: &str) -> Time {
+        parse_stamp(s).unwrap()
+    }
+
+    fn berlin() -> Option<Zone> {
+        let z = Zone::named("Europe/Berlin").ok();
+        if z.is_none() {
+            eprintln!("SKIP: no zoneinfo for Europe/Berlin on this system");
+        }
+        z
+    }
+
+    fn raw(toml_text: &str) -> Result<RawCalendar, String> {
+        toml::from_str(toml_text).map_err(|e| e.message().to_string())
+    }
+
+    fn calendar(toml_text: &str, zone: &Zone) -> Calendar {
+        compile(&raw(toml_text).unwrap(), zone).unwrap()
+    }
+
+    /// SPEC §8's example, in Berlin.
+    fn support() -> Option<Calendar> {
+        Some(calendar(
+            r#"hours = { mon-fri = "10:00-17:00", sat = "10:00-13:00" }
+               holidays = ["12-25", "2027-04-05"]"#,
+            &berlin()?,
+        ))
+    }
+
+    fn weekdays(zone: &Zone) -> Calendar {
+        calendar(r#"hours = { mon-fri = "09:00-17:00" }"#, zone)
+    }
+
+    const H: u32 = 60;
+
+    #[test]
+    fn durations_are_minutes_hours_and_days() {
+        let p = |s: &str| Duration::parse(s).unwrap();
+        assert_eq!(p("30m"), Duration::minutes(30));
+        assert_eq!(p("4h"), Duration::minutes(240));
+        assert_eq!(p(" 3d "), Duration::days(3));
+        assert_eq!(p("1h30m"), Duration::minutes(90));
+        let mixed = p("2d4h");
+        assert_eq!((mixed.day_part(), mixed.minute_part()), (2, 240));
+        assert_eq!(p("90m").to_string(), "1h30m");
+        assert_eq!(p("2d4h").to_string(), "2d4h");
+        assert_eq!(p("3650d").day_part(), 3650);
+        for wrong in [
+            "",
+            "0m",
+            "0d0h",
+            "-3d",
+            "+3d",
+            "3",
+            "d",
+            "3w",
+            "3 d",
+            "4H",
+            "30m4h",
+            "1h1h",
+            "3.5h",
+            "99999999999m",
+            "3661d",
+            "5270401m",
+        ] {
+            let e = Duration::parse(wrong).unwrap_err();
+            assert!(
+                e.contains(&format!("{:?}", wrong.trim())) && e.contains("not a duration"),
+                "{wrong}: {e}"
+            );
+        }
+        assert!(Duration::parse("3w")
+            .unwrap_err()
+            .contains("unknown unit 'w'"));
+    }
+
+    #[test]
+    fn a_calendar_reads_days_ranges_spans_and_holidays() {
+        let r = raw(r#"hours = { mon-fri = "09:00-12:00, 13:00-17:00", sat = ["10:00-13:00"], sun = "0:00-24:00" }
+                      holidays = ["12-25", "02-29", "2027-04-05"]
+                      timezone = "UTC""#)
+        .unwrap();
+        assert_eq!(r.hours["mon-fri"], Spans(vec![(540, 720), (780, 1020)]));
+        assert_eq!(r.hours["sun"], Spans(vec![(0, 1440)]));
+        assert_eq!(
+            r.holidays,
+            [
+                Holiday::Yearly { month: 12, day: 25 },
+                Holiday::Yearly { month: 2, day: 29 },
+                Holiday::Date(NaiveDate::from_ymd_opt(2027, 4, 5).unwrap())
+            ]
+        );
+        let c = compile(&r, &Zone::utc()).unwrap();
+        assert_eq!(c.week[4], vec![(540, 720), (780, 1020)]);
+        assert!(c.week[5] == vec![(600, 780)] && c.week[6] == vec![(0, 1440)]);
+        // Wrapping ranges run over the weekend.
+        assert_eq!(day_key("fri-mon").unwrap(), vec![4, 5, 6, 0]);
+        assert_eq!(day_key("Sat").unwrap(), vec![5]);
+    }
+
+    #[test]
+    fn a_wrong_calendar_is_refused_naming_the_value() {
+        for (text, says) in [
+            (
+                r#"hours = { mon = "9-17" }"#,
+                "\"9-17\" is not business hours",
+            ),
+            (
+                r#"hours = { mon = "17:00-09:00" }"#,
+                "end before they start",
+            ),
+            (r#"hours = { mon = "09:00-24:01" }"#, "not business hours"),
+            (r#"hours = { mon = "24:00-24:00" }"#, "not business hours"),
+            (
+                r#"hours = { mon = "09:00-12:00, 11:00-13:00" }"#,
+                "09:00-12:00 and 11:00-13:00 overlap",
+            ),
+            (r#"hours = { mon = [] }"#, "no hours given"),
+            (r#"hours = { mon = 9 }"#, "business hours such as"),
+            (
+                r#"hours = { mon = "09:00-17:00" }
+                holidays = ["02-30"]"#,
+                "\"02-30\" is not a holiday",
+            ),
+            (
+                r#"hours = { mon = "09:00-17:00" }
+                holidays = ["2027-02-29"]"#,
+                "\"2027-02-29\" is not a holiday",
+            ),
+            (
+                r#"hours = { mon = "09:00-17:00" }
+                holidays = ["25.12."]"#,
+                "is not a holiday",
+            ),
+            (
+                r#"hours = { mon = "09:00-17:00" }
+                timezone = "Mars/Olympus""#,
+                "unknown time zone",
+            ),
+            (
+                r#"hours = { mon = "09:00-17:00" }
+                weekends = true"#,
+                "unknown field `weekends`",
+            ),
+            (r#"holidays = []"#, "missing field `hours`"),
+        ] {
+            let e = raw(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        for (text, says) in [
+            (
+                r#"hours = { mon-fri = "09:00-17:00", fri = "09:00-12:00" }"#,
+                "fri is given twice (in \"fri\" and \"mon-fri\")",
+            ),
+            (
+                r#"hours = { weekdays = "09:00-17:00" }"#,
+                "\"weekdays\" is not a day",
+            ),
+            (
+                r#"hours = { mon-fry = "09:00-17:00" }"#,
+                "\"mon-fry\" is not a day",
+            ),
+            (r#"hours = {}"#, "no business hours at all"),
+        ] {
+            let e = compile(&raw(text).unwrap(), &Zone::utc()).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        let every_day: Vec<String> = (1..=12u32)
+            .flat_map(|m| (1..=31u32).map(move |d| (m, d)))
+            .filter(|&(m, d)| NaiveDate::from_ymd_opt(2023, m, d).is_some())
+            .map(|(m, d)| format!("\"{m:02}-{d:02}\""))
+            .collect();
+        let text = format!(
+            "hours = {{ mon = \"09:00-17:00\" }}\nholidays = [{}]",
+            every_day.join(",")
+        );
+        let e = compile(&raw(&text).unwrap(), &Zone::utc()).unwrap_err();
+        assert!(e.contains("every day of the year"), "{e}");
+    }
+
+    #[test]
+    fn the_calendar_is_in_the_site_s_zone_unless_it_names_its_own() {
+        let Some(berlin) = berlin() else { return };
+        let site = calendar(r#"hours = { mon-fri = "10:00-17:00" }"#, &berlin);
+        assert_eq!(site.zone().name(), "Europe/Berlin");
+        let own = calendar(
+            r#"hours = { mon-fri = "10:00-17:00" }
+               timezone = "UTC""#,
+            &berlin,
+        );
+        assert_eq!(own.zone().name(), "UTC");
+        // Monday 2026-12-07 10:30 in Berlin is 09:30Z: open there, not in UTC.
+        assert!(site.is_open(at("2026-12-07T09:30:00Z")));
+        assert!(!own.is_open(at("2026-12-07T09:30:00Z")));
+    }
+
+    #[test]
+    fn open_inside_the_hours_and_not_on_holidays() {
+        let Some(c) = support() else { return };
+        let open = |s: &str| c.is_open(at(s));
+        assert!(open("2026-12-07T10:00:00+01:00"), "Monday at opening");
+        assert!(open("2026-12-07T16:59:59+01:00"));
+        assert!(!open("2026-12-07T17:00:00+01:00"), "closing time is closed");
+        assert!(!open("2026-12-07T09:59:59+01:00"));
+        assert!(open("2026-12-05T12:00:00+01:00"), "Saturday morning");
+        assert!(!open("2026-12-05T13:30:00+01:00"), "Saturday afternoon");
+        assert!(!open("2026-12-06T12:00:00+01:00"), "Sunday");
+        assert!(
+            !open("2026-12-25T12:00:00+01:00"),
+            "12-25, a Friday in 2026"
+        );
+        assert!(
+            !open("2027-12-25T11:00:00+01:00"),
+            "12-25, a Saturday in 2027"
+        );
+        assert!(open("2027-12-24T12:00:00+01:00"));
+        assert!(!open("2027-04-05T12:00:00+02:00"), "2027-04-05, once");
+        assert!(open("2028-04-05T12:00:00+02:00"), "not in 2028");
+        assert!(Clock::Always.is_open(at("2026-12-06T03:00:00Z")));
+        assert!(c.is_business_day(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()));
+        assert!(!c.is_business_day(NaiveDate::from_ymd_opt(2026, 12, 6).unwrap()));
+    }
+
+    #[test]
+    fn hours_count_only_business_time_across_a_weekend() {
+        let Some(c) = support() else { return };
+        let add = |s: &str, m| stamp(c.add(at(s), Duration::minutes(m)));
+        // Friday 16:00: one hour on Friday, three on Saturday.
+        assert_eq!(
+            add("2026-12-04T16:00:00+01:00", 4 * H),
+            "2026-12-05T12:00:00Z"
+        );
+        // A deadline that uses up a day falls at its closing time.
+        assert_eq!(
+            add("2026-12-04T16:00:00+01:00", 4 * H),
+            stamp(at("2026-12-05T13:00:00+01:00"))
+        );
+        // One more hour: Monday, 11:00.
+        assert_eq!(
+            add("2026-12-04T16:00:00+01:00", 5 * H),
+            "2026-12-07T10:00:00Z"
+        );
+        // Outside the hours the clock starts at the next opening.
+        assert_eq!(
+            add("2026-12-05T20:00:00+01:00", 30),
+            stamp(at("2026-12-07T10:30:00+01:00"))
+        );
+        assert_eq!(
+            add("2026-12-07T03:00:00+01:00", 30),
+            stamp(at("2026-12-07T10:30:00+01:00"))
+        );
+        let between = |a: &str, b: &str| c.business_between(at(a), at(b)).as_secs();
+        assert_eq!(
+            between("2026-12-04T16:00:00+01:00", "2026-12-07T11:00:00+01:00"),
+            5 * 3600
+        );
+        assert_eq!(
+            between("2026-12-05T13:00:00+01:00", "2026-12-07T10:00:00+01:00"),
+            0
+        );
+        assert_eq!(
+            between("2026-12-07T11:00:00+01:00", "2026-12-04T16:00:00+01:00"),
+            0,
+            "backwards"
+        );
+        // A whole week: 5 × 7 h + 3 h.
+        assert_eq!(
+            between("2026-12-07T00:00:00+01:00", "2026-12-14T00:00:00+01:00"),
+            38 * 3600
+        );
+    }
+
+    #[test]
+    fn holidays_are_skipped_yearly_and_by_date() {
+        let Some(c) = support() else { return };
+        let add = |s: &str, m| stamp(c.add(at(s), Duration::minutes(m)));
+        // Thursday 24th 16:00, 2h: an hour on Thursday, Christmas (a
+        // Friday) off, an hour on Saturday.
+        assert_eq!(
+            add("2026-12-24T16:00:00+01:00", 2 * H),
+            stamp(at("2026-12-26T11:00:00+01:00"))
+        );
+        // Friday 2027-04-02 16:30, 4h: 30m, Saturday's 3h, Monday the
+        // 5th off, 30m on Tuesday.
+        assert_eq!(
+            add("2027-04-02T16:30:00+02:00", 4 * H),
+            stamp(at("2027-04-06T10:30:00+02:00"))
+        );
+        // In 2028 the 5th of April is an ordinary Wednesday.
+        assert_eq!(
+            add("2028-04-04T16:30:00+02:00", H),
+            stamp(at("2028-04-05T10:30:00+02:00"))
+        );
+        assert_eq!(
+            c.business_between(
+                at("2026-12-24T00:00:00+01:00"),
+                at("2026-12-27T00:00:00+01:00")
+            )
+            .as_secs(),
+            10 * 3600
+        );
+        // Days skip them too: Thursday 24th 11:00 + 1d is Saturday 11:00.
+        assert_eq!(
+            stamp(c.add(at("2026-12-24T11:00:00+01:00"), Duration::days(1))),
+            stamp(at("2026-12-26T11:00:00+01:00"))
+        );
+    }
+
+    #[test]
+    fn days_fall_at_the_same_time_of_day_on_the_nth_business_day() {
+        let Some(berlin) = berlin() else { return };
+        let c = weekdays(&berlin);
+        let add = |s: &str, d| stamp(c.add(at(s), Duration::days(d)));
+        let t = |s: &str| stamp(at(s));
+        // Monday 14:00 + 3d: Thursday 14:00.
+        assert_eq!(
+            add("2026-12-07T14:00:00+01:00", 3),
+            t("2026-12-10T14:00:00+01:00")
+        );
+        // Friday 14:00 + 1d: Monday 14:00 (the weekend is no business day).
+        assert_eq!(
+            add("2026-12-04T14:00:00+01:00", 1),
+            t("2026-12-07T14:00:00+01:00")
+        );
+        // Outside the hours, from the next opening: Friday 18:00 (and
+        // Saturday, and Monday 07:00) + 1d is Tuesday 09:00.
+        assert_eq!(
+            add("2026-12-04T18:00:00+01:00", 1),
+            t("2026-12-08T09:00:00+01:00")
+        );
+        assert_eq!(
+            add("2026-12-05T12:00:00+01:00", 1),
+            t("2026-12-08T09:00:00+01:00")
+        );
+        assert_eq!(
+            add("2026-12-07T07:00:00+01:00", 1),
+            t("2026-12-08T09:00:00+01:00")
+        );
+        // Which is one whole business day of time, as from inside them.
+        let one_day = 8 * 3600;
+        for s in ["2026-12-04T18:00:00+01:00", "2026-12-04T14:00:00+01:00"] {
+            let due = c.add(at(s), Duration::days(1));
+            assert_eq!(c.business_between(at(s), due).as_secs(), one_day, "{s}");
+        }
+        // Days, then minutes.
+        assert_eq!(
+            stamp(c.add(
+                at("2026-12-04T16:00:00+01:00"),
+                Duration::parse("1d2h").unwrap()
+            )),
+            t("2026-12-08T10:00:00+01:00")
+        );
+        // A short day keeps the deadline within its hours.
+        let Some(support) = support() else { return };
+        let add = |s: &str, d| stamp(support.add(at(s), Duration::days(d)));
+        assert_eq!(
+            add("2026-12-04T12:00:00+01:00", 1),
+            t("2026-12-05T12:00:00+01:00")
+        );
+        assert_eq!(
+            add("2026-12-04T15:00:00+01:00", 1),
+            t("2026-12-05T13:00:00+01:00")
+        );
+        // Plain time: 3d is 72 hours.
+        assert_eq!(
+            stamp(Clock::Always.add(at("2026-12-04T15:00:00Z"), Duration::days(3))),
+            "2026-12-07T15:00:00Z"
+        );
+    }
+
+    #[test]
+    fn sub_is_the_mirror_of_add() {
+        let Some(c) = support() else { return };
+        let sub = |s: &str, d: &str| stamp(c.sub(at(s), Duration::parse(d).unwrap()));
+        let t = |s: &str| stamp(at(s));
+        assert_eq!(
+            sub("2026-12-07T10:30:00+01:00", "30m"),
+            t("2026-12-07T10:00:00+01:00")
+        );
+        // Back over Sunday into Saturday's hours.
+        assert_eq!(
+            sub("2026-12-07T10:20:00+01:00", "30m"),
+            t("2026-12-05T12:50:00+01:00")
+        );
+        // From outside the hours, back from the last closing.
+        assert_eq!(
+            sub("2026-12-06T12:00:00+01:00", "30m"),
+            t("2026-12-05T12:30:00+01:00")
+        );
+        // Days: the same time of day, kept within that day's hours.
+        assert_eq!(
+            sub("2026-12-09T14:00:00+01:00", "2d"),
+            t("2026-12-07T14:00:00+01:00")
+        );
+        assert_eq!(
+            sub("2026-12-07T14:00:00+01:00", "1d"),
+            t("2026-12-05T13:00:00+01:00")
+        );
+        assert_eq!(
+            sub("2026-12-28T11:00:00+01:00", "2d"),
+            t("2026-12-24T11:00:00+01:00")
+        );
+        assert_eq!(
+            stamp(Clock::Always.sub(at("2026-12-07T10:00:00Z"), Duration::minutes(30))),
+            "2026-12-07T09:30:00Z"
+        );
+    }
+
+    #[test]
+    fn a_dst_change_counts_what_the_clocks_show() {
+        let Some(berlin) = berlin() else { return };
+        let always = calendar(r#"hours = { mon-sun = "00:00-24:00" }"#, &berlin);
+        let between =
+            |c: &Calendar, a: &str, b: &str| c.business_between(at(a), at(b)).as_secs() / 3600;
+        // Sunday 2027-03-28 has 23 hours, Sunday 2026-10-25 has 25.
+        assert_eq!(
+            between(
+                &always,
+                "2027-03-28T00:00:00+01:00",
+                "2027-03-29T00:00:00+02:00"
+            ),
+            23
+        );
+        assert_eq!(
+            between(
+                &always,
+                "2026-10-25T00:00:00+02:00",
+                "2026-10-26T00:00:00+01:00"
+            ),
+            25
+        );
+        // Business hours over the changed hour: two hours in spring, four
+        // in autumn.
+        let night = calendar(r#"hours = { sun = "01:00-04:00" }"#, &berlin);
+        assert_eq!(
+            between(&night, "2027-03-27T00:00:00Z", "2027-03-29T00:00:00Z"),
+            2
+        );
+        assert_eq!(
+            between(&night, "2026-10-24T00:00:00Z", "2026-10-26T00:00:00Z"),
+            4
+        );
+        // A day is the same wall-clock time: Friday 15:00 CET + 1d is
+        // Monday 15:00 CEST, 71 hours later.
+        let c = weekdays(&berlin);
+        let due = c.add(at("2027-03-26T15:00:00+01:00"), Duration::days(1));
+        assert_eq!(stamp(due), stamp(at("2027-03-29T15:00:00+02:00")));
+        assert_eq!((due - at("2027-03-26T15:00:00+01:00")).num_hours(), 71);
+        // Hours count business hours, whatever the offset: Friday 16:00
+        // CET + 2h = Monday 10:00 CEST.
+        let due = c.add(at("2027-03-26T16:00:00+01:00"), Duration::minutes(2 * H));
+        assert_eq!(stamp(due), stamp(at("2027-03-29T10:00:00+02:00")));
+        assert!(c.is_open(at("2027-03-29T07:00:00Z")), "09:00 CEST");
+        assert!(!c.is_open(at("2027-03-26T07:00:00Z")), "08:00 CET");
+    }
+
+    #[test]
+    fn plain_time_is_plain() {
+        let (a, b) = (at("2026-12-04T16:00:00Z"), at("2026-12-07T11:00:00Z"));
+        assert_eq!(Clock::Always.business_between(a, b).as_secs(), 67 * 3600);
+        assert_eq!(Clock::Always.business_between(b, a).as_secs(), 0);
+        assert_eq!(
+            Clock::Always.add_business(a, std::time::Duration::from_secs(67 * 3600)),
+            b
+        );
+    }
+
+    #[test]
+    fn a_long_duration_in_a_sparse_calendar_stays_fast_and_ends() {
+        // Open one hour a week: ten years of minutes is beyond the
+        // horizon; the answer is where the search stopped, not a hang.
+        let c = calendar(r#"hours = { wed = "09:00-10:00" }"#, &Zone::utc());
+        let start = at("2026-12-07T00:00:00Z");
+        let due = c.add(start, Duration::parse("87600h").unwrap());
+        assert!(due > at("2120-01-01T00:00:00Z"), "{}", stamp(due));
+        let due = c.add(start, Duration::days(3650));
+        assert!(due > at("2096-01-01T00:00:00Z"), "{}", stamp(due));
+    }
+
+    /// Instants from 2026 to 2029, to the second.
+    fn instant() -> impl Strategy<Value = Time> {
+        (1_767_225_600i64..1_861_920_000).prop_map(time)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn business_between_undoes_add(start in instant(), minutes in 1u32..20_000, utc in any::<bool>()) {
+            let zone = if utc { Zone::utc() } else { berlin().unwrap_or_else(Zone::utc) };
+            let c = calendar(
+                r#"hours = { mon-fri = "09:00-12:00, 13:00-17:30", sat = "10:00-13:00", sun = "01:00-04:00" }
+                   holidays = ["12-25", "01-01", "2027-04-05"]"#,
+                &zone,
+            );
+            let due = c.add(start, Duration::minutes(minutes));
+            prop_assert!(due > start);
+            prop_assert_eq!(c.business_between(start, due).as_secs(), u64::from(minutes) * 60);
+            // And back: sub lands on the same business time as `start`
+            // (its opening side: at closing time, the next opening).
+            let back = c.sub(due, Duration::minutes(minutes));
+            prop_assert_eq!(c.business_between(back, start).as_secs(), 0);
+            prop_assert_eq!(c.business_between(start, back).as_secs(), 0);
+            prop_assert_eq!(c.business_between(back, due).as_secs(), u64::from(minutes) * 60);
+        }
+
+        #[test]
+        fn add_business_of_between_reaches_the_same_business_time(a in instant(), span in 0i64..3_000_000) {
+            let Some(c) = support() else { return Ok(()) };
+            let b = time(secs(a) + span);
+            let between = c.business_between(a, b);
+            let reached = c.add_business(a, between);
+            prop_assert!(reached <= b);
+            prop_assert_eq!(c.business_between(reached, b).as_secs(), 0);
+            prop_assert_eq!(c.business_between(a, reached), between);
+        }
+
+        /// Against an oracle that asks `is_open` every ten minutes (the
+        /// calendar's hours are whole hours), over a few days.
+        #[test]
+        fn business_between_counts_the_open_minutes(a in instant(), steps in 0i64..(4 * 144)) {
+            let Some(c) = support() else { return Ok(()) };
+            let a = time(secs(a) / 600 * 600);
+            let b = time(secs(a) + steps * 600);
+            let open = (0..steps).filter(|m| c.is_open(time(secs(a) + m * 600))).count() as u64;
+            prop_assert_eq!(c.business_between(a, b).as_secs(), open * 600);
+        }
+
+        #[test]
+        fn days_land_on_a_business_day_within_its_hours(start in instant(), days in 1u32..40) {
+            let Some(c) = support() else { return Ok(()) };
+            let due = c.add(start, Duration::days(days));
+            let (date, _) = c.local(secs(due));
+            let (date, _) = if c.is_business_day(date) { (date, 0) } else { c.local(secs(due) - 1) };
+            prop_assert!(c.is_business_day(date));
+            let spans = c.spans(date);
+            prop_assert!(spans[0].0 <= secs(due) && secs(due) <= spans[spans.len() - 1].1);
+            prop_assert!(due > start);
+        }
+    }
+}
