@@ -9,6 +9,7 @@
 //! one of its operations, and render a view (`view`, `term`).
 
 pub mod address;
+pub mod calendar;
 pub mod canned;
 pub mod cli;
 pub mod commands;
@@ -24,6 +25,7 @@ pub mod outbound;
 pub mod people;
 pub mod route;
 pub mod rules;
+pub mod sla;
 pub mod store;
 pub mod tag;
 pub mod term;

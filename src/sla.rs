@@ -1,0 +1,463 @@
+//! The clocks of a ticket (SPEC §8): `[sla.NAME]` compiled against the
+//! calendars, and the state of one ticket's clocks as a pure state
+//! machine. The desk calls a transition for each history event (the
+//! ticket opens, staff correspond, the requestor writes, the status
+//! changes) and `tick` for the clock's own events; it stores the state
+//! (serde) with the ticket, so that a transition and its effects are one
+//! transaction and each clock event fires once.
+//!
+//! The three clocks: `first_response` runs from the ticket's opening
+//! until staff first correspond; `next_response` from each message of the
+//! requestor's after that until staff correspond again; `resolve` until
+//! the ticket is resolved. A deadline met late, or passed while running,
+//! is `breached` for good. While the ticket is in a `pause_on` status the
+//! clocks stand still: on leaving it every running deadline moves later
+//! by the business time the pause covered.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{Calendar, Clock, Duration};
+use crate::model::{Status, Time};
+
+/// `[sla.NAME]` as written; [`compile`] checks it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSla {
+    /// A `[calendars.NAME]`: the clocks count its business time. None:
+    /// plain time.
+    #[serde(default)]
+    pub calendar: Option<String>,
+    #[serde(default)]
+    pub first_response: Option<Duration>,
+    #[serde(default)]
+    pub next_response: Option<Duration>,
+    #[serde(default)]
+    pub resolve: Option<Duration>,
+    /// A `sla-warning` fires this long (in the same time) before each
+    /// deadline.
+    #[serde(default)]
+    pub warn_before: Option<Duration>,
+    /// Statuses in which the clocks stand still (`["stalled"]`).
+    #[serde(default)]
+    pub pause_on: Vec<String>,
+}
+
+/// A checked SLA.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sla {
+    pub name: String,
+    pub clock: Clock,
+    pub first_response: Option<Duration>,
+    pub next_response: Option<Duration>,
+    pub resolve: Option<Duration>,
+    pub warn_before: Option<Duration>,
+    pub pause_on: Vec<Status>,
+}
+
+/// Checks `[sla.NAME]`: its calendar must be one of `calendars`, it must
+/// have a clock, and it may pause only in `open` or `stalled` (a ticket
+/// is never paused while `new`, and `resolved` stops the clocks anyway).
+/// The error names what is wrong; the caller adds the line.
+pub fn compile(
+    name: &str,
+    raw: &RawSla,
+    calendars: &BTreeMap<String, Calendar>,
+) -> Result<Sla, String> {
+    let clock = match &raw.calendar {
+        None => Clock::Always,
+        Some(c) => Clock::Business(calendars.get(c).cloned().ok_or_else(|| {
+            let known: Vec<&str> = calendars.keys().map(String::as_str).collect();
+            if known.is_empty() {
+                format!("calendar {c:?} does not exist: there is no [calendars.{c}]")
+            } else {
+                format!(
+                    "calendar {c:?} does not exist (the calendars are: {})",
+                    known.join(", ")
+                )
+            }
+        })?),
+    };
+    if raw.first_response.is_none() && raw.next_response.is_none() && raw.resolve.is_none() {
+        return Err(
+            "no clock: give at least one of first_response, next_response, resolve (e.g. first_response = \"4h\")"
+                .into(),
+        );
+    }
+    let mut pause_on = Vec::new();
+    for s in &raw.pause_on {
+        match Status::parse(s) {
+            Some(st @ (Status::Open | Status::Stalled)) => {
+                if !pause_on.contains(&st) {
+                    pause_on.push(st)
+                }
+            }
+            Some(st) => {
+                return Err(format!(
+                    "pause_on: the clocks cannot pause while {} (open or stalled)",
+                    st.as_str()
+                ))
+            }
+            None => return Err(format!("pause_on: {s:?} is not a status (open or stalled)")),
+        }
+    }
+    Ok(Sla {
+        name: name.to_string(),
+        clock,
+        first_response: raw.first_response,
+        next_response: raw.next_response,
+        resolve: raw.resolve,
+        warn_before: raw.warn_before,
+        pause_on,
+    })
+}
+
+/// One of a ticket's clocks; its name in JSON and the config
+/// (`if.clock`) is `first_response`, `next_response` or `resolve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockName {
+    FirstResponse,
+    NextResponse,
+    Resolve,
+}
+
+impl ClockName {
+    pub const ALL: [ClockName; 3] = [
+        ClockName::FirstResponse,
+        ClockName::NextResponse,
+        ClockName::Resolve,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockName::FirstResponse => "first_response",
+            ClockName::NextResponse => "next_response",
+            ClockName::Resolve => "resolve",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ClockName> {
+        ClockName::ALL.into_iter().find(|c| c.as_str() == s.trim())
+    }
+}
+
+/// What the clock itself fires (SPEC §8's `sla-warning`, `sla-breach`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Alarm {
+    SlaWarning,
+    SlaBreach,
+}
+
+impl Alarm {
+    /// The event's name in `on = [...]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alarm::SlaWarning => "sla-warning",
+            Alarm::SlaBreach => "sla-breach",
+        }
+    }
+}
+
+/// One event `tick` fires: which, for which clock, and the deadline it is
+/// about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fired {
+    pub alarm: Alarm,
+    pub clock: ClockName,
+    pub due: Time,
+}
+
+/// One ticket's clocks. Stored with the ticket (JSON: times as
+/// `2026-11-17T15:00:00Z`); a deadline is `Some` while its clock runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaState {
+    /// The SLA these clocks follow.
+    pub name: String,
+    #[serde(with = "opt_stamp")]
+    pub first_response_due: Option<Time>,
+    #[serde(with = "opt_stamp")]
+    pub next_response_due: Option<Time>,
+    #[serde(with = "opt_stamp")]
+    pub resolve_due: Option<Time>,
+    /// When staff first corresponded.
+    #[serde(with = "opt_stamp")]
+    pub responded: Option<Time>,
+    /// Since when the clocks stand still (a `pause_on` status).
+    #[serde(with = "opt_stamp")]
+    pub paused_since: Option<Time>,
+    /// The clocks whose deadline passed unmet, ever (SPEC §8's
+    /// `breached`), in `ClockName` order.
+    pub breached: Vec<ClockName>,
+    /// The alarms `tick` has fired for the deadlines now running; a clock
+    /// that stops or starts again forgets its own.
+    #[serde(default)]
+    pub fired: Vec<(ClockName, Alarm)>,
+}
+
+/// `Option<Time>` as a stamp or null.
+mod opt_stamp {
+    use crate::model::{parse_stamp, stamp, Time};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_some(&stamp(*t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Time>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => parse_stamp(&s)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom(format!("not a time: {s:?}"))),
+        }
+    }
+}
+
+impl Sla {
+    /// The clocks of a ticket that opens at `now` in `status`: the
+    /// first-response and resolve clocks start (standing still if the
+    /// status is a `pause_on` one).
+    pub fn start(&self, status: Status, now: Time) -> SlaState {
+        let now = crate::model::to_second(now);
+        SlaState {
+            name: self.name.clone(),
+            first_response_due: self.first_response.map(|d| self.clock.add(now, d)),
+            next_response_due: None,
+            resolve_due: self.resolve.map(|d| self.clock.add(now, d)),
+            responded: None,
+            paused_since: self.pause_on.contains(&status).then_some(now),
+            breached: Vec::new(),
+            fired: Vec::new(),
+        }
+    }
+
+    /// `warn_before` ahead of `due`, in the SLA's time.
+    pub fn warn_before(&self, due: Time) -> Option<Time> {
+        self.warn_before.map(|w| self.clock.sub(due, w))
+    }
+}
+
+impl SlaState {
+    fn due_mut(&mut self, c: ClockName) -> &mut Option<Time> {
+        match c {
+            ClockName::FirstResponse => &mut self.first_response_due,
+            ClockName::NextResponse => &mut self.next_response_due,
+            ClockName::Resolve => &mut self.resolve_due,
+        }
+    }
+
+    /// The deadline of clock `c`, if it runs (as stored: while paused, it
+    /// moves later on resuming).
+    pub fn due(&self, c: ClockName) -> Option<Time> {
+        match c {
+            ClockName::FirstResponse => self.first_response_due,
+            ClockName::NextResponse => self.next_response_due,
+            ClockName::Resolve => self.resolve_due,
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused_since.is_some()
+    }
+
+    /// The running deadlines, earliest first.
+    pub fn deadlines(&self) -> Vec<(ClockName, Time)> {
+        let mut all: Vec<(ClockName, Time)> = ClockName::ALL
+            .into_iter()
+            .filter_map(|c| self.due(c).map(|t| (c, t)))
+            .collect();
+        all.sort_by_key(|&(c, t)| (t, c));
+        all
+    }
+
+    /// The nearest running deadline (for the board, the thread, `list
+    /// --sort due`); while paused too, as stored.
+    pub fn next_deadline(&self) -> Option<(ClockName, Time)> {
+        self.deadlines().into_iter().next()
+    }
+
+    /// The deadline of `c` as it stands at `now`: while paused, moved
+    /// later by the business time paused so far.
+    fn effective_due(&self, sla: &Sla, c: ClockName, now: Time) -> Option<Time> {
+        let due = self.due(c)?;
+        Some(match self.paused_since {
+            Some(p) => sla
+                .clock
+                .add_business(due, sla.clock.business_between(p, now)),
+            None => due,
+        })
+    }
+
+    /// The clocks breached at `now`: those stored, and running ones whose
+    /// deadline has passed (before `tick` has noticed), in `ClockName`
+    /// order.
+    pub fn breached_at(&self, sla: &Sla, now: Time) -> Vec<ClockName> {
+        ClockName::ALL
+            .into_iter()
+            .filter(|&c| {
+                self.breached.contains(&c)
+                    || self.effective_due(sla, c, now).is_some_and(|due| now > due)
+            })
+            .collect()
+    }
+
+    /// When the warning for clock `c` is due: `warn_before` ahead of its
+    /// deadline, counted in the same time. None if it is not running or
+    /// the SLA warns of nothing.
+    pub fn warn_at(&self, sla: &Sla, c: ClockName) -> Option<Time> {
+        sla.warn_before(self.due(c)?)
+    }
+
+    fn breach(&mut self, c: ClockName) {
+        if !self.breached.contains(&c) {
+            self.breached.push(c);
+            self.breached.sort_unstable();
+        }
+    }
+
+    /// Stops clock `c` at `now`: breached if its deadline passed.
+    fn stop(&mut self, sla: &Sla, c: ClockName, now: Time) {
+        if self.effective_due(sla, c, now).is_some_and(|due| now > due) {
+            self.breach(c);
+        }
+        *self.due_mut(c) = None;
+        self.fired.retain(|&(f, _)| f != c);
+    }
+
+    /// Starts clock `c` at `now` for `d`. While paused it starts from the
+    /// pause's beginning, so that resuming moves it to `d` after the
+    /// resumption.
+    fn begin(&mut self, sla: &Sla, c: ClockName, d: Duration, now: Time) {
+        let from = self.paused_since.unwrap_or(now);
+        *self.due_mut(c) = Some(sla.clock.add(from, d));
+        self.fired.retain(|&(f, _)| f != c);
+    }
+
+    /// Staff corresponded (a reply the requestor sees; not a comment):
+    /// the first-response clock is met, and the next-response one.
+    pub fn on_staff_correspond(&mut self, sla: &Sla, now: Time) {
+        let now = crate::model::to_second(now);
+        self.responded.get_or_insert(now);
+        self.stop(sla, ClockName::FirstResponse, now);
+        self.stop(sla, ClockName::NextResponse, now);
+    }
+
+    /// The requestor wrote: after staff first corresponded, the
+    /// next-response clock starts, unless it already runs (its deadline
+    /// stands from the first unanswered message).
+    pub fn on_requestor_message(&mut self, sla: &Sla, now: Time) {
+        let now = crate::model::to_second(now);
+        if let Some(d) = sla.next_response {
+            if self.responded.is_some() && self.next_response_due.is_none() {
+                self.begin(sla, ClockName::NextResponse, d, now);
+            }
+        }
+    }
+
+    /// The status changed from `old` to `new`. Resolved: every clock
+    /// stops (a passed deadline is breached; an unanswered
+    /// first-response clock stops too). Reopened (from resolved): the
+    /// resolve clock starts again from `now`, for the whole of `resolve`;
+    /// next-response starts with the requestor's message, as ever. Into a
+    /// `pause_on` status: the clocks stand still; out of it: every running
+    /// deadline moves later by the business time the pause covered.
+    pub fn on_status(&mut self, sla: &Sla, old: Status, new: Status, now: Time) {
+        let now = crate::model::to_second(now);
+        if new == Status::Resolved {
+            if old != Status::Resolved {
+                for c in ClockName::ALL {
+                    self.stop(sla, c, now);
+                }
+                self.paused_since = None;
+            }
+            return;
+        }
+        if old == Status::Resolved {
+            self.paused_since = None;
+            if let Some(d) = sla.resolve {
+                self.begin(sla, ClockName::Resolve, d, now);
+            }
+        }
+        let pause = sla.pause_on.contains(&new);
+        match (self.paused_since, pause) {
+            (None, true) => self.paused_since = Some(now),
+            (Some(p), false) => {
+                let covered = sla.clock.business_between(p, now);
+                for c in ClockName::ALL {
+                    if let Some(due) = self.due(c) {
+                        *self.due_mut(c) = Some(sla.clock.add_business(due, covered));
+                    }
+                }
+                self.paused_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// The clock's own events at `now`, each once: a warning once a
+    /// running deadline is `warn_before` away (none if it has passed
+    /// already), a breach once it has passed (and the clock is
+    /// `breached`). Nothing while paused. The desk stores the state in
+    /// the same transaction as the events' effects.
+    pub fn tick(&mut self, sla: &Sla, now: Time) -> Vec<Fired> {
+        let mut out = Vec::new();
+        if self.is_paused() {
+            return out;
+        }
+        for (c, due) in self.deadlines() {
+            let passed = now > due;
+            let warn = sla.warn_before(due);
+            let unfired = |s: &SlaState, a| !s.fired.contains(&(c, a));
+            if let Some(w) = warn {
+                if now >= w && unfired(self, Alarm::SlaWarning) {
+                    self.fired.push((c, Alarm::SlaWarning));
+                    if !passed {
+                        out.push(Fired {
+                            alarm: Alarm::SlaWarning,
+                            clock: c,
+                            due,
+                        });
+                    }
+                }
+            }
+            if passed && unfired(self, Alarm::SlaBreach) {
+                self.fired.push((c, Alarm::SlaBreach));
+                self.breach(c);
+                out.push(Fired {
+                    alarm: Alarm::SlaBreach,
+                    clock: c,
+                    due,
+                });
+            }
+        }
+        out
+    }
+
+    /// The first instant at which `tick` would fire something (a store
+    /// keeps it so that `tick` finds the tickets due without reading
+    /// them all); None while paused or with nothing left to fire.
+    pub fn next_alarm(&self, sla: &Sla) -> Option<Time> {
+        if self.is_paused() {
+            return None;
+        }
+        self.deadlines()
+            .into_iter()
+            .flat_map(|(c, due)| {
+                let warn = sla
+                    .warn_before(due)
+                    .filter(|_| !self.fired.contains(&(c, Alarm::SlaWarning)));
+                // A breach is "passed": the second after the deadline.
+                let breach = (!self.fired.contains(&(c, Alarm::SlaBreach)))
+                    .then(|| due + chrono::Duration::seconds(1));
+                [warn.map(|w| w.min(due)), breach]
+            })
+            .flatten()
+            .min()
+    }
+}
