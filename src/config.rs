@@ -32,6 +32,17 @@ pub struct Config {
     pub templates: Templates,
     pub canned: Canned,
     pub web: Web,
+    /// Business hours by name (SPEC §8), as written; checked into
+    /// `calendar()`.
+    #[serde(rename = "calendars")]
+    pub raw_calendars: std::collections::BTreeMap<String, crate::calendar::RawCalendar>,
+    #[serde(skip)]
+    calendars: std::collections::BTreeMap<String, crate::calendar::Calendar>,
+    /// SLAs by name (SPEC §8), as written; checked into `sla()`.
+    #[serde(rename = "sla")]
+    pub raw_slas: std::collections::BTreeMap<String, crate::sla::RawSla>,
+    #[serde(skip)]
+    slas: std::collections::BTreeMap<String, crate::sla::Sla>,
     /// The desk's own rules (SPEC §8), as written; `rules()` gives them
     /// checked.
     #[serde(rename = "rules")]
@@ -137,6 +148,9 @@ pub struct Queue {
     /// The name its mail goes out under, where not `mail.from_name`.
     #[serde(default)]
     pub from_name: Option<String>,
+    /// The `[sla.NAME]` its tickets run on (SPEC §8).
+    #[serde(default)]
+    pub sla: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -409,6 +423,10 @@ impl Config {
             let line = find_key_line(text, &key).unwrap_or(1);
             format!("{line}: key `{key}`: {msg}")
         })?;
+        config.compile_clocks().map_err(|(key, msg)| {
+            let line = find_key_line(text, &key).unwrap_or(1);
+            format!("{line}: key `{key}`: {msg}")
+        })?;
         config.compile_rules().map_err(|(i, msg)| {
             let line = crate::rules::rule_lines(text).get(i).copied().unwrap_or(1);
             format!("{line}: {msg}")
@@ -417,15 +435,67 @@ impl Config {
     }
 
     /// Is `at` inside the business hours of calendar `name` (SPEC §8)?
+    /// A name the config lacks (refused when it loads) is never open.
     pub fn is_open(&self, name: &str, at: crate::model::Time) -> bool {
-        // TODO(calendar merge)
-        let _ = (name, at);
-        false
+        self.calendars.get(name).is_some_and(|c| c.is_open(at))
+    }
+
+    /// The SLA the tickets of `queue` run on, if any (SPEC §8).
+    pub fn sla_of(&self, queue: &str) -> Option<&crate::sla::Sla> {
+        let name = self
+            .queues
+            .iter()
+            .find(|q| q.name == queue)?
+            .sla
+            .as_deref()?;
+        self.slas.get(name)
+    }
+
+    /// The SLA named `name` (a ticket keeps the name of the one it runs on).
+    pub fn sla(&self, name: &str) -> Option<&crate::sla::Sla> {
+        self.slas.get(name)
+    }
+
+    /// Does any queue run on an SLA?
+    pub fn has_slas(&self) -> bool {
+        self.queues.iter().any(|q| q.sla.is_some())
     }
 
     /// The desk's rules, checked, in the order they are written.
     pub fn rules(&self) -> &[crate::rules::Rule] {
         &self.rules
+    }
+
+    /// Checks the calendars, then the SLAs against them, then the queues'
+    /// SLAs: (dotted key, what is wrong).
+    fn compile_clocks(&mut self) -> Result<(), (String, String)> {
+        for (name, raw) in &self.raw_calendars {
+            let c = crate::calendar::compile(raw, &self.site.timezone)
+                .map_err(|e| (format!("calendars.{name}"), e))?;
+            self.calendars.insert(name.clone(), c);
+        }
+        for (name, raw) in &self.raw_slas {
+            let s = crate::sla::compile(name, raw, &self.calendars)
+                .map_err(|e| (format!("sla.{name}"), e))?;
+            self.slas.insert(name.clone(), s);
+        }
+        for q in &self.queues {
+            if let Some(name) = q.sla.as_deref().filter(|n| !self.slas.contains_key(*n)) {
+                let known: Vec<&str> = self.slas.keys().map(String::as_str).collect();
+                return Err((
+                    "queues.sla".into(),
+                    format!(
+                        "no SLA {name:?} (known: {})",
+                        if known.is_empty() {
+                            "none: add an [sla.NAME] table".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Checks `raw_rules` against the rest of the config: (the rule's
@@ -437,7 +507,7 @@ impl Config {
         let is_staff = |a: &crate::address::Address| self.is_staff_address(a);
         let known = crate::rules::Known {
             queues: self.queue_names(),
-            calendars: Vec::new(),
+            calendars: self.calendars.keys().map(String::as_str).collect(),
             is_staff: &is_staff,
         };
         let rules = crate::rules::compile(&self.raw_rules, &known)?;

@@ -146,6 +146,8 @@ pub struct Ticket {
     pub merged_into: Option<i64>,
     /// The tickets merged into this one.
     pub merged: Vec<i64>,
+    /// The clocks of its queue's SLA (SPEC §8), if it runs on one.
+    pub sla: Option<crate::sla::SlaState>,
 }
 
 impl Ticket {
@@ -167,6 +169,7 @@ impl Ticket {
             version: 1,
             merged_into: None,
             merged: Vec::new(),
+            sla: None,
         }
     }
 
@@ -189,6 +192,7 @@ impl Ticket {
             version: 1,
             merged_into: None,
             merged: Vec::new(),
+            sla: None,
         }
     }
 }

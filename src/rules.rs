@@ -250,7 +250,7 @@ pub struct Rule {
     pub then: Vec<Action>,
     pub stop: bool,
     /// `if.idle`: how long nothing must have happened (the `idle` event).
-    pub idle: Option<chrono::Duration>,
+    pub idle: Option<crate::calendar::Duration>,
 }
 
 /// One condition of `if`; each holds when any of its values matches.
@@ -500,16 +500,19 @@ fn compile_one(r: &RawRule, known: &Known<'_>) -> Result<Rule, String> {
     }
     if let Some(v) = &w.clock {
         let clocks = list(v);
-        if let Some(c) = clocks.iter().find(|c| !CLOCKS.contains(&c.as_str())) {
+        if let Some(c) = clocks
+            .iter()
+            .find(|c| crate::sla::ClockName::parse(c).is_none())
+        {
             return Err(format!(
                 "if.clock: unknown clock {c:?} (known: {})",
-                CLOCKS.join(", ")
+                crate::sla::ClockName::ALL.map(|c| c.as_str()).join(", ")
             ));
         }
         when.push(Condition::Clock(clocks));
     }
     let idle = match &w.idle {
-        Some(d) => Some(span(d).map_err(|e| format!("if.idle: {e}"))?),
+        Some(d) => Some(crate::calendar::Duration::parse(d).map_err(|e| format!("if.idle: {e}"))?),
         None => None,
     };
     if on.contains(&Event::Idle) != idle.is_some() {
@@ -528,24 +531,6 @@ fn compile_one(r: &RawRule, known: &Known<'_>) -> Result<Rule, String> {
         idle,
     })
 }
-
-/// `30m`, `4h`, `3d` of wall-clock time. TODO(merge): calendar::Duration.
-fn span(s: &str) -> Result<chrono::Duration, String> {
-    let s = s.trim();
-    let (n, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 30m, 4h or 3d"))?;
-    match unit {
-        "m" if n > 0 => Ok(chrono::Duration::minutes(n)),
-        "h" if n > 0 => Ok(chrono::Duration::hours(n)),
-        "d" if n > 0 => Ok(chrono::Duration::days(n)),
-        _ => Err(format!("{s:?} is not a duration such as 30m, 4h or 3d")),
-    }
-}
-
-/// The clocks of an SLA (SPEC §8).
-pub const CLOCKS: [&str; 3] = ["first_response", "next_response", "resolve"];
 
 fn actions(d: &RawDo, known: &Known<'_>) -> Result<Vec<Action>, String> {
     let mut then = Vec::new();

@@ -13,6 +13,42 @@ use crate::model::*;
 use crate::term::human_date;
 use crate::zone::Zone;
 
+/// A ticket's SLA (SPEC §8): its deadlines, in UTC, and the clocks
+/// whose deadline passed unmet.
+#[derive(Debug, Serialize)]
+pub struct SlaView<'a> {
+    pub name: &'a str,
+    #[serde(serialize_with = "serialize_opt_time")]
+    pub first_response_due: Option<Time>,
+    #[serde(serialize_with = "serialize_opt_time")]
+    pub next_response_due: Option<Time>,
+    #[serde(serialize_with = "serialize_opt_time")]
+    pub resolve_due: Option<Time>,
+    pub breached: Vec<&'static str>,
+}
+
+impl<'a> SlaView<'a> {
+    /// As it stands at `now`: a running clock whose deadline is past is
+    /// breached already, before `tick` says so (not while paused: its
+    /// deadline moves when the pause ends).
+    pub fn of(s: &'a crate::sla::SlaState, now: Time) -> SlaView<'a> {
+        let breached = crate::sla::ClockName::ALL
+            .into_iter()
+            .filter(|&c| {
+                s.breached.contains(&c) || (!s.is_paused() && s.due(c).is_some_and(|d| now > d))
+            })
+            .map(|c| c.as_str())
+            .collect();
+        SlaView {
+            name: &s.name,
+            first_response_due: s.first_response_due,
+            next_response_due: s.next_response_due,
+            resolve_due: s.resolve_due,
+            breached,
+        }
+    }
+}
+
 /// A ticket object: `list --json` adds `messages`, `show --json` adds
 /// `history`.
 #[derive(Debug, Serialize)]
@@ -33,6 +69,8 @@ pub struct TicketView<'a> {
     #[serde(serialize_with = "serialize_time")]
     pub updated: Time,
     pub version: i64,
+    /// Its SLA's deadlines (SPEC §8), or null.
+    pub sla: Option<SlaView<'a>>,
     /// The tickets merged into this one.
     #[serde(skip_serializing_if = "<[i64]>::is_empty")]
     pub merged: &'a [i64],
@@ -57,6 +95,7 @@ impl<'a> TicketView<'a> {
             created: t.created,
             updated: t.updated,
             version: t.version,
+            sla: t.sla.as_ref().map(|s| SlaView::of(s, chrono::Utc::now())),
             merged: &t.merged,
             messages: None,
             history: None,

@@ -14,6 +14,7 @@
 
 mod answer;
 mod change;
+mod clocks;
 mod deliver;
 mod error;
 mod fields;

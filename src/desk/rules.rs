@@ -72,9 +72,10 @@ pub(super) fn follow(
     // nothing: the loop ends after two turns at most.
     loop {
         let written = tx.written();
-        if written.is_empty() || config.rules().is_empty() {
+        if written.is_empty() || (config.rules().is_empty() && !config.has_slas()) {
             return Ok(());
         }
+        super::clocks::track(tx, config, &written, now)?;
         for (ticket, entry) in &written {
             if entry.auto || entry.author.starts_with(AUTHOR_PREFIX) || entry.author == CLOCK_AUTHOR
             {
@@ -567,63 +568,116 @@ impl Desk {
     }
 
     /// Fires the clock's events due at `now` (SPEC §8), each once, whoever
-    /// notices first: every claim is a history entry written in the same
-    /// transaction as what it fires, under the ticket's lock. With
-    /// `dry_run`, each is rolled back and only reported.
+    /// notices first: what says an event fired is written in the same
+    /// transaction as what it fires, under the ticket's lock (an SLA's
+    /// clocks keep the alarms they fired; an idle spell, a history entry).
+    /// With `dry_run`, each is rolled back and only reported.
     pub fn tick(&mut self, now: Time, dry_run: bool) -> Result<Ticked> {
         let mut ticked = Ticked::default();
-        let idle_rules: Vec<(String, chrono::Duration)> = self
+        let idle_rules: Vec<(String, crate::calendar::Duration)> = self
             .config
             .rules()
             .iter()
             .filter_map(|r| r.idle.map(|d| (r.name.clone(), d)))
             .collect();
-        if idle_rules.is_empty() {
-            return Ok(ticked);
-        }
         let waiting = Filter {
             statuses: vec![Status::New, Status::Open, Status::Stalled],
             ..Filter::default()
         };
         let candidates = self.store.read(|tx| tx.list(&waiting, false))?;
+        let zone = self.config.site.timezone.clone();
+        for l in &candidates {
+            let Some(state) = &l.ticket.sla else {
+                continue;
+            };
+            let Some(sla) = self.config.sla(&state.name).cloned() else {
+                continue;
+            };
+            if state.clone().tick(&sla, now).is_empty() {
+                continue;
+            }
+            self.clocked(now, dry_run, l.ticket.id, &mut ticked, |tx, t| {
+                let Some(mut state) = t.sla.clone() else {
+                    return Ok(Vec::new());
+                };
+                let alarms = state.tick(&sla, now);
+                if alarms.is_empty() {
+                    return Ok(Vec::new());
+                }
+                t.sla = Some(state);
+                tx.set_sla(t)?;
+                let mut events = Vec::new();
+                for a in alarms {
+                    let (event, word) = match a.alarm {
+                        crate::sla::Alarm::SlaWarning => (Event::SlaWarning, "is due"),
+                        crate::sla::Alarm::SlaBreach => (Event::SlaBreach, "was due"),
+                    };
+                    let clock = a.clock.as_str();
+                    let note = format!(
+                        "{} {word} {}",
+                        clock.replace('_', " "),
+                        crate::term::human_date(a.due, &zone),
+                    );
+                    tx.add_history(
+                        t.id,
+                        &NewEntry::new(HistoryKind::Note, CLOCK_AUTHOR)
+                            .change(Some(clock), Some(event.as_str()))
+                            .note(&note),
+                        now,
+                    )?;
+                    events.push((event, None, Some(clock.to_string())));
+                }
+                Ok(events)
+            })?;
+        }
         for (name, idle) in &idle_rules {
-            for l in &candidates {
-                if l.ticket.updated > now - *idle {
-                    continue;
-                }
-                let (fired, outbox, lease) = self.clocked(now, dry_run, l.ticket.id, |_, t| {
-                    if t.updated > now - *idle || t.status == Status::Resolved {
-                        return Ok(None);
+            let quiet = |t: &Ticket| crate::calendar::Clock::Always.add(t.updated, *idle) <= now;
+            for l in candidates.iter().filter(|l| quiet(&l.ticket)) {
+                self.clocked(now, dry_run, l.ticket.id, &mut ticked, |tx, t| {
+                    if !quiet(t) || t.status == Status::Resolved {
+                        return Ok(Vec::new());
                     }
-                    Ok(Some(Claim {
-                        event: Event::Idle,
-                        key: format!("idle {name}"),
-                        mark: stamp(t.updated),
-                        since: t.updated,
-                        only: Some(name.clone()),
-                        clock: None,
-                        note: format!("idle since {}", stamp(t.updated)),
-                    }))
+                    // Once per quiet spell: the spell is named by when it
+                    // began, and the entry below ends it.
+                    let key = format!("idle {name}");
+                    let mark = stamp(t.updated);
+                    let seen = tx.count_entries(
+                        t.id,
+                        HistoryKind::Note,
+                        CLOCK_AUTHOR,
+                        Some(&key),
+                        Some(&mark),
+                        t.updated,
+                    )?;
+                    if seen > 0 {
+                        return Ok(Vec::new());
+                    }
+                    tx.add_history(
+                        t.id,
+                        &NewEntry::new(HistoryKind::Note, CLOCK_AUTHOR)
+                            .change(Some(&mark), Some(&key))
+                            .note(&format!("nothing happened since {mark}")),
+                        now,
+                    )?;
+                    Ok(vec![(Event::Idle, Some(name.clone()), None)])
                 })?;
-                ticked.fired.extend(fired);
-                if !dry_run {
-                    ticked.unsent.extend(self.send(&outbox, &lease, now));
-                }
             }
         }
         Ok(ticked)
     }
 
-    /// One clock event on ticket `id`, in one transaction: `claim` says
-    /// which (or None), the claim is written unless it was already, and the
-    /// rules listening fire.
+    /// Clock events on ticket `id`, in one transaction: `claim` writes
+    /// what says they fired and returns them (event, only this rule, the
+    /// SLA clock), and the rules listening fire; what they queued is sent
+    /// after the commit.
     fn clocked(
         &mut self,
         now: Time,
         dry_run: bool,
         id: i64,
-        mut claim: impl FnMut(&mut dyn Tx, &Ticket) -> Result<Option<Claim>>,
-    ) -> Result<(Vec<Fired>, Vec<i64>, crate::store::Lease)> {
+        ticked: &mut Ticked,
+        mut claim: impl FnMut(&mut dyn Tx, &mut Ticket) -> Result<Vec<ClockEvent>>,
+    ) -> Result<()> {
         let lease = self.lease(now);
         let Desk {
             store,
@@ -633,43 +687,26 @@ impl Desk {
         } = self;
         let mut run = |tx: &mut dyn Tx| -> Result<(Vec<Fired>, Vec<i64>)> {
             let mut fired = Vec::new();
-            let Some(t) = resolve(tx, id)? else {
+            let Some(mut t) = resolve(tx, id)? else {
                 return Ok((fired, Vec::new()));
             };
-            let Some(c) = claim(tx, &t)? else {
-                return Ok((fired, Vec::new()));
-            };
-            let seen = tx.count_entries(
-                t.id,
-                HistoryKind::Note,
-                CLOCK_AUTHOR,
-                Some(&c.key),
-                Some(&c.mark),
-                c.since,
-            )?;
-            if seen > 0 {
-                return Ok((fired, Vec::new()));
-            }
-            tx.add_history(
-                t.id,
-                &NewEntry::new(HistoryKind::Note, CLOCK_AUTHOR)
-                    .change(Some(&c.mark), Some(&c.key))
-                    .note(&c.note),
-                now,
-            )?;
+            let events = claim(tx, &mut t)?;
             let mut mail = Mailer::new(config, texts, &lease, false);
-            let firing = Firing {
-                event: c.event,
-                only: c.only.as_deref(),
-                ticket: t.id,
-                entry: None,
-                via: Via::Mail,
-                now,
-                clock: c.clock.as_deref(),
-            };
-            fire(tx, config, &mut mail, &firing, &mut fired)?;
-            // What the rules changed is theirs: it fires nothing.
-            tx.written();
+            for (event, only, clock) in &events {
+                let firing = Firing {
+                    event: *event,
+                    only: only.as_deref(),
+                    ticket: t.id,
+                    entry: None,
+                    via: Via::Mail,
+                    now,
+                    clock: clock.as_deref(),
+                };
+                fire(tx, config, &mut mail, &firing, &mut fired)?;
+            }
+            // What the rules changed moves the clocks; it fires nothing.
+            let written = tx.written();
+            super::clocks::track(tx, config, &written, now)?;
             Ok((fired, mail.queued))
         };
         let (fired, outbox) = if dry_run {
@@ -677,20 +714,14 @@ impl Desk {
         } else {
             store.write(&mut run)?
         };
-        Ok((fired, outbox, lease))
+        ticked.fired.extend(fired);
+        if !dry_run {
+            ticked.unsent.extend(self.send(&outbox, &lease, now));
+        }
+        Ok(())
     }
 }
 
-/// A clock event and the history entry that says it fired: `key` (its
-/// `new`) and `mark` (its `old`: which deadline, or which quiet spell), so
-/// it fires once per deadline or spell.
-struct Claim {
-    event: Event,
-    key: String,
-    mark: String,
-    /// No entry with this key and mark can be older than this.
-    since: Time,
-    only: Option<String>,
-    clock: Option<String>,
-    note: String,
-}
+/// A clock event to fire: the event, only this rule (`idle`), the SLA
+/// clock.
+type ClockEvent = (Event, Option<String>, Option<String>);

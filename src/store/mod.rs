@@ -188,6 +188,8 @@ pub trait Tickets {
     /// Ticket `id`'s history in date order, with message bytes when
     /// `with_raw`.
     fn history(&mut self, id: i64, with_raw: bool) -> Result<Vec<HistoryEntry>>;
+    /// Writes ticket `t`'s SLA clocks as they are in `t.sla` (SPEC §8).
+    fn set_sla(&mut self, t: &Ticket) -> Result<()>;
     /// Moves ticket `id` to queue `queue` (a word the desk checked).
     fn set_queue(&mut self, id: i64, queue: &str) -> Result<()>;
     /// Sets ticket `id`'s subject, requestor, priority and due date (the
@@ -365,6 +367,26 @@ impl Fields {
             due: t.due,
         }
     }
+}
+
+/// A ticket's SLA clocks as a store keeps them: JSON text, and the next
+/// deadline on its own (what `list --sort due` orders by, SPEC §8).
+pub(crate) fn sla_columns(t: &Ticket) -> Result<(Option<String>, Option<Time>)> {
+    match &t.sla {
+        None => Ok((None, None)),
+        Some(s) => Ok((
+            Some(serde_json::to_string(s)?),
+            s.next_deadline().map(|(_, at)| at),
+        )),
+    }
+}
+
+/// A ticket's SLA clocks from their stored JSON.
+pub(crate) fn sla_of(json: Option<&str>) -> Result<Option<crate::sla::SlaState>> {
+    json.map(|j| {
+        serde_json::from_str(j).map_err(|e| anyhow::anyhow!("a ticket's SLA clocks {j:?}: {e}"))
+    })
+    .transpose()
 }
 
 /// How many changes a reader of the feed can be brought up to date by

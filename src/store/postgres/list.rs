@@ -60,7 +60,9 @@ impl Lists for PgTx<'_> {
             Some(Sort::Updated) => listing!("t.updated DESC, t.id DESC"),
             Some(Sort::Created) => listing!("t.created DESC, t.id DESC"),
             Some(Sort::Priority) => listing!("t.priority DESC, t.id DESC"),
-            Some(Sort::Due) => listing!("t.due ASC NULLS LAST, t.id DESC"),
+            // The nearest of the due date and the SLA's next deadline
+            // (SPEC §8): LEAST leaves NULLs out.
+            Some(Sort::Due) => listing!("LEAST(t.due, t.sla_due) ASC NULLS LAST, t.id DESC"),
         };
         let rows = tx.rows(sql, &params)?;
         let mut listed = rows

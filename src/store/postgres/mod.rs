@@ -56,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_spam.sql"),
     include_str!("migrations/004_due.sql"),
     include_str!("migrations/005_merged_from.sql"),
+    include_str!("migrations/006_sla.sql"),
 ];
 
 /// A host that dies inside a transaction must not hold its locks for long:
@@ -527,12 +528,13 @@ mod tests {
 
     #[test]
     fn migrations_are_ordered_and_the_feed_counter_starts_at_zero() {
-        assert_eq!(MIGRATIONS.len(), 5);
+        assert_eq!(MIGRATIONS.len(), 6);
         assert!(MIGRATIONS[0].contains("CREATE TABLE tickets"));
         assert!(MIGRATIONS[1].contains("INSERT INTO feed (one, last) VALUES (true, 0)"));
         assert!(MIGRATIONS[2].contains("CREATE TABLE spam_senders"));
         assert!(MIGRATIONS[3].contains("ADD COLUMN due timestamptz"));
         assert!(MIGRATIONS[4].contains("ADD COLUMN merged_from"));
+        assert!(MIGRATIONS[5].contains("ADD COLUMN sla_due timestamptz"));
         // The unique key that errors.rs treats as the duplicate-delivery race.
         assert!(MIGRATIONS[0].contains(errors::MESSAGE_KEY_CONSTRAINT));
     }

@@ -23,7 +23,7 @@ macro_rules! ticket_table {
     ($then:ident, $pre:literal) => {
         $then!($pre; id bigint, queue text, subject text, status text, requestor text,
                owner text, priority bigint, created timestamptz, updated timestamptz,
-               version bigint, due timestamptz)
+               version bigint, due timestamptz, sla text, sla_due timestamptz)
     };
 }
 pub(super) use ticket_table;
@@ -39,7 +39,7 @@ pub(super) use ticket_columns;
 
 /// How many columns `ticket_columns!()` names: a statement's own columns
 /// after them start here.
-pub(super) const TICKET_WIDTH: usize = 12;
+pub(super) const TICKET_WIDTH: usize = 14;
 
 /// A ticket from a row whose first columns are `ticket_columns!()`.
 pub(super) fn ticket_from_row(row: &Row) -> Result<Ticket> {
@@ -56,7 +56,8 @@ pub(super) fn ticket_from_row(row: &Row) -> Result<Ticket> {
         updated: get(row, 8)?,
         version: get(row, 9)?,
         due: get(row, 10)?,
-        merged_into: get(row, 11)?,
+        sla: crate::store::sla_of(get::<Option<String>>(row, 11)?.as_deref())?,
+        merged_into: get(row, 13)?,
         merged: Vec::new(),
     })
 }
@@ -75,6 +76,8 @@ pub(super) struct TicketArrays {
     updated: Vec<Time>,
     version: Vec<i64>,
     due: Vec<Option<Time>>,
+    sla: Vec<Option<String>>,
+    sla_due: Vec<Option<Time>>,
 }
 
 impl TicketArrays {
@@ -91,6 +94,8 @@ impl TicketArrays {
             updated: Vec::new(),
             version: Vec::new(),
             due: Vec::new(),
+            sla: Vec::new(),
+            sla_due: Vec::new(),
         };
         for t in tickets {
             a.id.push(t.id);
@@ -104,6 +109,11 @@ impl TicketArrays {
             a.updated.push(sec(t.updated));
             a.version.push(t.version);
             a.due.push(t.due.map(sec));
+            // A ticket's clocks were written from this very struct: they
+            // serialise.
+            let (sla, sla_due) = crate::store::sla_columns(t).unwrap_or_default();
+            a.sla.push(sla);
+            a.sla_due.push(sla_due.map(sec));
         }
         a
     }
@@ -113,7 +123,7 @@ impl TicketArrays {
     }
 
     /// In `ticket_table!`'s order.
-    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 11] {
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 13] {
         [
             &self.id,
             &self.queue,
@@ -126,6 +136,8 @@ impl TicketArrays {
             &self.updated,
             &self.version,
             &self.due,
+            &self.sla,
+            &self.sla_due,
         ]
     }
 }
@@ -517,6 +529,16 @@ impl Tickets for PgTx<'_> {
         Ok(())
     }
 
+    fn set_sla(&mut self, t: &Ticket) -> Result<()> {
+        let tx = self;
+        let (sla, sla_due) = crate::store::sla_columns(t)?;
+        tx.exec(
+            "UPDATE tickets SET sla = $2, sla_due = $3 WHERE id = $1",
+            &[&t.id, &sla, &sla_due.map(sec)],
+        )?;
+        Ok(())
+    }
+
     fn set_fields(&mut self, id: i64, f: &crate::store::Fields) -> Result<()> {
         let tx = self;
         tx.exec(
@@ -821,15 +843,15 @@ mod tests {
             "INSERT INTO messages (id, key, message_id, ticket_id, received, envelope_sender, recipient, author, subject, body, size, raw) \
              SELECT id, key,"
         ));
-        // The watchers' array is the parameter after the ticket's eleven.
-        assert!(NEW_TICKET.contains("unnest($12::text[])"), "{NEW_TICKET}");
+        // The watchers' array is the parameter after the ticket's thirteen.
+        assert!(NEW_TICKET.contains("unnest($14::text[])"), "{NEW_TICKET}");
         assert!(PUT_TICKETS.contains(
-            "ON CONFLICT (id) DO UPDATE SET (queue, subject, status, requestor, owner, priority, created, updated, version, due) \
+            "ON CONFLICT (id) DO UPDATE SET (queue, subject, status, requestor, owner, priority, created, updated, version, due, sla, sla_due) \
              = (excluded.queue, excluded.subject,"
         ), "{PUT_TICKETS}");
         assert_eq!(
             ticket_columns!(),
-            "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.due, t.merged_into"
+            "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.due, t.sla, t.sla_due, t.merged_into"
         );
     }
 }

@@ -61,7 +61,12 @@ fn list_sql(filter: &Filter) -> (String, Vec<String>) {
         Some(Sort::Updated) => " ORDER BY t.updated DESC, t.id DESC",
         Some(Sort::Created) => " ORDER BY t.created DESC, t.id DESC",
         Some(Sort::Priority) => " ORDER BY t.priority DESC, t.id DESC",
-        Some(Sort::Due) => " ORDER BY t.due IS NULL, t.due, t.id DESC",
+        // The nearest of the due date and the SLA's next deadline (SPEC
+        // §8); SQLite's min() of a NULL is NULL, hence the coalesce.
+        Some(Sort::Due) => {
+            " ORDER BY coalesce(min(t.due, t.sla_due), t.due, t.sla_due) IS NULL,
+                       coalesce(min(t.due, t.sla_due), t.due, t.sla_due), t.id DESC"
+        }
     };
     if let Some(limit) = filter.limit {
         sql += &format!(" LIMIT {limit}");

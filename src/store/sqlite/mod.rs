@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_spam.sql"),
     include_str!("migrations/006_due.sql"),
     include_str!("migrations/007_merged_from.sql"),
+    include_str!("migrations/008_sla.sql"),
 ];
 
 pub struct SqliteStore {

@@ -12,11 +12,11 @@ use crate::store::Tickets;
 
 /// The columns `ticket_from_row` reads, in its order.
 pub(super) const TICKET_COLUMNS: &str =
-    "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into, t.due";
+    "t.id, t.queue, t.subject, t.status, t.requestor, t.owner, t.priority, t.created, t.updated, t.version, t.merged_into, t.due, t.sla";
 
 /// How many columns `TICKET_COLUMNS` names: a statement's own columns
 /// after them start here.
-pub(super) const TICKET_WIDTH: usize = 12;
+pub(super) const TICKET_WIDTH: usize = 13;
 
 /// A ticket from a row whose first columns are `TICKET_COLUMNS` (watchers
 /// and merged tickets are read separately).
@@ -36,6 +36,9 @@ pub(super) fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<Ticket> {
         merged_into: row.get(10)?,
         merged: Vec::new(),
         due: opt_time(row, 11)?,
+        sla: crate::store::sla_of(row.get::<_, Option<String>>(12)?.as_deref()).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Text, e.into())
+        })?,
     })
 }
 
@@ -50,8 +53,8 @@ pub(super) fn write_ticket(conn: &Connection, id: Option<i64>, t: &Ticket) -> Re
     // by bench/ab.py). Only the copy, which gives ids, needs the upsert.
     macro_rules! insert {
         () => {
-            "INSERT INTO tickets (id, queue, subject, status, requestor, owner, priority, created, updated, version, due)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT INTO tickets (id, queue, subject, status, requestor, owner, priority, created, updated, version, due, sla, sla_due)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         };
     }
     let sql = match id {
@@ -62,13 +65,14 @@ pub(super) fn write_ticket(conn: &Connection, id: Option<i64>, t: &Ticket) -> Re
                  queue = excluded.queue, subject = excluded.subject, status = excluded.status,
                  requestor = excluded.requestor, owner = excluded.owner, priority = excluded.priority,
                  created = excluded.created, updated = excluded.updated, version = excluded.version,
-                 due = excluded.due
-             WHERE (queue, subject, status, requestor, owner, priority, created, updated, version, due)
+                 due = excluded.due, sla = excluded.sla, sla_due = excluded.sla_due
+             WHERE (queue, subject, status, requestor, owner, priority, created, updated, version, due, sla)
                    IS NOT (excluded.queue, excluded.subject, excluded.status, excluded.requestor,
                            excluded.owner, excluded.priority, excluded.created, excluded.updated,
-                           excluded.version, excluded.due)"
+                           excluded.version, excluded.due, excluded.sla)"
         ),
     };
+    let (sla, sla_due) = crate::store::sla_columns(t)?;
     let n = conn.prepare_cached(sql)?.execute(params![
         id,
         t.queue,
@@ -80,7 +84,9 @@ pub(super) fn write_ticket(conn: &Connection, id: Option<i64>, t: &Ticket) -> Re
         stamp(t.created),
         stamp(t.updated),
         t.version,
-        t.due.map(stamp)
+        t.due.map(stamp),
+        sla,
+        sla_due.map(stamp)
     ])?;
     Ok((id.unwrap_or_else(|| conn.last_insert_rowid()), n == 1))
 }
@@ -275,6 +281,14 @@ impl Tickets for SqliteTx<'_> {
             .prepare_cached("DELETE FROM watchers WHERE ticket_id = ?1 AND address = ?2")?
             .execute(params![id, address])?
             == 1)
+    }
+
+    fn set_sla(&mut self, t: &Ticket) -> Result<()> {
+        let (sla, sla_due) = crate::store::sla_columns(t)?;
+        self.conn
+            .prepare_cached("UPDATE tickets SET sla = ?2, sla_due = ?3 WHERE id = ?1")?
+            .execute(params![t.id, sla, sla_due.map(stamp)])?;
+        Ok(())
     }
 
     fn set_status(&mut self, id: i64, status: Status) -> Result<()> {
