@@ -38,6 +38,7 @@ fn a_webhook_is_a_signed_post_of_the_event_with_its_delivery_id() {
     let sig = r.header("x-pipedesk-signature").unwrap();
     assert_eq!(sig, signature("s3cret", &r.body));
     assert_ne!(sig, signature("other", &r.body));
+    assert!(r.signed_with("s3cret") && !r.signed_with("other"));
     assert!(sig.starts_with("sha256=") && sig.len() == 7 + 64, "{sig}");
 }
 

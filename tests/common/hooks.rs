@@ -46,6 +46,12 @@ impl Request {
         self.headers.iter().filter(|(n, _)| *n == name).count()
     }
 
+    /// Whether its `X-Pipedesk-Signature` is the body's, keyed with `secret`.
+    pub fn signed_with(&self, secret: &str) -> bool {
+        self.header("x-pipedesk-signature")
+            == Some(pipedesk::outbound::hook::signature(secret, &self.body).as_str())
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
