@@ -1,7 +1,11 @@
 //! The mail a help desk sends (SPEC §4). `plan` decides, as a pure function,
 //! which mails an event causes and to whom; `render` turns one into bytes
-//! with our headers; `transport` sends what the outbox holds.
+//! with our headers; `transport` sends what the outbox holds; `hook` runs
+//! a rule's program or webhook (SPEC §8); `child` runs a program within a
+//! time limit, for both.
 
+pub mod child;
+pub mod hook;
 pub mod render;
 pub mod templates;
 pub mod transport;

@@ -3,9 +3,8 @@
 //! envelope beside each mail as JSON), or nowhere. What was sent is
 //! recorded by the desk, which owns the outbox.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use lettre::address::Envelope;
@@ -65,21 +64,14 @@ fn envelope(q: &Queued) -> Result<Envelope> {
 /// past 120 s and sendmail processes piled up).
 pub const SENDMAIL_LIMIT: Duration = Duration::from_secs(60);
 
-/// The limit, lowered only by the hidden, test-only environment variable
-/// `PIPEDESK_TEST_SENDMAIL_LIMIT_MS` (milliseconds) so that the test of the
-/// limit takes seconds, not a minute; never documented for admins.
+/// The limit; `PIPEDESK_TEST_SENDMAIL_LIMIT_MS` lowers it for a test.
 fn sendmail_limit() -> Duration {
-    std::env::var("PIPEDESK_TEST_SENDMAIL_LIMIT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(SENDMAIL_LIMIT, Duration::from_millis)
+    super::child::limit(SENDMAIL_LIMIT, "PIPEDESK_TEST_SENDMAIL_LIMIT_MS")
 }
 
 /// sendmail(1) by hand rather than lettre's: lettre leaves `-f` out for a
 /// null sender, so the MTA would put the local user there, and autoreplies
 /// must go with `<>` (RFC 3834 §3.3). Postfix and Exim both read `-f '<>'`.
-/// The mail is written and stderr read by threads of their own, so that a
-/// sendmail that reads nothing cannot block us past the limit.
 fn sendmail(config: &Config, q: &Queued) -> Result<()> {
     let from = if q.envelope_from.is_empty() {
         "<>"
@@ -87,58 +79,31 @@ fn sendmail(config: &Config, q: &Queued) -> Result<()> {
         q.envelope_from.as_str()
     };
     let program = config.mail.sendmail.display();
-    let mut child = Command::new(&config.mail.sendmail)
-        .arg("-i")
-        .arg("-f")
-        .arg(from)
-        .arg("--")
-        .args(&q.recipients)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("running {program}"))?;
-    let writer = child.stdin.take().map(|mut stdin| {
-        let raw = q.raw.clone();
-        std::thread::spawn(move || stdin.write_all(&raw))
-    });
-    let reader = child.stderr.take().map(|mut stderr| {
-        std::thread::spawn(move || {
-            let mut err = Vec::new();
-            let _ = stderr.read_to_end(&mut err);
-            err
-        })
-    });
     let limit = sendmail_limit();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if start.elapsed() >= limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            // The threads end with the child's pipes; a grandchild that
-            // holds them open is not waited for.
-            bail!(
-                "{program} did not finish within {} s and was killed",
-                limit.as_secs_f64()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let err = reader
-        .and_then(|r| r.join().ok())
-        .map(|e| String::from_utf8_lossy(&e).trim().to_string())
-        .unwrap_or_default();
-    if !status.success() {
-        bail!(
+    let run = super::child::run(
+        Command::new(&config.mail.sendmail)
+            .arg("-i")
+            .arg("-f")
+            .arg(from)
+            .arg("--")
+            .args(&q.recipients),
+        q.raw.clone(),
+        limit,
+    )
+    .with_context(|| format!("running {program}"))?;
+    let err = run.stderr_line();
+    match run.status {
+        None => bail!(
+            "{program} did not finish within {} s and was killed",
+            limit.as_secs_f64()
+        ),
+        Some(status) if !status.success() => bail!(
             "{program} exited with {status}{}{err}",
             if err.is_empty() { "" } else { ": " }
-        );
+        ),
+        Some(_) => match run.stdin_error {
+            Some(e) => bail!("writing to {program}: {e}"),
+            None => Ok(()),
+        },
     }
-    if let Some(Ok(Err(e))) = writer.map(|w| w.join()) {
-        bail!("writing to {program}: {e}");
-    }
-    Ok(())
 }

@@ -16,6 +16,7 @@
 
 pub mod bounded;
 pub mod browser;
+pub mod hooks;
 pub mod pg;
 pub mod store;
 pub mod web;
