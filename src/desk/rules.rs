@@ -465,8 +465,10 @@ fn hook(
     Ok(Outgoing {
         ticket_id: t.id,
         kind: MailKind::Hook,
-        message_id: delivery.clone(),
-        envelope_from: String::new(),
+        message_id: format!("{delivery}@hook"),
+        // Where a mail keeps its envelope sender, a hook keeps its
+        // delivery id: read back when it runs.
+        envelope_from: delivery.clone(),
         recipients: vec![rule.name.clone(), what.to_string()],
         raw: serde_json::to_vec(&json)?,
     })
@@ -725,3 +727,29 @@ impl Desk {
 /// A clock event to fire: the event, only this rule (`idle`), the SLA
 /// clock.
 type ClockEvent = (Event, Option<String>, Option<String>);
+
+/// Runs a rule's program or webhook from the outbox (SPEC §8): the rule is
+/// looked up by name in the config as it is now, and its action run with
+/// the event the outbox kept. An error leaves it queued for `flush`.
+pub(super) fn run_hook(config: &Config, q: &QueuedMail) -> std::result::Result<(), String> {
+    use crate::outbound::hook;
+    let (Some(name), Some(what)) = (q.recipients.first(), q.recipients.get(1)) else {
+        return Err("a hook that names no rule".into());
+    };
+    let Some(rule) = config.rules().iter().find(|r| &r.name == name) else {
+        return Err(format!("the rule {name:?} is no longer in the config"));
+    };
+    let action = rule.then.iter().find(|a| match a {
+        Action::Exec(_) => what == "exec",
+        Action::Webhook { .. } => what == "webhook",
+        _ => false,
+    });
+    let result = match action {
+        Some(Action::Exec(argv)) => hook::run_exec(argv, &q.raw, hook::limit()),
+        Some(Action::Webhook { url, secret }) => {
+            hook::post_webhook(url, secret, &q.envelope_from, &q.raw, hook::limit())
+        }
+        _ => return Err(format!("the rule {name:?} has no {what} any more")),
+    };
+    result.map_err(|e| e.to_string())
+}
