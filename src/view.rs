@@ -922,6 +922,7 @@ mod tests {
                 "priority",
                 "queue",
                 "requestor",
+                "sla",
                 "status",
                 "subject",
                 "updated",
@@ -929,6 +930,7 @@ mod tests {
                 "watchers"
             ]
         );
+        assert_eq!(v["sla"], serde_json::Value::Null);
         assert_eq!(v["status"], "new");
         assert_eq!(v["created"], "2026-11-23T15:00:00Z");
         assert_eq!(v["due"], serde_json::Value::Null);
