@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod clock;
 mod error;
 mod events;
 mod extract;
@@ -48,6 +49,7 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
     // Caught before the line that says it serves: a SIGHUP from then on
     // reloads the config rather than ends the process.
     tokio::spawn(reload::reload_on(reload::hangups()?, state.clone()));
+    tokio::spawn(clock::tick_every_minute(state.clone()));
     let listener = tokio::net::TcpListener::bind(&config.web.listen)
         .await
         .with_context(|| format!("listening on {} (web.listen)", config.web.listen))?;
