@@ -21,6 +21,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -1513,9 +1514,11 @@ def write_report(res: dict, command: str, path: str) -> None:
     with open(path, "w") as f:
         f.write(text)
     log(f"wrote {path}")
-    heading, before = AB_SECTION
-    kept = web.find_section(old, heading)
-    if kept:
+    # bench/ab.py's sections ("## deliver against an earlier build", "##
+    # deliver with ten rules against …") are kept: this run does not redo them.
+    _, before = AB_SECTION
+    for kept in re.finditer(r"^## deliver .*?\n.*?(?=^## |\Z)", old, flags=re.S | re.M):
+        heading = kept.group(0).split("\n", 1)[0]
         web.write_section(path, kept.group(0), heading=heading, before=before)
 
 
