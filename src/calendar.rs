@@ -630,10 +630,14 @@ impl Calendar {
 pub enum Clock {
     /// Always open: `4h` is four hours, `3d` is 72 hours.
     Always,
-    Business(Calendar),
+    Business(Box<Calendar>),
 }
 
 impl Clock {
+    pub fn business(c: Calendar) -> Clock {
+        Clock::Business(Box::new(c))
+    }
+
     pub fn is_open(&self, at: Time) -> bool {
         match self {
             Clock::Always => true,

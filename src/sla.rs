@@ -67,7 +67,7 @@ pub fn compile(
 ) -> Result<Sla, String> {
     let clock = match &raw.calendar {
         None => Clock::Always,
-        Some(c) => Clock::Business(calendars.get(c).cloned().ok_or_else(|| {
+        Some(c) => Clock::business(calendars.get(c).cloned().ok_or_else(|| {
             let known: Vec<&str> = calendars.keys().map(String::as_str).collect();
             if known.is_empty() {
                 format!("calendar {c:?} does not exist: there is no [calendars.{c}]")
@@ -459,5 +459,464 @@ impl SlaState {
             })
             .flatten()
             .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::RawCalendar;
+    use crate::model::{parse_stamp, stamp};
+    use crate::zone::Zone;
+    use ClockName::*;
+
+    fn at(s: &str) -> Time {
+        parse_stamp(s).unwrap()
+    }
+
+    /// Times in Berlin in winter.
+    fn cet(s: &str) -> Time {
+        at(&format!("{s}+01:00"))
+    }
+
+    fn calendars() -> Option<BTreeMap<String, Calendar>> {
+        let Ok(berlin) = Zone::named("Europe/Berlin") else {
+            eprintln!("SKIP: no zoneinfo for Europe/Berlin on this system");
+            return None;
+        };
+        let raw: RawCalendar = toml::from_str(
+            r#"hours = { mon-fri = "10:00-17:00", sat = "10:00-13:00" }
+               holidays = ["12-25", "2027-04-05"]"#,
+        )
+        .unwrap();
+        let c = crate::calendar::compile(&raw, &berlin).unwrap();
+        Some(BTreeMap::from([("support".to_string(), c)]))
+    }
+
+    fn raw(text: &str) -> Result<RawSla, String> {
+        toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+
+    /// SPEC §8's example.
+    fn standard() -> Option<Sla> {
+        let r = raw(r#"calendar = "support"
+                       first_response = "4h"
+                       next_response = "8h"
+                       resolve = "3d"
+                       warn_before = "30m"
+                       pause_on = ["stalled"]"#)
+        .unwrap();
+        Some(compile("standard", &r, &calendars()?).unwrap())
+    }
+
+    fn plain() -> Sla {
+        let r = raw(r#"first_response = "1h"
+                       next_response = "2h"
+                       resolve = "1d"
+                       warn_before = "10m""#)
+        .unwrap();
+        compile("plain", &r, &BTreeMap::new()).unwrap()
+    }
+
+    fn due(t: Option<Time>) -> Option<String> {
+        t.map(stamp)
+    }
+
+    fn s(t: Time) -> Option<String> {
+        Some(stamp(t))
+    }
+
+    #[test]
+    fn an_sla_is_checked_against_the_calendars() {
+        let Some(cals) = calendars() else { return };
+        let sla = standard().unwrap();
+        assert_eq!(sla.pause_on, vec![Status::Stalled]);
+        assert!(matches!(sla.clock, Clock::Business(_)));
+        assert_eq!(plain().clock, Clock::Always);
+        for (text, says) in [
+            (
+                r#"calendar = "suport"
+                resolve = "3d""#,
+                "calendar \"suport\" does not exist (the calendars are: support)",
+            ),
+            (r#"calendar = "support""#, "no clock"),
+            (r#"warn_before = "30m""#, "no clock"),
+            (
+                r#"resolve = "3d"
+                pause_on = ["resolved"]"#,
+                "cannot pause while resolved",
+            ),
+            (
+                r#"resolve = "3d"
+                pause_on = ["waiting"]"#,
+                "\"waiting\" is not a status",
+            ),
+        ] {
+            let e = compile("x", &raw(text).unwrap(), &cals).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        let e = compile(
+            "x",
+            &raw("calendar = \"a\"\nresolve = \"1d\"").unwrap(),
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
+        assert!(e.contains("there is no [calendars.a]"), "{e}");
+        for (text, says) in [
+            (r#"resolve = "3 days""#, "\"3 days\" is not a duration"),
+            (
+                r#"resolve = "3d"
+                escalate = "1d""#,
+                "unknown field `escalate`",
+            ),
+        ] {
+            let e = raw(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_clocks_start_with_the_ticket_in_business_time() {
+        let Some(sla) = standard() else { return };
+        // Friday 2026-12-04 16:00: 4h is Saturday 13:00; 3d is Tuesday
+        // 16:00 (Saturday, Monday, Tuesday are the business days after).
+        let st = sla.start(Status::New, cet("2026-12-04T16:00:00"));
+        assert_eq!(due(st.first_response_due), s(cet("2026-12-05T13:00:00")));
+        assert_eq!(due(st.resolve_due), s(cet("2026-12-08T16:00:00")));
+        assert_eq!(st.next_response_due, None);
+        assert_eq!(
+            st.next_deadline(),
+            Some((FirstResponse, cet("2026-12-05T13:00:00")))
+        );
+        // The warning: 30 business minutes before.
+        assert_eq!(
+            due(st.warn_at(&sla, FirstResponse)),
+            s(cet("2026-12-05T12:30:00"))
+        );
+        assert_eq!(st.warn_at(&sla, NextResponse), None);
+        assert!(st.breached_at(&sla, cet("2026-12-05T13:00:00")).is_empty());
+        assert_eq!(
+            st.breached_at(&sla, cet("2026-12-05T13:00:01")),
+            vec![FirstResponse]
+        );
+    }
+
+    #[test]
+    fn first_response_met_in_time_or_late() {
+        let sla = plain();
+        let open = at("2026-12-04T10:00:00Z");
+        let mut st = sla.start(Status::New, open);
+        st.on_staff_correspond(&sla, at("2026-12-04T11:00:00Z"));
+        assert_eq!(st.first_response_due, None);
+        assert!(st.breached.is_empty(), "at the deadline is in time");
+        assert_eq!(st.responded, Some(at("2026-12-04T11:00:00Z")));
+        let mut late = sla.start(Status::New, open);
+        late.on_staff_correspond(&sla, at("2026-12-04T11:00:01Z"));
+        assert_eq!(late.breached, vec![FirstResponse]);
+        assert_eq!(late.first_response_due, None);
+        // A second reply changes nothing.
+        late.on_staff_correspond(&sla, at("2026-12-04T12:00:00Z"));
+        assert_eq!(late.breached, vec![FirstResponse]);
+        assert_eq!(late.responded, Some(at("2026-12-04T11:00:01Z")));
+    }
+
+    #[test]
+    fn next_response_runs_from_the_requestor_s_message_after_staff_answered() {
+        let sla = plain();
+        let mut st = sla.start(Status::New, at("2026-12-04T10:00:00Z"));
+        // Before staff answered, the requestor's follow-up starts nothing.
+        st.on_requestor_message(&sla, at("2026-12-04T10:10:00Z"));
+        assert_eq!(st.next_response_due, None);
+        st.on_staff_correspond(&sla, at("2026-12-04T10:30:00Z"));
+        st.on_requestor_message(&sla, at("2026-12-04T12:00:00Z"));
+        assert_eq!(due(st.next_response_due), s(at("2026-12-04T14:00:00Z")));
+        // A second message does not push the deadline out.
+        st.on_requestor_message(&sla, at("2026-12-04T13:00:00Z"));
+        assert_eq!(due(st.next_response_due), s(at("2026-12-04T14:00:00Z")));
+        st.on_staff_correspond(&sla, at("2026-12-04T13:30:00Z"));
+        assert_eq!(st.next_response_due, None);
+        assert!(st.breached.is_empty());
+        // And again, answered late this time.
+        st.on_requestor_message(&sla, at("2026-12-04T15:00:00Z"));
+        st.on_staff_correspond(&sla, at("2026-12-04T17:30:00Z"));
+        assert_eq!(st.breached, vec![NextResponse]);
+        // Without a next_response clock, nothing starts.
+        let only = compile("o", &raw(r#"resolve = "1d""#).unwrap(), &BTreeMap::new()).unwrap();
+        let mut st = only.start(Status::New, at("2026-12-04T10:00:00Z"));
+        st.on_staff_correspond(&only, at("2026-12-04T10:30:00Z"));
+        st.on_requestor_message(&only, at("2026-12-04T11:00:00Z"));
+        assert_eq!(st.next_response_due, None);
+    }
+
+    #[test]
+    fn resolving_stops_every_clock_and_reopening_restarts_resolve() {
+        let sla = plain();
+        let mut st = sla.start(Status::New, at("2026-12-04T10:00:00Z"));
+        st.on_status(
+            &sla,
+            Status::New,
+            Status::Resolved,
+            at("2026-12-04T10:30:00Z"),
+        );
+        assert_eq!(st.deadlines(), vec![]);
+        assert!(
+            st.breached.is_empty(),
+            "resolved in time, first response never due"
+        );
+        st.on_status(
+            &sla,
+            Status::Resolved,
+            Status::Open,
+            at("2026-12-07T09:00:00Z"),
+        );
+        assert_eq!(due(st.resolve_due), s(at("2026-12-08T09:00:00Z")));
+        assert_eq!(
+            st.first_response_due, None,
+            "the first-response clock stays stopped"
+        );
+        st.on_status(
+            &sla,
+            Status::Open,
+            Status::Resolved,
+            at("2026-12-08T09:00:01Z"),
+        );
+        assert_eq!(st.breached, vec![Resolve]);
+        assert_eq!(st.resolve_due, None);
+        // Resolved late with the first response still owed: both breached.
+        let mut st = sla.start(Status::New, at("2026-12-04T10:00:00Z"));
+        st.on_status(
+            &sla,
+            Status::New,
+            Status::Resolved,
+            at("2026-12-06T10:00:00Z"),
+        );
+        assert_eq!(st.breached, vec![FirstResponse, Resolve]);
+    }
+
+    #[test]
+    fn a_pause_over_a_weekend_moves_the_deadlines_by_the_business_time_it_covered() {
+        let Some(sla) = standard() else { return };
+        // Opened Thursday 2026-12-03 11:00; answered at 12:00, the
+        // requestor writes at 16:00: next response due Friday 17:00
+        // (1h Thursday + 7h Friday).
+        let mut st = sla.start(Status::New, cet("2026-12-03T11:00:00"));
+        st.on_status(&sla, Status::New, Status::Open, cet("2026-12-03T12:00:00"));
+        st.on_staff_correspond(&sla, cet("2026-12-03T12:00:00"));
+        st.on_requestor_message(&sla, cet("2026-12-03T16:00:00"));
+        assert_eq!(due(st.next_response_due), s(cet("2026-12-04T17:00:00")));
+        // 3d: Friday, Saturday (11:00 is within its hours), Monday.
+        assert_eq!(due(st.resolve_due), s(cet("2026-12-07T11:00:00")));
+        // Stalled Friday 16:00 until Monday 11:00: Friday 1h, Saturday
+        // 3h, Monday 1h = 5h of business time paused.
+        st.on_status(
+            &sla,
+            Status::Open,
+            Status::Stalled,
+            cet("2026-12-04T16:00:00"),
+        );
+        assert!(st.is_paused());
+        // While paused nothing is breached, though the stored time passed.
+        assert!(st.breached_at(&sla, cet("2026-12-07T10:30:00")).is_empty());
+        assert!(st.clone().tick(&sla, cet("2026-12-07T10:30:00")).is_empty());
+        assert_eq!(st.next_alarm(&sla), None);
+        st.on_status(
+            &sla,
+            Status::Stalled,
+            Status::Open,
+            cet("2026-12-07T11:00:00"),
+        );
+        assert!(!st.is_paused());
+        // Next response: Friday 17:00 + 5h = Saturday's 3h, then Monday 12:00.
+        assert_eq!(due(st.next_response_due), s(cet("2026-12-07T12:00:00")));
+        // Resolve: Monday 11:00 + 5h = Monday 16:00.
+        assert_eq!(due(st.resolve_due), s(cet("2026-12-07T16:00:00")));
+        // Stalled to resolved: stopped, judged against the moved deadline.
+        let mut done = st.clone();
+        done.on_status(
+            &sla,
+            Status::Open,
+            Status::Stalled,
+            cet("2026-12-07T11:30:00"),
+        );
+        done.on_status(
+            &sla,
+            Status::Stalled,
+            Status::Resolved,
+            cet("2026-12-07T16:30:00"),
+        );
+        assert!(done.breached.is_empty(), "{:?}", done.breached);
+        assert_eq!(done.paused_since, None);
+    }
+
+    #[test]
+    fn a_clock_started_while_paused_runs_from_the_resumption() {
+        let sla = plain();
+        let sla = Sla {
+            pause_on: vec![Status::Stalled],
+            ..sla
+        };
+        let mut st = sla.start(Status::New, at("2026-12-04T10:00:00Z"));
+        st.on_staff_correspond(&sla, at("2026-12-04T10:10:00Z"));
+        st.on_status(
+            &sla,
+            Status::Open,
+            Status::Stalled,
+            at("2026-12-04T11:00:00Z"),
+        );
+        st.on_requestor_message(&sla, at("2026-12-04T12:00:00Z"));
+        st.on_status(
+            &sla,
+            Status::Stalled,
+            Status::Open,
+            at("2026-12-04T12:00:00Z"),
+        );
+        assert_eq!(due(st.next_response_due), s(at("2026-12-04T14:00:00Z")));
+        // Resolve (1d) moved by the hour paused.
+        assert_eq!(due(st.resolve_due), s(at("2026-12-05T11:00:00Z")));
+        // Opened in a pause_on status: standing still from the start.
+        let open_pauses = Sla {
+            pause_on: vec![Status::Open],
+            ..sla
+        };
+        let st = open_pauses.start(Status::Open, at("2026-12-04T10:00:00Z"));
+        assert_eq!(st.paused_since, Some(at("2026-12-04T10:00:00Z")));
+    }
+
+    #[test]
+    fn reopened_into_a_pause_the_resolve_clock_stands_still() {
+        let sla = Sla {
+            pause_on: vec![Status::Stalled],
+            ..plain()
+        };
+        let mut st = sla.start(Status::New, at("2026-12-04T10:00:00Z"));
+        st.on_status(
+            &sla,
+            Status::New,
+            Status::Resolved,
+            at("2026-12-04T10:30:00Z"),
+        );
+        st.on_status(
+            &sla,
+            Status::Resolved,
+            Status::Stalled,
+            at("2026-12-06T10:00:00Z"),
+        );
+        assert!(st.is_paused());
+        st.on_status(
+            &sla,
+            Status::Stalled,
+            Status::Open,
+            at("2026-12-06T12:00:00Z"),
+        );
+        assert_eq!(due(st.resolve_due), s(at("2026-12-07T12:00:00Z")));
+    }
+
+    #[test]
+    fn tick_fires_each_warning_and_breach_once() {
+        let Some(sla) = standard() else { return };
+        let mut st = sla.start(Status::New, cet("2026-12-04T16:00:00"));
+        // Saturday 12:30 is the first response's warning.
+        assert_eq!(due(st.next_alarm(&sla)), s(cet("2026-12-05T12:30:00")));
+        assert_eq!(st.tick(&sla, cet("2026-12-05T12:29:59")), vec![]);
+        let fired = st.tick(&sla, cet("2026-12-05T12:30:00"));
+        assert_eq!(
+            fired,
+            vec![Fired {
+                alarm: Alarm::SlaWarning,
+                clock: FirstResponse,
+                due: cet("2026-12-05T13:00:00")
+            }]
+        );
+        assert_eq!(st.tick(&sla, cet("2026-12-05T12:45:00")), vec![]);
+        assert_eq!(due(st.next_alarm(&sla)), s(cet("2026-12-05T13:00:01")));
+        let fired = st.tick(&sla, cet("2026-12-06T09:00:00"));
+        assert_eq!(fired.len(), 1);
+        assert_eq!(
+            (fired[0].alarm, fired[0].clock),
+            (Alarm::SlaBreach, FirstResponse)
+        );
+        assert_eq!(st.breached, vec![FirstResponse]);
+        assert_eq!(st.tick(&sla, cet("2026-12-06T10:00:00")), vec![]);
+        // Next: the resolve clock's warning, Tuesday 15:30.
+        assert_eq!(due(st.next_alarm(&sla)), s(cet("2026-12-08T15:30:00")));
+        // A tick long after a deadline fires its breach, not its warning.
+        let fired = st.tick(&sla, cet("2026-12-10T09:00:00"));
+        assert_eq!(
+            fired.iter().map(|f| (f.alarm, f.clock)).collect::<Vec<_>>(),
+            vec![(Alarm::SlaBreach, Resolve)]
+        );
+        assert_eq!(st.breached, vec![FirstResponse, Resolve]);
+        assert_eq!(st.next_alarm(&sla), None);
+        // Answering late stops the clock; it stays breached.
+        st.on_staff_correspond(&sla, cet("2026-12-10T10:00:00"));
+        assert_eq!(st.breached, vec![FirstResponse, Resolve]);
+        assert_eq!(st.first_response_due, None);
+    }
+
+    #[test]
+    fn a_restarted_clock_warns_and_breaches_again() {
+        let sla = plain();
+        let mut st = sla.start(Status::New, at("2026-12-04T10:00:00Z"));
+        st.on_staff_correspond(&sla, at("2026-12-04T10:10:00Z"));
+        st.on_requestor_message(&sla, at("2026-12-04T11:00:00Z"));
+        let kinds = |f: Vec<Fired>| {
+            f.into_iter()
+                .map(|f| (f.alarm, f.clock))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kinds(st.tick(&sla, at("2026-12-04T13:00:01Z"))),
+            vec![(Alarm::SlaBreach, NextResponse)]
+        );
+        st.on_staff_correspond(&sla, at("2026-12-04T14:00:00Z"));
+        st.on_requestor_message(&sla, at("2026-12-04T15:00:00Z"));
+        assert_eq!(
+            kinds(st.tick(&sla, at("2026-12-04T16:50:00Z"))),
+            vec![(Alarm::SlaWarning, NextResponse)]
+        );
+        assert_eq!(
+            kinds(st.tick(&sla, at("2026-12-04T17:00:01Z"))),
+            vec![(Alarm::SlaBreach, NextResponse)]
+        );
+    }
+
+    #[test]
+    fn the_state_is_stored_as_json() {
+        let sla = plain();
+        let mut st = sla.start(Status::New, at("2026-12-04T10:00:00Z"));
+        st.on_staff_correspond(&sla, at("2026-12-04T11:30:00Z"));
+        st.tick(&sla, at("2026-12-05T09:55:00Z"));
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "name": "plain",
+                "first_response_due": null,
+                "next_response_due": null,
+                "resolve_due": "2026-12-05T10:00:00Z",
+                "responded": "2026-12-04T11:30:00Z",
+                "paused_since": null,
+                "breached": ["first_response"],
+                "fired": [["resolve", "sla-warning"]],
+            })
+        );
+        let back: SlaState = serde_json::from_value(json).unwrap();
+        assert_eq!(back, st);
+        // A state written before `fired` existed still reads.
+        let old: SlaState = serde_json::from_str(
+            r#"{"name":"plain","first_response_due":"2026-12-04T11:00:00Z","next_response_due":null,
+                "resolve_due":null,"responded":null,"paused_since":null,"breached":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            old.next_deadline(),
+            Some((FirstResponse, at("2026-12-04T11:00:00Z")))
+        );
+        assert!(
+            serde_json::from_str::<SlaState>(r#"{"name":"x","first_response_due":"soon"}"#)
+                .is_err()
+        );
+        assert_eq!(ClockName::parse("next_response"), Some(NextResponse));
+        assert_eq!(ClockName::parse("next-response"), None);
     }
 }
