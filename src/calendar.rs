@@ -155,6 +155,12 @@ impl std::str::FromStr for Duration {
     }
 }
 
+impl serde::Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Read from the config as a string, so that a bad one names its line.
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -464,8 +470,7 @@ impl Calendar {
     /// start at `from` at the earliest; within the horizon.
     fn forward(&self, from: i64) -> impl Iterator<Item = (i64, i64)> + '_ {
         let first = self.local(from).0.pred_opt().unwrap_or(NaiveDate::MIN);
-        first
-            .iter_days()
+        std::iter::successors(Some(first), |d| d.succ_opt())
             .take(HORIZON_DAYS as usize)
             .flat_map(move |d| self.spans(d))
             .filter(move |&(_, e)| e > from)
@@ -476,8 +481,7 @@ impl Calendar {
     /// cut to end at `until` at the latest; within the horizon.
     fn backward(&self, until: i64) -> impl Iterator<Item = (i64, i64)> + '_ {
         let last = self.local(until).0.succ_opt().unwrap_or(NaiveDate::MAX);
-        last.iter_days()
-            .rev()
+        std::iter::successors(Some(last), |d| d.pred_opt())
             .take(HORIZON_DAYS as usize)
             .flat_map(move |d| self.spans(d).into_iter().rev())
             .filter(move |&(s, _)| s < until)

@@ -919,4 +919,32 @@ mod tests {
         assert_eq!(ClockName::parse("next_response"), Some(NextResponse));
         assert_eq!(ClockName::parse("next-response"), None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100))]
+
+        /// A pause keeps the business time left: what remained of each
+        /// running clock when the ticket stalled remains when it resumes.
+        #[test]
+        fn a_pause_keeps_the_business_time_left(
+            open in 1_767_225_600i64..1_861_920_000,
+            stall in 0i64..400_000,
+            pause in 0i64..1_000_000,
+            business in proptest::bool::ANY,
+        ) {
+            let t = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+            let sla = if business { match standard() { Some(s) => s, None => return Ok(()) } } else { plain() };
+            let sla = Sla { pause_on: vec![Status::Stalled], ..sla };
+            let mut st = sla.start(Status::New, t(open));
+            let (p, r) = (t(open + stall), t(open + stall + pause));
+            let left = |st: &SlaState, now| {
+                ClockName::ALL.map(|c| st.due(c).filter(|&d| d >= now).map(|d| sla.clock.business_between(now, d)).filter(|b| !b.is_zero()))
+            };
+            let before = left(&st, p);
+            st.on_status(&sla, Status::New, Status::Stalled, p);
+            proptest::prop_assert!(st.tick(&sla, r).is_empty());
+            st.on_status(&sla, Status::Stalled, Status::Open, r);
+            proptest::prop_assert_eq!(left(&st, r), before);
+        }
+    }
 }
