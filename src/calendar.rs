@@ -1180,6 +1180,21 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
         #[test]
+        fn a_duration_reads_back_as_it_is_shown(days in 0u32..=366, minutes in 0u32..=200_000) {
+            prop_assume!(days + minutes > 0);
+            let d = Duration { days, minutes };
+            prop_assert_eq!(Duration::parse(&d.to_string()), Ok(d));
+        }
+
+        #[test]
+        fn the_parsers_never_panic(s in "[0-9dhmsw: ,.-]{0,14}") {
+            let _ = Duration::parse(&s);
+            let _ = Spans::parse(&s);
+            let _ = Holiday::parse(&s);
+            let _ = day_key(&s);
+        }
+
+        #[test]
         fn business_between_undoes_add(start in instant(), minutes in 1u32..20_000, utc in any::<bool>()) {
             let zone = if utc { Zone::utc() } else { berlin().unwrap_or_else(Zone::utc) };
             let c = calendar(
