@@ -347,17 +347,40 @@ fn day_key(key: &str) -> Result<Vec<usize>, String> {
 }
 
 /// Checks a calendar as a whole, in the site's zone unless it names its
-/// own. The error says what is wrong in words an admin knows; the caller
-/// adds the calendar's name and the line.
+/// own. The error says what is wrong in words an admin knows, after the
+/// key it is about (`hours: fri is given twice …`); the caller adds the
+/// calendar's name and the line.
 pub fn compile(raw: &RawCalendar, site_zone: &Zone) -> Result<Calendar, String> {
+    check(raw, site_zone).map_err(|(key, msg)| format!("{key}: {msg}"))
+}
+
+/// Every `[calendars.NAME]`, compiled. The error is `Config::validate`'s:
+/// the dotted key (`calendars.support.hours`) and the problem.
+pub fn compile_all(
+    raw: &std::collections::BTreeMap<String, RawCalendar>,
+    site_zone: &Zone,
+) -> Result<std::collections::BTreeMap<String, Calendar>, (String, String)> {
+    raw.iter()
+        .map(|(name, r)| {
+            check(r, site_zone)
+                .map(|c| (name.clone(), c))
+                .map_err(|(key, msg)| (format!("calendars.{name}.{key}"), msg))
+        })
+        .collect()
+}
+
+fn check(raw: &RawCalendar, site_zone: &Zone) -> Result<Calendar, (&'static str, String)> {
     let mut week: [Vec<(u16, u16)>; 7] = Default::default();
     let mut given: [Option<&str>; 7] = [None; 7];
     for (key, spans) in &raw.hours {
-        for d in day_key(key)? {
+        for d in day_key(key).map_err(|e| ("hours", e))? {
             if let Some(first) = given[d] {
-                return Err(format!(
-                    "hours: {} is given twice (in {first:?} and {key:?}); give each day once",
-                    DAY_NAMES[d]
+                return Err((
+                    "hours",
+                    format!(
+                        "{} is given twice (in {first:?} and {key:?}); give each day once",
+                        DAY_NAMES[d]
+                    ),
                 ));
             }
             given[d] = Some(key);
@@ -365,7 +388,11 @@ pub fn compile(raw: &RawCalendar, site_zone: &Zone) -> Result<Calendar, String> 
         }
     }
     if week.iter().all(Vec::is_empty) {
-        return Err("hours: no business hours at all: give some, e.g. hours = { mon-fri = \"09:00-17:00\" }".into());
+        return Err((
+            "hours",
+            "no business hours at all: give some, e.g. hours = { mon-fri = \"09:00-17:00\" }"
+                .into(),
+        ));
     }
     let mut yearly = BTreeSet::new();
     let mut dates = BTreeSet::new();
@@ -378,7 +405,7 @@ pub fn compile(raw: &RawCalendar, site_zone: &Zone) -> Result<Calendar, String> 
     // Every date but 02-29 falls on every weekday within 28 years: one
     // that is not a holiday guarantees business time ahead of any instant.
     if yearly.iter().filter(|&&md| md != (2, 29)).count() >= 365 {
-        return Err("holidays: every day of the year is a holiday".into());
+        return Err(("holidays", "every day of the year is a holiday".into()));
     }
     Ok(Calendar {
         zone: raw.timezone.clone().unwrap_or_else(|| site_zone.clone()),
@@ -859,6 +886,25 @@ mod tests {
             let e = compile(&raw(text).unwrap(), &Zone::utc()).unwrap_err();
             assert!(e.contains(says), "{text}: {e}");
         }
+        let all = std::collections::BTreeMap::from([
+            (
+                "a".to_string(),
+                raw(r#"hours = { mon = "09:00-17:00" }"#).unwrap(),
+            ),
+            (
+                "b".to_string(),
+                raw(r#"hours = { mon = "09:00-17:00", mon-tue = "09:00-17:00" }"#).unwrap(),
+            ),
+        ]);
+        let (key, msg) = compile_all(&all, &Zone::utc()).unwrap_err();
+        assert_eq!(key, "calendars.b.hours");
+        assert!(msg.starts_with("mon is given twice"), "{msg}");
+        let all = std::collections::BTreeMap::from([(
+            "a".to_string(),
+            raw(r#"hours = { mon = "09:00-17:00" }"#).unwrap(),
+        )]);
+        assert!(compile_all(&all, &Zone::utc()).unwrap()["a"]
+            .is_business_day(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()));
         let every_day: Vec<String> = (1..=12u32)
             .flat_map(|m| (1..=31u32).map(move |d| (m, d)))
             .filter(|&(m, d)| NaiveDate::from_ymd_opt(2023, m, d).is_some())

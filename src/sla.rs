@@ -59,31 +59,66 @@ pub struct Sla {
 /// Checks `[sla.NAME]`: its calendar must be one of `calendars`, it must
 /// have a clock, and it may pause only in `open` or `stalled` (a ticket
 /// is never paused while `new`, and `resolved` stops the clocks anyway).
-/// The error names what is wrong; the caller adds the line.
+/// The error names the key and what is wrong (`calendar "x" does not
+/// exist …`); the caller adds the SLA's name and the line.
 pub fn compile(
     name: &str,
     raw: &RawSla,
     calendars: &BTreeMap<String, Calendar>,
 ) -> Result<Sla, String> {
+    check(name, raw, calendars).map_err(|(key, msg)| match key {
+        "" => msg,
+        key => format!("{key}: {msg}"),
+    })
+}
+
+/// Every `[sla.NAME]`, compiled against the compiled calendars. The error
+/// is `Config::validate`'s: the dotted key (`sla.standard.calendar`) and
+/// the problem.
+pub fn compile_all(
+    raw: &BTreeMap<String, RawSla>,
+    calendars: &BTreeMap<String, Calendar>,
+) -> Result<BTreeMap<String, Sla>, (String, String)> {
+    raw.iter()
+        .map(|(name, r)| {
+            check(name, r, calendars)
+                .map(|sla| (name.clone(), sla))
+                .map_err(|(key, msg)| match key {
+                    "" => (format!("sla.{name}"), msg),
+                    key => (format!("sla.{name}.{key}"), msg),
+                })
+        })
+        .collect()
+}
+
+/// The error: the key within the table ("" for the table itself) and
+/// the problem.
+fn check(
+    name: &str,
+    raw: &RawSla,
+    calendars: &BTreeMap<String, Calendar>,
+) -> Result<Sla, (&'static str, String)> {
     let clock = match &raw.calendar {
         None => Clock::Always,
         Some(c) => Clock::business(calendars.get(c).cloned().ok_or_else(|| {
             let known: Vec<&str> = calendars.keys().map(String::as_str).collect();
-            if known.is_empty() {
+            let msg = if known.is_empty() {
                 format!("calendar {c:?} does not exist: there is no [calendars.{c}]")
             } else {
                 format!(
                     "calendar {c:?} does not exist (the calendars are: {})",
                     known.join(", ")
                 )
-            }
+            };
+            ("calendar", msg)
         })?),
     };
     if raw.first_response.is_none() && raw.next_response.is_none() && raw.resolve.is_none() {
-        return Err(
+        return Err((
+            "",
             "no clock: give at least one of first_response, next_response, resolve (e.g. first_response = \"4h\")"
                 .into(),
-        );
+        ));
     }
     let mut pause_on = Vec::new();
     for s in &raw.pause_on {
@@ -94,12 +129,20 @@ pub fn compile(
                 }
             }
             Some(st) => {
-                return Err(format!(
-                    "pause_on: the clocks cannot pause while {} (open or stalled)",
-                    st.as_str()
+                return Err((
+                    "pause_on",
+                    format!(
+                        "the clocks cannot pause while {} (open or stalled)",
+                        st.as_str()
+                    ),
                 ))
             }
-            None => return Err(format!("pause_on: {s:?} is not a status (open or stalled)")),
+            None => {
+                return Err((
+                    "pause_on",
+                    format!("{s:?} is not a status (open or stalled)"),
+                ))
+            }
         }
     }
     Ok(Sla {
@@ -555,6 +598,32 @@ mod tests {
             let e = compile("x", &raw(text).unwrap(), &cals).unwrap_err();
             assert!(e.contains(says), "{text}: {e}");
         }
+        let all = BTreeMap::from([
+            (
+                "standard".to_string(),
+                raw(r#"calendar = "support"
+                                            resolve = "3d""#)
+                .unwrap(),
+            ),
+            (
+                "broken".to_string(),
+                raw(r#"calendar = "none"
+                                          resolve = "3d""#)
+                .unwrap(),
+            ),
+        ]);
+        let (key, msg) = compile_all(&all, &cals).unwrap_err();
+        assert_eq!(key, "sla.broken.calendar");
+        assert!(msg.starts_with("calendar \"none\" does not exist"), "{msg}");
+        let all = BTreeMap::from([("empty".to_string(), raw("").unwrap())]);
+        assert_eq!(compile_all(&all, &cals).unwrap_err().0, "sla.empty");
+        let all = BTreeMap::from([(
+            "ok".to_string(),
+            raw(r#"calendar = "support"
+                                                          first_response = "1h""#)
+            .unwrap(),
+        )]);
+        assert_eq!(compile_all(&all, &cals).unwrap()["ok"].name, "ok");
         let e = compile(
             "x",
             &raw("calendar = \"a\"\nresolve = \"1d\"").unwrap(),
