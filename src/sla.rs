@@ -327,7 +327,7 @@ impl SlaState {
 
     /// The deadline of `c` as it stands at `now`: while paused, moved
     /// later by the business time paused so far.
-    fn effective_due(&self, sla: &Sla, c: ClockName, now: Time) -> Option<Time> {
+    pub fn due_at(&self, sla: &Sla, c: ClockName, now: Time) -> Option<Time> {
         let due = self.due(c)?;
         Some(match self.paused_since {
             Some(p) => sla
@@ -344,8 +344,7 @@ impl SlaState {
         ClockName::ALL
             .into_iter()
             .filter(|&c| {
-                self.breached.contains(&c)
-                    || self.effective_due(sla, c, now).is_some_and(|due| now > due)
+                self.breached.contains(&c) || self.due_at(sla, c, now).is_some_and(|due| now > due)
             })
             .collect()
     }
@@ -366,7 +365,7 @@ impl SlaState {
 
     /// Stops clock `c` at `now`: breached if its deadline passed.
     fn stop(&mut self, sla: &Sla, c: ClockName, now: Time) {
-        if self.effective_due(sla, c, now).is_some_and(|due| now > due) {
+        if self.due_at(sla, c, now).is_some_and(|due| now > due) {
             self.breach(c);
         }
         *self.due_mut(c) = None;
@@ -786,6 +785,12 @@ mod tests {
         assert!(st.is_paused());
         // While paused nothing is breached, though the stored time passed.
         assert!(st.breached_at(&sla, cet("2026-12-07T10:30:00")).is_empty());
+        // As it stands then: Friday 17:00 moved by 4h30 (Friday 1h,
+        // Saturday 3h, Monday 30m) is Monday 11:30.
+        assert_eq!(
+            due(st.due_at(&sla, NextResponse, cet("2026-12-07T10:30:00"))),
+            s(cet("2026-12-07T11:30:00"))
+        );
         assert!(st.clone().tick(&sla, cet("2026-12-07T10:30:00")).is_empty());
         assert_eq!(st.next_alarm(&sla), None);
         st.on_status(
