@@ -155,6 +155,12 @@ impl std::str::FromStr for Duration {
     }
 }
 
+impl serde::Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Read from the config as a string, so that a bad one names its line.
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -341,17 +347,40 @@ fn day_key(key: &str) -> Result<Vec<usize>, String> {
 }
 
 /// Checks a calendar as a whole, in the site's zone unless it names its
-/// own. The error says what is wrong in words an admin knows; the caller
-/// adds the calendar's name and the line.
+/// own. The error says what is wrong in words an admin knows, after the
+/// key it is about (`hours: fri is given twice …`); the caller adds the
+/// calendar's name and the line.
 pub fn compile(raw: &RawCalendar, site_zone: &Zone) -> Result<Calendar, String> {
+    check(raw, site_zone).map_err(|(key, msg)| format!("{key}: {msg}"))
+}
+
+/// Every `[calendars.NAME]`, compiled. The error is `Config::validate`'s:
+/// the dotted key (`calendars.support.hours`) and the problem.
+pub fn compile_all(
+    raw: &std::collections::BTreeMap<String, RawCalendar>,
+    site_zone: &Zone,
+) -> Result<std::collections::BTreeMap<String, Calendar>, (String, String)> {
+    raw.iter()
+        .map(|(name, r)| {
+            check(r, site_zone)
+                .map(|c| (name.clone(), c))
+                .map_err(|(key, msg)| (format!("calendars.{name}.{key}"), msg))
+        })
+        .collect()
+}
+
+fn check(raw: &RawCalendar, site_zone: &Zone) -> Result<Calendar, (&'static str, String)> {
     let mut week: [Vec<(u16, u16)>; 7] = Default::default();
     let mut given: [Option<&str>; 7] = [None; 7];
     for (key, spans) in &raw.hours {
-        for d in day_key(key)? {
+        for d in day_key(key).map_err(|e| ("hours", e))? {
             if let Some(first) = given[d] {
-                return Err(format!(
-                    "hours: {} is given twice (in {first:?} and {key:?}); give each day once",
-                    DAY_NAMES[d]
+                return Err((
+                    "hours",
+                    format!(
+                        "{} is given twice (in {first:?} and {key:?}); give each day once",
+                        DAY_NAMES[d]
+                    ),
                 ));
             }
             given[d] = Some(key);
@@ -359,7 +388,11 @@ pub fn compile(raw: &RawCalendar, site_zone: &Zone) -> Result<Calendar, String> 
         }
     }
     if week.iter().all(Vec::is_empty) {
-        return Err("hours: no business hours at all: give some, e.g. hours = { mon-fri = \"09:00-17:00\" }".into());
+        return Err((
+            "hours",
+            "no business hours at all: give some, e.g. hours = { mon-fri = \"09:00-17:00\" }"
+                .into(),
+        ));
     }
     let mut yearly = BTreeSet::new();
     let mut dates = BTreeSet::new();
@@ -372,7 +405,7 @@ pub fn compile(raw: &RawCalendar, site_zone: &Zone) -> Result<Calendar, String> 
     // Every date but 02-29 falls on every weekday within 28 years: one
     // that is not a holiday guarantees business time ahead of any instant.
     if yearly.iter().filter(|&&md| md != (2, 29)).count() >= 365 {
-        return Err("holidays: every day of the year is a holiday".into());
+        return Err(("holidays", "every day of the year is a holiday".into()));
     }
     Ok(Calendar {
         zone: raw.timezone.clone().unwrap_or_else(|| site_zone.clone()),
@@ -464,8 +497,7 @@ impl Calendar {
     /// start at `from` at the earliest; within the horizon.
     fn forward(&self, from: i64) -> impl Iterator<Item = (i64, i64)> + '_ {
         let first = self.local(from).0.pred_opt().unwrap_or(NaiveDate::MIN);
-        first
-            .iter_days()
+        std::iter::successors(Some(first), |d| d.succ_opt())
             .take(HORIZON_DAYS as usize)
             .flat_map(move |d| self.spans(d))
             .filter(move |&(_, e)| e > from)
@@ -476,8 +508,7 @@ impl Calendar {
     /// cut to end at `until` at the latest; within the horizon.
     fn backward(&self, until: i64) -> impl Iterator<Item = (i64, i64)> + '_ {
         let last = self.local(until).0.succ_opt().unwrap_or(NaiveDate::MAX);
-        last.iter_days()
-            .rev()
+        std::iter::successors(Some(last), |d| d.pred_opt())
             .take(HORIZON_DAYS as usize)
             .flat_map(move |d| self.spans(d).into_iter().rev())
             .filter(move |&(s, _)| s < until)
@@ -630,10 +661,14 @@ impl Calendar {
 pub enum Clock {
     /// Always open: `4h` is four hours, `3d` is 72 hours.
     Always,
-    Business(Calendar),
+    Business(Box<Calendar>),
 }
 
 impl Clock {
+    pub fn business(c: Calendar) -> Clock {
+        Clock::Business(Box::new(c))
+    }
+
     pub fn is_open(&self, at: Time) -> bool {
         match self {
             Clock::Always => true,
@@ -851,6 +886,25 @@ mod tests {
             let e = compile(&raw(text).unwrap(), &Zone::utc()).unwrap_err();
             assert!(e.contains(says), "{text}: {e}");
         }
+        let all = std::collections::BTreeMap::from([
+            (
+                "a".to_string(),
+                raw(r#"hours = { mon = "09:00-17:00" }"#).unwrap(),
+            ),
+            (
+                "b".to_string(),
+                raw(r#"hours = { mon = "09:00-17:00", mon-tue = "09:00-17:00" }"#).unwrap(),
+            ),
+        ]);
+        let (key, msg) = compile_all(&all, &Zone::utc()).unwrap_err();
+        assert_eq!(key, "calendars.b.hours");
+        assert!(msg.starts_with("mon is given twice"), "{msg}");
+        let all = std::collections::BTreeMap::from([(
+            "a".to_string(),
+            raw(r#"hours = { mon = "09:00-17:00" }"#).unwrap(),
+        )]);
+        assert!(compile_all(&all, &Zone::utc()).unwrap()["a"]
+            .is_business_day(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()));
         let every_day: Vec<String> = (1..=12u32)
             .flat_map(|m| (1..=31u32).map(move |d| (m, d)))
             .filter(|&(m, d)| NaiveDate::from_ymd_opt(2023, m, d).is_some())
@@ -1170,6 +1224,21 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn a_duration_reads_back_as_it_is_shown(days in 0u32..=366, minutes in 0u32..=200_000) {
+            prop_assume!(days + minutes > 0);
+            let d = Duration { days, minutes };
+            prop_assert_eq!(Duration::parse(&d.to_string()), Ok(d));
+        }
+
+        #[test]
+        fn the_parsers_never_panic(s in "[0-9dhmsw: ,.-]{0,14}") {
+            let _ = Duration::parse(&s);
+            let _ = Spans::parse(&s);
+            let _ = Holiday::parse(&s);
+            let _ = day_key(&s);
+        }
 
         #[test]
         fn business_between_undoes_add(start in instant(), minutes in 1u32..20_000, utc in any::<bool>()) {
