@@ -469,16 +469,8 @@ impl Config {
     /// Checks the calendars, then the SLAs against them, then the queues'
     /// SLAs: (dotted key, what is wrong).
     fn compile_clocks(&mut self) -> Result<(), (String, String)> {
-        for (name, raw) in &self.raw_calendars {
-            let c = crate::calendar::compile(raw, &self.site.timezone)
-                .map_err(|e| (format!("calendars.{name}"), e))?;
-            self.calendars.insert(name.clone(), c);
-        }
-        for (name, raw) in &self.raw_slas {
-            let s = crate::sla::compile(name, raw, &self.calendars)
-                .map_err(|e| (format!("sla.{name}"), e))?;
-            self.slas.insert(name.clone(), s);
-        }
+        self.calendars = crate::calendar::compile_all(&self.raw_calendars, &self.site.timezone)?;
+        self.slas = crate::sla::compile_all(&self.raw_slas, &self.calendars)?;
         for q in &self.queues {
             if let Some(name) = q.sla.as_deref().filter(|n| !self.slas.contains_key(*n)) {
                 let known: Vec<&str> = self.slas.keys().map(String::as_str).collect();
