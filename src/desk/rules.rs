@@ -424,6 +424,8 @@ struct EventJson<'a> {
 struct EntryJson<'a> {
     kind: HistoryKind,
     author: &'a str,
+    #[serde(serialize_with = "serialize_time")]
+    date: Time,
     #[serde(skip_serializing_if = "Option::is_none")]
     old: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -452,6 +454,7 @@ fn hook(
         entry: f.entry.map(|e| EntryJson {
             kind: e.kind,
             author: &e.author,
+            date: f.now,
             old: e.old.as_deref(),
             new: e.new.as_deref(),
             note: e.note.as_deref(),
