@@ -1313,6 +1313,7 @@ fn show_json_has_the_documented_shape() {
         "priority",
         "queue",
         "requestor",
+        "sla",
         "status",
         "subject",
         "updated",
