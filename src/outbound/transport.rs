@@ -4,6 +4,7 @@
 //! recorded by the desk, which owns the outbox.
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -96,6 +97,10 @@ fn sendmail(config: &Config, q: &Queued) -> Result<()> {
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
+        // A process group of its own, so that the limit ends what sendmail
+        // started too: Postfix's postdrop, refused its queue, retries for
+        // ever, and killed sendmail's postdrops piled up (issue 18).
+        .process_group(0)
         .spawn()
         .with_context(|| format!("running {program}"))?;
     let writer = child.stdin.take().map(|mut stdin| {
@@ -116,12 +121,13 @@ fn sendmail(config: &Config, q: &Queued) -> Result<()> {
             break status;
         }
         if start.elapsed() >= limit {
+            kill_group(child.id());
             let _ = child.kill();
             let _ = child.wait();
             // The threads end with the child's pipes; a grandchild that
-            // holds them open is not waited for.
+            // left the group and holds them open is not waited for.
             bail!(
-                "{program} did not finish within {} s and was killed",
+                "{program} did not finish within {} s and was killed (with what it started)",
                 limit.as_secs_f64()
             );
         }
@@ -141,4 +147,15 @@ fn sendmail(config: &Config, q: &Queued) -> Result<()> {
         bail!("writing to {program}: {e}");
     }
     Ok(())
+}
+
+/// SIGKILL to the process group `leader` heads (sendmail's, made at spawn).
+fn kill_group(leader: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(leader) {
+        // SAFETY: kill(2) takes plain integers; -pid names the group whose
+        // leader is our own child, not yet reaped, so the id is not reused.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
 }
