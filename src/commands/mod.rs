@@ -23,6 +23,7 @@ pub mod serve;
 pub mod show;
 pub mod staff;
 pub mod stats;
+pub mod toml_page;
 pub mod watch;
 pub mod write;
 
