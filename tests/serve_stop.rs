@@ -118,3 +118,40 @@ fn sigint_stops_an_idle_server_at_once_with_exit_0() {
     let log = server.log.lock().map(|l| l.clone()).unwrap_or_default();
     assert!(log.contains("pipedesk: stopped\n"), "{log}");
 }
+
+#[test]
+fn an_open_event_stream_ends_at_sigterm_and_does_not_hold_the_stop() {
+    let desk = Desk::new();
+    let mut server = desk.serve();
+    let token = desk.token(ADMIN);
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut conn = TcpStream::connect(&addr).expect("connecting");
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("a read timeout");
+    write!(
+        conn,
+        "GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Accept: text/event-stream\r\n\r\n"
+    )
+    .expect("asking for the stream");
+    let mut reader = BufReader::new(conn);
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("the stream's head");
+    assert!(first.starts_with("HTTP/1.1 200"), "{first:?}");
+
+    signal(&server, "TERM");
+    // The stream ends (the connection closes) rather than running on.
+    let mut rest = String::new();
+    reader
+        .read_to_string(&mut rest)
+        .expect("the stream ends within the read timeout");
+    let status = server
+        .exited_within(Duration::from_secs(15))
+        .expect("serve exits");
+    assert_eq!(status.code(), Some(0), "{status}");
+    let log = server.log.lock().map(|l| l.clone()).unwrap_or_default();
+    assert!(
+        log.contains("pipedesk: stopped\n") && !log.contains("unfinished"),
+        "the stop did not wait out its grace for the stream: {log}"
+    );
+}

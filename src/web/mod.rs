@@ -62,12 +62,12 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
         "pipedesk: serving {} on http://{addr} for {}",
         state.store, config.web.base_url
     );
+    let stopping = state.stopping.clone();
     let router = router(state);
     let header_timeout = header_timeout();
     let mut stop = std::pin::pin!(shutdown());
-    // Every connection holds a receiver; at a stop they all see `true`,
-    // and the sender's `closed()` says when the last of them is done.
-    let (stopping, connections) = tokio::sync::watch::channel(false);
+    // Every connection (and event stream) holds a receiver; at a stop they
+    // all see `true`, and `closed()` says when the last of them is done.
     loop {
         let (stream, peer) = tokio::select! {
             () = &mut stop => break,
@@ -89,7 +89,7 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
                 r.map(axum::body::Body::new)
             },
         );
-        let mut stopped = connections.clone();
+        let mut stopped = stopping.subscribe();
         tokio::spawn(async move {
             // A head not whole within the limit closes the connection
             // (SPEC §6), and so does an idle one: a flood of slow clients
@@ -118,7 +118,6 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
     // SIGTERM (systemctl stop) or SIGINT: take no new connection, let the
     // requests in flight finish within GRACE, then exit 0.
     drop(listener);
-    drop(connections);
     stopping.send_replace(true);
     eprintln!(
         "pipedesk: stopping: no new connections; waiting up to {} s for the requests in flight",
