@@ -90,7 +90,7 @@ on_cleanup() {
     fi
     # Whatever the throwaway user still runs (nothing, when all went well).
     for p in $(pgrep -u "$PDUSER"); do kill -9 "$p" 2>/dev/null; done
-    userdel "$PDUSER" 2>/dev/null
+    userdel "$PDUSER" 2>/dev/null || echo "units: could not remove the throwaway user $PDUSER"
     getent group "$PDGROUP" >/dev/null && groupdel "$PDGROUP" 2>/dev/null
 }
 mkdir -p /var/lib/pipedesk-mta
