@@ -530,6 +530,10 @@ pub struct ManArgs {
     /// of the main page on stdout
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Print pipedesk.toml(5), the configuration file's page, instead of
+    /// pipedesk(1) (--dir writes both)
+    #[arg(long, conflicts_with = "dir")]
+    pub file_formats: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,9 @@
 //! The systemd units in `examples/` (issue 18): read as text for what must
 //! hold for Postfix's and Exim's `sendmail` to work under them, and checked
-//! by `systemd-analyze verify` where this machine has it.
+//! by `systemd-analyze verify` where this machine has it. That they work
+//! is proven by running them: `tests/mta/units.sh` (from `tests/mta.rs`)
+//! runs each service's ExecStart under its restrictions against a real
+//! Postfix.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

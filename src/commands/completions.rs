@@ -1,6 +1,7 @@
 //! `pipedesk completions SHELL` and `pipedesk man`: shell completions and the
-//! man page, generated from the clap definitions in `cli.rs`, so that they
-//! can never disagree with `--help`.
+//! man pages, generated from the clap definitions in `cli.rs`, so that they
+//! can never disagree with `--help`; pipedesk.toml(5) from the commented
+//! config `init` writes (`toml_page`).
 
 use std::io::Write;
 
@@ -17,6 +18,9 @@ pub fn completions(args: CompletionsArgs) -> Result<()> {
 }
 
 pub fn man(args: ManArgs) -> Result<()> {
+    if args.file_formats {
+        return write_stdout(super::toml_page::page().as_bytes());
+    }
     let cmd = Cli::command();
     match args.dir {
         Some(dir) => {
@@ -31,6 +35,9 @@ pub fn man(args: ManArgs) -> Result<()> {
                     .generate_to(&dir)
                     .with_context(|| format!("writing into {}", dir.display()))?;
             }
+            let toml = dir.join("pipedesk.toml.5");
+            std::fs::write(&toml, super::toml_page::page())
+                .with_context(|| format!("writing {}", toml.display()))?;
             let man = clap_mangen::Man::new(cmd);
             let path = dir.join(man.get_filename());
             std::fs::write(&path, main_page(&man)?)

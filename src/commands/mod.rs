@@ -24,6 +24,7 @@ pub mod serve;
 pub mod show;
 pub mod staff;
 pub mod stats;
+pub mod toml_page;
 pub mod watch;
 pub mod write;
 
@@ -92,7 +93,9 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// The desk for a command run by a person: its database must exist already
-/// (a typo in a path should not leave an empty database behind).
+/// (a typo in a path should not leave an empty database behind). `create`
+/// too, though it writes: only `init` and the MTA's `deliver` make a
+/// database, and the error names `init` (issue 18).
 pub fn desk(config: &Arc<Config>) -> Result<Desk> {
     Desk::open(config.clone(), Open::Existing)
 }

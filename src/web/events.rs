@@ -37,6 +37,9 @@ struct Feed {
     live: broadcast::Receiver<Arc<Pushed>>,
     /// Live events up to here were in the backlog already.
     after: i64,
+    /// The server stopping: the stream ends, so a stop need not wait for
+    /// every open board (the browser reconnects when it is back).
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 fn ticket_event(seq: i64, card: &str) -> Event {
@@ -93,6 +96,7 @@ pub async fn stream(
         backlog,
         live,
         after,
+        stopping: state.stopping.subscribe(),
     };
     Ok(Sse::new(events(feed))
         .keep_alive(KeepAlive::default())
@@ -106,7 +110,11 @@ fn events(feed: Feed) -> impl Stream<Item = Result<Event, Infallible>> {
             return Some((Ok(e), Some(feed)));
         }
         loop {
-            match feed.live.recv().await {
+            let next = tokio::select! {
+                next = feed.live.recv() => next,
+                _ = feed.stopping.wait_for(|stop| *stop) => return None,
+            };
+            match next {
                 Ok(p) if p.seq <= feed.after => continue,
                 Ok(p) => {
                     feed.after = p.seq;

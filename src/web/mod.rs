@@ -25,7 +25,8 @@ use axum::Router;
 use crate::config::Config;
 pub use state::Shared;
 
-/// Runs the server until SIGINT or SIGTERM; SIGHUP reloads its config.
+/// Runs the server until SIGINT or SIGTERM, then stops gracefully (see
+/// `run`); SIGHUP reloads its config.
 pub fn serve(config: Arc<Config>) -> Result<()> {
     // What `check` warns about, said where the admin starts the server.
     for w in config.warnings() {
@@ -42,7 +43,11 @@ pub fn serve(config: Arc<Config>) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(run(config, state))
+    let served = runtime.block_on(run(config, state));
+    // Whatever is still running on a blocking thread after the grace (a
+    // request that outlived it) does not hold the exit up much longer.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
 }
 
 async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
@@ -59,12 +64,15 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
         "pipedesk: serving {} on http://{addr} for {}",
         state.store, config.web.base_url
     );
+    let stopping = state.stopping.clone();
     let router = router(state);
     let header_timeout = header_timeout();
     let mut stop = std::pin::pin!(shutdown());
+    // Every connection (and event stream) holds a receiver; at a stop they
+    // all see `true`, and `closed()` says when the last of them is done.
     loop {
         let (stream, peer) = tokio::select! {
-            () = &mut stop => return Ok(()),
+            () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -83,24 +91,59 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
                 r.map(axum::body::Body::new)
             },
         );
+        let mut stopped = stopping.subscribe();
         tokio::spawn(async move {
             // A head not whole within the limit closes the connection
             // (SPEC §6), and so does an idle one: a flood of slow clients
             // holds nothing for long.
-            let served = hyper::server::conn::http1::Builder::new()
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(header_timeout)
                 .serve_connection(
                     hyper_util::rt::TokioIo::new(stream),
                     hyper_util::service::TowerToHyperService::new(service),
                 )
-                .with_upgrades()
-                .await;
-            // A client that went away, or was too slow: nothing to say.
-            drop(served);
+                .with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                // A client that went away, or was too slow: nothing to say.
+                served = connection.as_mut() => { drop(served); return; }
+                _ = stopped.wait_for(|stop| *stop) => {}
+            }
+            // Stopping: the request being served is answered, then the
+            // connection closes (an idle one closes at once).
+            connection.as_mut().graceful_shutdown();
+            drop(connection.await);
+            drop(stopped);
         });
     }
+    // SIGTERM (systemctl stop) or SIGINT: take no new connection, let the
+    // requests in flight finish within GRACE, then exit 0.
+    drop(listener);
+    stopping.send_replace(true);
+    eprintln!(
+        "pipedesk: stopping: no new connections; waiting up to {} s for the requests in flight",
+        GRACE.as_secs()
+    );
+    if tokio::time::timeout(GRACE, stopping.closed())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "pipedesk: stopped with requests unfinished after {} s (an event stream, or a slow client)",
+            GRACE.as_secs()
+        );
+    } else {
+        eprintln!("pipedesk: stopped");
+    }
+    Ok(())
 }
+
+/// How long a stop waits for the requests in flight: well inside systemd's
+/// TimeoutStopSec (90 s by default), and longer than a request takes
+/// whose `sendmail` is not hung (that one is killed at 60 s, and its mail
+/// stays queued for `flush`).
+const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long a client has to send a whole request head (SPEC §6: 10 s).
 const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

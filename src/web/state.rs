@@ -69,6 +69,9 @@ pub struct AppState {
     /// The refusals the thread page says after a form, by number.
     pub notices: Notices,
     pub pages: Environment<'static>,
+    /// `true` once the server stops (SIGTERM, SIGINT): each connection
+    /// and each event stream holds a receiver and ends when it sees it.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
             notices: Notices::default(),
             pages: pages(live.clone())?,
             config: live,
+            stopping: tokio::sync::watch::Sender::new(false),
         });
         let watcher = state.clone();
         std::thread::Builder::new()

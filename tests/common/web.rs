@@ -164,6 +164,25 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The server's process id, for the signals a test sends it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How the server ended, if it did within `within`.
+    pub fn exited_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
         let mut r = result.expect("the server answers");
         let headers = r

@@ -231,7 +231,7 @@ impl PgStore {
             .with_context(|| format!("reading the schema of {}", target.shown))?;
         if version.is_none() && how == Open::Existing {
             anyhow::bail!(
-                "no pipedesk database in {} yet (`pipedesk init` creates it, and so does the first delivery)",
+                "no pipedesk database in {} yet: `pipedesk init` with this same config creates it (and keeps the config file as it is); so does the first delivery",
                 target.shown
             );
         }

@@ -73,7 +73,7 @@ impl SqliteStore {
     pub fn open(path: &Path, busy: Duration, how: Open) -> Result<SqliteStore> {
         if how == Open::Existing && !path.exists() {
             anyhow::bail!(
-                "no database at {} (`pipedesk init` creates one, and so does the first delivery)",
+                "no database at {} yet: `pipedesk init` with this same config creates it (and keeps the config file as it is); so does the first delivery",
                 path.display()
             );
         }
