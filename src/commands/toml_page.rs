@@ -84,7 +84,7 @@ fn key_line(text: &str) -> Option<(String, String, Option<String>)> {
     if name.is_empty()
         || !name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.'))
     {
         return None;
     }
