@@ -8,10 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const UNITS: [&str; 3] = [
+const UNITS: [&str; 5] = [
     "pipedesk-serve.service",
     "pipedesk-flush.service",
     "pipedesk-flush.timer",
+    "pipedesk-tick.service",
+    "pipedesk-tick.timer",
 ];
 
 fn examples() -> PathBuf {
@@ -70,7 +72,11 @@ const IMPLY_NO_NEW_PRIVILEGES: [&str; 17] = [
 
 #[test]
 fn the_services_let_postfix_and_exim_sendmail_gain_their_group_and_spool() {
-    for unit in ["pipedesk-serve.service", "pipedesk-flush.service"] {
+    for unit in [
+        "pipedesk-serve.service",
+        "pipedesk-flush.service",
+        "pipedesk-tick.service",
+    ] {
         let service = directives(unit, "Service");
         for key in IMPLY_NO_NEW_PRIVILEGES {
             let set = values(&service, key);
@@ -110,6 +116,14 @@ fn the_services_let_postfix_and_exim_sendmail_gain_their_group_and_spool() {
         ["/usr/local/bin/pipedesk flush --due"]
     );
     assert_eq!(values(&flush, "Type"), ["oneshot"]);
+    let tick = directives("pipedesk-tick.service", "Service");
+    assert_eq!(
+        values(&tick, "ExecStart"),
+        ["/usr/local/bin/pipedesk tick"]
+    );
+    assert_eq!(values(&tick, "Type"), ["oneshot"]);
+    let timer = directives("pipedesk-tick.timer", "Timer");
+    assert_eq!(values(&timer, "OnCalendar"), ["minutely"]);
     let timer = directives("pipedesk-flush.timer", "Timer");
     assert_eq!(values(&timer, "OnUnitActiveSec"), ["5min"]);
     assert_eq!(
