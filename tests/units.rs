@@ -117,10 +117,7 @@ fn the_services_let_postfix_and_exim_sendmail_gain_their_group_and_spool() {
     );
     assert_eq!(values(&flush, "Type"), ["oneshot"]);
     let tick = directives("pipedesk-tick.service", "Service");
-    assert_eq!(
-        values(&tick, "ExecStart"),
-        ["/usr/local/bin/pipedesk tick"]
-    );
+    assert_eq!(values(&tick, "ExecStart"), ["/usr/local/bin/pipedesk tick"]);
     assert_eq!(values(&tick, "Type"), ["oneshot"]);
     let timer = directives("pipedesk-tick.timer", "Timer");
     assert_eq!(values(&timer, "OnCalendar"), ["minutely"]);

@@ -319,7 +319,7 @@ fn reply_refusal(
         return Ok(Some("not an address mail is sent to".into()));
     }
     if let Some(id) = f.entry.and_then(|e| e.message) {
-        if let Some(m) = tx.raw_messages(t.id)?.into_iter().find(|m| m.id == id) {
+        if let Some(m) = message(tx, t.id, id)? {
             let facts = crate::inbound::parse(&m.raw);
             let bounce = crate::route::is_bounce(m.envelope_sender.as_deref(), &facts);
             if let Some(why) = crate::outbound::autoreply_refusal(&facts, bounce, config) {
@@ -486,13 +486,9 @@ fn delivery_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The bytes of message `id` of ticket `ticket`.
-fn message_bytes(tx: &mut dyn Tx, ticket: i64, id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(tx
-        .raw_messages(ticket)?
-        .into_iter()
-        .find(|m| m.id == id)
-        .map(|m| m.raw))
+/// Message `id` of ticket `ticket`, with its bytes.
+fn message(tx: &mut dyn Tx, ticket: i64, id: i64) -> Result<Option<RawMessage>> {
+    Ok(tx.raw_messages(ticket)?.into_iter().find(|m| m.id == id))
 }
 
 /// A rule's look at the message of the entry that fired it, read once and
@@ -509,7 +505,10 @@ impl Look<'_> {
     fn load(&mut self) -> Option<&(crate::inbound::Facts, Vec<u8>)> {
         if self.parsed.is_none() {
             let raw = match self.message {
-                Some(id) => message_bytes(self.tx, self.ticket, id).ok().flatten(),
+                Some(id) => message(self.tx, self.ticket, id)
+                    .ok()
+                    .flatten()
+                    .map(|m| m.raw),
                 None => None,
             };
             self.parsed = Some(raw.map(|r| (crate::inbound::parse(&r), r)));
