@@ -99,6 +99,18 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
     }
     canned_warnings(config)?;
     crate::term::out(&format!("config: {source}: ok\n"))?;
+    if !config.rules().is_empty() || config.has_slas() {
+        let names: Vec<&str> = config.rules().iter().map(|r| r.name.as_str()).collect();
+        crate::term::out(&format!(
+            "rules: {}{}\n",
+            crate::term::count(names.len() as u64, "rule", "rules"),
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!(" ({}), in this order", names.join(", "))
+            }
+        ))?;
+    }
     for w in config.warnings() {
         eprintln!("pipedesk: warning: {w}");
     }
