@@ -141,7 +141,12 @@ pub(super) fn fire(
             tx.count_entries(ticket.id, HistoryKind::Note, &author, new, None, hour_ago)
         };
         let skipped = notes(tx, Some(SKIPPED))?;
-        let lately = notes(tx, None)? - skipped;
+        // The entries that say it fired (`new` the event), not its own
+        // comments, which are notes by the same author.
+        let mut lately = 0;
+        for event in &rule.on {
+            lately += notes(tx, Some(event.as_str()))?;
+        }
         if lately >= CAP_PER_HOUR {
             // Said once an hour, not once per skip.
             if skipped == 0 {
