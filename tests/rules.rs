@@ -1069,3 +1069,141 @@ fn a_wrong_rule_is_refused_with_its_name_and_line_by_every_command() {
     desk.write_config(&good);
     assert_eq!(desk.ticket_count(), 1);
 }
+
+#[test]
+fn a_ticket_a_rule_resolves_tells_its_requestor_as_any_resolve_does() {
+    let desk = desk_with(
+        r#"
+[[rules]]
+name = "solved"
+on = ["correspond"]
+if.actor = "requestor"
+if.body = "\\bsolved\\b"
+do.set = { status = "resolved" }
+"#,
+    );
+    desk.open_ticket(&john("Printer"));
+    desk.clear_mail();
+    desk.send(
+        &ticket_addr(1, ""),
+        &to_ticket(1, john("Re: Printer")).body("Never mind, it is solved now.\n"),
+    )
+    .ok();
+    assert_eq!(desk.show(1)["status"], "resolved");
+    let mails = desk.take_mail();
+    let resolved = Desk::one_to(&mails, JOHN);
+    assert_eq!(resolved.header("Auto-Submitted"), "auto-generated");
+    // In the spam queue, nothing.
+    let n = desk.open_ticket(&eve("Cheap watches"));
+    desk.run(&["spam", &n.to_string()], b"").ok();
+    desk.clear_mail();
+    desk.send(
+        &ticket_addr(n, ""),
+        &to_ticket(n, eve("Re: Cheap watches")).body("solved\n"),
+    )
+    .ok();
+    assert!(desk.take_mail().is_empty());
+}
+
+// ------------------------------------------------------- the clock's events
+
+#[test]
+fn clock_events_fire_their_rules_once_with_the_clock_and_the_system_as_actor() {
+    let desk = desk_with(
+        r#"
+[sla.standard]
+first_response = "4h"
+warn_before = "30m"
+
+[[queues]]
+name = "billing"
+address = "billing"
+sla = "standard"
+
+[[rules]]
+name = "warn"
+on = ["sla-warning"]
+if.clock = "first_response"
+if.actor = "system"
+do.comment = "hurry"
+
+[[rules]]
+name = "breach-resolve"
+on = ["sla-breach"]
+if.clock = "resolve"
+do.comment = "never"
+
+[[rules]]
+name = "breach"
+on = ["sla-breach"]
+if.clock = ["first_response", "next_response"]
+do.notify = { to = ["lead@example.org"] }
+
+[[rules]]
+name = "quiet"
+on = ["idle"]
+if.idle = "3d"
+if.queue = "billing"
+do.set = { priority = "high" }
+"#,
+    );
+    let invoice = john("Invoice").header("To", "billing@help.example.org");
+    let n = desk
+        .deliver("billing@help.example.org", JOHN, &invoice.bytes())
+        .ok()
+        .json()["ticket"]
+        .as_i64()
+        .expect("a ticket");
+    assert_eq!(desk.show(n)["queue"], "billing");
+    let created =
+        chrono::DateTime::parse_from_rfc3339(desk.show(n)["created"].as_str().expect("created"))
+            .expect("an RFC 3339 time");
+    let at = |minutes: i64| (created + chrono::Duration::minutes(minutes)).to_rfc3339();
+    let tick = |minutes: i64, more: &[&str]| {
+        let at = at(minutes);
+        let mut args = vec!["tick", "--json", "--at", at.as_str()];
+        args.extend_from_slice(more);
+        let out = desk.run(&args, b"").ok().json();
+        out["fired"]
+            .as_array()
+            .expect("fired")
+            .iter()
+            .map(|f| {
+                assert_eq!(f["ticket"], n, "{f}");
+                format!(
+                    "{} {}",
+                    f["rule"].as_str().unwrap(),
+                    f["event"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<String>>()
+    };
+    assert!(tick(60, &[]).is_empty());
+    assert_eq!(tick(215, &[]), ["warn sla-warning"]);
+    assert!(tick(216, &[]).is_empty(), "once");
+    desk.clear_mail();
+    assert_eq!(tick(245, &[]), ["breach sla-breach"]);
+    assert!(tick(250, &[]).is_empty(), "once");
+    let mails = desk.take_mail();
+    let lead = Desk::one_to(&mails, "lead@example.org");
+    assert!(
+        lead.body().contains("sla-breach (first_response)"),
+        "{}",
+        lead.body()
+    );
+    // Idle: a dry run says so and changes nothing; then it fires, once.
+    let four_days = 4 * 24 * 60;
+    assert_eq!(tick(four_days, &["--dry-run"]), ["quiet idle"]);
+    assert_eq!(desk.show(n)["priority"], 0);
+    assert_eq!(tick(four_days, &[]), ["quiet idle"]);
+    assert_eq!(desk.show(n)["priority"], 1);
+    assert!(tick(four_days + 1, &[]).is_empty(), "once");
+    assert_eq!(
+        fired(&desk, n),
+        [
+            ("warn".into(), "sla-warning".into()),
+            ("breach".into(), "sla-breach".into()),
+            ("quiet".into(), "idle".into()),
+        ]
+    );
+}

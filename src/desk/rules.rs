@@ -20,6 +20,7 @@ use crate::address::deliverable;
 use crate::config::Config;
 use crate::model::*;
 use crate::outbound::render::Cause;
+use crate::outbound::Event as OutEvent;
 use crate::outbound::Planned;
 use crate::rules::{
     actor_of, check, Action, Actor, Event, Happening, MessageLook, NoticeText, Rule, Via,
@@ -236,7 +237,12 @@ fn act(
                     }
                 }
                 if let Some(status) = set.status {
-                    change_status(tx, t, status, author, now)?;
+                    // Resolved by a rule, the requestor hears of it as
+                    // from any other resolve (SPEC §4).
+                    if change_status(tx, t, status, author, now)? && status == Status::Resolved {
+                        let cause = Cause::by(author);
+                        mail.queue(tx, OutEvent::Resolved, t, &cause, false, now)?;
+                    }
                 }
             }
             Action::Comment(text) => {
