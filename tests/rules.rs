@@ -485,6 +485,32 @@ fn hours_inside_and_outside_a_calendar() {
     }
 }
 
+#[test]
+fn a_calendar_keeps_its_own_time_zone() {
+    let desk = desk_with(&commenting(
+        "berlin-office",
+        "create",
+        "if.hours = { calendar = \"berlin\", inside = true }",
+    ));
+    append(
+        &desk,
+        "[calendars.berlin]\ntimezone = \"Europe/Berlin\"\nhours = { mon-fri = \"10:00-17:00\" }\n",
+    );
+    let msg = rules_fixture("plain.eml");
+    // 09:30 UTC is 10:30 in Berlin in December; 16:30 UTC is 17:30 there.
+    assert_eq!(
+        would_fire(&desk, &msg, Some("2026-12-07T09:30:00Z")),
+        ["berlin-office"]
+    );
+    assert!(would_fire(&desk, &msg, Some("2026-12-07T16:30:00Z")).is_empty());
+    // In summer, 15:30 UTC is 17:30 there: closed.
+    assert!(would_fire(&desk, &msg, Some("2027-07-05T15:30:00Z")).is_empty());
+    assert_eq!(
+        would_fire(&desk, &msg, Some("2027-07-05T14:30:00Z")),
+        ["berlin-office"]
+    );
+}
+
 // ----------------------------------------------------------------- actions
 
 #[test]
@@ -1038,6 +1064,15 @@ fn a_wrong_rule_is_refused_with_its_name_and_line_by_every_command() {
         ("unknown queue to set", "on = [\"create\"]\ndo.set = { queue = \"sales\" }"),
         ("missing canned answer", "on = [\"create\"]\ndo.reply = \"welcome\""),
         (
+            "missing canned notice",
+            "on = [\"create\"]\ndo.notify = { to = \"a@example.org\", canned = \"gone\" }",
+        ),
+        ("unknown status", "on = [\"create\"]\nif.status = \"closed\"\ndo.comment = \"x\""),
+        ("owner not on staff", "on = [\"create\"]\ndo.set = { owner = \"eve@example.net\" }"),
+        ("unknown clock", "on = [\"sla-breach\"]\nif.clock = \"lunch\"\ndo.comment = \"x\""),
+        ("a program without its path", "on = [\"create\"]\ndo.exec = [\"send-sms\"]"),
+        ("no action", "on = [\"create\"]\ndo = {}"),
+        (
             "missing template",
             "on = [\"create\"]\ndo.notify = { to = [\"a@example.org\"], template = \"gone.txt\" }",
         ),
@@ -1205,5 +1240,81 @@ do.set = { priority = "high" }
             ("breach".into(), "sla-breach".into()),
             ("quiet".into(), "idle".into()),
         ]
+    );
+}
+
+// ------------------------------------------------- what a rule never does
+
+#[test]
+fn a_rule_s_mail_and_hooks_keep_to_section_4() {
+    let desk = Desk::new();
+    let log = desk.path().join("events.log");
+    let program = recording_script(desk.path(), &log);
+    append(
+        &desk,
+        &format!(
+            r#"
+[autoreply]
+per_sender_per_day = 2
+
+[[rules]]
+name = "tell"
+on = ["create", "status", "correspond"]
+do.notify = {{ to = ["noreply@example.org", "submit@help.example.org", "ticket-9@help.example.org", "mailer-daemon@example.org", "lead@example.org"] }}
+do.exec = [{program:?}]
+
+[[rules]]
+name = "thank"
+on = ["correspond"]
+do.reply = "thanks"
+"#,
+            program = program.display().to_string()
+        ),
+    );
+    let canned = desk.path().join("canned");
+    std::fs::create_dir_all(&canned).expect("canned/");
+    std::fs::write(canned.join("thanks.txt"), THANKS).expect("canned/thanks.txt");
+    let n = desk.open_ticket(&john("Printer"));
+    let mails = desk.take_mail();
+    // Of the five, only the person gets the notice.
+    let notices: Vec<&Sent> = mails
+        .iter()
+        .filter(|m| m.body().contains("\"tell\" fired"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{:?}", summary(&mails));
+    assert_eq!(
+        notices[0].rcpts(),
+        ["lead@example.org".to_string()].into_iter().collect()
+    );
+    assert_eq!(recorded(&log).len(), 1);
+    // Marked as spam (it is resolved, a status change): no notice, no
+    // program.
+    desk.run(&["spam", &n.to_string()], b"").ok();
+    assert!(desk.take_mail().is_empty());
+    assert_eq!(recorded(&log).len(), 1);
+    assert!(fired(&desk, n).iter().any(|(_, e)| e == "status"));
+    // The rule's replies count with the autoreplies: two a day, and the
+    // autoreply of the first ticket was one.
+    let m = desk.open_ticket(&mail("Kim <kim@example.net>", "Badge"));
+    desk.clear_mail();
+    for i in 0..3 {
+        desk.send(
+            &ticket_addr(m, ""),
+            &to_ticket(m, mail("Kim <kim@example.net>", &format!("Re: Badge {i}"))),
+        )
+        .ok();
+    }
+    let replies = desk
+        .take_mail()
+        .into_iter()
+        .filter(|m| m.body().contains("is with us"))
+        .count();
+    assert_eq!(replies, 1);
+    let notes = entries_by(&desk, m, "rule:thank");
+    assert!(
+        notes.iter().any(|e| e["note"]
+            .as_str()
+            .is_some_and(|s| s.contains("per_sender_per_day"))),
+        "{notes:?}"
     );
 }
