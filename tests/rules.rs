@@ -328,7 +328,7 @@ fn conditions_on_the_message_hold_and_fail() {
 fn message_conditions(desk: &Desk) {
     let big = rules_fixture("bigcustomer.eml");
     assert_eq!(
-        would_fire(&desk, &big, None),
+        would_fire(desk, &big, None),
         [
             "from-big",
             "subject-invoice",
@@ -339,7 +339,7 @@ fn message_conditions(desk: &Desk) {
     );
     // John's plain message matches none of the message's conditions.
     assert_eq!(
-        would_fire(&desk, &rules_fixture("plain.eml"), None),
+        would_fire(desk, &rules_fixture("plain.eml"), None),
         ["queue-general"]
     );
     // A lookalike domain is not the customer's; another header value is not gold.
@@ -348,16 +348,16 @@ fn message_conditions(desk: &Desk) {
         .replace("dana@bigcustomer.com", "dana@bigcustomer.com.evil.example")
         .replace("X-Customer: gold", "X-Customer: golden");
     assert_eq!(
-        would_fire(&desk, fake.as_bytes(), None),
+        would_fire(desk, fake.as_bytes(), None),
         ["subject-invoice", "body-twice", "queue-general"]
     );
     // The web queue's address: its queue.
     let web = text.replace("submit@", "webmaster@");
-    assert!(would_fire(&desk, web.as_bytes(), None).contains(&"queue-web".to_string()));
+    assert!(would_fire(desk, web.as_bytes(), None).contains(&"queue-web".to_string()));
     // Delivered for real, the same rules fire.
-    deliver_fixture(&desk, "bigcustomer.eml", "dana@bigcustomer.com");
+    deliver_fixture(desk, "bigcustomer.eml", "dana@bigcustomer.com");
     assert_eq!(
-        fired_rules(&desk, 1),
+        fired_rules(desk, 1),
         [
             "from-big",
             "subject-invoice",
@@ -622,18 +622,19 @@ fn no_reply_to_robots(desk: &Desk) {
             .json();
         // A bounce to submit@ opens no ticket.
         if let Some(n) = out["ticket"].as_i64() {
-            assert!(fired_rules(&desk, n).is_empty(), "{fixture}");
+            assert!(fired_rules(desk, n).is_empty(), "{fixture}");
         }
     }
     // A list's mail fires it; it says why it sent nothing.
-    for (fixture, sender) in [("list.eml", "announce-bounces@lists.example.net")] {
+    {
+        let (fixture, sender) = ("list.eml", "announce-bounces@lists.example.net");
         let out = desk
             .deliver(SUBMIT, sender, &rules_fixture(fixture))
             .ok()
             .json();
         let n = out["ticket"].as_i64().expect("a ticket");
-        assert_eq!(fired_rules(&desk, n), ["thank"], "{fixture}");
-        let notes = entries_by(&desk, n, "rule:thank");
+        assert_eq!(fired_rules(desk, n), ["thank"], "{fixture}");
+        let notes = entries_by(desk, n, "rule:thank");
         assert!(
             notes.iter().any(|e| e["note"]
                 .as_str()
