@@ -1174,6 +1174,7 @@ name = "breach"
 on = ["sla-breach"]
 if.clock = ["first_response", "next_response"]
 do.notify = { to = ["lead@example.org"] }
+do.exec = ["PROGRAM"]
 
 [[rules]]
 name = "quiet"
@@ -1184,6 +1185,10 @@ do.set = { priority = "high" }
 "#,
     );
     let invoice = john("Invoice").header("To", "billing@help.example.org");
+    let log = desk.path().join("events.log");
+    let program = recording_script(desk.path(), &log);
+    let config = std::fs::read_to_string(desk.config_path()).expect("the config");
+    desk.write_config(&config.replace("PROGRAM", &program.display().to_string()));
     let n = desk
         .deliver("billing@help.example.org", JOHN, &invoice.bytes())
         .ok()
@@ -1227,6 +1232,13 @@ do.set = { priority = "high" }
         "{}",
         lead.body()
     );
+    // The program hears of it once, with the clock and no history entry.
+    let events = recorded(&log);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "sla-breach");
+    assert_eq!(events[0]["clock"], "first_response");
+    assert_eq!(events[0]["entry"], Value::Null);
+    assert_eq!(events[0]["ticket"]["id"], n);
     // Idle: a dry run says so and changes nothing; then it fires, once.
     let four_days = 4 * 24 * 60;
     assert_eq!(tick(four_days, &["--dry-run"]), ["quiet idle"]);
@@ -1318,4 +1330,33 @@ do.reply = "thanks"
             .is_some_and(|s| s.contains("per_sender_per_day"))),
         "{notes:?}"
     );
+}
+
+#[test]
+fn a_later_rule_sees_what_an_earlier_one_changed_and_an_earlier_one_does_not() {
+    let desk = desk_with(
+        r#"
+[[rules]]
+name = "sees-urgent-too-early"
+on = ["create"]
+if.priority = "urgent"
+do.comment = "too early"
+
+[[rules]]
+name = "make-urgent"
+on = ["create"]
+if.subject = "(?i)down"
+do.set = { priority = "urgent" }
+
+[[rules]]
+name = "page-on-urgent"
+on = ["create"]
+if.priority = "urgent"
+do.comment = "paged"
+"#,
+    );
+    desk.open_ticket(&john("Mail server down"));
+    assert_eq!(fired_rules(&desk, 1), ["make-urgent", "page-on-urgent"]);
+    desk.open_ticket(&john("Printer"));
+    assert!(fired_rules(&desk, 2).is_empty());
 }
