@@ -227,6 +227,7 @@ fn events_through_the_web_api_fire_with_via_web() {
             ),
         ) + &commenting("web-reply", "correspond", "if.via = \"web\"")
             + &commenting("web-create", "create", "if.via = \"web\"")
+            + &commenting("web-merge", "merge", "if.via = \"web\"")
             + &commenting(
                 "command-create",
                 "create",
@@ -284,6 +285,14 @@ fn events_through_the_web_api_fire_with_via_web() {
         fired_rules(&desk, made),
         ["command-create", "command-status"]
     );
+    // A merge through the API fires on the ticket that stays.
+    let r = server.post(
+        &format!("/api/tickets/{made}/merge"),
+        &headers,
+        r#"{"into": 1}"#,
+    );
+    assert!(r.status < 300, "merge: {} {}", r.status, r.body);
+    assert_eq!(fired_rules(&desk, 1).last().unwrap(), "web-merge");
     // The same change by command: the other rule.
     desk.run(&["stall", "1"], b"").ok();
     assert_eq!(fired_rules(&desk, 1).last().unwrap(), "command-status");
@@ -1359,4 +1368,54 @@ do.comment = "paged"
     assert_eq!(fired_rules(&desk, 1), ["make-urgent", "page-on-urgent"]);
     desk.open_ticket(&john("Printer"));
     assert!(fired_rules(&desk, 2).is_empty());
+}
+
+#[test]
+fn a_text_a_rule_cannot_fill_in_never_holds_up_the_mail_that_fired_it() {
+    let desk = desk_with(
+        r#"
+[[rules]]
+name = "tell-chat"
+on = ["create"]
+do.notify = { to = ["chat@example.org"], template = "chat.txt" }
+
+[[rules]]
+name = "thank"
+on = ["create"]
+do.reply = "typo"
+"#,
+    );
+    std::fs::write(desk.path().join("chat.txt"), "{{ ticket.subjcet }}\n").expect("chat.txt");
+    std::fs::write(
+        desk.path().join("canned/typo.txt"),
+        "Title: Typo\n\nHello {{ requestor.nmae }}\n",
+    )
+    .expect("canned/typo.txt");
+    // Delivered, not deferred: the ticket is made, the autoreply and the
+    // admin's notice go out, and the history says what was not sent.
+    deliver_fixture(&desk, "plain.eml", JOHN);
+    let mails = desk.take_mail();
+    assert_eq!(mails.len(), 2, "{:?}", summary(&mails));
+    assert!(mails
+        .iter()
+        .all(|m| !m.rcpts().contains("chat@example.org")));
+    let notes: Vec<String> = desk.show(1)["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["note"].as_str().map(String::from))
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("no notice to chat@example.org") && n.contains("chat.txt")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("no reply to john@example.com") && n.contains("requestor.nmae")),
+        "{notes:?}"
+    );
+    assert_eq!(fired_rules(&desk, 1), ["tell-chat", "thank"]);
 }

@@ -262,7 +262,14 @@ fn act(
                     )?;
                     continue;
                 }
-                let text = canned_text(config, t, name)?;
+                let text = match canned_text(config, t, name) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        let why = format!("no reply to {}: {e:#}", t.requestor);
+                        unsent(tx, t, author, &why, now)?;
+                        continue;
+                    }
+                };
                 let planned = [Planned {
                     kind: MailKind::RuleReply,
                     to: vec![t.requestor.clone()],
@@ -284,9 +291,17 @@ fn act(
                     continue;
                 }
                 let body = match text {
-                    NoticeText::Canned(name) => canned_text(config, t, name)?,
-                    NoticeText::Template(path) => template_text(path, t, rule, f)?,
-                    NoticeText::Standard => standard_notice(config, t, rule, f),
+                    NoticeText::Canned(name) => canned_text(config, t, name),
+                    NoticeText::Template(path) => template_text(path, t, rule, f),
+                    NoticeText::Standard => Ok(standard_notice(config, t, rule, f)),
+                };
+                let body = match body {
+                    Ok(body) => body,
+                    Err(e) => {
+                        let why = format!("no notice to {}: {e:#}", to.join(", "));
+                        unsent(tx, t, author, &why, now)?;
+                        continue;
+                    }
                 };
                 let subject = format!("[{}] {}", rule.name, f.event.as_str());
                 let planned = [Planned {
@@ -310,6 +325,19 @@ fn act(
             }
         }
     }
+    Ok(())
+}
+
+/// Says in the ticket's history why a rule's mail was not sent: a text
+/// that cannot be filled in (a template's unknown name, a canned answer
+/// gone since the config loaded) is the admin's to mend, and never holds
+/// up the change that fired the rule, nor the mail that made it.
+fn unsent(tx: &mut dyn Tx, t: &Ticket, author: &str, why: &str, now: Time) -> Result<()> {
+    tx.add_history(
+        t.id,
+        &NewEntry::new(HistoryKind::Note, author).note(why),
+        now,
+    )?;
     Ok(())
 }
 
