@@ -1419,3 +1419,93 @@ do.reply = "typo"
     );
     assert_eq!(fired_rules(&desk, 1), ["tell-chat", "thank"]);
 }
+
+// ------------------------------------------------------ SPEC §8 as written
+
+/// The example of SPEC §8, word for word but for the program's path.
+const SPEC_EXAMPLE: &str = r#"
+[calendars.support]            # business hours, in site.timezone unless `timezone` is given
+hours = { mon-fri = "10:00-17:00", sat = "10:00-13:00" }
+holidays = ["12-25", "2027-04-05"]
+
+[sla.standard]                 # the clocks of a ticket; business time when a calendar is named
+calendar = "support"
+first_response = "4h"          # until staff first correspond
+next_response = "8h"           # after each message of the requestor's, until staff correspond
+resolve = "3d"
+warn_before = "30m"
+pause_on = ["stalled"]         # the clocks stop while the ticket is stalled
+
+[[queues]]
+name = "billing"
+address = "billing"
+sla = "standard"               # every ticket of the queue runs on these clocks
+
+[[rules]]
+name = "sms-after-hours"
+on = ["create"]
+if.queue = ["general"]
+if.hours = { calendar = "support", inside = false }
+do.exec = ["/usr/local/bin/send-sms", "+491701234567"]
+
+[[rules]]
+name = "big-customer"
+on = ["create"]
+if.from = "*@bigcustomer.com"
+do.set = { priority = "urgent", owner = "erin@example.org" }
+stop = true                    # later rules are not looked at for this event
+"#;
+
+#[test]
+fn the_example_of_the_spec_works_as_written() {
+    let desk =
+        Desk::with_config(r#"staff = { members = ["ann@example.org", "erin@example.org"] }"#);
+    let log = desk.path().join("sms.log");
+    let program = recording_script(desk.path(), &log);
+    append(
+        &desk,
+        &SPEC_EXAMPLE.replace("/usr/local/bin/send-sms", &program.display().to_string()),
+    );
+    let plain = rules_fixture("plain.eml");
+    let big = rules_fixture("bigcustomer.eml");
+    // Monday 7 December 2026: at noon nobody is texted; at nine at night,
+    // and on Christmas Day, they are.
+    assert!(would_fire(&desk, &plain, Some("2026-12-07T12:00:00Z")).is_empty());
+    for at in ["2026-12-07T21:00:00Z", "2026-12-25T12:00:00Z"] {
+        assert_eq!(
+            would_fire(&desk, &plain, Some(at)),
+            ["sms-after-hours"],
+            "{at}"
+        );
+    }
+    assert_eq!(
+        would_fire(&desk, &big, Some("2026-12-07T12:00:00Z")),
+        ["big-customer"]
+    );
+    // Nothing ran, nothing was sent.
+    assert!(recorded(&log).is_empty());
+    assert!(desk.outbox().is_empty());
+    // The big customer's mail, for real: urgent, and Erin's, and she hears.
+    deliver_fixture(&desk, "bigcustomer.eml", "dana@bigcustomer.com");
+    let t = desk.show(1);
+    assert_eq!(
+        (t["priority"].clone(), t["owner"].clone()),
+        (json!(2), json!("erin@example.org"))
+    );
+    let mails = desk.take_mail();
+    Desk::one_to(&mails, "erin@example.org");
+    // A billing ticket runs on the standard clocks.
+    let n = desk
+        .deliver(
+            "billing@help.example.org",
+            JOHN,
+            &john("Invoice")
+                .header("To", "billing@help.example.org")
+                .bytes(),
+        )
+        .ok()
+        .json()["ticket"]
+        .as_i64()
+        .expect("a ticket");
+    assert_eq!(desk.show(n)["sla"]["name"], "standard");
+}
