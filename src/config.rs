@@ -413,9 +413,14 @@ impl Config {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
             let key = key_at_line(text, line);
             let what = e.message().trim().to_string();
+            let rule = rule_at_line(text, line)
+                .map(|name| format!("rule {name:?}: "))
+                .unwrap_or_default();
             match key {
-                Some(key) if !what.contains(&key) => format!("{line}: key `{key}`: {what}"),
-                _ => format!("{line}: {what}"),
+                Some(key) if !what.contains(&key) => {
+                    format!("{line}: {rule}key `{key}`: {what}")
+                }
+                _ => format!("{line}: {rule}{what}"),
             }
         })?;
         config.normalize();
@@ -860,6 +865,26 @@ fn key_at_line(text: &str, line: usize) -> Option<String> {
         }
     }
     None
+}
+
+/// The name of the `[[rules]]` table that line `line` is in, where it is
+/// in one and the text reads as TOML: a rule's unknown field or bad value
+/// is refused naming the rule (SPEC §8).
+fn rule_at_line(text: &str, line: usize) -> Option<String> {
+    let (mut seen, mut inside) = (0usize, false);
+    for l in text.lines().take(line) {
+        let l = l.trim();
+        if l.starts_with("[[rules]]") {
+            seen += 1;
+            inside = true;
+        } else if l.starts_with('[') && !l.starts_with("[rules.") {
+            inside = false;
+        }
+    }
+    let index = seen.checked_sub(1).filter(|_| inside)?;
+    let table: toml::Table = text.parse().ok()?;
+    let rule = table.get("rules")?.as_array()?.get(index)?;
+    rule.get("name")?.as_str().map(String::from)
 }
 
 /// The line where dotted `key` is set, for errors found after parsing.

@@ -20,6 +20,7 @@ use crate::address::deliverable;
 use crate::config::Config;
 use crate::model::*;
 use crate::outbound::render::Cause;
+use crate::outbound::Event as OutEvent;
 use crate::outbound::Planned;
 use crate::rules::{
     actor_of, check, Action, Actor, Event, Happening, MessageLook, NoticeText, Rule, Via,
@@ -141,7 +142,12 @@ pub(super) fn fire(
             tx.count_entries(ticket.id, HistoryKind::Note, &author, new, None, hour_ago)
         };
         let skipped = notes(tx, Some(SKIPPED))?;
-        let lately = notes(tx, None)? - skipped;
+        // The entries that say it fired (`new` the event), not its own
+        // comments, which are notes by the same author.
+        let mut lately = 0;
+        for event in &rule.on {
+            lately += notes(tx, Some(event.as_str()))?;
+        }
         if lately >= CAP_PER_HOUR {
             // Said once an hour, not once per skip.
             if skipped == 0 {
@@ -231,7 +237,12 @@ fn act(
                     }
                 }
                 if let Some(status) = set.status {
-                    change_status(tx, t, status, author, now)?;
+                    // Resolved by a rule, the requestor hears of it as
+                    // from any other resolve (SPEC §4).
+                    if change_status(tx, t, status, author, now)? && status == Status::Resolved {
+                        let cause = Cause::by(author);
+                        mail.queue(tx, OutEvent::Resolved, t, &cause, false, now)?;
+                    }
                 }
             }
             Action::Comment(text) => {
@@ -251,7 +262,14 @@ fn act(
                     )?;
                     continue;
                 }
-                let text = canned_text(config, t, name)?;
+                let text = match canned_text(config, t, name) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        let why = format!("no reply to {}: {e:#}", t.requestor);
+                        unsent(tx, t, author, &why, now)?;
+                        continue;
+                    }
+                };
                 let planned = [Planned {
                     kind: MailKind::RuleReply,
                     to: vec![t.requestor.clone()],
@@ -273,9 +291,17 @@ fn act(
                     continue;
                 }
                 let body = match text {
-                    NoticeText::Canned(name) => canned_text(config, t, name)?,
-                    NoticeText::Template(path) => template_text(path, t, rule, f)?,
-                    NoticeText::Standard => standard_notice(config, t, rule, f),
+                    NoticeText::Canned(name) => canned_text(config, t, name),
+                    NoticeText::Template(path) => template_text(path, t, rule, f),
+                    NoticeText::Standard => Ok(standard_notice(config, t, rule, f)),
+                };
+                let body = match body {
+                    Ok(body) => body,
+                    Err(e) => {
+                        let why = format!("no notice to {}: {e:#}", to.join(", "));
+                        unsent(tx, t, author, &why, now)?;
+                        continue;
+                    }
                 };
                 let subject = format!("[{}] {}", rule.name, f.event.as_str());
                 let planned = [Planned {
@@ -299,6 +325,19 @@ fn act(
             }
         }
     }
+    Ok(())
+}
+
+/// Says in the ticket's history why a rule's mail was not sent: a text
+/// that cannot be filled in (a template's unknown name, a canned answer
+/// gone since the config loaded) is the admin's to mend, and never holds
+/// up the change that fired the rule, nor the mail that made it.
+fn unsent(tx: &mut dyn Tx, t: &Ticket, author: &str, why: &str, now: Time) -> Result<()> {
+    tx.add_history(
+        t.id,
+        &NewEntry::new(HistoryKind::Note, author).note(why),
+        now,
+    )?;
     Ok(())
 }
 
