@@ -110,12 +110,14 @@ impl Desk {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("serving") {
-                    let _ = ready_tx.send(());
-                }
+                // Kept before it says ready: a test that reads the log at
+                // once finds the line that made it ready.
                 if let Ok(mut l) = sink.lock() {
                     l.push_str(&line);
                     l.push('\n');
+                }
+                if line.contains("serving") {
+                    let _ = ready_tx.send(());
                 }
             }
         });
