@@ -26,7 +26,7 @@ pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
         config,
         &paint,
         args.quoted,
-        chrono::Utc::now(),
+        crate::commands::now(),
     );
     text += &render_mail(&thread.mail, &paint, config);
     page(&text)
