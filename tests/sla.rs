@@ -234,7 +234,12 @@ fn the_first_response_clock_runs_over_a_weekend_and_fires_once() {
         assert_eq!(s["first_response_due"], "2037-12-21T12:00:00Z");
 
         // Staff answer late: the clock stops, and stays breached.
-        run_at(&desk, "12-21 16:30", &["reply", &n.to_string()], b"Sorry.\n");
+        run_at(
+            &desk,
+            "12-21 16:30",
+            &["reply", &n.to_string()],
+            b"Sorry.\n",
+        );
         let s = sla(&desk, n);
         assert_eq!(s["first_response_due"], Value::Null, "{s}");
         assert_eq!(s["breached"], json!(["first_response"]));
@@ -309,7 +314,12 @@ fn a_stalled_ticket_s_clocks_stand_still_and_move_later_by_the_pause() {
         assert_eq!(s["resolve_due"], "2037-12-17T09:00:00Z", "{s}");
 
         // Staff answer within the hour: met, not breached.
-        run_at(&desk, "12-14 11:00", &["reply", &n.to_string()], b"Looking.\n");
+        run_at(
+            &desk,
+            "12-14 11:00",
+            &["reply", &n.to_string()],
+            b"Looking.\n",
+        );
         let s = sla(&desk, n);
         assert_eq!(s["first_response_due"], Value::Null, "{s}");
         assert_eq!(s["next_response_due"], Value::Null, "{s}");
@@ -378,10 +388,20 @@ fn list_sorts_by_the_nearest_of_due_and_the_sla_deadline() {
         let a = deliver_at(&desk, "12-14 10:00", BILLING, &john("A"));
         // 2: no SLA, due Monday 12:00 UTC.
         let b = deliver_at(&desk, "12-14 10:00", SUBMIT, &john("B"));
-        run_at(&desk, "12-14 10:00", &["due", &b.to_string(), "2037-12-14T13:00"], b"");
+        run_at(
+            &desk,
+            "12-14 10:00",
+            &["due", &b.to_string(), "2037-12-14T13:00"],
+            b"",
+        );
         // 3: an SLA deadline Tuesday 12:00 UTC, and a due date later still.
         let c = deliver_at(&desk, "12-14 16:00", BILLING, &john("C"));
-        run_at(&desk, "12-14 16:00", &["due", &c.to_string(), "2037-12-31"], b"");
+        run_at(
+            &desk,
+            "12-14 16:00",
+            &["due", &c.to_string(), "2037-12-31"],
+            b"",
+        );
         // 4: neither.
         let d = deliver_at(&desk, "12-14 10:00", SUBMIT, &john("D"));
         assert_eq!(sla(&desk, b), Value::Null);
@@ -411,8 +431,17 @@ fn show_and_the_api_carry_the_same_sla() {
     tick(&desk, "12-21 13:01", &[]);
     let shown = desk.show(n);
     assert_eq!(shown["sla"]["breached"], json!(["first_response"]));
+    // `show` says it in Berlin's time, nearest first, breached marked.
     let text = desk.run(&["show", &n.to_string()], b"").ok().stdout;
-    assert!(text.contains("SLA:"), "{text}");
+    let want = "  SLA:       standard\n\
+                \x20            first response by Mon 21 Dec 2037 13:00 CET (breached)\n\
+                \x20            resolve by Wed 23 Dec 2037 12:00 CET\n";
+    assert!(text.contains(want), "{text}");
+    // Stalled, the clocks stand still, and say so.
+    let other = deliver_at(&desk, "12-21 10:00", BILLING, &john("Other"));
+    run_at(&desk, "12-21 11:00", &["stall", &other.to_string()], b"");
+    let text = desk.run(&["show", &other.to_string()], b"").ok().stdout;
+    assert!(text.contains("  SLA:       standard (paused)\n"), "{text}");
 
     let server = desk.serve();
     let token = desk.token(ADMIN);
@@ -436,4 +465,62 @@ fn show_and_the_api_carry_the_same_sla() {
     assert_eq!(card["sla_due"], "2037-12-21T12:00:00Z", "{card}");
     assert_eq!(card["sla_clock"], "first_response", "{card}");
     assert_eq!(card["sla_breached"], true, "{card}");
+    assert_eq!(card["sla_paused"], false, "{card}");
+    // The card's documented fields are all still there.
+    for field in [
+        "id",
+        "status",
+        "owner",
+        "queue",
+        "subject",
+        "requestor",
+        "messages",
+        "updated",
+        "version",
+        "priority",
+        "due",
+    ] {
+        assert!(card.get(field).is_some(), "{field}: {card}");
+    }
+
+    // The thread page: the SLA's name, each deadline in Berlin's time,
+    // the breached one marked; the stalled ticket's paused.
+    let cookie = server.sign_in(ADMIN);
+    let page = server
+        .get(&format!("/tickets/{n}"), &[("Cookie", &cookie)])
+        .status(200)
+        .body;
+    assert!(
+        page.contains("<dt>SLA</dt><dd class=\"sla\">standard"),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "<li class=\"clock breached\" data-clock=\"first_response\">first response by \
+             <time datetime=\"2037-12-21T12:00:00Z\">Mon 21 Dec 2037 13:00 CET</time> \
+             <span class=\"flag\">breached</span></li>"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("<li class=\"clock\" data-clock=\"resolve\">resolve by"),
+        "{page}"
+    );
+    let page = server
+        .get(&format!("/tickets/{other}"), &[("Cookie", &cookie)])
+        .status(200)
+        .body;
+    assert!(
+        page.contains("standard <span class=\"tag paused\""),
+        "{page}"
+    );
+    let card = get("/api/board")["cards"]
+        .as_array()
+        .expect("cards")
+        .iter()
+        .find(|c| c["id"] == other)
+        .cloned()
+        .expect("the card");
+    assert_eq!(card["sla_paused"], true, "{card}");
+    assert_eq!(card["sla_breached"], false, "{card}");
 }

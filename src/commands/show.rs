@@ -92,6 +92,15 @@ fn render(
         };
         out += &field("Due:", &format!("{}{overdue}", human_date(due, zone)));
     }
+    if let Some(s) = &t.sla {
+        let shown = crate::view::SlaShown::of(s, config, now);
+        let paused = if shown.paused { " (paused)" } else { "" };
+        out += &field("SLA:", &format!("{}{paused}", one_line(shown.name)));
+        for (c, line) in shown.clocks.iter().zip(shown.lines()) {
+            let line = if c.breached { paint.bold(&line) } else { line };
+            out += &field("", &line);
+        }
+    }
     for e in &thread.history {
         out += &entry(e, config, paint, quoted);
     }
