@@ -496,14 +496,17 @@ fn show_and_the_api_carry_the_same_sla() {
     );
     assert!(
         page.contains(
-            "<li class=\"clock breached\" data-clock=\"first_response\">first response by \
-             <time datetime=\"2037-12-21T12:00:00Z\">Mon 21 Dec 2037 13:00 CET</time> \
-             <span class=\"flag\">breached</span></li>"
+            "<li class=\"clock breached\" data-clock=\"first_response\">\
+             <span class=\"what\">first response by</span> <span class=\"flag\">breached</span> \
+             <time datetime=\"2037-12-21T12:00:00Z\">Mon 21 Dec 2037 13:00 CET</time></li>"
         ),
         "{page}"
     );
     assert!(
-        page.contains("<li class=\"clock\" data-clock=\"resolve\">resolve by"),
+        page.contains(
+            "<li class=\"clock\" data-clock=\"resolve\"><span class=\"what\">resolve by</span> \
+             <time datetime=\"2037-12-23T11:00:00Z\">Wed 23 Dec 2037 12:00 CET</time></li>"
+        ),
         "{page}"
     );
     let page = server
