@@ -927,6 +927,11 @@ pub struct ListRow<'a> {
     pub ticket: TicketView<'a>,
     /// When it last changed, in words.
     pub changed: String,
+    /// Its SLA's nearest running deadline in words ("first response by
+    /// …"), or None.
+    pub deadline: Option<String>,
+    /// A clock of its SLA has breached, or the deadline shown has passed.
+    pub breached: bool,
 }
 
 impl<'a> ListRow<'a> {
@@ -934,6 +939,23 @@ impl<'a> ListRow<'a> {
         ListRow {
             ticket: TicketView::listed(l),
             changed: human_date(l.ticket.updated, zone),
+            deadline: l
+                .ticket
+                .sla
+                .as_ref()
+                .and_then(|s| s.next_deadline())
+                .map(|(c, at)| {
+                    format!(
+                        "{} by {}",
+                        c.as_str().replace('_', " "),
+                        human_date(at, zone)
+                    )
+                }),
+            breached: l.ticket.sla.as_ref().is_some_and(|s| {
+                let now = chrono::Utc::now();
+                !s.breached.is_empty()
+                    || (!s.is_paused() && s.next_deadline().is_some_and(|(_, at)| now > at))
+            }),
         }
     }
 }

@@ -517,6 +517,18 @@ fn show_and_the_api_carry_the_same_sla() {
         page.contains("standard <span class=\"tag paused\""),
         "{page}"
     );
+    // The list: each ticket's nearest deadline, the breached one marked.
+    let page = server
+        .get("/tickets?sort=due", &[("Cookie", &cookie)])
+        .status(200)
+        .body;
+    assert!(
+        page.contains(
+            "<span class=\"sla-due breached\">first response by Mon 21 Dec 2037 13:00 CET \
+             · SLA breached</span>"
+        ),
+        "{page}"
+    );
     let card = get("/api/board")["cards"]
         .as_array()
         .expect("cards")

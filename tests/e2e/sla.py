@@ -6,8 +6,10 @@
             one says its clocks are paused; the thread page of the
             breached ticket marks the breached clock and names the SLA;
             then board and thread at a laptop's and a phone's width, as
-            sla-board.png, sla-thread.png, sla-phone-board.png,
-            sla-phone-thread.png, each checked for sideways scrolling
+            sla-board.png, sla-thread.png, sla-list.png (the list
+            sorted by due: each ticket's nearest deadline),
+            sla-phone-board.png, sla-phone-thread.png, sla-phone-list.png,
+            each checked for sideways scrolling
             (but the board's own, inside it).
 
 Tickets (from tests/browser_sla.rs), all of queue billing on the SLA
@@ -58,7 +60,15 @@ def shoot(pages, desk):
     page.screenshot(path=os.path.join(OUT, "sla-thread.png"))
     no_sideways_scrolling(page, "the thread")
 
+    page.goto(f"{URL}/tickets?sort=due")
+    expect(page.locator(".sla-due.breached")).to_have_count(1)
+    page.screenshot(path=os.path.join(OUT, "sla-list.png"))
+    no_sideways_scrolling(page, "the list")
+
     page.set_viewport_size(PHONE)
+    page.goto(f"{URL}/tickets?sort=due")
+    page.screenshot(path=os.path.join(OUT, "sla-phone-list.png"))
+    no_sideways_scrolling(page, "the list on a phone")
     page.goto(f"{URL}/")
     expect(card(page, 1)).to_have_class(BREACHED)
     page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running')")
@@ -67,7 +77,7 @@ def shoot(pages, desk):
     expect(page.locator("dd.sla")).to_be_visible()
     page.screenshot(path=os.path.join(OUT, "sla-phone-thread.png"))
     no_sideways_scrolling(page, "the thread on a phone")
-    log("sla-board.png, sla-thread.png, sla-phone-board.png, sla-phone-thread.png")
+    log("sla-board.png, sla-thread.png, sla-list.png and at a phone's width")
 
 
 if __name__ == "__main__":
