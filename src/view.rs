@@ -939,18 +939,15 @@ impl<'a> ListRow<'a> {
         ListRow {
             ticket: TicketView::listed(l),
             changed: human_date(l.ticket.updated, zone),
-            deadline: l
-                .ticket
-                .sla
-                .as_ref()
-                .and_then(|s| s.next_deadline())
-                .map(|(c, at)| {
-                    format!(
-                        "{} by {}",
-                        c.as_str().replace('_', " "),
-                        human_date(at, zone)
-                    )
-                }),
+            deadline: l.ticket.sla.as_ref().and_then(|s| {
+                let (c, at) = s.next_deadline()?;
+                let paused = if s.is_paused() { " (paused)" } else { "" };
+                Some(format!(
+                    "{} by {}{paused}",
+                    c.as_str().replace('_', " "),
+                    human_date(at, zone)
+                ))
+            }),
             breached: l.ticket.sla.as_ref().is_some_and(|s| {
                 let now = chrono::Utc::now();
                 !s.breached.is_empty()

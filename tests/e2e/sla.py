@@ -62,6 +62,7 @@ def shoot(pages, desk):
 
     page.goto(f"{URL}/tickets?sort=due")
     expect(page.locator(".sla-due.breached")).to_have_count(1)
+    expect(page.locator(".sla-due").nth(1)).to_contain_text("(paused)")
     page.screenshot(path=os.path.join(OUT, "sla-list.png"))
     no_sideways_scrolling(page, "the list")
 
