@@ -1330,6 +1330,54 @@ mod tests {
         };
         assert_eq!(MailLine::of(&dropped, &Zone::utc()).state, "not sent");
     }
+
+    #[test]
+    fn an_sla_reads_nearest_first_paused_moved_and_breached_marked() {
+        let config = Config::parse(
+            "[site]\ntimezone = \"Europe/Berlin\"\n\
+             [calendars.support]\nhours = { mon-fri = \"10:00-17:00\" }\n\
+             [sla.standard]\ncalendar = \"support\"\nfirst_response = \"4h\"\n\
+             resolve = \"3d\"\npause_on = [\"stalled\"]\n",
+        )
+        .expect("the config");
+        let sla = config.sla("standard").expect("the SLA");
+        // Monday 2037-12-14 10:00 CET; stalled at 11:00; read at 12:00.
+        let mut s = sla.start(Status::New, parse_stamp("2037-12-14T09:00:00Z").unwrap());
+        s.on_status(
+            sla,
+            Status::New,
+            Status::Stalled,
+            parse_stamp("2037-12-14T10:00:00Z").unwrap(),
+        );
+        let shown = SlaShown::of(&s, &config, parse_stamp("2037-12-14T11:00:00Z").unwrap());
+        assert!(shown.paused);
+        // An hour stood still so far: each deadline an hour later.
+        assert_eq!(
+            shown.lines(),
+            [
+                "first response by Mon 14 Dec 2037 15:00 CET",
+                "resolve by Thu 17 Dec 2037 11:00 CET",
+            ]
+        );
+        // Met late: stopped, and still breached; a running one past due is
+        // breached before tick says so.
+        s.on_status(
+            sla,
+            Status::Stalled,
+            Status::Open,
+            parse_stamp("2037-12-14T10:00:00Z").unwrap(),
+        );
+        s.on_staff_correspond(sla, parse_stamp("2037-12-15T09:00:00Z").unwrap());
+        let shown = SlaShown::of(&s, &config, parse_stamp("2037-12-18T09:00:00Z").unwrap());
+        assert!(!shown.paused);
+        assert_eq!(
+            shown.lines(),
+            [
+                "resolve by Thu 17 Dec 2037 10:00 CET (breached)",
+                "first response missed (breached)",
+            ]
+        );
+    }
 }
 
 /// What `rules test`, `rules explain` and `tick` print with `--json`
