@@ -191,6 +191,15 @@ fn the_first_response_clock_runs_over_a_weekend_and_fires_once() {
         );
         desk.clear_mail();
 
+        // A comment is staff talking among themselves: no answer.
+        run_at(
+            &desk,
+            "12-21 10:30",
+            &["comment", &n.to_string()],
+            b"Billing?\n",
+        );
+        assert_eq!(sla(&desk, n)["first_response_due"], "2037-12-21T12:00:00Z");
+
         // The warning is due 30 business minutes before: Monday 12:30.
         assert_eq!(tick(&desk, "12-19 12:59", &[]), []);
         assert_eq!(tick(&desk, "12-21 12:29", &[]), []);
@@ -376,6 +385,43 @@ fn a_stalled_ticket_s_clocks_stand_still_and_move_later_by_the_pause() {
             clock_entries(&desk, n),
             [("next_response".into(), "sla-warning".into())]
         );
+
+        // Reopened on Monday: the resolve clock starts again, whole; the
+        // next response waits for the requestor.
+        run_at(&desk, "12-21 10:00", &["reopen", &n.to_string()], b"");
+        let s = sla(&desk, n);
+        assert_eq!(s["resolve_due"], "2037-12-24T09:00:00Z", "{s}");
+        assert_eq!(s["next_response_due"], Value::Null, "{s}");
+        assert_eq!(s["first_response_due"], Value::Null, "{s}");
+    }
+}
+
+#[test]
+fn the_requestor_s_mail_ends_the_pause_and_starts_the_next_response() {
+    for desk in desks() {
+        let n = deliver_at(&desk, "12-14 10:00", BILLING, &john("Refund"));
+        run_at(
+            &desk,
+            "12-14 11:00",
+            &["reply", &n.to_string()],
+            b"Your IBAN?\n",
+        );
+        run_at(&desk, "12-14 12:00", &["stall", &n.to_string()], b"");
+        // A day later (seven business hours) John answers: open again,
+        // the clocks run, the next answer is due in 8h from now.
+        let answer = john(&format!("Re: [myisp #{n}] Refund"));
+        assert_eq!(deliver_at(&desk, "12-15 12:00", BILLING, &answer), n);
+        let shown = desk.show(n);
+        assert_eq!(shown["status"], "open");
+        let s = &shown["sla"];
+        assert_eq!(s["next_response_due"], "2037-12-16T12:00:00Z", "{s}");
+        // Thursday 10:00 + 7h: Thursday's closing time.
+        assert_eq!(s["resolve_due"], "2037-12-17T16:00:00Z", "{s}");
+        assert_eq!(s["breached"], json!([]));
+        // A second message before the answer keeps the first deadline.
+        let more = john(&format!("Re: [myisp #{n}] Refund"));
+        assert_eq!(deliver_at(&desk, "12-15 16:00", BILLING, &more), n);
+        assert_eq!(sla(&desk, n)["next_response_due"], "2037-12-16T12:00:00Z");
     }
 }
 
