@@ -49,6 +49,82 @@ impl<'a> SlaView<'a> {
     }
 }
 
+/// A ticket's SLA as people read it (SPEC §8: the thread and `show` show
+/// the deadlines, breached ones stand out): each clock that runs, its
+/// deadline in `site.timezone` as it stands at `now` (while paused, moved
+/// later by the pause so far), nearest first; then each that stopped
+/// breached (met late).
+#[derive(Debug, Serialize)]
+pub struct SlaShown<'a> {
+    pub name: &'a str,
+    /// The clocks stand still (a `pause_on` status).
+    pub paused: bool,
+    pub clocks: Vec<ClockShown>,
+}
+
+/// One clock of [`SlaShown`].
+#[derive(Debug, Serialize)]
+pub struct ClockShown {
+    /// `first_response`, `next_response`, `resolve`.
+    pub clock: &'static str,
+    /// The same in words: "first response".
+    pub label: &'static str,
+    /// The deadline in words; None: the clock stopped (breached).
+    pub due: Option<String>,
+    #[serde(serialize_with = "serialize_opt_time")]
+    pub at: Option<Time>,
+    pub breached: bool,
+}
+
+impl<'a> SlaShown<'a> {
+    pub fn of(s: &'a crate::sla::SlaState, config: &Config, now: Time) -> SlaShown<'a> {
+        use crate::sla::ClockName;
+        let sla = config.sla(&s.name);
+        let zone = &config.site.timezone;
+        let mut clocks: Vec<ClockShown> = ClockName::ALL
+            .into_iter()
+            .filter_map(|c| {
+                let at = match sla {
+                    Some(sla) => s.due_at(sla, c, now),
+                    None => s.due(c),
+                };
+                let breached =
+                    s.breached.contains(&c) || (!s.is_paused() && at.is_some_and(|d| now > d));
+                (at.is_some() || breached).then(|| ClockShown {
+                    clock: c.as_str(),
+                    label: match c {
+                        ClockName::FirstResponse => "first response",
+                        ClockName::NextResponse => "next response",
+                        ClockName::Resolve => "resolve",
+                    },
+                    due: at.map(|d| human_date(d, zone)),
+                    at,
+                    breached,
+                })
+            })
+            .collect();
+        clocks.sort_by_key(|c| (c.at.is_none(), c.at));
+        SlaShown {
+            name: &s.name,
+            paused: s.is_paused(),
+            clocks,
+        }
+    }
+
+    /// One line per clock, for `show`: "first response by Mon 21 Dec
+    /// 2037 13:00 CET (breached)", "resolve missed".
+    pub fn lines(&self) -> Vec<String> {
+        self.clocks
+            .iter()
+            .map(|c| match &c.due {
+                Some(due) if c.breached => format!("{} by {due} (breached)", c.label),
+                Some(due) => format!("{} by {due}", c.label),
+                None => format!("{} missed (breached)", c.label),
+            })
+            .collect()
+    }
+}
+
 /// A ticket object: `list --json` adds `messages`, `show --json` adds
 /// `history`.
 #[derive(Debug, Serialize)]
@@ -313,6 +389,17 @@ pub struct CardView {
     pub priority: i64,
     #[serde(serialize_with = "serialize_opt_time")]
     pub due: Option<Time>,
+    /// The SLA's nearest running deadline (SPEC §8: the board shows it),
+    /// as stored; null without one.
+    #[serde(serialize_with = "serialize_opt_time")]
+    pub sla_due: Option<Time>,
+    /// Its clock: `first_response`, `next_response`, `resolve`, or null.
+    pub sla_clock: Option<&'static str>,
+    /// A clock of the SLA has breached (a running one whose deadline
+    /// passed since, the board sees by the time).
+    pub sla_breached: bool,
+    /// The SLA's clocks stand still (a `pause_on` status).
+    pub sla_paused: bool,
 }
 
 impl CardView {
@@ -332,6 +419,14 @@ impl CardView {
             merged_into: t.merged_into,
             priority: t.priority,
             due: t.due,
+            sla_due: t.sla.as_ref().and_then(|s| s.next_deadline()).map(|d| d.1),
+            sla_clock: t
+                .sla
+                .as_ref()
+                .and_then(|s| s.next_deadline())
+                .map(|d| d.0.as_str()),
+            sla_breached: t.sla.as_ref().is_some_and(|s| !s.breached.is_empty()),
+            sla_paused: t.sla.as_ref().is_some_and(|s| s.is_paused()),
         }
     }
 }
@@ -464,6 +559,8 @@ pub struct ThreadPage<'a> {
     pub ticket: TicketView<'a>,
     pub opened: String,
     pub history: Vec<PageEntry<'a>>,
+    /// Its SLA's clocks in words, or None.
+    pub clocks: Option<SlaShown<'a>>,
 }
 
 /// One history entry on the thread page.
@@ -537,6 +634,11 @@ impl<'a> ThreadPage<'a> {
             ticket: TicketView::of(&t.ticket),
             opened: human_date(t.ticket.created, &config.site.timezone),
             history,
+            clocks: t
+                .ticket
+                .sla
+                .as_ref()
+                .map(|s| SlaShown::of(s, config, chrono::Utc::now())),
         }
     }
 }
@@ -825,6 +927,11 @@ pub struct ListRow<'a> {
     pub ticket: TicketView<'a>,
     /// When it last changed, in words.
     pub changed: String,
+    /// Its SLA's nearest running deadline in words ("first response by
+    /// …"), or None.
+    pub deadline: Option<String>,
+    /// A clock of its SLA has breached, or the deadline shown has passed.
+    pub breached: bool,
 }
 
 impl<'a> ListRow<'a> {
@@ -832,6 +939,20 @@ impl<'a> ListRow<'a> {
         ListRow {
             ticket: TicketView::listed(l),
             changed: human_date(l.ticket.updated, zone),
+            deadline: l.ticket.sla.as_ref().and_then(|s| {
+                let (c, at) = s.next_deadline()?;
+                let paused = if s.is_paused() { " (paused)" } else { "" };
+                Some(format!(
+                    "{} by {}{paused}",
+                    c.as_str().replace('_', " "),
+                    human_date(at, zone)
+                ))
+            }),
+            breached: l.ticket.sla.as_ref().is_some_and(|s| {
+                let now = chrono::Utc::now();
+                !s.breached.is_empty()
+                    || (!s.is_paused() && s.next_deadline().is_some_and(|(_, at)| now > at))
+            }),
         }
     }
 }
@@ -1208,6 +1329,54 @@ mod tests {
             ..queued
         };
         assert_eq!(MailLine::of(&dropped, &Zone::utc()).state, "not sent");
+    }
+
+    #[test]
+    fn an_sla_reads_nearest_first_paused_moved_and_breached_marked() {
+        let config = Config::parse(
+            "[site]\ntimezone = \"Europe/Berlin\"\n\
+             [calendars.support]\nhours = { mon-fri = \"10:00-17:00\" }\n\
+             [sla.standard]\ncalendar = \"support\"\nfirst_response = \"4h\"\n\
+             resolve = \"3d\"\npause_on = [\"stalled\"]\n",
+        )
+        .expect("the config");
+        let sla = config.sla("standard").expect("the SLA");
+        // Monday 2037-12-14 10:00 CET; stalled at 11:00; read at 12:00.
+        let mut s = sla.start(Status::New, parse_stamp("2037-12-14T09:00:00Z").unwrap());
+        s.on_status(
+            sla,
+            Status::New,
+            Status::Stalled,
+            parse_stamp("2037-12-14T10:00:00Z").unwrap(),
+        );
+        let shown = SlaShown::of(&s, &config, parse_stamp("2037-12-14T11:00:00Z").unwrap());
+        assert!(shown.paused);
+        // An hour stood still so far: each deadline an hour later.
+        assert_eq!(
+            shown.lines(),
+            [
+                "first response by Mon 14 Dec 2037 15:00 CET",
+                "resolve by Thu 17 Dec 2037 11:00 CET",
+            ]
+        );
+        // Met late: stopped, and still breached; a running one past due is
+        // breached before tick says so.
+        s.on_status(
+            sla,
+            Status::Stalled,
+            Status::Open,
+            parse_stamp("2037-12-14T10:00:00Z").unwrap(),
+        );
+        s.on_staff_correspond(sla, parse_stamp("2037-12-15T09:00:00Z").unwrap());
+        let shown = SlaShown::of(&s, &config, parse_stamp("2037-12-18T09:00:00Z").unwrap());
+        assert!(!shown.paused);
+        assert_eq!(
+            shown.lines(),
+            [
+                "resolve by Thu 17 Dec 2037 10:00 CET (breached)",
+                "first response missed (breached)",
+            ]
+        );
     }
 }
 

@@ -36,7 +36,7 @@ pub fn run(config: &Arc<Config>, args: CreateArgs) -> Result<()> {
         files: &files,
         mail: !args.no_mail,
     };
-    let changed = desk.create(&opening, &Act::new(who, chrono::Utc::now()))?;
+    let changed = desk.create(&opening, &Act::new(who, crate::commands::now()))?;
     warn_unsent(&changed.unsent);
     let id = changed.ticket.id;
     if args.json {

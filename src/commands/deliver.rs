@@ -25,7 +25,7 @@ pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
     let recipient = message.recipient(&envelope, &config).map_err(fail)?;
     let msg = message.incoming(recipient, message.envelope_sender(&envelope));
 
-    let now = chrono::Utc::now();
+    let now = crate::commands::now();
     let config = Arc::new(config);
     if args.dry_run {
         return dry_run(config, &msg, now, args.json);

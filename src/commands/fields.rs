@@ -15,7 +15,7 @@ use crate::model::Priority;
 use crate::term::{human_date, one_line};
 
 fn act(config: &Config, author: Option<&str>) -> Result<Act> {
-    Ok(Act::new(acting(config, author)?, chrono::Utc::now()))
+    Ok(Act::new(acting(config, author)?, crate::commands::now()))
 }
 
 pub fn queue(config: &Arc<Config>, args: QueueArgs) -> Result<()> {

@@ -58,7 +58,7 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
         eprintln!("no tickets");
         return Ok(());
     }
-    let now = chrono::Utc::now();
+    let now = crate::commands::now();
     let cut = |s: &str, w: usize| console::truncate_str(&one_line(s), w, "…").into_owned();
     let rows: Vec<[String; 7]> = tickets
         .iter()

@@ -11,7 +11,8 @@ use crate::desk::Act;
 
 pub fn run(config: &Arc<Config>, args: MergeArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.merge(args.from, args.into, &Act::new(who, chrono::Utc::now()))?;
+    let changed =
+        desk(config)?.merge(args.from, args.into, &Act::new(who, crate::commands::now()))?;
     let t = &changed.ticket;
     eprintln!(
         "ticket #{} merged into #{}: mail to #{} lands on #{} from now on",

@@ -136,3 +136,15 @@ pub fn warn_unsent(unsent: &[(i64, crate::desk::SendError)]) {
         );
     }
 }
+
+/// The time a command acts at: now, or `PIPEDESK_TEST_NOW` (ISO 8601
+/// with its zone, as `tick --at` takes it) for a test that needs a ticket
+/// opened, answered or stalled at a fixed time (SPEC §8's clocks across a
+/// weekend or a holiday), like the `PIPEDESK_TEST_*` limits of
+/// `outbound`. A value that does not parse is not a time: now.
+pub fn now() -> crate::model::Time {
+    std::env::var("PIPEDESK_TEST_NOW")
+        .ok()
+        .and_then(|t| crate::zone::parse_instant(&t).ok())
+        .unwrap_or_else(chrono::Utc::now)
+}

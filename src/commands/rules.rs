@@ -26,7 +26,7 @@ pub fn run(config: &Arc<Config>, args: RulesArgs) -> Result<()> {
 fn at(given: Option<&str>) -> Result<Time> {
     match given {
         Some(t) => crate::zone::parse_instant(t).map_err(|e| Fail::Usage(e).into()),
-        None => Ok(chrono::Utc::now()),
+        None => Ok(crate::commands::now()),
     }
 }
 

@@ -26,7 +26,7 @@ pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
         config,
         &paint,
         args.quoted,
-        chrono::Utc::now(),
+        crate::commands::now(),
     );
     text += &render_mail(&thread.mail, &paint, config);
     page(&text)
@@ -91,6 +91,15 @@ fn render(
             ""
         };
         out += &field("Due:", &format!("{}{overdue}", human_date(due, zone)));
+    }
+    if let Some(s) = &t.sla {
+        let shown = crate::view::SlaShown::of(s, config, now);
+        let paused = if shown.paused { " (paused)" } else { "" };
+        out += &field("SLA:", &format!("{}{paused}", one_line(shown.name)));
+        for (c, line) in shown.clocks.iter().zip(shown.lines()) {
+            let line = if c.breached { paint.bold(&line) } else { line };
+            out += &field("", &line);
+        }
     }
     for e in &thread.history {
         out += &entry(e, config, paint, quoted);

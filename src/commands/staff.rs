@@ -33,14 +33,14 @@ fn report(config: &Config, done: &str, changed: &Changed) -> Result<()> {
 
 pub fn close(config: &Arc<Config>, args: CloseArgs) -> Result<()> {
     let who = acting(config, args.ticket.author.as_deref())?;
-    let act = Act::new(who, chrono::Utc::now());
+    let act = Act::new(who, crate::commands::now());
     let changed = desk(config)?.close(args.ticket.id, args.quiet, &act)?;
     report(config, "resolved", &changed)
 }
 
 pub fn spam(config: &Arc<Config>, args: SpamArgs) -> Result<()> {
     let who = acting(config, args.ticket.author.as_deref())?;
-    let act = Act::new(who, chrono::Utc::now());
+    let act = Act::new(who, crate::commands::now());
     let changed = desk(config)?.spam(args.ticket.id, args.undo, &act)?;
     let done = if args.undo {
         "marked as not spam"
@@ -52,19 +52,19 @@ pub fn spam(config: &Arc<Config>, args: SpamArgs) -> Result<()> {
 
 pub fn reopen(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.reopen(args.id, &Act::new(who, chrono::Utc::now()))?;
+    let changed = desk(config)?.reopen(args.id, &Act::new(who, crate::commands::now()))?;
     report(config, "reopened", &changed)
 }
 
 pub fn stall(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
     let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.stall(args.id, &Act::new(who, chrono::Utc::now()))?;
+    let changed = desk(config)?.stall(args.id, &Act::new(who, crate::commands::now()))?;
     report(config, "stalled", &changed)
 }
 
 pub fn take(config: &Arc<Config>, args: TakeArgs) -> Result<()> {
     let who = acting(config, Some(&args.author))?;
-    let changed = desk(config)?.take(args.id, &Act::new(who, chrono::Utc::now()))?;
+    let changed = desk(config)?.take(args.id, &Act::new(who, crate::commands::now()))?;
     report(config, "taken", &changed)
 }
 
@@ -73,7 +73,7 @@ pub fn assign(config: &Arc<Config>, args: AssignArgs) -> Result<()> {
     let changed = desk(config)?.assign(
         args.id,
         Some(&Address::new(&args.owner)),
-        &Act::new(who, chrono::Utc::now()),
+        &Act::new(who, crate::commands::now()),
     )?;
     report(config, "assigned", &changed)
 }

@@ -17,7 +17,7 @@ pub fn watch(config: &Arc<Config>, args: WatchArgs) -> Result<()> {
         .watch(
             args.id,
             &Address::new(&args.address),
-            &Act::new(who, chrono::Utc::now()),
+            &Act::new(who, crate::commands::now()),
         )?
         .ticket;
     eprintln!("ticket #{} watchers: {}", t.id, t.watchers.join(", "));
@@ -30,7 +30,7 @@ pub fn unwatch(config: &Arc<Config>, args: WatchArgs) -> Result<()> {
         .unwatch(
             args.id,
             &Address::new(&args.address),
-            &Act::new(who, chrono::Utc::now()),
+            &Act::new(who, crate::commands::now()),
         )?
         .ticket;
     eprintln!("ticket #{} watchers: {}", t.id, t.watchers.join(", "));

@@ -84,7 +84,7 @@ fn run(
         files: &files,
         status,
     };
-    let outcome = desk.answer(args.id, &answer, &Act::new(who, chrono::Utc::now()))?;
+    let outcome = desk.answer(args.id, &answer, &Act::new(who, crate::commands::now()))?;
     warn_unsent(&outcome.unsent);
     if args.json {
         return crate::term::json(&DeliveredView::of(&outcome));

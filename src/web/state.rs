@@ -308,6 +308,7 @@ fn pages(config: Live) -> Result<Environment<'static>> {
             "thread/fields.html",
             include_str!("templates/thread/fields.html"),
         ),
+        ("thread/sla.html", include_str!("templates/thread/sla.html")),
     ] {
         env.add_template(name, text)?;
     }

@@ -508,6 +508,7 @@ impl Desk {
             "SENDER",
             "EDITOR",
             "VISUAL",
+            "PIPEDESK_TEST_NOW",
         ] {
             cmd.env_remove(var);
         }

@@ -126,6 +126,25 @@
     if (overdue) due.textContent += " (overdue)";
   }
 
+  /// The SLA's nearest deadline (SPEC §8), in words like the due date;
+  /// breached (the server says so, or a running clock's deadline has
+  /// passed since) stands out as overdue does. Paused clocks say so.
+  const CLOCKS = { first_response: "answer", next_response: "next answer", resolve: "resolve" };
+  function sla(el, card) {
+    const span = el.querySelector(".sla");
+    const at = card.sla_due ? Date.parse(card.sla_due) : NaN;
+    const running = !Number.isNaN(at);
+    const late = running && !card.sla_paused && at < Date.now();
+    const breached = Boolean(card.sla_breached) || late;
+    let text = running ? `${CLOCKS[card.sla_clock] || "SLA"} by ${dueFormat.format(at)}` : "";
+    if (card.sla_paused && running) text += " (paused)";
+    if (breached) text = running ? `${text} · SLA breached` : "SLA breached";
+    span.hidden = !text;
+    span.textContent = text;
+    span.title = card.sla_due ? `SLA deadline ${card.sla_due}` : "";
+    el.classList.toggle("sla-breached", breached);
+  }
+
   function element(card) {
     let el = elements.get(card.id);
     if (!el) {
@@ -153,7 +172,7 @@
       head.append(num, priority, subject);
       const meta = document.createElement("div");
       meta.className = "meta";
-      for (const k of ["requestor", "age", "messages", "due"]) {
+      for (const k of ["requestor", "age", "messages", "due", "sla"]) {
         const span = document.createElement("span");
         span.className = k;
         meta.append(span);
@@ -170,6 +189,7 @@
     el.querySelector(".messages").textContent =
       `${card.messages} ${card.messages === 1 ? "message" : "messages"}`;
     fields(el, card);
+    sla(el, card);
     el.setAttribute("aria-label",
       `Ticket ${card.id}: ${card.subject}, ${card.status}, owner ${card.owner || "nobody"}`);
     return el;
