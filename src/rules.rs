@@ -788,7 +788,8 @@ fn holds(c: &Condition, h: &Happening<'_>, look: &mut dyn MessageLook) -> bool {
                 .any(|v| res.iter().any(|r| r.is_match(v)))
         }),
         Condition::Actor(a) => a.contains(&h.actor),
-        Condition::Via(v) => v.contains(&h.via),
+        // The clock's events came by no way at all.
+        Condition::Via(v) => h.entry.is_some() && v.contains(&h.via),
         Condition::Hours { calendar, inside } => look.open(calendar, h.now) == *inside,
         Condition::Old(vs) => one_of(vs, h.entry.and_then(|e| e.old.as_deref())),
         Condition::New(vs) => one_of(vs, h.entry.and_then(|e| e.new.as_deref())),
