@@ -141,6 +141,36 @@ fn a_webhook_answered_500_then_200_is_posted_twice_with_one_delivery_id_and_take
 }
 
 #[test]
+fn a_receiver_that_never_answers_holds_deliver_up_only_to_the_limit_and_flush_retries_it() {
+    let receiver = Receiver::answering(&[hooks::HANG]);
+    let desk = Desk::with_config(&webhook_rule(&receiver.url()));
+    let msg = john("Printer on fire");
+    let start = Instant::now();
+    let run = desk.run_env(
+        &["deliver", "--json", "--recipient", SUBMIT, "--sender", JOHN],
+        &[("PIPEDESK_TEST_HOOK_LIMIT_MS", "500")],
+        &msg.bytes(),
+    );
+    // A bound against a hang (the receiver never answers), not a speed
+    // claim.
+    assert!(start.elapsed() < Duration::from_secs(30), "{run}");
+    run.ok();
+    let rows = hook_rows(&desk);
+    assert_eq!(rows[0].0, "queued");
+    assert_eq!(
+        rows[0].2.as_deref(),
+        Some("webhook to 127.0.0.1 had no answer within 0.5 s")
+    );
+    desk.run(&["flush"], b"").ok();
+    let got = receiver.wait_for(2);
+    assert_eq!(
+        got[0].header("x-pipedesk-delivery"),
+        got[1].header("x-pipedesk-delivery")
+    );
+    assert_eq!(hook_rows(&desk)[0].0, "sent");
+}
+
+#[test]
 fn a_webhook_is_shown_by_its_rule_and_host_with_its_state_and_error_never_its_path() {
     // Nobody listens: every try fails.
     let gone = {
@@ -466,4 +496,49 @@ fn four_flushes_at_once_run_each_queued_hook_exactly_once() {
     }
     assert_eq!(receiver.requests().len(), 2 * TICKETS);
     assert_eq!(hooks::recorded(&log).len(), TICKETS);
+}
+
+/// Deliveries and flushes at the same time (on PostgreSQL from two hosts):
+/// a hook queued by a delivery is held by it until it has run, so a flush
+/// running meanwhile never runs it a second time.
+#[test]
+fn hooks_of_deliveries_run_once_while_flushes_run_at_the_same_time() {
+    const TICKETS: usize = 12;
+    let receiver = Receiver::start();
+    let rules = webhook_rule(&receiver.url());
+    let a = Desk::with_config(&rules);
+    let b = a
+        .on_postgres()
+        .then(|| Desk::on(TestStore::same_as(&a.store), &rules));
+    let b = b.as_ref().unwrap_or(&a);
+    // The database exists before the hosts start at once.
+    a.open_ticket(&mail("User 0 <u0@example.com>", "Problem 0"));
+    let delivering = std::sync::atomic::AtomicUsize::new(1);
+    std::thread::scope(|s| {
+        for desk in [&a, b] {
+            let (delivering, desk) = (&delivering, desk);
+            s.spawn(move || loop {
+                let i = delivering.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= TICKETS {
+                    break;
+                }
+                let from = format!("User {i} <u{i}@example.com>");
+                desk.open_ticket(&mail(&from, &format!("Problem {i}")));
+            });
+        }
+        for desk in [&a, b] {
+            let (delivering, desk) = (&delivering, desk);
+            s.spawn(move || {
+                while delivering.load(std::sync::atomic::Ordering::SeqCst) < TICKETS {
+                    desk.run(&["flush"], b"").ok();
+                }
+            });
+        }
+    });
+    a.run(&["flush"], b"").ok();
+    let got = receiver.wait_for(TICKETS);
+    let done = effects(&got, 0);
+    assert_eq!(got.len(), TICKETS, "{done:?}");
+    assert_eq!(done.len(), TICKETS, "{done:?}");
+    assert!(hook_rows(&a).iter().all(|r| r.0 == "sent" && r.1 == 1));
 }
