@@ -296,8 +296,15 @@ fn a_program_reads_the_event_as_json_on_its_stdin() {
     ] {
         assert_eq!(ticket.get(key), shown.get(key), "{key}");
     }
+    // The history entry that fired it, as `show --json` has it: the
+    // message's subject and body with it.
+    assert_eq!(e["entry"], desk.show(n)["history"][0]);
     assert_eq!(e["entry"]["kind"], "create");
     assert_eq!(e["entry"]["author"], JOHN);
+    assert_eq!(e["entry"]["subject"], "Printer on fire");
+    assert!(e["entry"]["body"]
+        .as_str()
+        .is_some_and(|b| b.contains("it does not work")));
     assert_eq!(hook_rows(&desk), [("sent".to_string(), 1, None)]);
     let out = show_text(&desk, n);
     assert!(out.contains("program of rule sms: sent"), "{out}");
