@@ -435,6 +435,22 @@ fn hooks_run_with_mail_transport_none() {
     assert_eq!(receiver.requests().len(), 1);
 }
 
+#[test]
+fn deliver_no_mail_queues_no_hook() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("events.log");
+    let program = hooks::recording_script(dir.path(), &log);
+    let desk = Desk::with_config(&exec_rule(&program));
+    // Replaying old mail (SPEC §3 `--no-mail`) texts nobody.
+    let out = desk
+        .deliver_no_mail(SUBMIT, JOHN, &john("Printer on fire").bytes())
+        .ok();
+    assert_eq!(out.json()["action"], "create");
+    assert!(hook_rows(&desk).is_empty());
+    desk.run(&["flush"], b"").ok();
+    assert!(hooks::recorded(&log).is_empty());
+}
+
 // ------------------------------------------------------- flushes at once
 
 /// Four `flush`es started at once run each queued hook once: on
