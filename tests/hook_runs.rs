@@ -307,6 +307,7 @@ fn a_program_reads_the_event_as_json_on_its_stdin() {
         .is_some_and(|b| b.contains("it does not work")));
     assert_eq!(hook_rows(&desk), [("sent".to_string(), 1, None)]);
     let out = show_text(&desk, n);
+    assert!(out.contains("Mail and hooks for this ticket:"), "{out}");
     assert!(out.contains("program of rule sms: sent"), "{out}");
     assert!(
         !out.contains("+491701234567"),

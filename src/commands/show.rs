@@ -178,7 +178,12 @@ fn render_mail(mails: &[MailRecord], paint: &Paint, config: &Config) -> String {
     if mails.is_empty() {
         return String::new();
     }
-    let mut out = format!("\n{}\n", paint.bold("Mail sent for this ticket:"));
+    let heading = if mails.iter().any(|m| m.kind == MailKind::Hook) {
+        "Mail and hooks for this ticket:"
+    } else {
+        "Mail sent for this ticket:"
+    };
+    let mut out = format!("\n{}\n", paint.bold(heading));
     for m in mails {
         let hook = m.kind == MailKind::Hook;
         let state = match (m.state, &m.last_error) {

@@ -1,6 +1,6 @@
 """A rule's hook runs on the thread page in a real Chromium (SPEC §8):
 
-    thread N TOKEN   ticket N's "Mail sent for this ticket" lists the
+    thread N TOKEN   ticket N's "Mail and hooks for this ticket" lists the
                      webhook of rule chat by its rule and host, failed,
                      with its tries, next try and error, and never its
                      URL's path (TOKEN); the program of rule sms, sent;
@@ -32,6 +32,7 @@ def thread(pages, desk):
     page = pages.signed_in()
     page.set_viewport_size(WIDE)
     page.goto(f"{URL}/tickets/{n}")
+    expect(page.get_by_role("heading", name="Mail and hooks for this ticket")).to_be_visible()
     lines = page.locator("ul.mail li")
     webhook = lines.filter(has_text="webhook of rule chat (127.0.0.1)")
     expect(webhook).to_have_count(1)
