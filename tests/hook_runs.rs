@@ -437,6 +437,41 @@ fn hooks_run_with_mail_transport_none() {
 }
 
 #[test]
+fn a_clock_event_s_program_gets_its_clock_and_no_entry_once_however_often_tick_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("events.log");
+    let program = hooks::recording_script(dir.path(), &log);
+    let desk = Desk::with_config(&format!(
+        "[sla.fast]\nfirst_response = \"1h\"\n\
+         [[queues]]\nname = \"web\"\naddress = \"webmaster\"\nsla = \"fast\"\n\
+         [[rules]]\nname = \"late\"\non = [\"sla-breach\"]\ndo.exec = [\"{}\"]\n",
+        program.display()
+    ));
+    let out = desk
+        .deliver(
+            "webmaster@help.example.org",
+            JOHN,
+            &john("Site down").bytes(),
+        )
+        .ok();
+    let n = out.json()["ticket"].as_i64().expect("a ticket");
+    let later = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    for _ in 0..2 {
+        desk.run(&["tick", "--at", &later], b"").ok();
+    }
+    let events = hooks::recorded(&log);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e["event"], "sla-breach");
+    assert_eq!(e["rule"], "late");
+    assert_eq!(e["clock"], "first_response");
+    assert_eq!(e["entry"], Value::Null);
+    assert_eq!(e["ticket"]["id"], n);
+    assert!(e["ticket"].get("history").is_none());
+    assert_eq!(hook_rows(&desk), [("sent".to_string(), 1, None)]);
+}
+
+#[test]
 fn deliver_no_mail_queues_no_hook() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("events.log");
