@@ -471,6 +471,65 @@ fn a_clock_event_s_program_gets_its_clock_and_no_entry_once_however_often_tick_r
     assert_eq!(hook_rows(&desk), [("sent".to_string(), 1, None)]);
 }
 
+/// An MTA may kill `deliver` at any moment, its hook's program with it:
+/// the hook, held by a process that died, stays queued, and the next
+/// `flush` on that host runs it (a kill between a hook's success and its
+/// record would run it again: at least once, as mail).
+#[test]
+fn a_hook_whose_deliver_was_killed_while_it_ran_is_run_by_the_next_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("events.log");
+    let started = dir.path().join("started");
+    // The first run says it started and hangs (as the program itself, so
+    // that it dies with deliver: a grandchild would outlive it); later
+    // runs record.
+    let program = hooks::script(
+        dir.path(),
+        "hangs-once",
+        &format!(
+            "event=$(cat)\n\
+             if [ ! -e '{started}' ]; then touch '{started}'; exec sleep 600; fi\n\
+             printf '%s\\n' \"$event\" >> '{log}'",
+            started = started.display(),
+            log = log.display()
+        ),
+    );
+    let desk = Desk::with_config(&exec_rule(&program));
+    let mut deliver = desk
+        .command()
+        .args(["deliver", "--recipient", SUBMIT, "--sender", JOHN])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("deliver");
+    {
+        use std::io::Write;
+        let mut stdin = deliver.stdin.take().expect("stdin");
+        stdin.write_all(&john("Printer on fire").bytes()).unwrap();
+    }
+    // Waits (a bound, not a speed claim) until the program runs: the
+    // ticket is committed by then.
+    let start = Instant::now();
+    while !started.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the program never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    deliver.kill().expect("kill deliver");
+    deliver.wait().expect("deliver ended");
+    assert_eq!(desk.ticket_count(), 1);
+    assert_eq!(hook_rows(&desk)[0].0, "queued");
+    assert!(hooks::recorded(&log).is_empty());
+    desk.run(&["flush"], b"").ok();
+    assert_eq!(hooks::recorded(&log).len(), 1);
+    assert_eq!(hook_rows(&desk)[0].0, "sent");
+    desk.run(&["flush"], b"").ok();
+    assert_eq!(hooks::recorded(&log).len(), 1);
+}
+
 #[test]
 fn deliver_no_mail_queues_no_hook() {
     let dir = tempfile::tempdir().unwrap();
