@@ -770,6 +770,10 @@ pub struct MailLine<'a> {
     /// When the next try is, for a mail that failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<String>,
+    /// A rule's hook in words (`hook_what`), shown in place of kind and
+    /// recipients; None for a mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook: Option<String>,
 }
 
 impl<'a> MailLine<'a> {
@@ -798,8 +802,48 @@ impl<'a> MailLine<'a> {
                 .as_deref()
                 .filter(|_| m.state != MailState::Sent),
             retry: failed.then(|| human_date(m.next_attempt, zone)),
+            hook: None,
         }
     }
+}
+
+/// A rule's program or webhook in the outbox, in words for people (SPEC
+/// §8): "program of rule sms", "webhook of rule chat (hooks.example.com)";
+/// None for a mail. A webhook is named by its host alone and a program by
+/// its rule alone: a URL's path, like a program's arguments, often carries
+/// a secret (a chat's webhook URL is its token), and these words are shown
+/// to every member of staff.
+pub fn hook_what(m: &MailRecord, config: &Config) -> Option<String> {
+    if m.kind != MailKind::Hook {
+        return None;
+    }
+    let rule = m.recipients.first().map_or("?", String::as_str);
+    if m.recipients.get(1).is_some_and(|w| w == "exec") {
+        return Some(format!("program of rule {rule}"));
+    }
+    let host = config
+        .rules()
+        .iter()
+        .filter(|r| r.name == rule)
+        .flat_map(|r| &r.then)
+        .find_map(|a| match a {
+            crate::rules::Action::Webhook { url, .. } => crate::outbound::hook::host(url),
+            _ => None,
+        });
+    Some(match host {
+        Some(host) => format!("webhook of rule {rule} ({host})"),
+        None => format!("webhook of rule {rule}"),
+    })
+}
+
+/// What a mail or hook of the outbox is, in words for people: "reply to
+/// John Doe <john@example.com>", "program of rule sms" (staff by name, as
+/// `Config::shown` gives them).
+pub fn mail_what(m: &MailRecord, config: &Config) -> String {
+    hook_what(m, config).unwrap_or_else(|| {
+        let to: Vec<&str> = m.recipients.iter().map(|r| config.shown(r)).collect();
+        format!("{} to {}", m.kind.describe(), to.join(", "))
+    })
 }
 
 /// A piece of a message's text on the thread page: words of its own, or
@@ -1377,6 +1421,53 @@ mod tests {
                 "first response missed (breached)",
             ]
         );
+    }
+
+    #[test]
+    fn a_hook_is_named_by_its_rule_and_a_webhook_by_its_host_alone() {
+        let config = Config::parse(
+            "[site]\nname = \"x\"\ndomains = [\"help.example.org\"]\n\
+             [[rules]]\nname = \"chat\"\non = [\"create\"]\n\
+             do.webhook = { url = \"https://hooks.example.com/services/T0/SECRET\", secret = \"s\" }\n\
+             [[rules]]\nname = \"sms\"\non = [\"create\"]\n\
+             do.exec = [\"/usr/local/bin/send-sms\", \"+491701234567\"]\n",
+        )
+        .unwrap();
+        let created = Ticket::example(1).created;
+        let hook = |rule: &str, what: &str| MailRecord {
+            id: 1,
+            ticket: Some(1),
+            created,
+            kind: MailKind::Hook,
+            recipients: vec![rule.into(), what.into()],
+            state: MailState::Queued,
+            attempts: 0,
+            last_error: None,
+            sent: None,
+            next_attempt: created,
+            leased_until: None,
+            leased_by: None,
+        };
+        assert_eq!(
+            mail_what(&hook("chat", "webhook"), &config),
+            "webhook of rule chat (hooks.example.com)"
+        );
+        assert_eq!(
+            mail_what(&hook("sms", "exec"), &config),
+            "program of rule sms"
+        );
+        // A rule since taken out of the config is still named.
+        assert_eq!(
+            mail_what(&hook("gone", "webhook"), &config),
+            "webhook of rule gone"
+        );
+        let mail = MailRecord {
+            kind: MailKind::StaffReply,
+            recipients: vec!["john@example.com".into()],
+            ..hook("", "")
+        };
+        assert_eq!(hook_what(&mail, &config), None);
+        assert_eq!(mail_what(&mail, &config), "reply to john@example.com");
     }
 }
 

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::InitArgs;
 use crate::config::{Config, Database, Transport, SAMPLE};
 use crate::desk::Desk;
+use crate::model::MailKind;
 use crate::outbound::templates::Texts;
 use crate::store::Open;
 
@@ -123,13 +124,22 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
     let now = chrono::Utc::now();
     let stuck = desk.queued_before(now - chrono::Duration::hours(1))?;
     if let Some(oldest) = stuck.first() {
+        // A rule's hooks wait in the outbox beside the mail (SPEC §8).
+        let hooks = stuck.iter().filter(|m| m.kind == MailKind::Hook).count();
         eprintln!(
-            "pipedesk: warning: {} queued for over an hour; the oldest, mail {} ({} to {}{}), since {}: {}",
-            crate::term::count(stuck.len() as u64, "mail", "mails"),
+            "pipedesk: warning: {} queued for over an hour; the oldest, {} {} ({}{}), since {}: {}",
+            crate::commands::flush::mails_and_hooks(stuck.len() - hooks, hooks),
+            if oldest.kind == MailKind::Hook {
+                "hook"
+            } else {
+                "mail"
+            },
             oldest.id,
-            oldest.kind.describe(),
-            crate::term::one_line(&oldest.recipients.join(", ")),
-            oldest.ticket.map(|t| format!(", ticket #{t}")).unwrap_or_default(),
+            crate::term::one_line(&crate::view::mail_what(oldest, config)),
+            oldest
+                .ticket
+                .map(|t| format!(", ticket #{t}"))
+                .unwrap_or_default(),
             crate::term::human_date(oldest.created, &config.site.timezone),
             oldest
                 .last_error

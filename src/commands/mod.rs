@@ -126,12 +126,16 @@ pub fn statuses(words: &[String]) -> Result<Vec<Status>> {
         })
 }
 
-/// Mail a committed change could not send at once: only a warning, it stays
-/// queued for `pipedesk flush`.
+/// Mail a committed change could not send at once, or a rule's hook that
+/// failed: only a warning, it stays queued for `pipedesk flush`.
 pub fn warn_unsent(unsent: &[(i64, crate::desk::SendError)]) {
     for (id, why) in unsent {
+        let what = match why {
+            crate::desk::SendError::Hook(_) => format!("hook {id} not run"),
+            _ => format!("mail {id} not sent"),
+        };
         eprintln!(
-            "pipedesk: warning: mail {id} not sent, kept for `pipedesk flush`: {}",
+            "pipedesk: warning: {what}, kept for `pipedesk flush`: {}",
             crate::term::one_line(&why.to_string())
         );
     }

@@ -9,9 +9,9 @@ use crate::cli::ShowArgs;
 use crate::config::Config;
 use crate::desk::Thread;
 use crate::inbound::attachments_of;
-use crate::model::{HistoryEntry, HistoryKind, MailRecord, MailState, Priority, Time};
+use crate::model::{HistoryEntry, HistoryKind, MailKind, MailRecord, MailState, Priority, Time};
 use crate::term::{age, for_terminal, human_date, one_line, page, size, Paint};
-use crate::view::{describe, TicketView};
+use crate::view::{describe, mail_what, TicketView};
 
 pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
     let mut desk = crate::commands::desk(config)?;
@@ -187,25 +187,32 @@ fn render_mail(mails: &[MailRecord], paint: &Paint, config: &Config) -> String {
     if mails.is_empty() {
         return String::new();
     }
-    let mut out = format!("\n{}\n", paint.bold("Mail sent for this ticket:"));
+    let heading = if mails.iter().any(|m| m.kind == MailKind::Hook) {
+        "Mail and hooks for this ticket:"
+    } else {
+        "Mail sent for this ticket:"
+    };
+    let mut out = format!("\n{}\n", paint.bold(heading));
     for m in mails {
+        let hook = m.kind == MailKind::Hook;
         let state = match (m.state, &m.last_error) {
             (MailState::Sent, _) => "sent".to_string(),
             (MailState::Dropped, _) => "not sent (mail.transport is none)".to_string(),
+            // A hook is retried with back-off for as long as it fails: when
+            // it runs next, and why it did not run.
+            (MailState::Queued, Some(e)) if hook => format!(
+                "failed {}×, next try {}: {}",
+                m.attempts,
+                human_date(m.next_attempt, zone),
+                one_line(e)
+            ),
             (MailState::Queued, Some(e)) => format!("queued, last try failed: {}", one_line(e)),
             (MailState::Queued, None) => "queued".to_string(),
         };
         out += &paint.dim(&format!(
-            "   * {}  {} to {}: {state}\n",
+            "   * {}  {}: {state}\n",
             human_date(m.created, zone),
-            m.kind.describe(),
-            one_line(
-                &m.recipients
-                    .iter()
-                    .map(|r| config.shown(r))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            one_line(&mail_what(m, config)),
         ));
     }
     out

@@ -455,22 +455,33 @@ struct EventJson<'a> {
     #[serde(serialize_with = "serialize_time")]
     at: Time,
     ticket: crate::view::TicketView<'a>,
-    entry: Option<EntryJson<'a>>,
+    entry: Option<crate::view::EntryView<'a>>,
     clock: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct EntryJson<'a> {
-    kind: HistoryKind,
-    author: &'a str,
-    #[serde(serialize_with = "serialize_time")]
-    date: Time,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    old: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    new: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<&'a str>,
+/// The history entry that fired a rule as `show --json` shows it (SPEC §8:
+/// "the history entry that caused it"), with its message's subject, body
+/// and attachments: what a chat's webhook for a requestor's mail wants to
+/// say. It was written at `now`, in this transaction.
+fn entry_as_shown(tx: &mut dyn Tx, ticket: i64, e: &NewEntry, now: Time) -> Result<HistoryEntry> {
+    let message = match e.message {
+        Some(id) => tx
+            .history(ticket, true)?
+            .into_iter()
+            .find_map(|h| h.message.filter(|m| m.id == id)),
+        None => None,
+    };
+    Ok(HistoryEntry {
+        kind: e.kind,
+        author: e.author.clone(),
+        date: now,
+        message,
+        old: e.old.clone(),
+        new: e.new.clone(),
+        note: e.note.clone(),
+        auto: e.auto,
+        merged_from: None,
+    })
 }
 
 /// A rule's program or webhook, as the outbox keeps it until it runs.
@@ -484,20 +495,17 @@ fn hook(
     let delivery = delivery_id();
     let mut ticket = t.clone();
     ticket.merged = tx.merged(t.id)?;
+    let entry = match f.entry {
+        Some(e) => Some(entry_as_shown(tx, t.id, e, f.now)?),
+        None => None,
+    };
     let json = EventJson {
         event: f.event.as_str(),
         rule: &rule.name,
         delivery: &delivery,
         at: f.now,
         ticket: crate::view::TicketView::of(&ticket),
-        entry: f.entry.map(|e| EntryJson {
-            kind: e.kind,
-            author: &e.author,
-            date: f.now,
-            old: e.old.as_deref(),
-            new: e.new.as_deref(),
-            note: e.note.as_deref(),
-        }),
+        entry: entry.as_ref().map(crate::view::EntryView::of),
         clock: f.clock,
     };
     let what = match action {

@@ -45,6 +45,9 @@ pub enum SendError {
     /// The transport failed or refused it.
     #[error("{0}")]
     Transport(String),
+    /// A rule's program or webhook did not run to success (SPEC §8).
+    #[error("{0}")]
+    Hook(String),
     /// The leased mail could not be read back from the store.
     #[error("{0}")]
     Store(String),
@@ -62,6 +65,8 @@ pub struct Flushed {
     /// Still queued after the run: failed, backing off, or held by another
     /// process.
     pub waiting: Vec<MailRecord>,
+    /// Which of `sent` and `failed` are a rule's hooks, not mail.
+    pub hooks: Vec<i64>,
 }
 
 /// A new token naming this process's leases: `host/pid/nanos`, so that a
@@ -169,6 +174,7 @@ impl Desk {
         };
         match (result, recorded) {
             (Ok(()), Ok(())) => Ok(()),
+            (Err(e), _) if q.kind == MailKind::Hook => Err(SendError::Hook(e)),
             (Err(e), _) => Err(SendError::Transport(e)),
             (Ok(()), Err(e)) => Err(SendError::NotRecorded(format!("{e:#}"))),
         }
@@ -211,6 +217,9 @@ impl Desk {
                 break;
             };
             after = q.id;
+            if q.kind == MailKind::Hook {
+                report.hooks.push(q.id);
+            }
             match self.send_one(&q, &lease, clock) {
                 Ok(()) => report.sent.push(q.id),
                 Err(e) => report.failed.push((q.id, e)),

@@ -177,6 +177,14 @@ pub fn check_url(url: &str) -> Result<(), String> {
     parse(url).map(|_| ())
 }
 
+/// The host a webhook goes to, which is all of its URL that is shown to
+/// people (its path may be a secret); None for a URL it cannot go to.
+pub fn host(url: &str) -> Option<String> {
+    parse(url)
+        .ok()
+        .and_then(|uri| uri.host().map(str::to_string))
+}
+
 fn parse(url: &str) -> Result<Uri, String> {
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     if !matches!(scheme.as_deref(), Some("http" | "https")) {
@@ -316,6 +324,11 @@ mod tests {
             let e = check_url(bad).unwrap_err();
             assert!(e.starts_with(why), "{bad}: {e}");
         }
+        assert_eq!(
+            host("https://hooks.example.com/services/T0/B0/XYZ").as_deref(),
+            Some("hooks.example.com")
+        );
+        assert_eq!(host("ftp://example.org/x"), None);
         assert_eq!(
             post_webhook("file:///etc/passwd", "s", "d", b"{}", LIMIT),
             Err(HookError::BadUrl(

@@ -472,6 +472,7 @@ async fn thread(
                         .map(|r| config.shown(r))
                         .collect::<Vec<_>>()
                         .join(", "),
+                    hook: crate::view::hook_what(m, &config),
                     ..MailLine::of(m, zone)
                 })
                 .collect();
