@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod conns;
 mod error;
 mod events;
 mod extract;
@@ -34,6 +35,10 @@ pub fn serve(config: Arc<Config>) -> Result<()> {
     // synchronous, with a runtime of its own inside, and tokio refuses to
     // start one on a thread that drives another (requests reach the store
     // on spawn_blocking threads, where it may).
+    // Before anything opens a file: the handles it may use decide how many
+    // connections it holds (`conns`).
+    let files = conns::raise_file_limit();
+    let gate = conns::Gate::new(conns::Limits::for_files(files));
     let state = state::AppState::start(config.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -41,10 +46,10 @@ pub fn serve(config: Arc<Config>) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(run(config, state))
+    runtime.block_on(run(config, state, gate))
 }
 
-async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
+async fn run(config: Arc<Config>, state: Shared, gate: Arc<conns::Gate>) -> Result<()> {
     // Caught before the line that says it serves: a SIGHUP from then on
     // reloads the config rather than ends the process.
     tokio::spawn(reload::reload_on(reload::hangups()?, state.clone()));
@@ -57,8 +62,22 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
         "pipedesk: serving {} on http://{addr} for {}",
         state.store, config.web.base_url
     );
+    let limits = gate.limits();
+    eprintln!(
+        "pipedesk: serve: holding at most {} connections, {} from one client",
+        limits.total, limits.per_client
+    );
     let router = router(state);
-    let header_timeout = header_timeout();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // A head not whole within the limit closes the connection (SPEC §6),
+    // and so does an idle one: a flood of slow clients holds nothing for
+    // long; nor much while it lasts, each head held to `MAX_HEAD`, and the
+    // buffer a connection reads into no larger (hyper's is ~400 KB).
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout())
+        .max_header_size(conns::MAX_HEAD)
+        .max_buf_size(conns::MAX_HEAD);
+    let mut said_accept_error: Option<std::time::Instant> = None;
     let mut stop = std::pin::pin!(shutdown());
     loop {
         let (stream, peer) = tokio::select! {
@@ -67,35 +86,51 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
                 Ok(a) => a,
                 Err(e) => {
                     // Out of file handles, or a connection gone before it
-                    // was taken: wait a moment rather than spin.
-                    eprintln!("pipedesk: serve: accepting a connection: {e}");
+                    // was taken: wait a moment rather than spin, and say
+                    // so once in a while rather than ten times a second.
+                    if said_accept_error.is_none_or(|t| t.elapsed().as_secs() >= 60) {
+                        eprintln!("pipedesk: serve: accepting a connection: {e}");
+                        said_accept_error = Some(std::time::Instant::now());
+                    }
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             },
         };
-        let service = tower::ServiceExt::map_request(
-            router.clone(),
-            move |mut r: axum::http::Request<hyper::body::Incoming>| {
+        // Past a limit, and every connection in the way busy: closed now.
+        let Some(held) = gate.admit(peer.ip()) else {
+            drop(stream);
+            continue;
+        };
+        let held = Arc::new(held);
+        let service = {
+            let router = router.clone();
+            let held = held.clone();
+            tower::service_fn(move |mut r: axum::http::Request<hyper::body::Incoming>| {
                 r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-                r.map(axum::body::Body::new)
-            },
-        );
+                let busy = held.request();
+                let answer =
+                    tower::ServiceExt::oneshot(router.clone(), r.map(axum::body::Body::new));
+                async move {
+                    let response = answer.await?;
+                    Ok::<_, std::convert::Infallible>(response.map(|b| busy.hold(b)))
+                }
+            })
+        };
+        let http = http.clone();
         tokio::spawn(async move {
-            // A head not whole within the limit closes the connection
-            // (SPEC §6), and so does an idle one: a flood of slow clients
-            // holds nothing for long.
-            let served = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout)
+            let served = http
                 .serve_connection(
                     hyper_util::rt::TokioIo::new(stream),
                     hyper_util::service::TowerToHyperService::new(service),
                 )
-                .with_upgrades()
-                .await;
-            // A client that went away, or was too slow: nothing to say.
-            drop(served);
+                .with_upgrades();
+            // A client that went away, was too slow, or was closed by the
+            // gate to make room: nothing to say.
+            tokio::select! {
+                _ = served => {}
+                () = held.closed() => {}
+            }
         });
     }
 }
