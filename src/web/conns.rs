@@ -106,6 +106,12 @@ impl Client {
             v4 => Client(v4),
         }
     }
+
+    /// The address that stands for the client (a /64 with its host part
+    /// zero), for what else counts by client (the sign-in throttle).
+    pub fn ip(self) -> IpAddr {
+        self.0
+    }
 }
 
 /// The connections held, by the accept loop's gate.
@@ -120,6 +126,8 @@ struct Table {
     next: u64,
     conns: HashMap<u64, Conn>,
     per_client: HashMap<Client, usize>,
+    /// When a limit was last said in the log.
+    said: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -152,11 +160,23 @@ impl Gate {
         let client = Client::of(ip);
         let mut t = self.lock();
         let theirs = t.per_client.get(&client).copied().unwrap_or(0);
-        if theirs >= self.limits.per_client && !t.close_longest_idle(Some(client)) {
-            return None;
+        if theirs >= self.limits.per_client {
+            t.say(|| {
+                format!(
+                    "{} holds {theirs} connections, the most for one client",
+                    client.0
+                )
+            });
+            if !t.close_longest_idle(Some(client)) {
+                return None;
+            }
         }
-        if t.conns.len() >= self.limits.total && !t.close_longest_idle(None) {
-            return None;
+        if t.conns.len() >= self.limits.total {
+            let all = t.conns.len();
+            t.say(|| format!("{all} connections are held, the most at once"));
+            if !t.close_longest_idle(None) {
+                return None;
+            }
         }
         t.next += 1;
         let id = t.next;
@@ -191,6 +211,18 @@ impl Gate {
 }
 
 impl Table {
+    /// Says on stderr that a limit is reached, once a minute at most: a
+    /// flood reaches it at every connection.
+    fn say(&mut self, what: impl FnOnce() -> String) {
+        if self.said.is_none_or(|t| t.elapsed().as_secs() >= 60) {
+            self.said = Some(Instant::now());
+            eprintln!(
+                "pipedesk: serve: {}: closing the connections idle longest",
+                what()
+            );
+        }
+    }
+
     /// Closes the connection (of `client`, or of anyone) that has waited
     /// longest for a request head; false if all are busy.
     fn close_longest_idle(&mut self, client: Option<Client>) -> bool {

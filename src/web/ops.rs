@@ -16,11 +16,34 @@ use crate::address::Address;
 /// How long `/healthz` waits for the database before it says 503.
 const HEALTH_WAIT: Duration = Duration::from_secs(5);
 
+/// When the database last answered `/healthz`, behind the lock that the
+/// one question out holds until the database answers it — on its blocking
+/// thread, even after the request that asked gave up. So however many ask
+/// and however long the database hangs, `/healthz` keeps one thread
+/// waiting on it at most (a flood of checks from anyone cannot take the
+/// threads every request needs), and a check that waited while another's
+/// question was answered takes that answer.
+#[derive(Debug, Default)]
+pub struct Health(Arc<tokio::sync::Mutex<Option<Instant>>>);
+
 /// `GET /healthz`: 200 `ok` while the database answers a read, 503
 /// otherwise; no sign-in, and no details (they are for the log).
 pub async fn healthz(State(state): State<Shared>) -> Response {
-    let read = state.desk(|d| d.change_window().map(drop));
-    match tokio::time::timeout(HEALTH_WAIT, read).await {
+    let arrived = Instant::now();
+    let ask = async {
+        let mut answered = state.health.0.clone().lock_owned().await;
+        if answered.is_some_and(|t| t >= arrived) {
+            return Ok(());
+        }
+        state
+            .desk(move |d| {
+                d.change_window()?;
+                *answered = Some(Instant::now());
+                Ok(())
+            })
+            .await
+    };
+    match tokio::time::timeout(HEALTH_WAIT, ask).await {
         Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
         Ok(Err(e)) => {
             eprintln!("pipedesk: serve: /healthz: the database: {e:#}");

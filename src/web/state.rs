@@ -69,6 +69,8 @@ pub struct AppState {
     /// The refusals the thread page says after a form, by number.
     pub notices: Notices,
     pub pages: Environment<'static>,
+    /// `/healthz`'s one question to the database at a time.
+    pub health: super::ops::Health,
 }
 
 impl AppState {
@@ -93,6 +95,7 @@ impl AppState {
             throttle: SignIns::default(),
             notices: Notices::default(),
             pages: pages(live.clone())?,
+            health: super::ops::Health::default(),
             config: live,
         });
         let watcher = state.clone();
