@@ -6,10 +6,11 @@
 //! - **Total**: the connections held at once stay below the file handles
 //!   the process may open, so `accept` never runs out of them (an attack
 //!   of 1,100 half-sent heads once took all 1,024). At start `serve`
-//!   raises its soft `RLIMIT_NOFILE` to the hard limit (systemd gives
-//!   1,024 soft, 524,288 hard); [`Limits::for_files`] keeps a quarter of
-//!   the handles (at most 256) for the database, its pool of desks and the
-//!   `sendmail` children, and holds at most [`MAX_TOTAL`] connections.
+//!   raises its soft `RLIMIT_NOFILE` towards the hard limit (systemd
+//!   gives 1,024 soft, 524,288 hard), up to 8,192; [`Limits::for_files`]
+//!   keeps a quarter of the handles (at most 256) for the database, its
+//!   pool of desks and the `sendmail` children, and holds at most
+//!   [`MAX_TOTAL`] connections.
 //! - **Per client**: one client address (an IPv4 address, an IPv6 /64,
 //!   which one subscriber usually holds whole) holds at most a quarter of
 //!   the total, at most [`MAX_PER_CLIENT`]: however many it opens, others
@@ -28,6 +29,10 @@
 //! Each head is also held to [`MAX_HEAD`] bytes (hyper's default buffer
 //! lets a head grow to ~400 KB), so the memory all connections hold is
 //! bounded too: about `MAX_TOTAL` × `MAX_HEAD`.
+//!
+//! Not covered here: a client that asks for an answer and never reads it
+//! keeps its request busy (hyper has no time limit on writing); the limit
+//! per client is what bounds that.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -66,8 +71,13 @@ impl Limits {
     }
 }
 
-/// Raises the soft limit on open files to the hard one; the soft limit in
-/// force after.
+/// The most file handles `serve` asks for: room for `MAX_TOTAL` and the
+/// reserve. Not the whole hard limit: children (`sendmail`) inherit the
+/// soft one, and some close every handle up to it before they start.
+const FILES_WANTED: u64 = 8192;
+
+/// Raises the soft limit on open files towards the hard one, up to
+/// `FILES_WANTED`; the soft limit in force after.
 pub fn raise_file_limit() -> u64 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -78,9 +88,10 @@ pub fn raise_file_limit() -> u64 {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
             return 1024;
         }
-        if lim.rlim_cur < lim.rlim_max {
+        let wanted = lim.rlim_max.min(FILES_WANTED);
+        if lim.rlim_cur < wanted {
             let raised = libc::rlimit {
-                rlim_cur: lim.rlim_max,
+                rlim_cur: wanted,
                 rlim_max: lim.rlim_max,
             };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
