@@ -76,8 +76,9 @@ pub fn heard(parts: &Parts, who: &Address) {
 /// header, or a body: no password, cookie or token reaches it.
 pub async fn access_log(mut request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = request.method().clone();
-    let path = shown_path(request.uri().path());
+    // A method is any token a client makes up, as long as the head allows.
+    let method = shown(request.method().as_str(), 20);
+    let path = shown(request.uri().path(), 200);
     let who = Who::default();
     request.extensions_mut().insert(who.clone());
     let response = next.run(request).await;
@@ -96,17 +97,16 @@ pub async fn access_log(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// A path as the log shows it: at most `MAX_PATH` characters, nothing but
-/// printable ASCII (a request's path is that already, but the log line
-/// must stay one line whatever a client sends).
-fn shown_path(path: &str) -> String {
-    const MAX_PATH: usize = 200;
-    let mut shown: String = path
+/// A method or path as the log shows it: at most `max` characters,
+/// nothing but printable ASCII (a request's path is that already, but the
+/// log line must stay one line whatever a client sends).
+fn shown(text: &str, max: usize) -> String {
+    let mut shown: String = text
         .chars()
-        .take(MAX_PATH)
+        .take(max)
         .map(|c| if c.is_ascii_graphic() { c } else { '?' })
         .collect();
-    if path.chars().count() > MAX_PATH {
+    if text.chars().count() > max {
         shown.push_str("...");
     }
     shown
@@ -117,9 +117,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_logged_path_is_one_short_line() {
-        assert_eq!(shown_path("/tickets/1"), "/tickets/1");
-        assert_eq!(shown_path("/a\nb c"), "/a?b?c");
-        assert_eq!(shown_path(&"/x".repeat(300)).len(), 203);
+    fn a_logged_method_or_path_is_one_short_line() {
+        assert_eq!(shown("/tickets/1", 200), "/tickets/1");
+        assert_eq!(shown("/a\nb c", 200), "/a?b?c");
+        assert_eq!(shown(&"/x".repeat(300), 200).len(), 203);
+        assert_eq!(shown(&"X".repeat(9000), 20).len(), 23);
     }
 }
