@@ -3,7 +3,9 @@
 //! each sent half a request head took all 1,024 file handles, and every
 //! other request timed out). The real server on loopback, with the file
 //! handles of that attack; another client is 127.0.0.2 (loopback is all of
-//! 127.0.0.0/8).
+//! 127.0.0.0/8). And two slow floods of another kind: a sign-in's body
+//! dripped a byte at a time, and health checks while the database hangs.
+//! `tests/pg_web_flood.rs` runs this suite on PostgreSQL.
 
 mod common;
 
@@ -240,4 +242,49 @@ fn a_sign_in_dripped_slowly_is_cut_off() {
         said.is_empty() || said.starts_with("HTTP/1.1 408"),
         "{said}"
     );
+}
+
+/// While the database hangs, a flood of `/healthz` from anyone answers 503
+/// and keeps one thread waiting on the database, not one a check: the
+/// threads every request needs stay free. PostgreSQL only: SQLite's
+/// readers never wait for a writer (WAL), so nothing outside can make its
+/// database hang for a read.
+#[test]
+fn health_checks_on_a_hung_database_wait_on_one_thread() {
+    let desk = Desk::new();
+    if !desk.on_postgres() {
+        return;
+    }
+    let server = desk.serve();
+    let pid = server.pid();
+    let ok = health_from(Ipv4Addr::LOCALHOST, &server, Duration::from_secs(10));
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok:?}");
+    let before = status_kb(pid, "Threads:");
+    let lock = desk.db();
+    lock.batch("BEGIN; LOCK TABLE feed IN ACCESS EXCLUSIVE MODE");
+    let server = std::sync::Arc::new(server);
+    let checks: Vec<_> = (0..40)
+        .map(|_| {
+            let server = server.clone();
+            std::thread::spawn(move || {
+                health_from(Ipv4Addr::LOCALHOST, &server, Duration::from_secs(20))
+            })
+        })
+        .collect();
+    for c in checks {
+        let said = c.join().expect("a check");
+        assert!(said.starts_with("HTTP/1.1 503"), "{said:?}");
+    }
+    let during = status_kb(pid, "Threads:");
+    assert!(during <= before + 2, "{before} threads, then {during}");
+    lock.batch("COMMIT");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let said = health_from(Ipv4Addr::LOCALHOST, &server, Duration::from_secs(10));
+        if said.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {said:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
