@@ -31,14 +31,14 @@ pub fn serve(config: Arc<Config>) -> Result<()> {
     for w in config.warnings() {
         eprintln!("pipedesk: warning: {w}");
     }
-    // The store is opened before the runtime starts: PostgreSQL's client is
-    // synchronous, with a runtime of its own inside, and tokio refuses to
-    // start one on a thread that drives another (requests reach the store
-    // on spawn_blocking threads, where it may).
     // Before anything opens a file: the handles it may use decide how many
     // connections it holds (`conns`).
     let files = conns::raise_file_limit();
     let gate = conns::Gate::new(conns::Limits::for_files(files));
+    // The store is opened before the runtime starts: PostgreSQL's client is
+    // synchronous, with a runtime of its own inside, and tokio refuses to
+    // start one on a thread that drives another (requests reach the store
+    // on spawn_blocking threads, where it may).
     let state = state::AppState::start(config.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -57,15 +57,15 @@ async fn run(config: Arc<Config>, state: Shared, gate: Arc<conns::Gate>) -> Resu
         .await
         .with_context(|| format!("listening on {} (web.listen)", config.web.listen))?;
     let addr = listener.local_addr()?;
-    // One line a supervisor (and the tests) can read: where it listens.
-    eprintln!(
-        "pipedesk: serving {} on http://{addr} for {}",
-        state.store, config.web.base_url
-    );
     let limits = gate.limits();
     eprintln!(
         "pipedesk: serve: holding at most {} connections, {} from one client",
         limits.total, limits.per_client
+    );
+    // One line a supervisor (and the tests) can read: where it listens.
+    eprintln!(
+        "pipedesk: serving {} on http://{addr} for {}",
+        state.store, config.web.base_url
     );
     let router = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
