@@ -101,6 +101,7 @@ pub enum Command {
     /// site.timezone; or +3d, +4h, +30m from now; or none to clear it.
     Due(DueArgs),
     /// Add a watcher: they get staff replies on the ticket from now on
+    /// (not past policy.max_watchers)
     Watch(WatchArgs),
     /// Remove a watcher (the requestor always stays)
     Unwatch(WatchArgs),

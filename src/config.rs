@@ -197,7 +197,8 @@ pub struct Policy {
     pub busy_wait_secs: u64,
     pub cc_watchers: CcWatchers,
     /// A ticket's watchers at most, the requestor included: further Cc
-    /// are not added (SPEC §3), so no mail makes the desk write to many.
+    /// are not added (SPEC §3), so no mail makes the desk write to many,
+    /// and `watch` refuses one more (SPEC §5).
     pub max_watchers: usize,
     /// When mail from a staff address counts as staff (SPEC §2, §3).
     pub staff_mail: StaffMail,

@@ -4,6 +4,7 @@
 
 use anyhow::Result;
 
+use super::deliver::room_for_a_watcher;
 use super::mailer::Mailer;
 use super::{resolve, Desk, Error, SendError};
 use crate::address::Address;
@@ -292,12 +293,24 @@ impl Desk {
         })
     }
 
-    /// Adds a watcher: they get staff replies from now on.
+    /// Adds a watcher: they get staff replies from now on. Not past
+    /// `policy.max_watchers` (SPEC §2), the limit Cc stop at too: every
+    /// watcher is a recipient of each reply.
     pub fn watch(&mut self, id: i64, address: &Address, act: &Act) -> Result<Changed> {
         let address = watcher_address(address, &self.config)?;
         let who = act.who.as_str();
         let now = act.now;
-        self.change(id, act, |tx, _, _, t| {
+        self.change(id, act, |tx, config, _, t| {
+            let known = t.watchers.iter().any(|w| address.eq_ignore_ascii_case(w));
+            if !known && !room_for_a_watcher(&t.watchers, config) {
+                return Err(Error::NotAllowed(format!(
+                    "ticket #{} has {} watchers, the most policy.max_watchers allows: \
+                     remove one first",
+                    t.id,
+                    t.watchers.len()
+                ))
+                .into());
+            }
             if !tx.add_watcher(t.id, &address)? {
                 return Err(Error::NotAllowed(format!(
                     "{address} watches ticket #{} already",

@@ -332,6 +332,13 @@ impl Sender {
     }
 }
 
+/// Whether a ticket watched by `watchers` (its requestor among them) may
+/// have one more under `policy.max_watchers` (SPEC §2): the one limit, on
+/// Cc made watchers here and on `watch` by hand.
+pub(super) fn room_for_a_watcher(watchers: &[String], config: &Config) -> bool {
+    watchers.len() < config.policy.max_watchers
+}
+
 /// The Cc addresses that may become watchers (SPEC §1, §3): not ours,
 /// each once, in the order written. Read before the transaction, in one
 /// pass: a message may name a million, and under the write lock only the
@@ -357,9 +364,10 @@ impl<'a> CcList<'a> {
     }
 
     /// Adds to `watchers` the Cc addresses that are not yet among them,
-    /// until there are `max`; returns those added and how many were left
-    /// out. Looks at no more than `max` + `watchers.len()` addresses.
-    fn fill(&self, watchers: &mut Vec<String>, max: usize) -> (Vec<String>, usize) {
+    /// while there is room; returns those added and how many were left
+    /// out. Looks at no more than `max_watchers` + `watchers.len()`
+    /// addresses.
+    fn fill(&self, watchers: &mut Vec<String>, config: &Config) -> (Vec<String>, usize) {
         let known = |w: &[String], a: &str| w.iter().any(|x| x.eq_ignore_ascii_case(a));
         let already = watchers
             .iter()
@@ -367,7 +375,7 @@ impl<'a> CcList<'a> {
             .count();
         let mut added = Vec::new();
         for a in &self.distinct {
-            if watchers.len() >= max {
+            if !room_for_a_watcher(watchers, config) {
                 break;
             }
             if !known(watchers, a) {
@@ -603,7 +611,7 @@ fn open(
     let max = config.policy.max_watchers;
     // The Cc of a forward are the staff member's, not the customer's.
     let (_, left_out) = match forward {
-        None => cc.fill(&mut watchers, max),
+        None => cc.fill(&mut watchers, config),
         Some(_) => (Vec::new(), 0),
     };
     let mut ticket = Ticket::opened(&queue, &header_safe(&subject), &requestor, to_second(now));
@@ -711,7 +719,7 @@ fn add(
         && (sender.staff || author.eq_ignore_ascii_case(&ticket.requestor))
     {
         let max = config.policy.max_watchers;
-        let (added, left_out) = cc.fill(&mut ticket.watchers, max);
+        let (added, left_out) = cc.fill(&mut ticket.watchers, config);
         for a in &added {
             if tx.add_watcher(ticket.id, a)? {
                 tx.add_history(
@@ -812,7 +820,9 @@ mod tests {
 
     #[test]
     fn cc_watchers_stop_at_the_limit_and_count_the_rest_once() {
-        let config = Config::parse("[site]\ndomains = [\"help.example.org\"]\n").unwrap();
+        let config =
+            Config::parse("[site]\ndomains = [\"help.example.org\"]\n[policy]\nmax_watchers = 3\n")
+                .unwrap();
         let f = facts(&[
             "a@x.example",
             "submit@help.example.org",
@@ -824,13 +834,13 @@ mod tests {
         ]);
         let cc = CcList::of(&f, &config);
         let mut watchers = vec!["req@x.example".to_string()];
-        let (added, left_out) = cc.fill(&mut watchers, 3);
+        let (added, left_out) = cc.fill(&mut watchers, &config);
         assert_eq!(added, ["a@x.example", "b@x.example"]);
         assert_eq!(watchers, ["req@x.example", "a@x.example", "b@x.example"]);
         // c and d: not ours, not the requestor, not already in, each once.
         assert_eq!(left_out, 2);
         // Full already: nothing more, all of them left out but those in.
-        let (added, left_out) = cc.fill(&mut watchers, 3);
+        let (added, left_out) = cc.fill(&mut watchers, &config);
         assert!(added.is_empty());
         assert_eq!(left_out, 2);
     }

@@ -7,6 +7,7 @@
 mod api;
 mod auth;
 mod clock;
+mod conns;
 mod error;
 mod events;
 mod extract;
@@ -32,6 +33,10 @@ pub fn serve(config: Arc<Config>) -> Result<()> {
     for w in config.warnings() {
         eprintln!("pipedesk: warning: {w}");
     }
+    // Before anything opens a file: the handles it may use decide how many
+    // connections it holds (`conns`).
+    let files = conns::raise_file_limit();
+    let gate = conns::Gate::new(conns::Limits::for_files(files));
     // The store is opened before the runtime starts: PostgreSQL's client is
     // synchronous, with a runtime of its own inside, and tokio refuses to
     // start one on a thread that drives another (requests reach the store
@@ -43,14 +48,14 @@ pub fn serve(config: Arc<Config>) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let served = runtime.block_on(run(config, state));
+    let served = runtime.block_on(run(config, state, gate));
     // Whatever is still running on a blocking thread after the grace (a
     // request that outlived it) does not hold the exit up much longer.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     served
 }
 
-async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
+async fn run(config: Arc<Config>, state: Shared, gate: Arc<conns::Gate>) -> Result<()> {
     // Caught before the line that says it serves: a SIGHUP from then on
     // reloads the config rather than ends the process.
     tokio::spawn(reload::reload_on(reload::hangups()?, state.clone()));
@@ -59,6 +64,11 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
         .await
         .with_context(|| format!("listening on {} (web.listen)", config.web.listen))?;
     let addr = listener.local_addr()?;
+    let limits = gate.limits();
+    eprintln!(
+        "pipedesk: serve: holding at most {} connections, {} from one client",
+        limits.total, limits.per_client
+    );
     // One line a supervisor (and the tests) can read: where it listens.
     eprintln!(
         "pipedesk: serving {} on http://{addr} for {}",
@@ -66,7 +76,16 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
     );
     let stopping = state.stopping.clone();
     let router = router(state);
-    let header_timeout = header_timeout();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // A head not whole within the limit closes the connection (SPEC §6),
+    // and so does an idle one: a flood of slow clients holds nothing for
+    // long; nor much while it lasts, each head held to `MAX_HEAD`, and the
+    // buffer a connection reads into no larger (hyper's is ~400 KB).
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout())
+        .max_header_size(conns::MAX_HEAD)
+        .max_buf_size(conns::MAX_HEAD);
+    let mut said_accept_error: Option<std::time::Instant> = None;
     let mut stop = std::pin::pin!(shutdown());
     // Every connection (and event stream) holds a receiver; at a stop they
     // all see `true`, and `closed()` says when the last of them is done.
@@ -77,28 +96,41 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
                 Ok(a) => a,
                 Err(e) => {
                     // Out of file handles, or a connection gone before it
-                    // was taken: wait a moment rather than spin.
-                    eprintln!("pipedesk: serve: accepting a connection: {e}");
+                    // was taken: wait a moment rather than spin, and say
+                    // so once in a while rather than ten times a second.
+                    if said_accept_error.is_none_or(|t| t.elapsed().as_secs() >= 60) {
+                        eprintln!("pipedesk: serve: accepting a connection: {e}");
+                        said_accept_error = Some(std::time::Instant::now());
+                    }
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             },
         };
-        let service = tower::ServiceExt::map_request(
-            router.clone(),
-            move |mut r: axum::http::Request<hyper::body::Incoming>| {
+        // Past a limit, and every connection in the way busy: closed now.
+        let Some(held) = gate.admit(peer.ip()) else {
+            drop(stream);
+            continue;
+        };
+        let held = Arc::new(held);
+        let service = {
+            let router = router.clone();
+            let held = held.clone();
+            tower::service_fn(move |mut r: axum::http::Request<hyper::body::Incoming>| {
                 r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-                r.map(axum::body::Body::new)
-            },
-        );
+                let busy = held.request();
+                let answer =
+                    tower::ServiceExt::oneshot(router.clone(), r.map(axum::body::Body::new));
+                async move {
+                    let response = answer.await?;
+                    Ok::<_, std::convert::Infallible>(response.map(|b| busy.hold(b)))
+                }
+            })
+        };
+        let http = http.clone();
         let mut stopped = stopping.subscribe();
         tokio::spawn(async move {
-            // A head not whole within the limit closes the connection
-            // (SPEC §6), and so does an idle one: a flood of slow clients
-            // holds nothing for long.
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout)
+            let connection = http
                 .serve_connection(
                     hyper_util::rt::TokioIo::new(stream),
                     hyper_util::service::TowerToHyperService::new(service),
@@ -106,8 +138,10 @@ async fn run(config: Arc<Config>, state: Shared) -> Result<()> {
                 .with_upgrades();
             let mut connection = std::pin::pin!(connection);
             tokio::select! {
-                // A client that went away, or was too slow: nothing to say.
+                // A client that went away, was too slow, or was closed by
+                // the gate to make room: nothing to say.
                 served = connection.as_mut() => { drop(served); return; }
+                () = held.closed() => return,
                 _ = stopped.wait_for(|stop| *stop) => {}
             }
             // Stopping: the request being served is answered, then the

@@ -16,11 +16,34 @@ use crate::address::Address;
 /// How long `/healthz` waits for the database before it says 503.
 const HEALTH_WAIT: Duration = Duration::from_secs(5);
 
+/// When the database last answered `/healthz`, behind the lock that the
+/// one question out holds until the database answers it — on its blocking
+/// thread, even after the request that asked gave up. So however many ask
+/// and however long the database hangs, `/healthz` keeps one thread
+/// waiting on it at most (a flood of checks from anyone cannot take the
+/// threads every request needs), and a check that waited while another's
+/// question was answered takes that answer.
+#[derive(Debug, Default)]
+pub struct Health(Arc<tokio::sync::Mutex<Option<Instant>>>);
+
 /// `GET /healthz`: 200 `ok` while the database answers a read, 503
 /// otherwise; no sign-in, and no details (they are for the log).
 pub async fn healthz(State(state): State<Shared>) -> Response {
-    let read = state.desk(|d| d.change_window().map(drop));
-    match tokio::time::timeout(HEALTH_WAIT, read).await {
+    let arrived = Instant::now();
+    let ask = async {
+        let mut answered = state.health.0.clone().lock_owned().await;
+        if answered.is_some_and(|t| t >= arrived) {
+            return Ok(());
+        }
+        state
+            .desk(move |d| {
+                d.change_window()?;
+                *answered = Some(Instant::now());
+                Ok(())
+            })
+            .await
+    };
+    match tokio::time::timeout(HEALTH_WAIT, ask).await {
         Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
         Ok(Err(e)) => {
             eprintln!("pipedesk: serve: /healthz: the database: {e:#}");
@@ -53,8 +76,9 @@ pub fn heard(parts: &Parts, who: &Address) {
 /// header, or a body: no password, cookie or token reaches it.
 pub async fn access_log(mut request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = request.method().clone();
-    let path = shown_path(request.uri().path());
+    // A method is any token a client makes up, as long as the head allows.
+    let method = shown(request.method().as_str(), 20);
+    let path = shown(request.uri().path(), 200);
     let who = Who::default();
     request.extensions_mut().insert(who.clone());
     let response = next.run(request).await;
@@ -73,17 +97,16 @@ pub async fn access_log(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// A path as the log shows it: at most `MAX_PATH` characters, nothing but
-/// printable ASCII (a request's path is that already, but the log line
-/// must stay one line whatever a client sends).
-fn shown_path(path: &str) -> String {
-    const MAX_PATH: usize = 200;
-    let mut shown: String = path
+/// A method or path as the log shows it: at most `max` characters,
+/// nothing but printable ASCII (a request's path is that already, but the
+/// log line must stay one line whatever a client sends).
+fn shown(text: &str, max: usize) -> String {
+    let mut shown: String = text
         .chars()
-        .take(MAX_PATH)
+        .take(max)
         .map(|c| if c.is_ascii_graphic() { c } else { '?' })
         .collect();
-    if path.chars().count() > MAX_PATH {
+    if text.chars().count() > max {
         shown.push_str("...");
     }
     shown
@@ -94,9 +117,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_logged_path_is_one_short_line() {
-        assert_eq!(shown_path("/tickets/1"), "/tickets/1");
-        assert_eq!(shown_path("/a\nb c"), "/a?b?c");
-        assert_eq!(shown_path(&"/x".repeat(300)).len(), 203);
+    fn a_logged_method_or_path_is_one_short_line() {
+        assert_eq!(shown("/tickets/1", 200), "/tickets/1");
+        assert_eq!(shown("/a\nb c", 200), "/a?b?c");
+        assert_eq!(shown(&"/x".repeat(300), 200).len(), 203);
+        assert_eq!(shown(&"X".repeat(9000), 20).len(), 23);
     }
 }

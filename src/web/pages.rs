@@ -78,24 +78,39 @@ const LOGIN_BODY: usize = 4096;
 
 /// A sign-in whose body says it is larger than `LOGIN_BODY`: refused at
 /// once, before it is read, and the connection closed (a body sent without
-/// its length is cut off at `LOGIN_BODY` as it is read).
+/// its length is cut off at `LOGIN_BODY` as it is read). The body is read
+/// whole here, within the time a head has (SPEC §6): a client that drips
+/// it a byte at a time would hold its connection for ever.
 async fn small_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let refuse = |status: StatusCode, why: &'static str| {
+        let mut r = (status, why).into_response();
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    };
+    let too_large = "A sign-in is an address and a password.\n";
     let length = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if length.is_some_and(|n| n > LOGIN_BODY as u64) {
-        let mut r = (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "A sign-in is an address and a password.\n",
-        )
-            .into_response();
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return r;
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large);
     }
-    next.run(request).await
+    let (parts, body) = request.into_parts();
+    let read = axum::body::to_bytes(body, LOGIN_BODY);
+    let body = match tokio::time::timeout(super::header_timeout(), read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large),
+        Err(_) => {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "A sign-in must arrive whole within seconds.\n",
+            )
+        }
+    };
+    next.run(axum::extract::Request::from_parts(parts, body.into()))
+        .await
 }
 
 /// A page, or the answer that says why there is none.

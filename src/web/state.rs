@@ -72,6 +72,8 @@ pub struct AppState {
     /// `true` once the server stops (SIGTERM, SIGINT): each connection
     /// and each event stream holds a receiver and ends when it sees it.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// `/healthz`'s one question to the database at a time.
+    pub health: super::ops::Health,
 }
 
 impl AppState {
@@ -96,6 +98,7 @@ impl AppState {
             throttle: SignIns::default(),
             notices: Notices::default(),
             pages: pages(live.clone())?,
+            health: super::ops::Health::default(),
             config: live,
             stopping: tokio::sync::watch::Sender::new(false),
         });

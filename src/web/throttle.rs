@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::conns::Client;
+
 /// The throttle every request shares.
 #[derive(Debug, Default)]
 pub struct SignIns(Mutex<Throttle>);
@@ -16,16 +18,20 @@ impl SignIns {
     /// counted at once, before the check (SPEC §6: however many sign-ins
     /// arrive at once, no more than `LIMIT` are checked): a success takes
     /// it back with `succeeded`, a failure leaves it counted.
+    ///
+    /// A client is as the connection gate counts one: an IPv6 address by
+    /// its /64, which one subscriber holds whole (else each of its 2^64
+    /// addresses would have ten guesses).
     pub fn reserve(&self, client: IpAddr) -> bool {
-        self.lock().reserve(client, Instant::now())
+        self.lock().reserve(Client::of(client).ip(), Instant::now())
     }
 
     pub fn failed(&self, client: IpAddr) {
-        self.lock().failed(client, Instant::now());
+        self.lock().failed(Client::of(client).ip(), Instant::now());
     }
 
     pub fn succeeded(&self, client: IpAddr) {
-        self.lock().succeeded(client);
+        self.lock().succeeded(Client::of(client).ip());
     }
 
     /// The throttle, even after a thread panicked holding it: its counts
@@ -108,6 +114,18 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let signins = SignIns::default();
+        for i in 0..Throttle::LIMIT {
+            let ip: IpAddr = format!("2001:db8:5:6::{:x}", i + 1).parse().unwrap();
+            assert!(signins.reserve(ip), "attempt {i}");
+            signins.failed(ip);
+        }
+        assert!(!signins.reserve("2001:db8:5:6:ffff::1".parse().unwrap()));
+        assert!(signins.reserve("2001:db8:5:7::1".parse().unwrap()));
+    }
 
     #[test]
     fn ten_failures_lock_a_client_out_for_a_minute() {

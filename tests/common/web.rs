@@ -87,6 +87,17 @@ impl Desk {
 
     /// `serve` with these environment variables set for the server alone.
     pub fn serve_with(&self, env: &[(&str, &str)]) -> Server {
+        self.serve_by(self.command(), env)
+    }
+
+    /// `serve` started by `sh` after `script` (`ulimit -n 1024`): limits
+    /// of its own; with `env` as `serve_with`.
+    pub fn serve_after(&self, script: &str, env: &[(&str, &str)]) -> Server {
+        self.serve_by(self.command_after(script), env)
+    }
+
+    /// `serve` run by `command` (the binary, or `sh` that execs it).
+    fn serve_by(&self, mut command: std::process::Command, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         self.add_config(&format!(
@@ -95,8 +106,7 @@ impl Desk {
         self.run(&["init", &self.config_path().display().to_string()], b"")
             .ok();
         self.set_password(ADMIN);
-        let mut child = self
-            .command()
+        let mut child = command
             .arg("serve")
             .envs(env.iter().copied())
             .stdin(Stdio::null())

@@ -1,0 +1,5 @@
+//! `tests/watch_limit.rs` on PostgreSQL: the same suite, each desk on a
+//! fresh database of this binary's throwaway cluster (`tests/common/pg.rs`).
+
+#[path = "watch_limit.rs"]
+mod suite;
