@@ -1391,6 +1391,15 @@ do.reply = "typo"
         "Title: Typo\n\nHello {{ requestor.nmae }}\n",
     )
     .expect("canned/typo.txt");
+    // `check` fills them in for a sample ticket, and says which rule's
+    // text is wrong before any fires.
+    let check = desk.run(&["check"], b"");
+    assert_eq!(check.code, 78, "{check:?}");
+    assert!(
+        check.stderr.contains("rule \"tell-chat\"")
+            && check.stderr.contains("chat.txt: undefined value"),
+        "{check:?}"
+    );
     // Delivered, not deferred: the ticket is made, the autoreply and the
     // admin's notice go out, and the history says what was not sent.
     deliver_fixture(&desk, "plain.eml", JOHN);

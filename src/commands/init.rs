@@ -99,6 +99,8 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
         _ => {}
     }
     canned_warnings(config)?;
+    crate::desk::rules::check_texts(config)
+        .map_err(|e| crate::exit::Fail::Config(format!("{e:#}")))?;
     crate::term::out(&format!("config: {source}: ok\n"))?;
     if !config.rules().is_empty() || config.has_slas() {
         let names: Vec<&str> = config.rules().iter().map(|r| r.name.as_str()).collect();

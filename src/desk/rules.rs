@@ -377,6 +377,48 @@ fn reply_refusal(
     Ok(None)
 }
 
+/// Fills in every text the rules send (their canned answers and notice
+/// templates) for a sample ticket: what `check` runs, so that a typo is
+/// found before a rule fires (one that fires anyway is skipped, and says
+/// so in the ticket's history). The first problem, naming the rule.
+pub fn check_texts(config: &Config) -> Result<()> {
+    let ticket = Ticket {
+        subject: "Sample".into(),
+        requestor: "someone@example.com".into(),
+        ..Ticket::example(1)
+    };
+    for rule in config.rules() {
+        let firing = Firing {
+            event: rule.on.first().copied().unwrap_or(Event::Create),
+            only: None,
+            ticket: ticket.id,
+            entry: None,
+            via: Via::Mail,
+            now: ticket.created,
+            clock: None,
+        };
+        for action in &rule.then {
+            let filled = match action {
+                Action::Reply(name)
+                | Action::Notify {
+                    text: NoticeText::Canned(name),
+                    ..
+                } => canned_text(config, &ticket, name)
+                    .map(drop)
+                    .map_err(|e| anyhow::anyhow!("rule {:?}: {e:#}", rule.name)),
+                // Its errors name the rule.
+                Action::Notify {
+                    text: NoticeText::Template(path),
+                    ..
+                } => template_text(path, &ticket, rule, &firing).map(drop),
+                _ => Ok(()),
+            };
+            filled?;
+        }
+    }
+    Ok(())
+}
+
 fn canned_text(config: &Config, t: &Ticket, name: &str) -> Result<String> {
     let fill = crate::canned::Fill {
         requestor: crate::canned::Person {
