@@ -109,6 +109,7 @@ pub(super) fn fire(
     fired: &mut Vec<Fired>,
 ) -> Result<()> {
     let listening = |r: &&Rule| r.on.contains(&f.event) && f.only.is_none_or(|n| n == r.name);
+    let mut read = None;
     for rule in config.rules().iter().filter(listening) {
         let Some(mut ticket) = resolve(tx, f.ticket)? else {
             return Ok(());
@@ -130,8 +131,7 @@ pub(super) fn fire(
             tx: &mut *tx,
             config,
             message: f.entry.and_then(|e| e.message),
-            ticket: ticket.id,
-            parsed: None,
+            read: &mut read,
         };
         if check(rule, &happening, &mut look).is_err() {
             continue;
@@ -580,43 +580,40 @@ fn message(tx: &mut dyn Tx, ticket: i64, id: i64) -> Result<Option<RawMessage>> 
     Ok(tx.raw_messages(ticket)?.into_iter().find(|m| m.id == id))
 }
 
-/// A rule's look at the message of the entry that fired it, read once and
-/// only if a condition asks.
+/// A rule's look at the message of the entry that fired it: its stored
+/// subject and text and its header, read once and only if a condition
+/// asks.
 struct Look<'a> {
     tx: &'a mut dyn Tx,
     config: &'a Config,
     message: Option<i64>,
-    ticket: i64,
-    parsed: Option<Option<(crate::inbound::Facts, Vec<u8>)>>,
+    /// Kept across the rules of one event.
+    read: &'a mut Option<Option<StoredMessage>>,
 }
 
 impl Look<'_> {
-    fn load(&mut self) -> Option<&(crate::inbound::Facts, Vec<u8>)> {
-        if self.parsed.is_none() {
-            let raw = match self.message {
-                Some(id) => message(self.tx, self.ticket, id)
-                    .ok()
-                    .flatten()
-                    .map(|m| m.raw),
+    fn load(&mut self) -> Option<&StoredMessage> {
+        if self.read.is_none() {
+            let read = match self.message {
+                Some(id) => self.tx.message_head(id).ok().flatten(),
                 None => None,
             };
-            self.parsed = Some(raw.map(|r| (crate::inbound::parse(&r), r)));
+            *self.read = Some(read);
         }
-        self.parsed.as_ref().and_then(Option::as_ref)
+        self.read.as_ref().and_then(Option::as_ref)
     }
 }
 
 impl MessageLook for Look<'_> {
     fn text(&mut self) -> Option<(String, String)> {
-        self.load()
-            .map(|(facts, _)| (facts.subject.clone(), facts.body.clone()))
+        self.load().map(|m| (m.subject.clone(), m.body.clone()))
     }
 
     fn header(&mut self, name: &str) -> Vec<String> {
-        let Some((_, raw)) = self.load() else {
+        let Some(m) = self.load() else {
             return Vec::new();
         };
-        match mailparse::parse_headers(raw) {
+        match mailparse::parse_headers(&m.raw) {
             Ok((headers, _)) => headers
                 .iter()
                 .filter(|h| h.get_key_ref().eq_ignore_ascii_case(name))

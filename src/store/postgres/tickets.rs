@@ -766,6 +766,25 @@ impl Tickets for PgTx<'_> {
         .transpose()
     }
 
+    fn message_head(&mut self, id: i64) -> Result<Option<StoredMessage>> {
+        let tx = self;
+        let head = crate::store::THREAD_HEAD as i32;
+        let row = tx.opt(
+            "SELECT id, message_id, subject, body, substring(raw from 1 for $2) FROM messages WHERE id = $1",
+            &[&id, &head],
+        )?;
+        row.map(|r| {
+            Ok(StoredMessage {
+                id: get(&r, 0)?,
+                message_id: get(&r, 1)?,
+                subject: get(&r, 2)?,
+                body: get(&r, 3)?,
+                raw: get(&r, 4)?,
+            })
+        })
+        .transpose()
+    }
+
     fn opening_head(&mut self, id: i64) -> Result<Option<Vec<u8>>> {
         let tx = self;
         let head = crate::store::THREAD_HEAD as i32;

@@ -486,6 +486,25 @@ impl Tickets for SqliteTx<'_> {
             .optional()?)
     }
 
+    fn message_head(&mut self, id: i64) -> Result<Option<StoredMessage>> {
+        let head = crate::store::THREAD_HEAD as i64;
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, message_id, subject, body, substr(raw, 1, ?2) FROM messages WHERE id = ?1",
+            )?
+            .query_row(params![id, head], |r| {
+                Ok(StoredMessage {
+                    id: r.get(0)?,
+                    message_id: r.get(1)?,
+                    subject: r.get(2)?,
+                    body: r.get(3)?,
+                    raw: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
     fn opening_head(&mut self, id: i64) -> Result<Option<Vec<u8>>> {
         let head = crate::store::THREAD_HEAD as i64;
         Ok(self
