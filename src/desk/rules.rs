@@ -110,30 +110,41 @@ pub(super) fn fire(
 ) -> Result<()> {
     let listening = |r: &&Rule| r.on.contains(&f.event) && f.only.is_none_or(|n| n == r.name);
     let mut read = None;
+    // The ticket as the rules see it: read again only after one fired (it
+    // may have changed it).
+    let mut current: Option<Ticket> = None;
     for rule in config.rules().iter().filter(listening) {
-        let Some(mut ticket) = resolve(tx, f.ticket)? else {
-            return Ok(());
+        let mut ticket = match current.take() {
+            Some(t) => t,
+            None => match resolve(tx, f.ticket)? {
+                Some(t) => t,
+                None => return Ok(()),
+            },
         };
         let actor = match f.entry {
             Some(e) => actor_of(&e.author, &ticket, |a| config.is_staff_address(a)),
             None => Actor::System,
         };
-        let happening = Happening {
-            event: f.event,
-            ticket: &ticket,
-            entry: f.entry,
-            actor,
-            via: f.via,
-            now: f.now,
-            clock: f.clock,
+        let holds = {
+            let happening = Happening {
+                event: f.event,
+                ticket: &ticket,
+                entry: f.entry,
+                actor,
+                via: f.via,
+                now: f.now,
+                clock: f.clock,
+            };
+            let mut look = Look {
+                tx: &mut *tx,
+                config,
+                message: f.entry.and_then(|e| e.message),
+                read: &mut read,
+            };
+            check(rule, &happening, &mut look).is_ok()
         };
-        let mut look = Look {
-            tx: &mut *tx,
-            config,
-            message: f.entry.and_then(|e| e.message),
-            read: &mut read,
-        };
-        if check(rule, &happening, &mut look).is_err() {
+        if !holds {
+            current = Some(ticket);
             continue;
         }
         let author = format!("{AUTHOR_PREFIX}{}", rule.name);
