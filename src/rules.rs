@@ -252,6 +252,21 @@ pub struct Rule {
     pub idle: Option<crate::calendar::Duration>,
 }
 
+impl Rule {
+    /// The regular expressions of its conditions.
+    pub fn patterns(&self) -> impl Iterator<Item = &Pattern> {
+        self.when
+            .iter()
+            .flat_map(|c| -> Box<dyn Iterator<Item = &Pattern> + '_> {
+                match c {
+                    Condition::Subject(p) | Condition::Body(p) => Box::new(p.iter()),
+                    Condition::Header(h) => Box::new(h.iter().flat_map(|(_, p)| p.iter())),
+                    _ => Box::new(std::iter::empty()),
+                }
+            })
+    }
+}
+
 /// One condition of `if`; each holds when any of its values matches.
 #[derive(Debug, Clone)]
 pub enum Condition {
@@ -340,10 +355,11 @@ pub struct Pattern {
 }
 
 impl Pattern {
+    /// Its syntax checked (regex-syntax's parser, which most mistakes
+    /// fail); what only compiling finds (an unknown Unicode class, a size
+    /// past the limit) is `check`'s, which `pipedesk check` runs.
     pub fn new(source: &str) -> Result<Pattern, String> {
-        regex_syntax::ParserBuilder::new()
-            .case_insensitive(true)
-            .build()
+        regex_syntax::ast::parse::Parser::new()
             .parse(source)
             .map_err(|e| e.to_string())?;
         Ok(Pattern {
@@ -352,9 +368,18 @@ impl Pattern {
         })
     }
 
-    /// Does it match `text`? An expression too large to compile (past
-    /// regex's size limit, which its syntax cannot show) matches nothing.
-    pub fn is_match(&self, text: &str) -> bool {
+    /// Compiles it now: the error of one that will never match.
+    pub fn check(&self) -> Result<(), String> {
+        match self.compiled() {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "{:?} does not compile (an unknown class, or too large)",
+                self.source
+            )),
+        }
+    }
+
+    fn compiled(&self) -> Option<&regex_automata::meta::Regex> {
         self.compiled
             .get_or_init(|| {
                 use regex_automata::{meta, util::syntax};
@@ -371,7 +396,12 @@ impl Pattern {
                     .ok()
             })
             .as_ref()
-            .is_some_and(|r| r.is_match(text))
+    }
+
+    /// Does it match `text`? One that does not compile (see `check`)
+    /// matches nothing.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.compiled().is_some_and(|r| r.is_match(text))
     }
 }
 
@@ -1044,6 +1074,10 @@ mod tests {
         assert!(p.is_match("About my REFUND"));
         assert!(!p.is_match("printer"));
         assert!(Pattern::new("(unclosed").is_err());
+        // Only compiling finds an unknown class: `check` does.
+        let unknown = Pattern::new(r"\p{NoSuchClass}").unwrap();
+        assert!(unknown.check().is_err());
+        assert!(!unknown.is_match("x"));
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub(super) fn track(
     written: &[(i64, NewEntry)],
     now: Time,
 ) -> Result<()> {
+    // No SLA configured: no clock can move (a ticket's state from an SLA
+    // since removed stays as it was), and nothing need be read.
+    if !config.has_slas() {
+        return Ok(());
+    }
     for (id, entry) in written {
         if entry.auto {
             continue;

@@ -388,9 +388,9 @@ fn reply_refusal(
     Ok(None)
 }
 
-/// Fills in every text the rules send (their canned answers and notice
-/// templates) for a sample ticket: what `check` runs, so that a typo is
-/// found before a rule fires (one that fires anyway is skipped, and says
+/// Compiles every expression of the rules, and fills in every text they
+/// send (their canned answers and notice templates) for a sample ticket:
+/// what `check` runs, so that a mistake is found before a rule fires (one that fires anyway is skipped, and says
 /// so in the ticket's history). The first problem, naming the rule.
 pub fn check_texts(config: &Config) -> Result<()> {
     let ticket = Ticket {
@@ -399,6 +399,10 @@ pub fn check_texts(config: &Config) -> Result<()> {
         ..Ticket::example(1)
     };
     for rule in config.rules() {
+        for p in rule.patterns() {
+            p.check()
+                .map_err(|e| anyhow::anyhow!("rule {:?}: {e}", rule.name))?;
+        }
         let firing = Firing {
             event: rule.on.first().copied().unwrap_or(Event::Create),
             only: None,
