@@ -557,7 +557,9 @@ fn four_flushes_at_once_run_each_queued_hook_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("events.log");
     // Every run while the tickets arrive fails, then every one succeeds.
-    let program = hooks::fails_then_records(dir.path(), &log, TICKETS as u32);
+    let closed = dir.path().join("closed");
+    std::fs::write(&closed, "").unwrap();
+    let program = hooks::fails_while(dir.path(), &log, &closed);
     let receiver = Receiver::answering(&[500; TICKETS]);
     let rules = format!("{}{}", exec_rule(&program), webhook_rule(&receiver.url()));
     let a = Desk::with_config(&rules);
@@ -574,6 +576,7 @@ fn four_flushes_at_once_run_each_queued_hook_exactly_once() {
     assert!(hooks::recorded(&log).is_empty());
     assert_eq!(hook_rows(&a).len(), 2 * TICKETS);
 
+    std::fs::remove_file(&closed).unwrap();
     let hosts: Vec<&Desk> = match &b {
         Some(b) => vec![&a, &a, b, b],
         None => vec![&a; 4],

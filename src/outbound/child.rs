@@ -59,6 +59,26 @@ pub fn one_line(bytes: &[u8]) -> String {
         .join(" ")
 }
 
+/// How often a program that is "busy" (ETXTBSY) is tried again, and how
+/// long apart: a script being written as it is started, by an admin's
+/// deploy or by a process that forked while the file was open for writing
+/// (the child holds the descriptor until it execs).
+const BUSY_TRIES: u32 = 5;
+const BUSY_PAUSE: Duration = Duration::from_millis(20);
+
+fn spawn(command: &mut Command) -> io::Result<std::process::Child> {
+    let mut tries = 1;
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < BUSY_TRIES => {
+                tries += 1;
+                std::thread::sleep(BUSY_PAUSE);
+            }
+            spawned => return spawned,
+        }
+    }
+}
+
 /// Runs `command` with `input` on its stdin, capturing stdout and stderr.
 /// It has finished when it has exited and closed both (a background
 /// process it left holding them counts as part of it). Whatever is left
@@ -68,12 +88,12 @@ pub fn run(command: &mut Command, input: Vec<u8>, limit: Duration) -> io::Result
     use std::os::unix::process::CommandExt;
     let start = Instant::now();
     die_with_us(command);
-    let mut child = command
+    command
         .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+        .stderr(Stdio::piped());
+    let mut child = spawn(command)?;
     // Each pipe has a thread of its own, so that a program that reads
     // nothing or writes a lot blocks only that thread, never us; each
     // says on `done` when its pipe has closed.

@@ -274,6 +274,23 @@ pub fn fails_then_records(dir: &Path, log: &Path, failures: u32) -> PathBuf {
     )
 }
 
+/// A program that fails while the file `closed` exists, and records its
+/// stdin as `recording_script` does once it is gone: a test says when
+/// hooks start to succeed, however many runs came before.
+pub fn fails_while(dir: &Path, log: &Path, closed: &Path) -> PathBuf {
+    script(
+        dir,
+        "fails-while",
+        &format!(
+            "event=$(cat)
+             if [ -e {closed} ]; then echo 'closed' >&2; exit 1; fi
+             printf '%s\\n' \"$event\" >> {log}",
+            closed = quoted(closed),
+            log = quoted(log),
+        ),
+    )
+}
+
 /// A program that writes `stderr` to its stderr and exits with `code`.
 pub fn failing_script(dir: &Path, code: u8, stderr: &str) -> PathBuf {
     script(
