@@ -520,12 +520,9 @@ struct EventJson<'a> {
 /// "the history entry that caused it"), with its message's subject, body
 /// and attachments: what a chat's webhook for a requestor's mail wants to
 /// say. It was written at `now`, in this transaction.
-fn entry_as_shown(tx: &mut dyn Tx, ticket: i64, e: &NewEntry, now: Time) -> Result<HistoryEntry> {
+fn entry_as_shown(tx: &mut dyn Tx, e: &NewEntry, now: Time) -> Result<HistoryEntry> {
     let message = match e.message {
-        Some(id) => tx
-            .history(ticket, true)?
-            .into_iter()
-            .find_map(|h| h.message.filter(|m| m.id == id)),
+        Some(id) => tx.stored_message(id, usize::MAX)?,
         None => None,
     };
     Ok(HistoryEntry {
@@ -553,7 +550,7 @@ fn hook(
     let mut ticket = t.clone();
     ticket.merged = tx.merged(t.id)?;
     let entry = match f.entry {
-        Some(e) => Some(entry_as_shown(tx, t.id, e, f.now)?),
+        Some(e) => Some(entry_as_shown(tx, e, f.now)?),
         None => None,
     };
     let json = EventJson {
@@ -610,7 +607,11 @@ impl Look<'_> {
     fn load(&mut self) -> Option<&StoredMessage> {
         if self.read.is_none() {
             let read = match self.message {
-                Some(id) => self.tx.message_head(id).ok().flatten(),
+                Some(id) => self
+                    .tx
+                    .stored_message(id, crate::store::THREAD_HEAD)
+                    .ok()
+                    .flatten(),
                 None => None,
             };
             *self.read = Some(read);

@@ -139,10 +139,11 @@ pub trait Tickets {
     /// them on it. Its Message-ID (without brackets) and the first
     /// `THREAD_HEAD` bytes, where its References are.
     fn last_exchanged_with(&mut self, id: i64, address: &str) -> Result<Option<(String, Vec<u8>)>>;
-    /// Message `id`'s subject and text as stored, with the first
-    /// `THREAD_HEAD` bytes of it (its header) as `raw`: what a rule's
-    /// conditions read (SPEC §8), without parsing the message again.
-    fn message_head(&mut self, id: i64) -> Result<Option<StoredMessage>>;
+    /// Message `id`'s subject and text as stored, with its first `bytes`
+    /// bytes as `raw` (`THREAD_HEAD`: its header): what a rule's
+    /// conditions read (SPEC §8), without parsing the message again, and
+    /// the message of the event a hook is sent.
+    fn stored_message(&mut self, id: i64, bytes: usize) -> Result<Option<StoredMessage>>;
     /// The first `THREAD_HEAD` bytes of ticket `id`'s first message, where
     /// the Thread-Index of the mail that opened it is (SPEC §4).
     fn opening_head(&mut self, id: i64) -> Result<Option<Vec<u8>>>;

@@ -766,9 +766,9 @@ impl Tickets for PgTx<'_> {
         .transpose()
     }
 
-    fn message_head(&mut self, id: i64) -> Result<Option<StoredMessage>> {
+    fn stored_message(&mut self, id: i64, bytes: usize) -> Result<Option<StoredMessage>> {
         let tx = self;
-        let head = crate::store::THREAD_HEAD as i32;
+        let head = i32::try_from(bytes).unwrap_or(i32::MAX);
         let row = tx.opt(
             "SELECT id, message_id, subject, body, substring(raw from 1 for $2) FROM messages WHERE id = $1",
             &[&id, &head],

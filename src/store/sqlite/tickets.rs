@@ -486,8 +486,8 @@ impl Tickets for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn message_head(&mut self, id: i64) -> Result<Option<StoredMessage>> {
-        let head = crate::store::THREAD_HEAD as i64;
+    fn stored_message(&mut self, id: i64, bytes: usize) -> Result<Option<StoredMessage>> {
+        let head = i64::try_from(bytes).unwrap_or(i64::MAX);
         Ok(self
             .conn
             .prepare_cached(
