@@ -1,7 +1,8 @@
 //! `policy.max_watchers` on watchers added by hand (SPEC §2, §5; issue
 //! 18): `watch`, the thread page's watchers form and `POST
 //! /api/tickets/N/watchers` refuse a ticket that has the most watchers
-//! the policy allows, the requestor counted, as Cc in mail stop there.
+//! the policy allows, the requestor counted, as Cc in mail stop there;
+//! a merge adds the merged ticket's watchers up to it, and says who not.
 //! `tests/pg_watch_limit.rs` runs this suite on PostgreSQL.
 
 mod common;
@@ -74,5 +75,37 @@ fn the_api_answers_409_and_the_page_a_notice() {
     assert_eq!(
         desk.show(1)["watchers"],
         json!([JOHN, "pat@example.org", "kim@example.org"])
+    );
+}
+
+#[test]
+fn a_merge_adds_watchers_up_to_the_limit_and_says_who_was_left_out() {
+    let desk = full();
+    // Ticket 2, Maria's, watched by her and Sam: neither fits on ticket 1.
+    desk.open_ticket(&mail("Maria <maria@example.net>", "Also the printer"));
+    desk.run(&["watch", "2", "sam@example.org"], b"").ok();
+    desk.run(&["merge", "2", "1"], b"").ok();
+    let shown = desk.show(1);
+    assert_eq!(
+        shown["watchers"],
+        json!([JOHN, "pat@example.org", "kim@example.org"])
+    );
+    let notes: Vec<&str> = shown["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["note"].as_str())
+        .collect();
+    assert!(
+        notes.contains(&"2 watchers of #2 were not added (policy.max_watchers = 3)"),
+        "{notes:?}"
+    );
+    // With room, a merge adds them as it always did.
+    desk.run(&["unwatch", "1", "kim@example.org"], b"").ok();
+    desk.open_ticket(&mail("Lee <lee@example.org>", "Printer again"));
+    desk.run(&["merge", "3", "1"], b"").ok();
+    assert_eq!(
+        desk.show(1)["watchers"],
+        json!([JOHN, "pat@example.org", "lee@example.org"])
     );
 }

@@ -267,7 +267,7 @@ impl Desk {
         let now = act.now;
         // The change is to the ticket that goes (`act.if_version` is its
         // version); it answers with the ticket that stays.
-        self.change(from, act, |tx, _, _, t| {
+        self.change(from, act, |tx, config, _, t| {
             let source = t.clone();
             let target = resolve(tx, into)?.ok_or(Error::NoTicket(into))?;
             if source.id == target.id {
@@ -279,12 +279,39 @@ impl Desk {
                 .into());
             }
             tx.merge(source.id, target.id)?;
+            // Its requestor and watchers watch the ticket that stays, up
+            // to `policy.max_watchers` as any other watcher (issue 18).
+            let mut watching = target.watchers.clone();
+            let mut left_out: Vec<&String> = Vec::new();
             for w in std::iter::once(&source.requestor).chain(&source.watchers) {
-                tx.add_watcher(target.id, w)?;
+                let known = |x: &String| x.eq_ignore_ascii_case(w);
+                if watching.iter().any(known) || left_out.iter().any(|x| known(x)) {
+                    continue;
+                }
+                if !room_for_a_watcher(&watching, config) {
+                    left_out.push(w);
+                    continue;
+                }
+                if tx.add_watcher(target.id, w)? {
+                    watching.push(w.clone());
+                }
             }
             let entry = NewEntry::new(HistoryKind::Merge, who)
                 .change(Some(&source.id.to_string()), Some(&target.id.to_string()));
             tx.add_history(target.id, &entry, now)?;
+            if !left_out.is_empty() {
+                let note = format!(
+                    "{} watchers of #{} were not added (policy.max_watchers = {})",
+                    left_out.len(),
+                    source.id,
+                    config.policy.max_watchers
+                );
+                tx.add_history(
+                    target.id,
+                    &NewEntry::new(HistoryKind::Note, who).note(&note),
+                    now,
+                )?;
+            }
             // The merged ticket keeps this one entry: its change reaches
             // the boards, whose card of it goes.
             tx.add_history(source.id, &entry, now)?;
