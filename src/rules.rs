@@ -83,11 +83,6 @@ impl Event {
             _ => return None,
         })
     }
-
-    /// Fired by `tick`, not by a change.
-    pub fn from_the_clock(self) -> bool {
-        matches!(self, Event::SlaWarning | Event::SlaBreach | Event::Idle)
-    }
 }
 
 /// Who caused an event (`if.actor`).
@@ -708,13 +703,8 @@ fn actions(d: &RawDo, known: &Known<'_>) -> Result<Vec<Action>, String> {
     }
     if let Some(w) = &d.webhook {
         let url = w.url.trim();
-        if !(url.starts_with("http://") || url.starts_with("https://"))
-            || url.contains(char::is_whitespace)
-        {
-            return Err(format!(
-                "do.webhook.url: {url:?} is not an http:// or https:// URL"
-            ));
-        }
+        // The error does not repeat the URL: its path may be a secret.
+        crate::outbound::hook::check_url(url).map_err(|e| format!("do.webhook.url {e}"))?;
         if w.secret.is_empty() {
             return Err("do.webhook.secret is empty: the receiver checks the signature".into());
         }
@@ -1035,6 +1025,12 @@ mod tests {
         assert!(
             bad("on = \"create\"\nif.subject = \"(\"\ndo.comment = \"x\"")
                 .contains("regular expression")
+        );
+        let url = bad("on = \"create\"\ndo.webhook = { url = \"ftp://h/T0KEN\", secret = \"s\" }");
+        assert!(url.contains("do.webhook.url must start with http"), "{url}");
+        assert!(
+            !url.contains("T0KEN"),
+            "the URL's path may be its secret: {url}"
         );
         assert!(bad("on = \"create\"").contains("missing field `do`"));
         assert!(bad("on = \"idle\"\ndo.comment = \"x\"").contains("idle"));

@@ -34,16 +34,15 @@ pub const CAP_PER_HOUR: u64 = 10;
 /// The `new` of the history entry that says a rule was skipped for its cap.
 const SKIPPED: &str = "skipped";
 
-/// A rule that fired, for `rules test` and `rules explain`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A rule that fired, for `rules test` and `rules explain` (shown by
+/// `view::FiredView`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fired {
     pub rule: String,
     pub event: String,
     pub ticket: i64,
-    #[serde(serialize_with = "serialize_time")]
     pub at: Time,
     /// What held, in words.
-    #[serde(skip)]
     pub why: String,
 }
 
