@@ -24,18 +24,24 @@ pub(super) fn track(
     if !config.has_slas() {
         return Ok(());
     }
-    for (id, entry) in written {
-        if entry.auto {
-            continue;
-        }
-        let Some(mut t) = tx.ticket(*id)? else {
+    // Every entry is written by now: a ticket read once shows what they
+    // all did, and its clocks step through them and are written once.
+    let mut i = 0;
+    while i < written.len() {
+        let id = written[i].0;
+        let run = written[i..].iter().take_while(|(t, _)| *t == id).count();
+        let entries = &written[i..i + run];
+        i += run;
+        let Some(mut t) = tx.ticket(id)? else {
             continue;
         };
         if t.merged_into.is_some() {
             continue;
         }
         let before = t.sla.clone();
-        step(config, &mut t, entry, now);
+        for (_, entry) in entries.iter().filter(|(_, e)| !e.auto) {
+            step(config, &mut t, entry, now);
+        }
         if t.sla != before {
             tx.set_sla(&t)?;
         }
