@@ -6,8 +6,12 @@
 //! not installed (as root, `bash tests/mta/install.sh` installs both;
 //! `.ci/run` does so first), and fails instead under `CI=true`.
 
+mod common;
+
 use std::process::Command;
 use std::sync::Mutex;
+
+use common::in_ci;
 
 /// The two servers share the machine's spool directories: one at a time.
 static ONE_MTA_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -49,11 +53,6 @@ fn run(script: &str) {
             .any(|l| l.starts_with("SKIP:") || l.contains(" passed, 0 failed")),
         "{script} reported no result:\n{stdout}"
     );
-}
-
-/// CI sets `CI=true`; there a skipped real-server test is a failure.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 #[test]

@@ -106,7 +106,7 @@ fn a_host_behind_pgbouncer_and_a_direct_one_store_send_and_number_each_once() {
     };
     let bouncer = match pg::shared().and_then(|c| c.bouncer()) {
         Ok(b) => b,
-        Err(why) if pg::in_ci() => panic!("pgbouncer: could not start (CI=true): {why}"),
+        Err(why) if common::in_ci() => panic!("pgbouncer: could not start (CI=true): {why}"),
         Err(why) => {
             eprintln!("SKIP: pgbouncer: {why}");
             return;
@@ -229,7 +229,7 @@ fn a_server_stopped_mid_run_gives_75_while_down_and_every_message_is_stored_once
     // A cluster of its own: stopping the shared one would fail other tests.
     let cluster = match Cluster::start() {
         Ok(c) => c,
-        Err(why) if pg::in_ci() => panic!("PostgreSQL could not start (CI=true): {why}"),
+        Err(why) if common::in_ci() => panic!("PostgreSQL could not start (CI=true): {why}"),
         Err(why) => {
             eprintln!("SKIP: server stopped mid-run: {why}");
             return;

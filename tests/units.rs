@@ -5,6 +5,8 @@
 //! runs each service's ExecStart under its restrictions against a real
 //! Postfix.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -131,7 +133,7 @@ fn the_services_let_postfix_and_exim_sendmail_gain_their_group_and_spool() {
 
 #[test]
 fn systemd_analyze_verifies_the_units() {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let ci = common::in_ci();
     if Command::new("systemd-analyze")
         .arg("--version")
         .output()

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::web::{Server, PASSWORD};
-use super::{mail, Desk, ADMIN};
+use super::{in_ci, mail, Desk, ADMIN};
 
 /// What a line of the script's stdout starts with when it asks for
 /// something.
@@ -34,11 +34,6 @@ const ASK: &str = "@pipedesk ";
 pub struct Browser {
     pub python: PathBuf,
     pub chromium: PathBuf,
-}
-
-/// CI sets `CI=true`; there a browser test that cannot run is a failure.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 /// The crate's `tests/e2e/` folder.

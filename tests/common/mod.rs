@@ -35,6 +35,13 @@ pub const ADMIN: &str = "stef@example.org";
 pub const MEMBER: &str = "ann@example.org";
 pub const JOHN: &str = "john@example.com";
 
+/// Is this a CI run (`CI=true`)? There a test whose real component (a
+/// browser, PostgreSQL, an MTA, a tool) cannot run fails instead of
+/// printing `SKIP: …` and passing: a green CI means the real tests ran.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
 /// The crate's `fixtures/` folder.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

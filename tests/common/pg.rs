@@ -52,7 +52,7 @@ extern "C" fn stop_shared() {
 pub fn shared_or_skip(test: &str) -> Option<&'static Cluster> {
     match shared() {
         Ok(c) => Some(c),
-        Err(why) if in_ci() => panic!("{test}: PostgreSQL could not start (CI=true): {why}"),
+        Err(why) if super::in_ci() => panic!("{test}: PostgreSQL could not start (CI=true): {why}"),
         Err(why) => {
             use std::io::Write;
             let _ = writeln!(
@@ -62,11 +62,6 @@ pub fn shared_or_skip(test: &str) -> Option<&'static Cluster> {
             None
         }
     }
-}
-
-/// Is this a CI run (where a PostgreSQL that cannot start is a failure)?
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
 /// The folder of initdb and pg_ctl: `$PG_BINDIR`, else the newest

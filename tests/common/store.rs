@@ -28,7 +28,7 @@ pub fn on_postgres() -> bool {
     }
     match pg::shared() {
         Ok(_) => true,
-        Err(why) if pg::in_ci() => panic!("PostgreSQL could not start (CI=true): {why}"),
+        Err(why) if super::in_ci() => panic!("PostgreSQL could not start (CI=true): {why}"),
         Err(why) => skip_every_test(&why),
     }
 }
