@@ -245,12 +245,8 @@ impl Desk {
     }
 
     pub fn stats(&mut self, now: Time) -> Result<Stats> {
-        let staff: Vec<String> = self
-            .config
-            .staff_addresses()
-            .into_iter()
-            .map(String::from)
-            .collect();
+        // As the config keeps them: normalised when it loaded.
+        let staff: Vec<Address> = self.config.people().map(|p| p.address.clone()).collect();
         let since = now - chrono::Duration::days(7);
         let (counts, replies) = self
             .store

@@ -249,8 +249,9 @@ pub trait Lists {
     /// Tickets by queue and status, and how many were created since `since`.
     fn counts(&mut self, since: Time) -> Result<Counts>;
     /// For each ticket staff answered: when it was opened, and when the
-    /// first correspondence from one of `staff` came.
-    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>>;
+    /// first correspondence from one of `staff` came. The addresses are
+    /// compared as given (an `Address` is normalised already).
+    fn first_staff_replies(&mut self, staff: &[Address]) -> Result<Vec<(Time, Time)>>;
 }
 
 /// The change feed of the live board (SPEC §6).

@@ -153,7 +153,7 @@ impl Lists for SqliteTx<'_> {
         super::search::search_people(self.conn, people, words, statuses, limit)
     }
 
-    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>> {
+    fn first_staff_replies(&mut self, staff: &[Address]) -> Result<Vec<(Time, Time)>> {
         if staff.is_empty() {
             return Ok(Vec::new());
         }
@@ -165,8 +165,7 @@ impl Lists for SqliteTx<'_> {
             marks.join(",")
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let lower: Vec<String> = staff.iter().map(|s| s.to_ascii_lowercase()).collect();
-        let rows = stmt.query_map(params_from_iter(lower.iter()), |r| {
+        let rows = stmt.query_map(params_from_iter(staff.iter().map(Address::as_str)), |r| {
             Ok((time_at(r, 0)?, time_at(r, 1)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
