@@ -148,13 +148,7 @@ impl Desk {
         let queue = queue_named(&self.config, opening.queue)?;
         let who = act.who.as_str();
         let now = act.now;
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(now);
         let (ticket, outbox) = store.write(|tx| {
             let watchers = [requestor.to_string()];
             let id = tx.create_ticket(&queue, &subject, &requestor, &watchers, now)?;

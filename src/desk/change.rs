@@ -126,13 +126,7 @@ impl Desk {
         mut f: impl FnMut(&mut dyn Tx, &Config, &mut Mailer<'_>, &mut Ticket) -> Result<()>,
     ) -> Result<Changed> {
         self.require_staff(&act.who)?;
-        let lease = self.lease(act.now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(act.now);
         let (ticket, outbox) = store.write(|tx| {
             let mut t = resolve(tx, id)?.ok_or(Error::NoTicket(id))?;
             if act.if_version.is_some_and(|v| v != t.version) {

@@ -152,13 +152,7 @@ impl Desk {
         asked: Asked,
         mut then: impl FnMut(&mut dyn Tx, Outcome, &Lease) -> Result<T>,
     ) -> Result<(T, Lease)> {
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(now);
         // Before the write lock: a message may name a million addresses.
         let cc = CcList::of(msg.facts, config);
         let mut run = |tx: &mut dyn Tx| {
@@ -190,13 +184,7 @@ impl Desk {
         now: Time,
         mut f: impl FnMut(&mut Batch<'_>) -> Result<T>,
     ) -> Result<T> {
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(now);
         store.write(|tx| {
             let mut batch = Batch {
                 tx,

@@ -783,13 +783,7 @@ impl Desk {
         ticked: &mut Ticked,
         mut claim: impl FnMut(&mut dyn Tx, &mut Ticket) -> Result<Vec<ClockEvent>>,
     ) -> Result<()> {
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(now);
         let mut run = |tx: &mut dyn Tx| -> Result<(Vec<Fired>, Vec<i64>)> {
             let mut fired = Vec::new();
             let Some(mut t) = resolve(tx, id)? else {
