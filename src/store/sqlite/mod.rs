@@ -166,14 +166,9 @@ impl Store for SqliteStore {
     }
 
     fn read_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        // A deferred transaction that only reads is a snapshot in WAL mode.
-        let tx = self.conn.transaction()?;
-        let result = f(&mut SqliteTx {
-            conn: &tx,
-            written: Vec::new(),
-        });
-        tx.rollback()?;
-        result
+        // A deferred transaction that only reads is a snapshot in WAL mode:
+        // a rehearsal's, rolled back.
+        self.rehearse_dyn(f)
     }
 
     fn bulk_mode(&mut self) -> Result<()> {
