@@ -21,7 +21,7 @@ use super::outbox::{outbox_from_row, outbox_table, put_mail, PUT_MAIL};
 use super::tickets::{
     history_from_row, history_table, message_from_row, message_table, put_history, put_messages,
     ticket_columns, ticket_from_row, ticket_table, watcher_columns, TicketArrays, PUT_HISTORY,
-    PUT_MESSAGES, PUT_TICKETS,
+    PUT_MESSAGES, PUT_SPAM_SENDERS, PUT_TICKETS,
 };
 use super::{get, pg_columns, text, PgTx};
 use crate::model::*;
@@ -376,12 +376,7 @@ fn load(tx: &mut PgTx<'_>, rows: &Rows) -> Result<u64> {
             tx.exec(
                 "DELETE FROM spam_senders WHERE NOT (address = ANY($1))",
                 &[&address],
-            )? + tx.exec(
-                "INSERT INTO spam_senders (address, ticket_id, marked)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[])
-                 ON CONFLICT (address) DO NOTHING",
-                &[&address, &ticket, &marked],
-            )?
+            )? + tx.exec(PUT_SPAM_SENDERS, &[&address, &ticket, &marked])?
         }
         Rows::Merges(m) => {
             let ids: Vec<i64> = m.iter().map(|(id, _)| *id).collect();

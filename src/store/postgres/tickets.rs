@@ -191,6 +191,16 @@ const NEW_TICKET: &str = concat!(
      SELECT id FROM t"
 );
 
+/// Marks senders of spam ($1 their addresses, $2 the tickets, $3 when), or
+/// brings a mark up to date (staff marked a later ticket of theirs, or a
+/// copy brings the source's): the one write of `spam_senders`, which the
+/// copy uses too.
+pub(super) const PUT_SPAM_SENDERS: &str =
+    "INSERT INTO spam_senders (address, ticket_id, marked)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[])
+     ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked
+     WHERE (spam_senders.ticket_id, spam_senders.marked) IS DISTINCT FROM (excluded.ticket_id, excluded.marked)";
+
 /// The columns of `messages`, in the order `message_from_row` reads them
 /// (`search` is computed by PostgreSQL from subject and body).
 macro_rules! message_table {
@@ -556,9 +566,8 @@ impl Tickets for PgTx<'_> {
     ) -> Result<()> {
         let tx = self;
         tx.exec(
-            "INSERT INTO spam_senders (address, ticket_id, marked) VALUES ($1, $2, $3)
-             ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked",
-            &[&text(address), &ticket, &sec(now)],
+            PUT_SPAM_SENDERS,
+            &[&[owned(address)].as_slice(), &[ticket].as_slice(), &[sec(now)].as_slice()],
         )?;
         Ok(())
     }
