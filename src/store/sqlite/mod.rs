@@ -282,6 +282,19 @@ fn word<T: Word>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
     T::read(&text).map_err(|e| conversion(i, e.to_string()))
 }
 
+/// Placeholders for `values`, which go on the end of a statement's
+/// arguments `args`: `?3,?4` after two.
+fn marks(args: &mut Vec<String>, values: impl IntoIterator<Item = String>) -> String {
+    values
+        .into_iter()
+        .map(|v| {
+            args.push(v);
+            format!("?{}", args.len())
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn conversion(i: usize, what: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into())
 }
