@@ -567,7 +567,11 @@ impl Tickets for PgTx<'_> {
         let tx = self;
         tx.exec(
             PUT_SPAM_SENDERS,
-            &[&[owned(address)].as_slice(), &[ticket].as_slice(), &[sec(now)].as_slice()],
+            &[
+                &[owned(address)].as_slice(),
+                &[ticket].as_slice(),
+                &[sec(now)].as_slice(),
+            ],
         )?;
         Ok(())
     }

@@ -15,8 +15,7 @@ use super::accounts::{
 use super::outbox::{outbox_from_row, put_outbox, OUTBOX_COLUMNS};
 use super::tickets::{
     add_watcher, history_from_row, message_from_row, put_history, put_message, put_spam_sender,
-    ticket_from_row,
-    watchers, write_ticket, HISTORY_COLUMNS, MESSAGE_COLUMNS, TICKET_COLUMNS,
+    ticket_from_row, watchers, write_ticket, HISTORY_COLUMNS, MESSAGE_COLUMNS, TICKET_COLUMNS,
 };
 use super::{time_at, SqliteTx};
 use crate::model::*;
