@@ -236,7 +236,7 @@ impl Desk {
         // message on the ticket, else their address.
         let named = messages
             .iter()
-            .find(|m| m.author.eq_ignore_ascii_case(&ticket.requestor))
+            .find(|m| m.author == ticket.requestor)
             .and_then(|m| crate::inbound::parse(&m.raw).author().cloned())
             .and_then(|a| a.name)
             .filter(|n| !n.trim().is_empty());

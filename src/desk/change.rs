@@ -278,7 +278,7 @@ impl Desk {
             let mut watching = target.watchers.clone();
             let mut left_out: Vec<&String> = Vec::new();
             for w in std::iter::once(&source.requestor).chain(&source.watchers) {
-                let known = |x: &String| x.eq_ignore_ascii_case(w);
+                let known = |x: &String| x == w;
                 if watching.iter().any(known) || left_out.iter().any(|x| known(x)) {
                     continue;
                 }
@@ -322,7 +322,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, config, _, t| {
-            let known = t.watchers.iter().any(|w| address.eq_ignore_ascii_case(w));
+            let known = t.watchers.iter().any(|w| *address == **w);
             if !known && !room_for_a_watcher(&t.watchers, config) {
                 return Err(Error::NotAllowed(format!(
                     "ticket #{} has {} watchers, the most policy.max_watchers allows: \
@@ -352,7 +352,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, _, t| {
-            if address.eq_ignore_ascii_case(&t.requestor) {
+            if *address == *t.requestor {
                 return Err(Error::NotAllowed(format!(
                     "{address} is the requestor of ticket #{}: the requestor always watches",
                     t.id

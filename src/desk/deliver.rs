@@ -356,7 +356,7 @@ impl<'a> CcList<'a> {
     /// out. Looks at no more than `max_watchers` + `watchers.len()`
     /// addresses.
     fn fill(&self, watchers: &mut Vec<String>, config: &Config) -> (Vec<String>, usize) {
-        let known = |w: &[String], a: &str| w.iter().any(|x| x.eq_ignore_ascii_case(a));
+        let known = |w: &[String], a: &str| w.iter().any(|x| x == a);
         let already = watchers
             .iter()
             .filter(|w| self.set.contains(w.as_str()))
@@ -704,7 +704,7 @@ fn add(
         return Ok(outcome);
     }
     if config.policy.cc_watchers == CcWatchers::Always
-        && (sender.staff || author.eq_ignore_ascii_case(&ticket.requestor))
+        && (sender.staff || author == ticket.requestor)
     {
         let max = config.policy.max_watchers;
         let (added, left_out) = cc.fill(&mut ticket.watchers, config);

@@ -69,7 +69,7 @@ impl Desk {
             }
             if let Some(r) = requestor
                 .as_ref()
-                .filter(|r| !r.eq_ignore_ascii_case(&t.requestor))
+                .filter(|r| **r != *t.requestor)
             {
                 entries.push(
                     NewEntry::new(HistoryKind::Requestor, who).change(Some(&t.requestor), Some(r)),
@@ -84,7 +84,7 @@ impl Desk {
                 tx.add_history(t.id, e, now)?;
             }
             if let Some(r) = requestor.as_ref() {
-                if !t.watchers.iter().any(|w| r.eq_ignore_ascii_case(w))
+                if !t.watchers.iter().any(|w| *r == **w)
                     && tx.add_watcher(t.id, r)?
                 {
                     tx.add_history(
