@@ -267,8 +267,8 @@ pub trait Feed {
 /// hashes of session and API-token secrets.
 pub trait Accounts {
     /// Sets the Argon2id hash of a staff member's web password.
-    fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()>;
-    fn password(&mut self, address: &str) -> Result<Option<String>>;
+    fn set_password(&mut self, address: &Address, hash: &str, now: Time) -> Result<()>;
+    fn password(&mut self, address: &Address) -> Result<Option<String>>;
     fn add_credential(&mut self, c: &Credential) -> Result<()>;
     /// The address a credential of `kind` with this secret hash belongs to,
     /// unless it expired by `now`.
@@ -280,7 +280,7 @@ pub trait Accounts {
     ) -> Result<Option<String>>;
     fn remove_credential(&mut self, secret_hash: &str) -> Result<()>;
     /// Ends every credential of `kind` that `address` holds; how many.
-    fn remove_credentials_of(&mut self, address: &str, kind: CredentialKind) -> Result<u64>;
+    fn remove_credentials_of(&mut self, address: &Address, kind: CredentialKind) -> Result<u64>;
     /// Everyone who holds a credential, expired or not, each once.
     fn credential_holders(&mut self) -> Result<Vec<String>>;
 }
