@@ -292,12 +292,11 @@ fn queue_named(config: &Config, name: Option<&str>) -> Result<String> {
     let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
         return Ok(GENERAL_QUEUE.into());
     };
-    let known = config.queue_names();
-    match known.iter().find(|q| q.eq_ignore_ascii_case(name)) {
+    match config.queue_named(name) {
         Some(q) => Ok(q.to_string()),
         None => Err(Error::BadInput(format!(
             "unknown queue {name:?} (known: {})",
-            known.join(", ")
+            config.queue_names().join(", ")
         ))
         .into()),
     }

@@ -207,18 +207,20 @@ fn destination(config: &Config, name: &str) -> Result<String> {
         ))
         .into());
     }
-    let known: Vec<&str> = config
-        .queue_names()
-        .into_iter()
-        .filter(|q| *q != SPAM_QUEUE)
-        .collect();
-    match known.iter().find(|q| q.eq_ignore_ascii_case(name)) {
+    match config.queue_named(name) {
         Some(q) => Ok(q.to_string()),
-        None => Err(Error::BadInput(format!(
-            "unknown queue {name:?} (the queues are {})",
-            known.join(", ")
-        ))
-        .into()),
+        None => {
+            let known: Vec<&str> = config
+                .queue_names()
+                .into_iter()
+                .filter(|q| *q != SPAM_QUEUE)
+                .collect();
+            Err(Error::BadInput(format!(
+                "unknown queue {name:?} (the queues are {})",
+                known.join(", ")
+            ))
+            .into())
+        }
     }
 }
 

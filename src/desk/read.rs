@@ -150,11 +150,10 @@ impl Desk {
     pub fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
         let filter = without_spam(filter.clone()).normalised();
         if let Some(queue) = &filter.queue {
-            let known = self.config.queue_names();
-            if !known.iter().any(|k| k.eq_ignore_ascii_case(queue)) {
+            if self.config.queue_named(queue).is_none() {
                 return Err(Error::BadInput(format!(
                     "unknown queue {queue:?} ({})",
-                    one_of(&known)
+                    one_of(&self.config.queue_names())
                 ))
                 .into());
             }
