@@ -6,8 +6,8 @@ use anyhow::Result;
 use postgres::Row;
 
 use super::{get, pg_columns, pg_columns_but_id, pg_unnest, text, word, PgTx};
-use crate::model::*;
 use crate::address::Address;
+use crate::model::*;
 use crate::store::copy::PasswordRow;
 use crate::store::Accounts;
 

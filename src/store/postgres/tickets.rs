@@ -169,7 +169,16 @@ macro_rules! watcher_columns {
         "ticket_id, address"
     };
 }
-pub(super) use watcher_columns;
+
+/// Watchers ($1 their tickets, $2 their addresses), in the order given,
+/// but for those watching already: `watch`, and the copy (a new ticket's
+/// are written with it, `NEW_TICKET`).
+pub(super) const PUT_WATCHERS: &str = concat!(
+    "INSERT INTO watchers (",
+    watcher_columns!(),
+    ") SELECT t, a FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(t, a, ord)
+     ORDER BY ord ON CONFLICT DO NOTHING"
+);
 
 /// A new ticket numbered by the identity, and its watchers (the parameter
 /// after the ticket's arrays) in the order given, in one statement.
@@ -504,12 +513,8 @@ impl Tickets for PgTx<'_> {
     fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
         let tx = self;
         Ok(tx.exec(
-            concat!(
-                "INSERT INTO watchers (",
-                watcher_columns!(),
-                ") VALUES ($1, $2) ON CONFLICT DO NOTHING"
-            ),
-            &[&id, &text(address)],
+            PUT_WATCHERS,
+            &[&[id].as_slice(), &[owned(address)].as_slice()],
         )? == 1)
     }
 
