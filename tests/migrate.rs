@@ -58,7 +58,11 @@ fn busy_desk(desk: &Desk) {
     let now = chrono::Utc::now();
     store
         .write(|tx| {
-            tx.set_password(&Address::new(ADMIN), "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", now)?;
+            tx.set_password(
+                &Address::new(ADMIN),
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+                now,
+            )?;
             // A sender marked as spam, as `pipedesk spam` keeps one.
             tx.mark_spam_sender(
                 &pipedesk::address::Address::new("spammer@example.net"),

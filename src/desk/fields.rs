@@ -67,10 +67,7 @@ impl Desk {
                 );
                 fields.subject = s.to_string();
             }
-            if let Some(r) = requestor
-                .as_ref()
-                .filter(|r| **r != *t.requestor)
-            {
+            if let Some(r) = requestor.as_ref().filter(|r| **r != *t.requestor) {
                 entries.push(
                     NewEntry::new(HistoryKind::Requestor, who).change(Some(&t.requestor), Some(r)),
                 );
@@ -84,9 +81,7 @@ impl Desk {
                 tx.add_history(t.id, e, now)?;
             }
             if let Some(r) = requestor.as_ref() {
-                if !t.watchers.iter().any(|w| *r == **w)
-                    && tx.add_watcher(t.id, r)?
-                {
+                if !t.watchers.iter().any(|w| *r == **w) && tx.add_watcher(t.id, r)? {
                     tx.add_history(
                         t.id,
                         &NewEntry::new(HistoryKind::Watcher, who).change(None, Some(r)),

@@ -114,10 +114,8 @@ pub fn plan(
     };
     let mut mails = Vec::new();
     let mut add = |kind, to: Vec<String>, cc: Vec<String>, allow_author: bool| {
-        let keep = |a: &String| {
-            deliverable(a, config)
-                && (allow_author || !authors.contains(&a.as_str()))
-        };
+        let keep =
+            |a: &String| deliverable(a, config) && (allow_author || !authors.contains(&a.as_str()));
         let mut to: Vec<String> = dedup(to.into_iter().filter(keep));
         let mut cc: Vec<String> = dedup(cc.into_iter().filter(keep));
         let in_to: std::collections::HashSet<&String> = to.iter().collect();

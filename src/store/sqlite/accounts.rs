@@ -6,8 +6,8 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{opt_time, time_at, word, SqliteTx};
-use crate::model::*;
 use crate::address::Address;
+use crate::model::*;
 use crate::store::copy::PasswordRow;
 use crate::store::Accounts;
 
