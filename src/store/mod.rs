@@ -46,34 +46,33 @@ pub trait Store: Send {
 
 impl dyn Store + '_ {
     /// `write_dyn` returning what `f` returns.
-    pub fn write<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut out = None;
-        self.write_dyn(&mut |tx| {
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
+    pub fn write<T>(&mut self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        returning(|g| self.write_dyn(g), f)
     }
 
     /// `rehearse_dyn` returning what `f` returns.
-    pub fn rehearse<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut out = None;
-        self.rehearse_dyn(&mut |tx| {
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
+    pub fn rehearse<T>(&mut self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        returning(|g| self.rehearse_dyn(g), f)
     }
 
     /// `read_dyn` returning what `f` returns.
-    pub fn read<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut out = None;
-        self.read_dyn(&mut |tx| {
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
+    pub fn read<T>(&mut self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        returning(|g| self.read_dyn(g), f)
     }
+}
+
+/// Runs `f` through `run` (one of `Store`'s object-safe transactions,
+/// which return nothing) and hands back what its last run returned.
+fn returning<T>(
+    run: impl FnOnce(&mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>,
+    mut f: impl FnMut(&mut dyn Tx) -> Result<T>,
+) -> Result<T> {
+    let mut out = None;
+    run(&mut |tx| {
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
 }
 
 /// A mail being sent, held by one process until `until`: nobody else sends
