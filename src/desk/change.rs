@@ -318,7 +318,7 @@ impl Desk {
     /// `policy.max_watchers` (SPEC §2), the limit Cc stop at too: every
     /// watcher is a recipient of each reply.
     pub fn watch(&mut self, id: i64, address: &Address, act: &Act) -> Result<Changed> {
-        let address = watcher_address(address, &self.config)?;
+        let address = person_address(address, &self.config, "watch a ticket")?;
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, config, _, t| {
@@ -410,12 +410,13 @@ fn status_rule(
     Ok(())
 }
 
-/// An address a person typed, made fit to be a watcher.
-fn watcher_address(address: &Address, config: &Config) -> Result<Address> {
+/// An address a person typed for a person (a watcher, a requestor): a
+/// mail address, never one of ours, which `cannot` do what is asked.
+pub(super) fn person_address(address: &Address, config: &Config, cannot: &str) -> Result<Address> {
     let address = Address::parse(address)?;
     if crate::address::is_ours(&address, config) {
         return Err(Error::BadInput(format!(
-            "{address} is one of our own addresses: it cannot watch a ticket"
+            "{address} is one of our own addresses: it cannot {cannot}"
         ))
         .into());
     }

@@ -8,6 +8,7 @@
 
 use anyhow::Result;
 
+use super::change::person_address;
 use super::mailer::in_spam;
 use super::{Act, Changed, Desk, Error};
 use crate::address::Address;
@@ -48,7 +49,7 @@ impl Desk {
     ) -> Result<Changed> {
         let subject = subject.map(clean_subject).transpose()?;
         let requestor = match requestor {
-            Some(a) => Some(requestor_address(a, &self.config)?),
+            Some(a) => Some(person_address(a, &self.config, "be a ticket's requestor")?),
             None => None,
         };
         if subject.is_none() && requestor.is_none() {
@@ -236,18 +237,6 @@ fn clean_subject(s: &str) -> Result<String> {
         );
     }
     Ok(s.to_string())
-}
-
-/// A new requestor: a mail address, never one of ours.
-fn requestor_address(a: &Address, config: &Config) -> Result<Address> {
-    let a = Address::parse(a)?;
-    if crate::address::is_ours(&a, config) {
-        return Err(Error::BadInput(format!(
-            "{a} is one of our own addresses: it cannot be a ticket's requestor"
-        ))
-        .into());
-    }
-    Ok(a)
 }
 
 #[cfg(test)]
