@@ -83,20 +83,21 @@ pub(crate) fn change_status(
 pub(super) fn change_owner(
     tx: &mut dyn Tx,
     t: &mut Ticket,
-    owner: Option<&str>,
+    owner: Option<&Address>,
     who: &str,
     now: Time,
 ) -> Result<bool> {
-    if t.owner.as_deref() == owner {
+    let named = owner.map(Address::as_str);
+    if t.owner.as_deref() == named {
         return Ok(false);
     }
     tx.set_owner(t.id, owner)?;
     tx.add_history(
         t.id,
-        &NewEntry::new(HistoryKind::Owner, who).change(t.owner.as_deref(), owner),
+        &NewEntry::new(HistoryKind::Owner, who).change(t.owner.as_deref(), named),
         now,
     )?;
-    t.owner = owner.map(String::from);
+    t.owner = named.map(String::from);
     Ok(true)
 }
 
@@ -204,7 +205,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, _, t| {
-            change_owner(tx, t, Some(who), who, now)?;
+            change_owner(tx, t, Some(&act.who), who, now)?;
             if t.status == Status::New {
                 change_status(tx, t, Status::Open, who, now)?;
             }
@@ -221,7 +222,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, mail, t| {
-            if change_owner(tx, t, owner.map(|o| o.as_str()), who, now)? {
+            if change_owner(tx, t, owner, who, now)? {
                 tell_owner(tx, mail, t, who, now)?;
             }
             Ok(())
@@ -242,7 +243,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, mail, t| {
-            let given = change_owner(tx, t, owner.map(|o| o.as_str()), who, now)?;
+            let given = change_owner(tx, t, owner, who, now)?;
             if t.status != status {
                 status_rule(tx, mail, t, status, Notice::Sent, who, now)?;
             }

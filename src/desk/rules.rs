@@ -228,8 +228,7 @@ fn act(
         match action {
             Action::Set(set) => {
                 if let Some(owner) = &set.owner {
-                    let owner = owner.as_ref().map(|a| a.as_str());
-                    if change_owner(tx, t, owner, author, now)? {
+                    if change_owner(tx, t, owner.as_ref(), author, now)? {
                         tell_owner(tx, mail, t, author, now)?;
                     }
                 }

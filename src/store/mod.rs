@@ -161,11 +161,11 @@ pub trait Tickets {
     /// The tickets merged into ticket `id`.
     fn merged(&mut self, id: i64) -> Result<Vec<i64>>;
     fn set_status(&mut self, id: i64, status: Status) -> Result<()>;
-    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()>;
+    fn set_owner(&mut self, id: i64, owner: Option<&Address>) -> Result<()>;
     /// Adds a watcher; false when it was one already.
     fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool>;
     /// Removes a watcher; false when it was none.
-    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool>;
+    fn remove_watcher(&mut self, id: i64, address: &Address) -> Result<bool>;
     /// Moves `from`'s messages and history to `into`, and makes `from` (and
     /// every ticket merged into it before) an alias of `into`.
     fn merge(&mut self, from: i64, into: i64) -> Result<()>;

@@ -12,6 +12,7 @@ use postgres::Row;
 use super::{
     get, opt_text, pg_columns, pg_columns_but_id, pg_next_param, pg_unnest, text, word, PgTx,
 };
+use crate::address::Address;
 use crate::model::*;
 use crate::store::copy::{HistoryRow, MessageRow};
 use crate::store::Tickets;
@@ -518,7 +519,7 @@ impl Tickets for PgTx<'_> {
         )? == 1)
     }
 
-    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
+    fn remove_watcher(&mut self, id: i64, address: &Address) -> Result<bool> {
         let tx = self;
         Ok(tx.exec(
             "DELETE FROM watchers WHERE ticket_id = $1 AND address = $2",
@@ -599,11 +600,11 @@ impl Tickets for PgTx<'_> {
             .is_some())
     }
 
-    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
+    fn set_owner(&mut self, id: i64, owner: Option<&Address>) -> Result<()> {
         let tx = self;
         tx.exec(
             "UPDATE tickets SET owner = $2 WHERE id = $1",
-            &[&id, &opt_text(owner)],
+            &[&id, &opt_text(owner.map(Address::as_str))],
         )?;
         Ok(())
     }

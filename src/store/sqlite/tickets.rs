@@ -6,6 +6,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{opt_time, time_at, word, SqliteTx};
+use crate::address::Address;
 use crate::model::*;
 use crate::store::copy::{HistoryRow, MessageRow};
 use crate::store::Tickets;
@@ -295,11 +296,11 @@ impl Tickets for SqliteTx<'_> {
         add_watcher(self.conn, id, address)
     }
 
-    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
+    fn remove_watcher(&mut self, id: i64, address: &Address) -> Result<bool> {
         Ok(self
             .conn
             .prepare_cached("DELETE FROM watchers WHERE ticket_id = ?1 AND address = ?2")?
-            .execute(params![id, address])?
+            .execute(params![id, address.as_str()])?
             == 1)
     }
 
@@ -361,10 +362,10 @@ impl Tickets for SqliteTx<'_> {
             .is_some())
     }
 
-    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
+    fn set_owner(&mut self, id: i64, owner: Option<&Address>) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE tickets SET owner = ?2 WHERE id = ?1")?
-            .execute(params![id, owner])?;
+            .execute(params![id, owner.map(Address::as_str)])?;
         Ok(())
     }
 
