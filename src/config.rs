@@ -774,6 +774,14 @@ impl Config {
             .collect()
     }
 
+    /// The queue `name` names, compared without regard to case (as a
+    /// person types it), among `queue_names`.
+    pub fn queue_named(&self, name: &str) -> Option<&str> {
+        self.queue_names()
+            .into_iter()
+            .find(|q| q.eq_ignore_ascii_case(name))
+    }
+
     /// Every member of staff, admins first, then members, then the
     /// queues' members, each once (an admin also listed as a member is one
     /// person).

@@ -39,7 +39,7 @@ fn attached(raw: &[u8], facts: &Facts) -> Option<Forward> {
             _ => None,
         })?;
         let from = inner.from()?.first()?;
-        let address = from.address()?.trim().to_ascii_lowercase();
+        let address = String::from(crate::address::Address::new(from.address()?));
         if !address.contains('@') {
             return None;
         }
@@ -154,7 +154,7 @@ fn mailbox(value: &str) -> Option<Mailbox> {
     });
     let m = addr.captures(value)?;
     let whole = m.get(0)?;
-    let address = m[1].trim_end_matches('.').to_ascii_lowercase();
+    let address = String::from(crate::address::Address::new(m[1].trim_end_matches('.')));
     let name = value[..whole.start()]
         .trim()
         .trim_end_matches(['<', '['])

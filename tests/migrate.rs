@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use common::pg;
 use common::store::{TestStore, P};
 use common::*;
+use pipedesk::address::Address;
 use pipedesk::model::{Credential, CredentialKind};
 use pipedesk::store::{Open, Store};
 
@@ -57,7 +58,11 @@ fn busy_desk(desk: &Desk) {
     let now = chrono::Utc::now();
     store
         .write(|tx| {
-            tx.set_password(ADMIN, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", now)?;
+            tx.set_password(
+                &Address::new(ADMIN),
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+                now,
+            )?;
             // A sender marked as spam, as `pipedesk spam` keeps one.
             tx.mark_spam_sender(
                 &pipedesk::address::Address::new("spammer@example.net"),
@@ -108,7 +113,7 @@ fn readout(desk: &Desk) -> Vec<String> {
         .read(|tx| {
             Ok(format!(
                 "{:?} {:?} {:?} spam sender: {:?}",
-                tx.password(ADMIN)?,
+                tx.password(&Address::new(ADMIN))?,
                 tx.credential(CredentialKind::Token, "0123abcd", chrono::Utc::now())?,
                 tx.desk_id()?,
                 tx.is_spam_sender(&pipedesk::address::Address::new("spammer@example.net"))?,

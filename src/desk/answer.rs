@@ -148,13 +148,7 @@ impl Desk {
         let queue = queue_named(&self.config, opening.queue)?;
         let who = act.who.as_str();
         let now = act.now;
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(now);
         let (ticket, outbox) = store.write(|tx| {
             let watchers = [requestor.to_string()];
             let id = tx.create_ticket(&queue, &subject, &requestor, &watchers, now)?;
@@ -242,7 +236,7 @@ impl Desk {
         // message on the ticket, else their address.
         let named = messages
             .iter()
-            .find(|m| m.author.eq_ignore_ascii_case(&ticket.requestor))
+            .find(|m| m.author == ticket.requestor)
             .and_then(|m| crate::inbound::parse(&m.raw).author().cloned())
             .and_then(|a| a.name)
             .filter(|n| !n.trim().is_empty());
@@ -298,12 +292,11 @@ fn queue_named(config: &Config, name: Option<&str>) -> Result<String> {
     let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
         return Ok(GENERAL_QUEUE.into());
     };
-    let known = config.queue_names();
-    match known.iter().find(|q| q.eq_ignore_ascii_case(name)) {
+    match config.queue_named(name) {
         Some(q) => Ok(q.to_string()),
         None => Err(Error::BadInput(format!(
             "unknown queue {name:?} (known: {})",
-            known.join(", ")
+            config.queue_names().join(", ")
         ))
         .into()),
     }

@@ -83,20 +83,21 @@ pub(crate) fn change_status(
 pub(super) fn change_owner(
     tx: &mut dyn Tx,
     t: &mut Ticket,
-    owner: Option<&str>,
+    owner: Option<&Address>,
     who: &str,
     now: Time,
 ) -> Result<bool> {
-    if t.owner.as_deref() == owner {
+    let named = owner.map(Address::as_str);
+    if t.owner.as_deref() == named {
         return Ok(false);
     }
     tx.set_owner(t.id, owner)?;
     tx.add_history(
         t.id,
-        &NewEntry::new(HistoryKind::Owner, who).change(t.owner.as_deref(), owner),
+        &NewEntry::new(HistoryKind::Owner, who).change(t.owner.as_deref(), named),
         now,
     )?;
-    t.owner = owner.map(String::from);
+    t.owner = named.map(String::from);
     Ok(true)
 }
 
@@ -126,13 +127,7 @@ impl Desk {
         mut f: impl FnMut(&mut dyn Tx, &Config, &mut Mailer<'_>, &mut Ticket) -> Result<()>,
     ) -> Result<Changed> {
         self.require_staff(&act.who)?;
-        let lease = self.lease(act.now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(act.now);
         let (ticket, outbox) = store.write(|tx| {
             let mut t = resolve(tx, id)?.ok_or(Error::NoTicket(id))?;
             if act.if_version.is_some_and(|v| v != t.version) {
@@ -210,7 +205,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, _, t| {
-            change_owner(tx, t, Some(who), who, now)?;
+            change_owner(tx, t, Some(&act.who), who, now)?;
             if t.status == Status::New {
                 change_status(tx, t, Status::Open, who, now)?;
             }
@@ -227,7 +222,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, mail, t| {
-            if change_owner(tx, t, owner.map(|o| o.as_str()), who, now)? {
+            if change_owner(tx, t, owner, who, now)? {
                 tell_owner(tx, mail, t, who, now)?;
             }
             Ok(())
@@ -248,7 +243,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, mail, t| {
-            let given = change_owner(tx, t, owner.map(|o| o.as_str()), who, now)?;
+            let given = change_owner(tx, t, owner, who, now)?;
             if t.status != status {
                 status_rule(tx, mail, t, status, Notice::Sent, who, now)?;
             }
@@ -284,7 +279,7 @@ impl Desk {
             let mut watching = target.watchers.clone();
             let mut left_out: Vec<&String> = Vec::new();
             for w in std::iter::once(&source.requestor).chain(&source.watchers) {
-                let known = |x: &String| x.eq_ignore_ascii_case(w);
+                let known = |x: &String| x == w;
                 if watching.iter().any(known) || left_out.iter().any(|x| known(x)) {
                     continue;
                 }
@@ -324,11 +319,11 @@ impl Desk {
     /// `policy.max_watchers` (SPEC §2), the limit Cc stop at too: every
     /// watcher is a recipient of each reply.
     pub fn watch(&mut self, id: i64, address: &Address, act: &Act) -> Result<Changed> {
-        let address = watcher_address(address, &self.config)?;
+        let address = person_address(address, &self.config, "watch a ticket")?;
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, config, _, t| {
-            let known = t.watchers.iter().any(|w| address.eq_ignore_ascii_case(w));
+            let known = t.watchers.iter().any(|w| *address == **w);
             if !known && !room_for_a_watcher(&t.watchers, config) {
                 return Err(Error::NotAllowed(format!(
                     "ticket #{} has {} watchers, the most policy.max_watchers allows: \
@@ -358,7 +353,7 @@ impl Desk {
         let who = act.who.as_str();
         let now = act.now;
         self.change(id, act, |tx, _, _, t| {
-            if address.eq_ignore_ascii_case(&t.requestor) {
+            if *address == *t.requestor {
                 return Err(Error::NotAllowed(format!(
                     "{address} is the requestor of ticket #{}: the requestor always watches",
                     t.id
@@ -416,12 +411,13 @@ fn status_rule(
     Ok(())
 }
 
-/// An address a person typed, made fit to be a watcher.
-fn watcher_address(address: &Address, config: &Config) -> Result<Address> {
+/// An address a person typed for a person (a watcher, a requestor): a
+/// mail address, never one of ours, which `cannot` do what is asked.
+pub(super) fn person_address(address: &Address, config: &Config, cannot: &str) -> Result<Address> {
     let address = Address::parse(address)?;
     if crate::address::is_ours(&address, config) {
         return Err(Error::BadInput(format!(
-            "{address} is one of our own addresses: it cannot watch a ticket"
+            "{address} is one of our own addresses: it cannot {cannot}"
         ))
         .into());
     }

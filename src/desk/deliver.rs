@@ -152,13 +152,7 @@ impl Desk {
         asked: Asked,
         mut then: impl FnMut(&mut dyn Tx, Outcome, &Lease) -> Result<T>,
     ) -> Result<(T, Lease)> {
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(now);
         // Before the write lock: a message may name a million addresses.
         let cc = CcList::of(msg.facts, config);
         let mut run = |tx: &mut dyn Tx| {
@@ -190,13 +184,7 @@ impl Desk {
         now: Time,
         mut f: impl FnMut(&mut Batch<'_>) -> Result<T>,
     ) -> Result<T> {
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(now);
         store.write(|tx| {
             let mut batch = Batch {
                 tx,
@@ -368,7 +356,7 @@ impl<'a> CcList<'a> {
     /// out. Looks at no more than `max_watchers` + `watchers.len()`
     /// addresses.
     fn fill(&self, watchers: &mut Vec<String>, config: &Config) -> (Vec<String>, usize) {
-        let known = |w: &[String], a: &str| w.iter().any(|x| x.eq_ignore_ascii_case(a));
+        let known = |w: &[String], a: &str| w.iter().any(|x| x == a);
         let already = watchers
             .iter()
             .filter(|w| self.set.contains(w.as_str()))
@@ -716,7 +704,7 @@ fn add(
         return Ok(outcome);
     }
     if config.policy.cc_watchers == CcWatchers::Always
-        && (sender.staff || author.eq_ignore_ascii_case(&ticket.requestor))
+        && (sender.staff || author == ticket.requestor)
     {
         let max = config.policy.max_watchers;
         let (added, left_out) = cc.fill(&mut ticket.watchers, config);

@@ -8,6 +8,7 @@
 
 use anyhow::Result;
 
+use super::change::person_address;
 use super::mailer::in_spam;
 use super::{Act, Changed, Desk, Error};
 use crate::address::Address;
@@ -48,7 +49,7 @@ impl Desk {
     ) -> Result<Changed> {
         let subject = subject.map(clean_subject).transpose()?;
         let requestor = match requestor {
-            Some(a) => Some(requestor_address(a, &self.config)?),
+            Some(a) => Some(person_address(a, &self.config, "be a ticket's requestor")?),
             None => None,
         };
         if subject.is_none() && requestor.is_none() {
@@ -67,10 +68,7 @@ impl Desk {
                 );
                 fields.subject = s.to_string();
             }
-            if let Some(r) = requestor
-                .as_ref()
-                .filter(|r| !r.eq_ignore_ascii_case(&t.requestor))
-            {
+            if let Some(r) = requestor.as_ref().filter(|r| **r != *t.requestor) {
                 entries.push(
                     NewEntry::new(HistoryKind::Requestor, who).change(Some(&t.requestor), Some(r)),
                 );
@@ -84,9 +82,7 @@ impl Desk {
                 tx.add_history(t.id, e, now)?;
             }
             if let Some(r) = requestor.as_ref() {
-                if !t.watchers.iter().any(|w| r.eq_ignore_ascii_case(w))
-                    && tx.add_watcher(t.id, r)?
-                {
+                if !t.watchers.iter().any(|w| *r == **w) && tx.add_watcher(t.id, r)? {
                     tx.add_history(
                         t.id,
                         &NewEntry::new(HistoryKind::Watcher, who).change(None, Some(r)),
@@ -207,18 +203,20 @@ fn destination(config: &Config, name: &str) -> Result<String> {
         ))
         .into());
     }
-    let known: Vec<&str> = config
-        .queue_names()
-        .into_iter()
-        .filter(|q| *q != SPAM_QUEUE)
-        .collect();
-    match known.iter().find(|q| q.eq_ignore_ascii_case(name)) {
+    match config.queue_named(name) {
         Some(q) => Ok(q.to_string()),
-        None => Err(Error::BadInput(format!(
-            "unknown queue {name:?} (the queues are {})",
-            known.join(", ")
-        ))
-        .into()),
+        None => {
+            let known: Vec<&str> = config
+                .queue_names()
+                .into_iter()
+                .filter(|q| *q != SPAM_QUEUE)
+                .collect();
+            Err(Error::BadInput(format!(
+                "unknown queue {name:?} (the queues are {})",
+                known.join(", ")
+            ))
+            .into())
+        }
     }
 }
 
@@ -239,18 +237,6 @@ fn clean_subject(s: &str) -> Result<String> {
         );
     }
     Ok(s.to_string())
-}
-
-/// A new requestor: a mail address, never one of ours.
-fn requestor_address(a: &Address, config: &Config) -> Result<Address> {
-    let a = Address::parse(a)?;
-    if crate::address::is_ours(&a, config) {
-        return Err(Error::BadInput(format!(
-            "{a} is one of our own addresses: it cannot be a ticket's requestor"
-        ))
-        .into());
-    }
-    Ok(a)
 }
 
 #[cfg(test)]

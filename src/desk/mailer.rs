@@ -161,7 +161,7 @@ impl<'a> Mailer<'a> {
 /// wrote it, with no read — else the last mail we sent them on it. Never a
 /// staff member's message, which the requestor has not seen.
 fn requestors_side(tx: &mut dyn Tx, ticket: &Ticket, cause: &Cause<'_>) -> Result<Option<Parent>> {
-    if cause.forwarded_by.is_none() && cause.author.eq_ignore_ascii_case(&ticket.requestor) {
+    if cause.forwarded_by.is_none() && cause.author == ticket.requestor {
         if let Some(parent) = Parent::of(cause) {
             return Ok(Some(parent));
         }

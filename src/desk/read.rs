@@ -150,11 +150,10 @@ impl Desk {
     pub fn list(&mut self, filter: &Filter, with_watchers: bool) -> Result<Vec<Listed>> {
         let filter = without_spam(filter.clone()).normalised();
         if let Some(queue) = &filter.queue {
-            let known = self.config.queue_names();
-            if !known.iter().any(|k| k.eq_ignore_ascii_case(queue)) {
+            if self.config.queue_named(queue).is_none() {
                 return Err(Error::BadInput(format!(
                     "unknown queue {queue:?} ({})",
-                    one_of(&known)
+                    one_of(&self.config.queue_names())
                 ))
                 .into());
             }
@@ -245,12 +244,8 @@ impl Desk {
     }
 
     pub fn stats(&mut self, now: Time) -> Result<Stats> {
-        let staff: Vec<String> = self
-            .config
-            .staff_addresses()
-            .into_iter()
-            .map(String::from)
-            .collect();
+        // As the config keeps them: normalised when it loaded.
+        let staff: Vec<Address> = self.config.people().map(|p| p.address.clone()).collect();
         let since = now - chrono::Duration::days(7);
         let (counts, replies) = self
             .store

@@ -228,8 +228,7 @@ fn act(
         match action {
             Action::Set(set) => {
                 if let Some(owner) = &set.owner {
-                    let owner = owner.as_ref().map(|a| a.as_str());
-                    if change_owner(tx, t, owner, author, now)? {
+                    if change_owner(tx, t, owner.as_ref(), author, now)? {
                         tell_owner(tx, mail, t, author, now)?;
                     }
                 }
@@ -783,13 +782,7 @@ impl Desk {
         ticked: &mut Ticked,
         mut claim: impl FnMut(&mut dyn Tx, &mut Ticket) -> Result<Vec<ClockEvent>>,
     ) -> Result<()> {
-        let lease = self.lease(now);
-        let Desk {
-            store,
-            config,
-            texts,
-            ..
-        } = self;
+        let (lease, store, config, texts) = self.for_a_change(now);
         let mut run = |tx: &mut dyn Tx| -> Result<(Vec<Fired>, Vec<i64>)> {
             let mut fired = Vec::new();
             let Some(mut t) = resolve(tx, id)? else {

@@ -4,10 +4,11 @@
 use anyhow::Result;
 
 use super::Desk;
-use crate::config::Transport;
+use crate::config::{Config, Transport};
 use crate::model::*;
+use crate::outbound::templates::Texts;
 use crate::outbound::transport;
-use crate::store::{Due, Lease};
+use crate::store::{Due, Lease, Store};
 
 /// The time during a run of sends: the caller's `now`, moved on by the
 /// time the run has taken (an SMTP send may take half a minute, and leases
@@ -121,6 +122,24 @@ impl Desk {
             token: self.token.clone(),
             until: now + chrono::Duration::seconds(LEASE_SECS),
         }
+    }
+
+    /// What one operation's transaction holds at once: a lease on the
+    /// mail it queues, and the store, the configuration and the mail's
+    /// texts, borrowed apart so that the transaction's closure can hold
+    /// the last two while the store runs it.
+    pub(super) fn for_a_change(
+        &mut self,
+        now: Time,
+    ) -> (Lease, &mut dyn Store, &Config, &mut Option<Texts>) {
+        let lease = self.lease(now);
+        let Desk {
+            store,
+            config,
+            texts,
+            ..
+        } = self;
+        (lease, &mut **store, config, texts)
     }
 
     /// Sends the mail of a committed change, which `lease` holds. The change

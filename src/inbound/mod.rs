@@ -559,11 +559,12 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// An address as a header writes it, trimmed and lower-cased, with the
-/// character zero as U+FFFD: PostgreSQL's text cannot hold it, and a new
-/// ticket is kept as the desk holds it, not read back (`desk::deliver`).
+/// An address as a header writes it, normalised as an `Address` is, with
+/// the character zero as U+FFFD: PostgreSQL's text cannot hold it, and a
+/// new ticket is kept as the desk holds it, not read back
+/// (`desk::deliver`).
 fn read_address(s: &str) -> String {
-    let address = s.trim().to_ascii_lowercase();
+    let address = String::from(crate::address::Address::new(s));
     if address.contains('\0') {
         address.replace('\0', "\u{fffd}")
     } else {

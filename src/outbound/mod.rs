@@ -93,7 +93,9 @@ pub fn autoreply_refusal(facts: &Facts, is_bounce: bool, config: &Config) -> Opt
 /// Which mails `event` on `ticket` causes. `authors` wrote the message that
 /// caused it (a staff member forwarding a customer's mail, and the
 /// customer): none of them gets a notice of their own doing. `autoreply`
-/// says whether the requestor may get one.
+/// says whether the requestor may get one. Every address here was
+/// normalised where it came in (an `Address` made it: the ticket's, the
+/// config's, the authors'), so each is compared as it is.
 pub fn plan(
     event: Event,
     ticket: &Ticket,
@@ -112,10 +114,8 @@ pub fn plan(
     };
     let mut mails = Vec::new();
     let mut add = |kind, to: Vec<String>, cc: Vec<String>, allow_author: bool| {
-        let keep = |a: &String| {
-            deliverable(a, config)
-                && (allow_author || !authors.iter().any(|au| a.eq_ignore_ascii_case(au)))
-        };
+        let keep =
+            |a: &String| deliverable(a, config) && (allow_author || !authors.contains(&a.as_str()));
         let mut to: Vec<String> = dedup(to.into_iter().filter(keep));
         let mut cc: Vec<String> = dedup(cc.into_iter().filter(keep));
         let in_to: std::collections::HashSet<&String> = to.iter().collect();
@@ -196,14 +196,11 @@ pub fn plan(
     mails
 }
 
-/// Each address once, lower-cased, in order: linear, however many
-/// (issue 18: a list search per address made a long list quadratic).
+/// Each address once, in order: linear, however many (issue 18: a list
+/// search per address made a long list quadratic).
 fn dedup(addrs: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
-    addrs
-        .map(|a| a.to_ascii_lowercase())
-        .filter(|a| seen.insert(a.clone()))
-        .collect()
+    addrs.filter(|a| seen.insert(a.clone())).collect()
 }
 
 #[cfg(test)]

@@ -144,6 +144,17 @@ pub struct PasswordRow {
     pub updated: Time,
 }
 
+impl PasswordRow {
+    /// `address`'s password hash as set at `now`: what each store writes.
+    pub fn set(address: &crate::address::Address, hash: &str, now: Time) -> PasswordRow {
+        PasswordRow {
+            address: address.to_string(),
+            hash: hash.to_string(),
+            updated: now,
+        }
+    }
+}
+
 /// A sender staff marked as spam (`pipedesk spam`), and by which ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpamSenderRow {

@@ -46,34 +46,33 @@ pub trait Store: Send {
 
 impl dyn Store + '_ {
     /// `write_dyn` returning what `f` returns.
-    pub fn write<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut out = None;
-        self.write_dyn(&mut |tx| {
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
+    pub fn write<T>(&mut self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        returning(|g| self.write_dyn(g), f)
     }
 
     /// `rehearse_dyn` returning what `f` returns.
-    pub fn rehearse<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut out = None;
-        self.rehearse_dyn(&mut |tx| {
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
+    pub fn rehearse<T>(&mut self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        returning(|g| self.rehearse_dyn(g), f)
     }
 
     /// `read_dyn` returning what `f` returns.
-    pub fn read<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut out = None;
-        self.read_dyn(&mut |tx| {
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
+    pub fn read<T>(&mut self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        returning(|g| self.read_dyn(g), f)
     }
+}
+
+/// Runs `f` through `run` (one of `Store`'s object-safe transactions,
+/// which return nothing) and hands back what its last run returned.
+fn returning<T>(
+    run: impl FnOnce(&mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>,
+    mut f: impl FnMut(&mut dyn Tx) -> Result<T>,
+) -> Result<T> {
+    let mut out = None;
+    run(&mut |tx| {
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| anyhow::anyhow!("a transaction ended without its result"))
 }
 
 /// A mail being sent, held by one process until `until`: nobody else sends
@@ -162,11 +161,11 @@ pub trait Tickets {
     /// The tickets merged into ticket `id`.
     fn merged(&mut self, id: i64) -> Result<Vec<i64>>;
     fn set_status(&mut self, id: i64, status: Status) -> Result<()>;
-    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()>;
+    fn set_owner(&mut self, id: i64, owner: Option<&Address>) -> Result<()>;
     /// Adds a watcher; false when it was one already.
     fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool>;
     /// Removes a watcher; false when it was none.
-    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool>;
+    fn remove_watcher(&mut self, id: i64, address: &Address) -> Result<bool>;
     /// Moves `from`'s messages and history to `into`, and makes `from` (and
     /// every ticket merged into it before) an alias of `into`.
     fn merge(&mut self, from: i64, into: i64) -> Result<()>;
@@ -249,8 +248,9 @@ pub trait Lists {
     /// Tickets by queue and status, and how many were created since `since`.
     fn counts(&mut self, since: Time) -> Result<Counts>;
     /// For each ticket staff answered: when it was opened, and when the
-    /// first correspondence from one of `staff` came.
-    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>>;
+    /// first correspondence from one of `staff` came. The addresses are
+    /// compared as given (an `Address` is normalised already).
+    fn first_staff_replies(&mut self, staff: &[Address]) -> Result<Vec<(Time, Time)>>;
 }
 
 /// The change feed of the live board (SPEC §6).
@@ -266,8 +266,8 @@ pub trait Feed {
 /// hashes of session and API-token secrets.
 pub trait Accounts {
     /// Sets the Argon2id hash of a staff member's web password.
-    fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()>;
-    fn password(&mut self, address: &str) -> Result<Option<String>>;
+    fn set_password(&mut self, address: &Address, hash: &str, now: Time) -> Result<()>;
+    fn password(&mut self, address: &Address) -> Result<Option<String>>;
     fn add_credential(&mut self, c: &Credential) -> Result<()>;
     /// The address a credential of `kind` with this secret hash belongs to,
     /// unless it expired by `now`.
@@ -279,7 +279,7 @@ pub trait Accounts {
     ) -> Result<Option<String>>;
     fn remove_credential(&mut self, secret_hash: &str) -> Result<()>;
     /// Ends every credential of `kind` that `address` holds; how many.
-    fn remove_credentials_of(&mut self, address: &str, kind: CredentialKind) -> Result<u64>;
+    fn remove_credentials_of(&mut self, address: &Address, kind: CredentialKind) -> Result<u64>;
     /// Everyone who holds a credential, expired or not, each once.
     fn credential_holders(&mut self) -> Result<Vec<String>>;
 }

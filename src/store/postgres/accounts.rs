@@ -6,6 +6,7 @@ use anyhow::Result;
 use postgres::Row;
 
 use super::{get, pg_columns, pg_columns_but_id, pg_unnest, text, word, PgTx};
+use crate::address::Address;
 use crate::model::*;
 use crate::store::copy::PasswordRow;
 use crate::store::Accounts;
@@ -120,17 +121,12 @@ pub(super) fn put_credentials<'c>(
 }
 
 impl Accounts for PgTx<'_> {
-    fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()> {
-        let row = PasswordRow {
-            address: address.to_string(),
-            hash: hash.to_string(),
-            updated: now,
-        };
-        put_passwords(self, [&row])?;
+    fn set_password(&mut self, address: &Address, hash: &str, now: Time) -> Result<()> {
+        put_passwords(self, [&PasswordRow::set(address, hash, now)])?;
         Ok(())
     }
 
-    fn password(&mut self, address: &str) -> Result<Option<String>> {
+    fn password(&mut self, address: &Address) -> Result<Option<String>> {
         let tx = self;
         match tx.opt(
             "SELECT hash FROM staff_passwords WHERE address = $1",
@@ -172,7 +168,7 @@ impl Accounts for PgTx<'_> {
         Ok(())
     }
 
-    fn remove_credentials_of(&mut self, address: &str, kind: CredentialKind) -> Result<u64> {
+    fn remove_credentials_of(&mut self, address: &Address, kind: CredentialKind) -> Result<u64> {
         // A scan: the table has no index on address, and this runs when
         // access is taken away, not on every request.
         self.exec(

@@ -20,8 +20,8 @@ use super::feed::{change_from_row, change_table, PUT_CHANGES};
 use super::outbox::{outbox_from_row, outbox_table, put_mail, PUT_MAIL};
 use super::tickets::{
     history_from_row, history_table, message_from_row, message_table, put_history, put_messages,
-    ticket_columns, ticket_from_row, ticket_table, watcher_columns, TicketArrays, PUT_HISTORY,
-    PUT_MESSAGES, PUT_TICKETS,
+    ticket_columns, ticket_from_row, ticket_table, TicketArrays, PUT_HISTORY, PUT_MESSAGES,
+    PUT_SPAM_SENDERS, PUT_TICKETS, PUT_WATCHERS,
 };
 use super::{get, pg_columns, text, PgTx};
 use crate::model::*;
@@ -331,15 +331,7 @@ fn load(tx: &mut PgTx<'_>, rows: &Rows) -> Result<u64> {
                         wa.push(text(w));
                     }
                 }
-                tx.exec(
-                    concat!(
-                        "INSERT INTO watchers (",
-                        watcher_columns!(),
-                        ") SELECT t, a FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(t, a, ord)
-                         ORDER BY ord ON CONFLICT DO NOTHING"
-                    ),
-                    &[&wt, &wa],
-                )?;
+                tx.exec(PUT_WATCHERS, &[&wt, &wa])?;
                 // Counted once per ticket, with or without a ticket change.
                 n = n.max(stale.len() as u64);
             }
@@ -376,12 +368,7 @@ fn load(tx: &mut PgTx<'_>, rows: &Rows) -> Result<u64> {
             tx.exec(
                 "DELETE FROM spam_senders WHERE NOT (address = ANY($1))",
                 &[&address],
-            )? + tx.exec(
-                "INSERT INTO spam_senders (address, ticket_id, marked)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[])
-                 ON CONFLICT (address) DO NOTHING",
-                &[&address, &ticket, &marked],
-            )?
+            )? + tx.exec(PUT_SPAM_SENDERS, &[&address, &ticket, &marked])?
         }
         Rows::Merges(m) => {
             let ids: Vec<i64> = m.iter().map(|(id, _)| *id).collect();

@@ -142,17 +142,17 @@ impl Lists for PgTx<'_> {
         Ok(counts)
     }
 
-    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>> {
+    fn first_staff_replies(&mut self, staff: &[Address]) -> Result<Vec<(Time, Time)>> {
         let tx = self;
         if staff.is_empty() {
             return Ok(Vec::new());
         }
-        let lower: Vec<String> = staff.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let staff: Vec<&str> = staff.iter().map(Address::as_str).collect();
         tx.rows(
             "SELECT t.created, min(h.date) FROM tickets t JOIN history h ON h.ticket_id = t.id
              WHERE h.kind = 'correspond' AND lower(h.author) = ANY($1)
              GROUP BY t.id ORDER BY t.id",
-            &[&lower],
+            &[&staff],
         )?
         .iter()
         .map(|r| Ok((get(r, 0)?, get(r, 1)?)))

@@ -12,6 +12,7 @@ use postgres::Row;
 use super::{
     get, opt_text, pg_columns, pg_columns_but_id, pg_next_param, pg_unnest, text, word, PgTx,
 };
+use crate::address::Address;
 use crate::model::*;
 use crate::store::copy::{HistoryRow, MessageRow};
 use crate::store::Tickets;
@@ -169,7 +170,16 @@ macro_rules! watcher_columns {
         "ticket_id, address"
     };
 }
-pub(super) use watcher_columns;
+
+/// Watchers ($1 their tickets, $2 their addresses), in the order given,
+/// but for those watching already: `watch`, and the copy (a new ticket's
+/// are written with it, `NEW_TICKET`).
+pub(super) const PUT_WATCHERS: &str = concat!(
+    "INSERT INTO watchers (",
+    watcher_columns!(),
+    ") SELECT t, a FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(t, a, ord)
+     ORDER BY ord ON CONFLICT DO NOTHING"
+);
 
 /// A new ticket numbered by the identity, and its watchers (the parameter
 /// after the ticket's arrays) in the order given, in one statement.
@@ -190,6 +200,16 @@ const NEW_TICKET: &str = concat!(
                 ON CONFLICT DO NOTHING)
      SELECT id FROM t"
 );
+
+/// Marks senders of spam ($1 their addresses, $2 the tickets, $3 when), or
+/// brings a mark up to date (staff marked a later ticket of theirs, or a
+/// copy brings the source's): the one write of `spam_senders`, which the
+/// copy uses too.
+pub(super) const PUT_SPAM_SENDERS: &str =
+    "INSERT INTO spam_senders (address, ticket_id, marked)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::timestamptz[])
+     ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked
+     WHERE (spam_senders.ticket_id, spam_senders.marked) IS DISTINCT FROM (excluded.ticket_id, excluded.marked)";
 
 /// The columns of `messages`, in the order `message_from_row` reads them
 /// (`search` is computed by PostgreSQL from subject and body).
@@ -494,16 +514,12 @@ impl Tickets for PgTx<'_> {
     fn add_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
         let tx = self;
         Ok(tx.exec(
-            concat!(
-                "INSERT INTO watchers (",
-                watcher_columns!(),
-                ") VALUES ($1, $2) ON CONFLICT DO NOTHING"
-            ),
-            &[&id, &text(address)],
+            PUT_WATCHERS,
+            &[&[id].as_slice(), &[owned(address)].as_slice()],
         )? == 1)
     }
 
-    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
+    fn remove_watcher(&mut self, id: i64, address: &Address) -> Result<bool> {
         let tx = self;
         Ok(tx.exec(
             "DELETE FROM watchers WHERE ticket_id = $1 AND address = $2",
@@ -556,9 +572,12 @@ impl Tickets for PgTx<'_> {
     ) -> Result<()> {
         let tx = self;
         tx.exec(
-            "INSERT INTO spam_senders (address, ticket_id, marked) VALUES ($1, $2, $3)
-             ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked",
-            &[&text(address), &ticket, &sec(now)],
+            PUT_SPAM_SENDERS,
+            &[
+                &[owned(address)].as_slice(),
+                &[ticket].as_slice(),
+                &[sec(now)].as_slice(),
+            ],
         )?;
         Ok(())
     }
@@ -581,11 +600,11 @@ impl Tickets for PgTx<'_> {
             .is_some())
     }
 
-    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
+    fn set_owner(&mut self, id: i64, owner: Option<&Address>) -> Result<()> {
         let tx = self;
         tx.exec(
             "UPDATE tickets SET owner = $2 WHERE id = $1",
-            &[&id, &opt_text(owner)],
+            &[&id, &opt_text(owner.map(Address::as_str))],
         )?;
         Ok(())
     }

@@ -6,6 +6,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{opt_time, time_at, word, SqliteTx};
+use crate::address::Address;
 use crate::model::*;
 use crate::store::copy::PasswordRow;
 use crate::store::Accounts;
@@ -62,23 +63,16 @@ pub(super) fn credential_from_row(r: &Row<'_>) -> rusqlite::Result<Credential> {
 }
 
 impl Accounts for SqliteTx<'_> {
-    fn set_password(&mut self, address: &str, hash: &str, now: Time) -> Result<()> {
-        put_password(
-            self.conn,
-            &PasswordRow {
-                address: address.to_string(),
-                hash: hash.to_string(),
-                updated: now,
-            },
-        )?;
+    fn set_password(&mut self, address: &Address, hash: &str, now: Time) -> Result<()> {
+        put_password(self.conn, &PasswordRow::set(address, hash, now))?;
         Ok(())
     }
 
-    fn password(&mut self, address: &str) -> Result<Option<String>> {
+    fn password(&mut self, address: &Address) -> Result<Option<String>> {
         Ok(self
             .conn
             .prepare_cached("SELECT hash FROM staff_passwords WHERE address = ?1")?
-            .query_row([address], |r| r.get(0))
+            .query_row([address.as_str()], |r| r.get(0))
             .optional()?)
     }
 
@@ -114,13 +108,13 @@ impl Accounts for SqliteTx<'_> {
         Ok(())
     }
 
-    fn remove_credentials_of(&mut self, address: &str, kind: CredentialKind) -> Result<u64> {
+    fn remove_credentials_of(&mut self, address: &Address, kind: CredentialKind) -> Result<u64> {
         // A scan: the table has no index on address, and this runs when
         // access is taken away, not on every request.
         Ok(self
             .conn
             .prepare_cached("DELETE FROM credentials WHERE address = ?1 AND kind = ?2")?
-            .execute(params![address, kind.as_str()])? as u64)
+            .execute(params![address.as_str(), kind.as_str()])? as u64)
     }
 
     fn credential_holders(&mut self) -> Result<Vec<String>> {

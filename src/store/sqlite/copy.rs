@@ -14,8 +14,8 @@ use super::accounts::{
 };
 use super::outbox::{outbox_from_row, put_outbox, OUTBOX_COLUMNS};
 use super::tickets::{
-    add_watcher, history_from_row, message_from_row, put_history, put_message, ticket_from_row,
-    watchers, write_ticket, HISTORY_COLUMNS, MESSAGE_COLUMNS, TICKET_COLUMNS,
+    add_watcher, history_from_row, message_from_row, put_history, put_message, put_spam_sender,
+    ticket_from_row, watchers, write_ticket, HISTORY_COLUMNS, MESSAGE_COLUMNS, TICKET_COLUMNS,
 };
 use super::{time_at, SqliteTx};
 use crate::model::*;
@@ -311,11 +311,7 @@ fn load(conn: &Connection, rows: &Rows) -> Result<u64> {
                     as u64;
             }
             for s in senders {
-                written += conn.execute(
-                    "INSERT INTO spam_senders (address, ticket_id, marked) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (address) DO NOTHING",
-                    params![s.address, s.ticket, stamp(s.marked)],
-                )? as u64;
+                written += u64::from(put_spam_sender(conn, &s.address, s.ticket, s.marked)?);
             }
         }
         Rows::Merges(merges) => {

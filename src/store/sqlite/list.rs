@@ -6,7 +6,7 @@ use anyhow::Result;
 use rusqlite::{params_from_iter, OptionalExtension};
 
 use super::tickets::{ticket_from_row, watchers, TICKET_COLUMNS, TICKET_WIDTH};
-use super::{time_at, word, SqliteTx};
+use super::{marks, time_at, word, SqliteTx};
 use crate::address::Address;
 use crate::model::*;
 use crate::store::Lists;
@@ -19,15 +19,8 @@ fn list_sql(filter: &Filter) -> (String, Vec<String>) {
     );
     let mut args: Vec<String> = Vec::new();
     if !filter.statuses.is_empty() {
-        let marks: Vec<String> = filter
-            .statuses
-            .iter()
-            .map(|s| {
-                args.push(s.as_str().to_string());
-                format!("?{}", args.len())
-            })
-            .collect();
-        sql += &format!(" AND t.status IN ({})", marks.join(","));
+        let statuses = marks(&mut args, filter.statuses.iter().map(|s| s.as_str().into()));
+        sql += &format!(" AND t.status IN ({statuses})");
         // Said again as the list order's index says it, so that SQLite
         // searches that index for the tickets not resolved instead of
         // reading every ticket through it: the board's 10 000 open tickets
@@ -153,20 +146,19 @@ impl Lists for SqliteTx<'_> {
         super::search::search_people(self.conn, people, words, statuses, limit)
     }
 
-    fn first_staff_replies(&mut self, staff: &[String]) -> Result<Vec<(Time, Time)>> {
+    fn first_staff_replies(&mut self, staff: &[Address]) -> Result<Vec<(Time, Time)>> {
         if staff.is_empty() {
             return Ok(Vec::new());
         }
-        let marks: Vec<String> = (1..=staff.len()).map(|i| format!("?{i}")).collect();
+        let mut args = Vec::new();
+        let staff = marks(&mut args, staff.iter().map(Address::to_string));
         let sql = format!(
             "SELECT t.created, min(h.date) FROM tickets t JOIN history h ON h.ticket_id = t.id
-             WHERE h.kind = 'correspond' AND lower(h.author) IN ({})
-             GROUP BY t.id",
-            marks.join(",")
+             WHERE h.kind = 'correspond' AND lower(h.author) IN ({staff})
+             GROUP BY t.id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let lower: Vec<String> = staff.iter().map(|s| s.to_ascii_lowercase()).collect();
-        let rows = stmt.query_map(params_from_iter(lower.iter()), |r| {
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
             Ok((time_at(r, 0)?, time_at(r, 1)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

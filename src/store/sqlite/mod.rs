@@ -166,14 +166,9 @@ impl Store for SqliteStore {
     }
 
     fn read_dyn(&mut self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        // A deferred transaction that only reads is a snapshot in WAL mode.
-        let tx = self.conn.transaction()?;
-        let result = f(&mut SqliteTx {
-            conn: &tx,
-            written: Vec::new(),
-        });
-        tx.rollback()?;
-        result
+        // A deferred transaction that only reads is a snapshot in WAL mode:
+        // a rehearsal's, rolled back.
+        self.rehearse_dyn(f)
     }
 
     fn bulk_mode(&mut self) -> Result<()> {
@@ -285,6 +280,19 @@ fn opt_time(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Time>> {
 fn word<T: Word>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
     let text: String = row.get(i)?;
     T::read(&text).map_err(|e| conversion(i, e.to_string()))
+}
+
+/// Placeholders for `values`, which go on the end of a statement's
+/// arguments `args`: `?3,?4` after two.
+fn marks(args: &mut Vec<String>, values: impl IntoIterator<Item = String>) -> String {
+    values
+        .into_iter()
+        .map(|v| {
+            args.push(v);
+            format!("?{}", args.len())
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn conversion(i: usize, what: String) -> rusqlite::Error {

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
-use super::word;
+use super::{marks, word};
 use crate::address::Address;
 use crate::model::*;
 
@@ -111,14 +111,8 @@ pub(super) fn search_people(
         );
     }
     if !statuses.is_empty() {
-        let marks: Vec<String> = statuses
-            .iter()
-            .map(|s| {
-                args.push(s.as_str().to_string());
-                format!("?{}", args.len())
-            })
-            .collect();
-        wanted += &format!(" AND t.status IN ({})", marks.join(","));
+        let statuses = marks(&mut args, statuses.iter().map(|s| s.as_str().into()));
+        wanted += &format!(" AND t.status IN ({statuses})");
     }
     let Some(query) = query else {
         // ?2 is the first person: the snippet is from their message.
@@ -142,24 +136,12 @@ pub(super) fn search_people(
     };
     // As `best_tickets_in`: every match ranked in one pass, then the
     // people's tickets among them.
-    let sql = format!(
-        "{RANKED} t.merged_into IS NULL{wanted}
-         ORDER BY best.score, best.mid DESC
-         LIMIT {limit}"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-        Ok(Ranked {
-            hit: Hit {
-                ticket: r.get(0)?,
-                subject: r.get(1)?,
-                status: word(r, 2)?,
-                snippet: String::new(),
-            },
-            message: r.get(3)?,
-        })
-    })?;
-    let mut hits: Vec<Ranked> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut hits = ranked(
+        conn,
+        &format!("t.merged_into IS NULL{wanted}"),
+        &args,
+        limit,
+    )?;
     snippets(conn, &query, &mut hits)?;
     Ok(hits.into_iter().map(|r| r.hit).collect())
 }
@@ -245,42 +227,32 @@ fn best_tickets_in(
     limit: usize,
 ) -> Result<Vec<Ranked>> {
     let mut args: Vec<String> = vec![query.to_string()];
-    let marks: Vec<String> = statuses
-        .iter()
-        .map(|s| {
-            args.push(s.as_str().to_string());
-            format!("?{}", args.len())
-        })
-        .collect();
+    let statuses = marks(&mut args, statuses.iter().map(|s| s.as_str().into()));
+    ranked(conn, &format!("t.status IN ({statuses})"), &args, limit)
+}
+
+/// The best `limit` tickets of the `RANKED` rows that `wanted` (what
+/// follows its WHERE, over `args`: ?1 the FTS query) keeps, without their
+/// snippets yet.
+fn ranked(conn: &Connection, wanted: &str, args: &[String], limit: usize) -> Result<Vec<Ranked>> {
     let sql = format!(
-        "{RANKED} t.status IN ({})
+        "{RANKED} {wanted}
          ORDER BY best.score, best.mid DESC
-         LIMIT {limit}",
-        marks.join(",")
+         LIMIT {limit}"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            word(r, 2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })?;
-    let mut hits = Vec::new();
-    for row in rows {
-        let (ticket, subject, status, message) = row?;
-        hits.push(Ranked {
+        Ok(Ranked {
             hit: Hit {
-                ticket,
-                subject,
-                status,
+                ticket: r.get(0)?,
+                subject: r.get(1)?,
+                status: word(r, 2)?,
                 snippet: String::new(),
             },
-            message,
-        });
-    }
-    Ok(hits)
+            message: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{opt_time, time_at, word, SqliteTx};
+use crate::address::Address;
 use crate::model::*;
 use crate::store::copy::{HistoryRow, MessageRow};
 use crate::store::Tickets;
@@ -163,6 +164,26 @@ pub(super) fn put_message(
     Ok(Some(id))
 }
 
+/// Marks `address` as a sender of spam by `ticket` at `marked`, or brings
+/// its mark up to date (staff marked a later ticket of theirs, or a copy
+/// brings the source's); false when it was so already. The one write of
+/// `spam_senders`, which the copy uses too.
+pub(super) fn put_spam_sender(
+    conn: &Connection,
+    address: &str,
+    ticket: i64,
+    marked: Time,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO spam_senders (address, ticket_id, marked) VALUES (?1, ?2, ?3)
+             ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked
+             WHERE spam_senders.ticket_id != excluded.ticket_id OR spam_senders.marked != excluded.marked",
+        )?
+        .execute(params![address, ticket, stamp(marked)])?
+        == 1)
+}
+
 /// The columns `history_from_row` reads, in its order.
 pub(super) const HISTORY_COLUMNS: &str =
     "id, ticket_id, date, kind, author, message, old, new, note, auto, merged_from";
@@ -275,11 +296,11 @@ impl Tickets for SqliteTx<'_> {
         add_watcher(self.conn, id, address)
     }
 
-    fn remove_watcher(&mut self, id: i64, address: &str) -> Result<bool> {
+    fn remove_watcher(&mut self, id: i64, address: &Address) -> Result<bool> {
         Ok(self
             .conn
             .prepare_cached("DELETE FROM watchers WHERE ticket_id = ?1 AND address = ?2")?
-            .execute(params![id, address])?
+            .execute(params![id, address.as_str()])?
             == 1)
     }
 
@@ -320,12 +341,7 @@ impl Tickets for SqliteTx<'_> {
         ticket: i64,
         now: Time,
     ) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO spam_senders (address, ticket_id, marked) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (address) DO UPDATE SET ticket_id = excluded.ticket_id, marked = excluded.marked",
-            )?
-            .execute(params![address.as_str(), ticket, stamp(now)])?;
+        put_spam_sender(self.conn, address, ticket, now)?;
         Ok(())
     }
 
@@ -346,10 +362,10 @@ impl Tickets for SqliteTx<'_> {
             .is_some())
     }
 
-    fn set_owner(&mut self, id: i64, owner: Option<&str>) -> Result<()> {
+    fn set_owner(&mut self, id: i64, owner: Option<&Address>) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE tickets SET owner = ?2 WHERE id = ?1")?
-            .execute(params![id, owner])?;
+            .execute(params![id, owner.map(Address::as_str)])?;
         Ok(())
     }
 
