@@ -114,16 +114,17 @@ pub fn acting(config: &Config, given: Option<&str>) -> Result<Address> {
     }
 }
 
-/// `--status` words, each one of the four; another word is the person's
-/// mistake, named with the four it could be.
+/// A `--status` word, one of the four; another word is the person's
+/// mistake, named with the four it could be (`model::UnknownStatus`).
+pub fn status(word: &str) -> Result<Status> {
+    word.parse().map_err(|e: crate::model::UnknownStatus| {
+        crate::desk::Error::BadInput(e.to_string()).into()
+    })
+}
+
+/// `--status` words, each one of the four (`status`).
 pub fn statuses(words: &[String]) -> Result<Vec<Status>> {
-    words
-        .iter()
-        .map(|s| s.parse())
-        .collect::<Result<_, _>>()
-        .map_err(|e: crate::model::UnknownStatus| {
-            crate::desk::Error::BadInput(e.to_string()).into()
-        })
+    words.iter().map(|w| status(w)).collect()
 }
 
 /// Mail a committed change could not send at once, or a rule's hook that

@@ -198,8 +198,9 @@ pub(super) fn change_due(
 }
 
 /// The configured queue `name` names (compared without regard to case),
-/// or the error that lists them.
-fn destination(config: &Config, name: &str) -> Result<String> {
+/// or the error that lists them: the one check of `queue`, the thread
+/// page's form and `import --queue`.
+pub fn destination(config: &Config, name: &str) -> Result<String> {
     let name = name.trim();
     if name.eq_ignore_ascii_case(SPAM_QUEUE) {
         return Err(Error::BadInput(format!(
@@ -207,11 +208,7 @@ fn destination(config: &Config, name: &str) -> Result<String> {
         ))
         .into());
     }
-    let known: Vec<&str> = config
-        .queue_names()
-        .into_iter()
-        .filter(|q| *q != SPAM_QUEUE)
-        .collect();
+    let known = config.ticket_queues();
     match known.iter().find(|q| q.eq_ignore_ascii_case(name)) {
         Some(q) => Ok(q.to_string()),
         None => Err(Error::BadInput(format!(

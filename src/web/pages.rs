@@ -763,9 +763,10 @@ async fn status(
     Path(id): Path<i64>,
     Form(f): Form<StatusForm>,
 ) -> Page {
-    let Ok(to) = f.status.parse::<Status>() else {
-        return Err(no_page(StatusCode::BAD_REQUEST, "unknown status\n"));
-    };
+    let to = f
+        .status
+        .parse::<Status>()
+        .map_err(|e| failed(Error::BadInput(e.to_string()).into()))?;
     act(state, staff, id, f.version, move |d, a| {
         d.set_status(id, to, a).map(drop)
     })

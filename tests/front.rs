@@ -1,0 +1,85 @@
+//! The front ends say the desk's words (issue 16, audited after issues
+//! 17–19): a refusal a command or a page gives for a status or a queue is
+//! the one message every front end gives for it, and what the thread page
+//! offers is what the desk decides. `tests/pg_front.rs` runs it on
+//! PostgreSQL.
+
+mod common;
+
+use common::*;
+
+/// An mbox of one message, written into the desk's folder.
+fn mbox(desk: &Desk) -> String {
+    let path = desk.path().join("old.mbox");
+    std::fs::write(
+        &path,
+        "From old@customer.example Mon Nov 16 10:00:00 2026\n\
+         From: Old Customer <old@customer.example>\nTo: help@old.example\n\
+         Subject: Printer on fire\nMessage-ID: <a@customer.example>\n\
+         Date: Mon, 16 Nov 2026 10:00:00 +0000\n\nIt burns.\n",
+    )
+    .expect("mbox");
+    path.display().to_string()
+}
+
+#[test]
+fn import_refuses_a_status_or_a_queue_in_the_words_of_every_command() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer on fire"));
+    let path = mbox(&desk);
+    // The status: the one message of `model::UnknownStatus`, as `list` says it.
+    let listed = desk.run(&["list", "--status", "closed"], b"");
+    let imported = desk.run(&["import", "--status", "closed", &path], b"");
+    assert_eq!(imported.code, listed.code, "{imported}");
+    assert_eq!(imported.stderr, listed.stderr, "{imported}");
+    assert!(
+        imported
+            .stderr
+            .contains("unknown status \"closed\" (new, open, stalled or resolved)"),
+        "{imported}"
+    );
+    // The queue: the desk's one check of a queue a ticket may be put in,
+    // as `queue` says it.
+    let moved = desk.run(&["queue", "1", "wbe"], b"");
+    let imported = desk.run(&["import", "--queue", "wbe", &path], b"");
+    assert_eq!(imported.code, moved.code, "{imported}");
+    assert_eq!(imported.stderr, moved.stderr, "{imported}");
+    assert!(
+        imported
+            .stderr
+            .contains("unknown queue \"wbe\" (the queues are general, web)"),
+        "{imported}"
+    );
+    // Nothing was imported by the refusals; a queue named in any case is
+    // the queue, as for `queue`.
+    assert_eq!(desk.list(&[]).as_array().map(Vec::len), Some(1));
+    desk.run(&["import", "--queue", "Web", &path], b"").ok();
+    let list = desk.list(&["--queue", "web"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+}
+
+#[test]
+fn the_thread_page_refuses_an_unknown_status_in_the_words_of_every_front_end() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer on fire"));
+    let server = desk.serve();
+    let cookie = server.sign_in(ADMIN);
+    let page = server
+        .form(&cookie, "/tickets/1/status", "status=closed")
+        .status(400)
+        .body;
+    assert_eq!(
+        page,
+        "unknown status \"closed\" (new, open, stalled or resolved)\n"
+    );
+    let api = server
+        .post(
+            "/api/tickets/1/status",
+            &[("Cookie", &cookie), ("Origin", &server.url)],
+            "{\"status\": \"closed\"}",
+        )
+        .status(400)
+        .json();
+    assert_eq!(api["error"], page.trim_end());
+    assert_eq!(desk.list(&[])[0]["status"], "new");
+}
