@@ -561,6 +561,9 @@ pub struct ThreadPage<'a> {
     pub history: Vec<PageEntry<'a>>,
     /// Its SLA's clocks in words, or None.
     pub clocks: Option<SlaShown<'a>>,
+    /// It is in the queue `spam` (the desk's `in_spam`): the page offers
+    /// "Not spam" rather than "Spam".
+    pub spam: bool,
 }
 
 /// One history entry on the thread page.
@@ -595,11 +598,13 @@ pub struct PageAttachment {
 
 impl<'a> ThreadPage<'a> {
     /// `first` numbers each message's first attachment
-    /// (`desk::first_attachments`); `config` names the people.
+    /// (`desk::first_attachments`); `config` names the people; the clocks
+    /// as they stand at `now`.
     pub fn of(
         t: &'a Thread,
         first: &std::collections::HashMap<i64, usize>,
         config: &'a Config,
+        now: Time,
     ) -> ThreadPage<'a> {
         let history = t
             .history
@@ -634,11 +639,8 @@ impl<'a> ThreadPage<'a> {
             ticket: TicketView::of(&t.ticket),
             opened: human_date(t.ticket.created, &config.site.timezone),
             history,
-            clocks: t
-                .ticket
-                .sla
-                .as_ref()
-                .map(|s| SlaShown::of(s, config, chrono::Utc::now())),
+            clocks: t.ticket.sla.as_ref().map(|s| SlaShown::of(s, config, now)),
+            spam: crate::desk::in_spam(&t.ticket),
         }
     }
 }
@@ -688,10 +690,13 @@ pub struct FieldsView<'a> {
 }
 
 impl<'a> FieldsView<'a> {
-    pub fn of(t: &'a Ticket, queues: Vec<&'a str>, zone: &'a Zone, now: Time) -> FieldsView<'a> {
+    /// The queues offered are those a ticket may be put in
+    /// (`Config::ticket_queues`); times in `site.timezone`; overdue at `now`.
+    pub fn of(t: &'a Ticket, config: &'a Config, now: Time) -> FieldsView<'a> {
+        let zone = &config.site.timezone;
         FieldsView {
             queue: &t.queue,
-            queues,
+            queues: config.ticket_queues(),
             priority: Priority::of(t.priority).as_str(),
             priorities: Priority::ALL.map(Priority::as_str),
             due: t.due.map(|d| human_date(d, zone)),
@@ -803,6 +808,21 @@ impl<'a> MailLine<'a> {
                 .filter(|_| m.state != MailState::Sent),
             retry: failed.then(|| human_date(m.next_attempt, zone)),
             hook: None,
+        }
+    }
+
+    /// As the thread page shows it: staff by name (`Config::shown`), a
+    /// rule's hook in words (`hook_what`), times in `site.timezone`.
+    pub fn shown(m: &'a MailRecord, config: &Config) -> MailLine<'a> {
+        MailLine {
+            to: m
+                .recipients
+                .iter()
+                .map(|r| config.shown(r))
+                .collect::<Vec<_>>()
+                .join(", "),
+            hook: hook_what(m, config),
+            ..MailLine::of(m, &config.site.timezone)
         }
     }
 }
@@ -979,7 +999,8 @@ pub struct ListRow<'a> {
 }
 
 impl<'a> ListRow<'a> {
-    pub fn of(l: &'a Listed, zone: &Zone) -> ListRow<'a> {
+    /// As it stands at `now` (`breached`, as `SlaView` says it).
+    pub fn of(l: &'a Listed, zone: &Zone, now: Time) -> ListRow<'a> {
         ListRow {
             ticket: TicketView::listed(l),
             changed: human_date(l.ticket.updated, zone),
@@ -992,11 +1013,11 @@ impl<'a> ListRow<'a> {
                     human_date(at, zone)
                 ))
             }),
-            breached: l.ticket.sla.as_ref().is_some_and(|s| {
-                let now = chrono::Utc::now();
-                !s.breached.is_empty()
-                    || (!s.is_paused() && s.next_deadline().is_some_and(|(_, at)| now > at))
-            }),
+            breached: l
+                .ticket
+                .sla
+                .as_ref()
+                .is_some_and(|s| !SlaView::of(s, now).breached.is_empty()),
         }
     }
 }

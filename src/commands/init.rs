@@ -123,7 +123,7 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
         return crate::term::out(&format!("database: {db}: not created yet\n"));
     }
     let mut desk = crate::commands::desk(config)?;
-    let now = chrono::Utc::now();
+    let now = crate::commands::now();
     let stuck = desk.queued_before(now - chrono::Duration::hours(1))?;
     if let Some(oldest) = stuck.first() {
         // A rule's hooks wait in the outbox beside the mail (SPEC §8).

@@ -39,7 +39,7 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
         queue: args.queue,
         owner: args.owner,
         requestor: args.requestor,
-        limit: args.limit,
+        limit: args.limit.or(crate::desk::Surface::Command.list_limit()),
         sort: args
             .sort
             .as_deref()

@@ -89,6 +89,7 @@ async fn list(
         owner: nonempty(q.owner),
         requestor: nonempty(q.requestor),
         sort: sort_of(q.sort)?,
+        limit: Surface::Api.list_limit(),
         ..Filter::default()
     };
     let json = state
@@ -200,7 +201,7 @@ pub(super) async fn change(
 ) -> Result<Response, ApiError> {
     let answer = state
         .desk(move |desk| {
-            let act = Act::web(staff.address.clone(), chrono::Utc::now(), version);
+            let act = Act::web(staff.address.clone(), super::now(), version);
             match f(desk, &act) {
                 Ok(shown) => Ok((StatusCode::OK, ticket_json(desk, shown)?)),
                 Err(e)
@@ -400,8 +401,7 @@ async fn create(
                 files: &sent.files,
                 mail,
             };
-            let changed =
-                desk.create(&opening, &Act::web(staff.address, chrono::Utc::now(), None))?;
+            let changed = desk.create(&opening, &Act::web(staff.address, super::now(), None))?;
             ticket_json(desk, changed.ticket.id)
         })
         .await?;

@@ -214,13 +214,7 @@ async fn login(
     }
     let address = form.address.clone();
     let signed = state
-        .desk(move |d| {
-            d.sign_in(
-                &Address::new(&form.address),
-                &form.password,
-                chrono::Utc::now(),
-            )
-        })
+        .desk(move |d| d.sign_in(&Address::new(&form.address), &form.password, super::now()))
         .await
         .map_err(failed)?;
     match signed {
@@ -283,7 +277,7 @@ async fn board(
             site => state.config().site.name, who => staff.address, page => "board",
             statuses_json => serde_json::to_string(&statuses).unwrap_or_default(),
             lanes_json => serde_json::to_string(&lanes).unwrap_or_default(),
-            resolved_shown => RESOLVED_ON_THE_BOARD,
+            resolved_shown => RESOLVED_ON_THE_BOARD, spam => crate::config::SPAM_QUEUE,
             queues => queues(&state),
             queue => q.queue.filter(|s| !s.is_empty()),
             wall => q.wall.is_some(),
@@ -357,6 +351,7 @@ async fn list(
     let number = ticket_number(q.q.as_deref().unwrap_or(""));
     let sort = nonempty(&q.sort).map(|s| s.parse::<Sort>()).transpose();
     let zone = state.config().site.timezone.clone();
+    let now = super::now();
     let found = match (
         nonempty(&q.status).map(|s| s.parse::<Status>()).transpose(),
         sort,
@@ -375,7 +370,7 @@ async fn list(
                 queue: nonempty(&q.queue),
                 owner: nonempty(&q.owner),
                 requestor: nonempty(&q.requestor),
-                limit: Some(500),
+                limit: Surface::Page.list_limit(),
                 sort,
                 ..Filter::default()
             };
@@ -397,7 +392,7 @@ async fn list(
                         };
                         let tickets = listed
                             .iter()
-                            .map(|l| ListRow::of(l, &zone))
+                            .map(|l| ListRow::of(l, &zone, now))
                             .map(minijinja::Value::from_serialize)
                             .collect();
                         return Ok(Found {
@@ -473,35 +468,17 @@ async fn thread(
             let thread = d.thread(id, true)?;
             let (_, messages) = d.messages(id)?;
             let first = first_attachments(&messages);
-            let zone = &config.site.timezone;
-            let shown = minijinja::Value::from_serialize(ThreadPage::of(&thread, &first, &config));
+            let now = super::now();
+            let shown =
+                minijinja::Value::from_serialize(ThreadPage::of(&thread, &first, &config, now));
             let moves = minijinja::Value::from_serialize(MoveView::from(thread.ticket.status));
-            // Staff by name, as everywhere on the page.
             let mail: Vec<MailLine<'_>> = thread
                 .mail
                 .iter()
-                .map(|m| MailLine {
-                    to: m
-                        .recipients
-                        .iter()
-                        .map(|r| config.shown(r))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    hook: crate::view::hook_what(m, &config),
-                    ..MailLine::of(m, zone)
-                })
+                .map(|m| MailLine::shown(m, &config))
                 .collect();
-            let queues = config
-                .queue_names()
-                .into_iter()
-                .filter(|q| *q != crate::config::SPAM_QUEUE)
-                .collect();
-            let fields = minijinja::Value::from_serialize(FieldsView::of(
-                &thread.ticket,
-                queues,
-                zone,
-                chrono::Utc::now(),
-            ));
+            let fields =
+                minijinja::Value::from_serialize(FieldsView::of(&thread.ticket, &config, now));
             Ok((
                 shown,
                 moves,
@@ -600,7 +577,7 @@ pub(super) async fn act(
     let who = staff.address.clone();
     let result = state
         .desk(move |d| {
-            let act = Act::web(staff.address.clone(), chrono::Utc::now(), version);
+            let act = Act::web(staff.address.clone(), super::now(), version);
             Ok(f(d, &act))
         })
         .await
@@ -743,7 +720,7 @@ async fn create(
                 files: &files,
                 mail: form.mail,
             };
-            let made = d.create(&opening, &Act::web(who, chrono::Utc::now(), None));
+            let made = d.create(&opening, &Act::web(who, super::now(), None));
             Ok((form, made))
         })
         .await
@@ -880,7 +857,7 @@ async fn merge(
     let who = staff.address.clone();
     let result = state
         .desk(move |d| {
-            let act = Act::web(staff.address.clone(), chrono::Utc::now(), f.version);
+            let act = Act::web(staff.address.clone(), super::now(), f.version);
             Ok(d.merge(id, into, &act).map(|c| c.ticket.id))
         })
         .await
