@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::auth::Staff;
 use super::error::ApiError;
 use super::events;
-use super::extract::{IfMatch, Json, Submission};
+use super::extract::{filled, IfMatch, Json, Submission};
 use super::Shared;
 use crate::address::Address;
 use crate::desk::{search_limit, Act, Answer, Desk, Error, Opening, Surface};
@@ -63,18 +63,14 @@ pub struct ListQuery {
 
 /// `status=open` or `status=new,open`.
 fn statuses(s: Option<&str>) -> Result<Vec<Status>, ApiError> {
-    Status::parse_list(s).map_err(|e| ApiError::BadRequest(e.to_string()))
+    Ok(Status::parse_list(s)?)
 }
 
 /// `sort=updated|created|priority|due` (SPEC §5 `list --sort`).
 fn sort_of(s: Option<String>) -> Result<Option<Sort>, ApiError> {
-    nonempty(s)
+    filled(s)
         .map(|s| s.parse().map_err(ApiError::BadRequest))
         .transpose()
-}
-
-fn nonempty(s: Option<String>) -> Option<String> {
-    s.filter(|v| !v.trim().is_empty())
 }
 
 /// `GET /api/tickets` = `list --json`.
@@ -85,9 +81,9 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let filter = Filter {
         statuses: statuses(q.status.as_deref())?,
-        queue: nonempty(q.queue),
-        owner: nonempty(q.owner),
-        requestor: nonempty(q.requestor),
+        queue: filled(q.queue),
+        owner: filled(q.owner),
+        requestor: filled(q.requestor),
         sort: sort_of(q.sort)?,
         limit: Surface::Api.list_limit(),
         ..Filter::default()
@@ -175,7 +171,7 @@ async fn board(
     _: Staff,
     Query(q): Query<BoardQuery>,
 ) -> Result<Response, ApiError> {
-    let queue = nonempty(q.queue);
+    let queue = filled(q.queue);
     let body = state
         .desk(move |desk| {
             let (seq, cards) = desk.board(queue.as_deref())?;
@@ -247,15 +243,9 @@ struct MoveBody {
     owner: Option<String>,
 }
 
-fn status_of(word: &str) -> Result<Status, ApiError> {
-    word.parse()
-        .map_err(|e: crate::model::UnknownStatus| ApiError::BadRequest(e.to_string()))
-}
-
-fn owner_of(owner: Option<String>) -> Option<Address> {
-    owner
-        .filter(|o| !o.trim().is_empty())
-        .map(|o| Address::new(&o))
+/// An owner as given: none for null or blank.
+pub(super) fn owner_of(owner: Option<String>) -> Option<Address> {
+    filled(owner).map(|o| Address::new(&o))
 }
 
 /// `POST /api/tickets/N/status {"status": S}`.
@@ -266,7 +256,7 @@ async fn status(
     version: IfMatch,
     Json(b): Json<StatusBody>,
 ) -> Result<Response, ApiError> {
-    let to = status_of(&b.status)?;
+    let to: Status = b.status.parse()?;
     change(state, id, staff, version, move |desk, act| {
         let changed = if to == Status::Resolved {
             desk.close(id, b.quiet, act)?
@@ -317,7 +307,7 @@ async fn move_to(
     version: IfMatch,
     Json(b): Json<MoveBody>,
 ) -> Result<Response, ApiError> {
-    let to = status_of(&b.status)?;
+    let to: Status = b.status.parse()?;
     let owner = owner_of(b.owner);
     change(state, id, staff, version, move |desk, act| {
         Ok(desk.move_to(id, to, owner.as_ref(), act)?.ticket.id)
@@ -335,12 +325,7 @@ async fn write(
     sent: Submission,
     comment: bool,
 ) -> Result<Response, ApiError> {
-    let body = sent.text("body")?.unwrap_or_default();
-    let status = sent
-        .text("status")?
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| status_of(&s))
-        .transpose()?;
+    let (body, status) = sent.answer()?;
     change(state, id, staff, version, move |desk, act| {
         let answer = Answer {
             body: &body,

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::auth::{self, SignedIn, Staff};
 use super::error::ApiError;
-use super::extract::Submission;
+use super::extract::{filled, Submission};
 use super::Shared;
 use crate::address::Address;
 use crate::desk::{
@@ -341,7 +341,7 @@ async fn list(
     SignedIn(staff): SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Page {
-    let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+    let nonempty = |s: &Option<String>| filled(s.clone());
     let words: Vec<String> =
         q.q.as_deref()
             .unwrap_or("")
@@ -594,25 +594,12 @@ async fn write(
     sent: Result<Submission, ApiError>,
     comment: bool,
 ) -> Page {
-    let sent = match sent {
-        Ok(s) => s,
-        Err(e) => {
-            let refused = Err(Error::BadInput(e.message()).into());
-            return back(&state, &staff.address, id, refused);
-        }
-    };
-    let fields = (|| -> Result<_, ApiError> {
-        let body = sent.text("body")?.unwrap_or_default();
-        let status = sent
-            .text("status")?
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.parse::<Status>())
-            .transpose()
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        Ok((body, status))
-    })();
-    let (body, status) = match fields {
-        Ok(f) => f,
+    let read = sent.and_then(|sent| {
+        let (body, status) = sent.answer()?;
+        Ok((sent, body, status))
+    });
+    let (sent, body, status) = match read {
+        Ok(r) => r,
         Err(e) => {
             let refused = Err(Error::BadInput(e.message()).into());
             return back(&state, &staff.address, id, refused);
@@ -781,10 +768,9 @@ async fn owner(
     Path(id): Path<i64>,
     Form(f): Form<OwnerForm>,
 ) -> Page {
-    let owner = Some(f.owner).filter(|o| !o.trim().is_empty());
+    let owner = super::api::owner_of(Some(f.owner));
     act(state, staff, id, f.version, move |d, a| {
-        d.assign(id, owner.map(|o| Address::new(&o)).as_ref(), a)
-            .map(drop)
+        d.assign(id, owner.as_ref(), a).map(drop)
     })
     .await
 }
@@ -792,6 +778,15 @@ async fn owner(
 #[derive(Debug, Deserialize)]
 pub struct MergeQuery {
     into: String,
+}
+
+/// The ticket a merge form names, `N` or `#N`; anything else is the
+/// person's mistake, said on the thread.
+fn merged_into(into: &str) -> anyhow::Result<i64> {
+    into.trim()
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| Error::BadInput(format!("{into:?} is not a ticket number")).into())
 }
 
 /// The question before a merge (SPEC §6): both tickets side by side, and
@@ -802,13 +797,9 @@ async fn merge_question(
     Path(id): Path<i64>,
     Query(q): Query<MergeQuery>,
 ) -> Page {
-    let Ok(into) = q.into.trim().trim_start_matches('#').parse::<i64>() else {
-        return back(
-            &state,
-            &staff.address,
-            id,
-            Err(Error::BadInput(format!("{:?} is not a ticket number", q.into)).into()),
-        );
+    let into = match merged_into(&q.into) {
+        Ok(n) => n,
+        Err(e) => return back(&state, &staff.address, id, Err(e)),
     };
     let zone = state.config().site.timezone.clone();
     let asked = state
@@ -846,13 +837,9 @@ async fn merge(
     Path(id): Path<i64>,
     Form(f): Form<MergeForm>,
 ) -> Page {
-    let Ok(into) = f.into.trim().trim_start_matches('#').parse::<i64>() else {
-        return back(
-            &state,
-            &staff.address,
-            id,
-            Err(Error::BadInput(format!("{:?} is not a ticket number", f.into)).into()),
-        );
+    let into = match merged_into(&f.into) {
+        Ok(n) => n,
+        Err(e) => return back(&state, &staff.address, id, Err(e)),
     };
     let who = staff.address.clone();
     let result = state
