@@ -369,6 +369,49 @@ impl<'a> HitView<'a> {
     }
 }
 
+/// `attachments --json`'s element: an attachment of a ticket, and where
+/// `--save` put it.
+#[derive(Debug, Serialize)]
+pub struct AttachmentView {
+    /// 1, 2, … across the ticket, in message order (the desk numbers).
+    pub index: usize,
+    /// The stored message it came in.
+    pub message: i64,
+    pub author: String,
+    #[serde(serialize_with = "serialize_time")]
+    pub date: Time,
+    pub filename: String,
+    pub content_type: String,
+    pub size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<std::path::PathBuf>,
+}
+
+/// What an import did: `import --json`, and its summary line.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ImportSummary {
+    /// Messages read from the mailbox.
+    pub messages: u64,
+    /// Tickets opened.
+    pub created: u64,
+    /// Messages added to an existing ticket (correspondence, comments).
+    pub added: u64,
+    /// Bounces (stored as comments, or kept without a ticket).
+    pub bounces: u64,
+    /// Already stored: by an earlier import or by delivery.
+    pub duplicates: u64,
+    /// Empty, too large, refused by routing, or not a message at all (text
+    /// before an mbox's first `From ` line); each is named on stderr.
+    pub skipped: u64,
+    pub seconds: f64,
+}
+
+/// `GET /api/tickets/N/canned/NAME`: a canned answer filled in.
+#[derive(Debug, Serialize)]
+pub struct CannedTextView {
+    pub text: String,
+}
+
 /// A card of the board and of the event stream (SPEC §6).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CardView {

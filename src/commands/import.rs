@@ -21,7 +21,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressBarIter, ProgressStyle};
-use serde::Serialize;
 
 use crate::address::{self, Recipient};
 use crate::cli::ImportArgs;
@@ -33,6 +32,7 @@ use crate::mailbox::{self, Mbox};
 use crate::model::{Action, Time};
 use crate::store::Open;
 use crate::term::{count, one_line};
+use crate::view::ImportSummary as Summary;
 
 /// Messages per transaction: large enough that commits do not dominate,
 /// small enough (about half a second of work) that a concurrent `deliver`
@@ -40,25 +40,6 @@ use crate::term::{count, one_line};
 /// so that a mailbox of large messages is not held in memory whole.
 const BATCH: usize = 1000;
 const BATCH_BYTES: usize = 64 << 20;
-
-/// What an import did, for the summary line and `--json`.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Summary {
-    /// Messages read from the mailbox.
-    pub messages: u64,
-    /// Tickets opened.
-    pub created: u64,
-    /// Messages added to an existing ticket (correspondence, comments).
-    pub added: u64,
-    /// Bounces (stored as comments, or kept without a ticket).
-    pub bounces: u64,
-    /// Already stored: by an earlier import or by delivery.
-    pub duplicates: u64,
-    /// Empty, too large, refused by routing, or not a message at all (text
-    /// before an mbox's first `From ` line); each is named on stderr.
-    pub skipped: u64,
-    pub seconds: f64,
-}
 
 pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
     let started = Instant::now();

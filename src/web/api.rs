@@ -19,7 +19,7 @@ use super::Shared;
 use crate::address::Address;
 use crate::desk::{search_limit, Act, Answer, Desk, Error, Opening, Surface};
 use crate::model::{Filter, Sort, Status};
-use crate::view::{BoardView, CardView, HitView, TicketView};
+use crate::view::{BoardView, CannedTextView, CardView, HitView, TicketView};
 
 /// The API's routes, nested under `/api`.
 pub fn router() -> Router<Shared> {
@@ -409,7 +409,7 @@ async fn canned_for(
     let text = state
         .desk(move |desk| desk.canned_for(id, &name, &staff.address))
         .await?;
-    Ok(axum::Json(serde_json::json!({ "text": text })).into_response())
+    Ok(axum::Json(CannedTextView { text }).into_response())
 }
 
 /// `POST /api/tickets/N/merge {"into": M}`: answers ticket M.
