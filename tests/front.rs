@@ -83,3 +83,22 @@ fn the_thread_page_refuses_an_unknown_status_in_the_words_of_every_front_end() {
     assert_eq!(api["error"], page.trim_end());
     assert_eq!(desk.list(&[])[0]["status"], "new");
 }
+
+#[test]
+fn a_search_for_nothing_is_refused_in_the_desks_words_by_api_and_command() {
+    let desk = Desk::new();
+    desk.open_ticket(&john("Printer on fire"));
+    let said = "nothing to search for: give at least one word";
+    let command = desk.run(&["search", "!!"], b"");
+    assert_ne!(command.code, 0, "{command}");
+    assert!(command.stderr.contains(said), "{command}");
+    let server = desk.serve();
+    let cookie = server.sign_in(ADMIN);
+    for q in ["", "%21%21"] {
+        let api = server
+            .get(&format!("/api/search?q={q}"), &[("Cookie", &cookie)])
+            .status(400)
+            .json();
+        assert_eq!(api["error"], said, "q={q}");
+    }
+}

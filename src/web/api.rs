@@ -145,9 +145,8 @@ async fn search(
             .split_whitespace()
             .map(String::from)
             .collect();
-    if words.is_empty() {
-        return Err(ApiError::BadRequest("give words to search for: ?q=".into()));
-    }
+    // No words (or none that hold anything to search for) is the desk's
+    // refusal, in its words, as for the command and the page.
     let statuses = statuses(q.status.as_deref())?;
     let json = state
         .desk(move |desk| {
