@@ -157,7 +157,14 @@ pub struct TicketView<'a> {
 }
 
 impl<'a> TicketView<'a> {
+    /// At the clock's time: for the desk's rule events, which name no
+    /// `now` of their own. The front ends pass theirs (`at`).
     pub fn of(t: &'a Ticket) -> TicketView<'a> {
+        TicketView::at(t, chrono::Utc::now())
+    }
+
+    /// As it stands at `now` (the SLA's `breached`, `SlaView`).
+    pub fn at(t: &'a Ticket, now: Time) -> TicketView<'a> {
         TicketView {
             id: t.id,
             queue: &t.queue,
@@ -171,26 +178,26 @@ impl<'a> TicketView<'a> {
             created: t.created,
             updated: t.updated,
             version: t.version,
-            sla: t.sla.as_ref().map(|s| SlaView::of(s, chrono::Utc::now())),
+            sla: t.sla.as_ref().map(|s| SlaView::of(s, now)),
             merged: &t.merged,
             messages: None,
             history: None,
         }
     }
 
-    /// `list --json`'s element.
-    pub fn listed(l: &'a Listed) -> TicketView<'a> {
+    /// `list --json`'s element, at `now`.
+    pub fn listed(l: &'a Listed, now: Time) -> TicketView<'a> {
         TicketView {
             messages: Some(l.messages),
-            ..TicketView::of(&l.ticket)
+            ..TicketView::at(&l.ticket, now)
         }
     }
 
-    /// `show --json`: the ticket with its whole history.
-    pub fn thread(t: &'a Thread) -> TicketView<'a> {
+    /// `show --json`: the ticket with its whole history, at `now`.
+    pub fn thread(t: &'a Thread, now: Time) -> TicketView<'a> {
         TicketView {
             history: Some(t.history.iter().map(EntryView::of).collect()),
-            ..TicketView::of(&t.ticket)
+            ..TicketView::at(&t.ticket, now)
         }
     }
 }
@@ -679,7 +686,7 @@ impl<'a> ThreadPage<'a> {
             })
             .collect();
         ThreadPage {
-            ticket: TicketView::of(&t.ticket),
+            ticket: TicketView::at(&t.ticket, now),
             opened: human_date(t.ticket.created, &config.site.timezone),
             history,
             clocks: t.ticket.sla.as_ref().map(|s| SlaShown::of(s, config, now)),
@@ -1045,7 +1052,7 @@ impl<'a> ListRow<'a> {
     /// As it stands at `now` (`breached`, as `SlaView` says it).
     pub fn of(l: &'a Listed, zone: &Zone, now: Time) -> ListRow<'a> {
         ListRow {
-            ticket: TicketView::listed(l),
+            ticket: TicketView::listed(l, now),
             changed: human_date(l.ticket.updated, zone),
             deadline: l.ticket.sla.as_ref().and_then(|s| {
                 let (c, at) = s.next_deadline()?;
@@ -1096,12 +1103,12 @@ pub struct MergeSide<'a> {
 }
 
 impl<'a> MergeSide<'a> {
-    /// Ticket `t`, which holds `messages` messages.
-    pub fn of(t: &'a Ticket, messages: usize, zone: &Zone) -> MergeSide<'a> {
+    /// Ticket `t`, which holds `messages` messages, at `now`.
+    pub fn of(t: &'a Ticket, messages: usize, zone: &Zone, now: Time) -> MergeSide<'a> {
         MergeSide {
             ticket: TicketView {
                 messages: Some(messages as i64),
-                ..TicketView::of(t)
+                ..TicketView::at(t, now)
             },
             opened: human_date(t.created, zone),
         }

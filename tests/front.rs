@@ -102,3 +102,62 @@ fn a_search_for_nothing_is_refused_in_the_desks_words_by_api_and_command() {
         assert_eq!(api["error"], said, "q={q}");
     }
 }
+
+/// A queue whose first answer is due 4 business hours after the ticket
+/// opens (Berlin, 10:00–17:00 on weekdays), in December 2037: far ahead
+/// of the machine's clock, so only `PIPEDESK_TEST_NOW` can breach it.
+const SLA: &str = r#"
+[site]
+timezone = "Europe/Berlin"
+
+[calendars.support]
+hours = { mon-fri = "10:00-17:00" }
+
+[sla.standard]
+calendar = "support"
+first_response = "4h"
+
+[[queues]]
+name = "billing"
+address = "billing"
+sla = "standard"
+"#;
+
+#[test]
+fn show_and_list_json_say_a_breach_at_the_commands_time_not_the_machines() {
+    let desk = Desk::with_config(SLA);
+    let msg = john("Invoice wrong");
+    fn at(when: &str) -> [(&'static str, &str); 1] {
+        [("PIPEDESK_TEST_NOW", when)]
+    }
+    desk.run_env(
+        &[
+            "deliver",
+            "--recipient",
+            "billing@help.example.org",
+            "--sender",
+            &envelope_of(&msg),
+        ],
+        &at("2037-12-21T10:00:00+01:00"),
+        &desk.bytes(&msg),
+    )
+    .ok();
+    let breached = |when: &str, args: &[&str]| -> serde_json::Value {
+        let run = desk.run_env(args, &at(when), b"").ok();
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+        let t = if v.is_array() { v[0].clone() } else { v };
+        t["sla"]["breached"].clone()
+    };
+    for args in [&["show", "1", "--json"][..], &["list", "--json"][..]] {
+        assert_eq!(
+            breached("2037-12-21T11:00:00+01:00", args),
+            serde_json::json!([]),
+            "{args:?}"
+        );
+        assert_eq!(
+            breached("2037-12-21T15:00:00+01:00", args),
+            serde_json::json!(["first_response"]),
+            "{args:?}"
+        );
+    }
+}

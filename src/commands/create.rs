@@ -41,7 +41,7 @@ pub fn run(config: &Arc<Config>, args: CreateArgs) -> Result<()> {
     let id = changed.ticket.id;
     if args.json {
         let thread = desk.thread(id, true)?;
-        return crate::term::json(&TicketView::thread(&thread));
+        return crate::term::json(&TicketView::thread(&thread, crate::commands::now()));
     }
     eprintln!(
         "created #{id} for {}: {} queued",

@@ -92,7 +92,10 @@ async fn list(
         .desk(move |desk| {
             let listed = desk.list(&filter, true)?;
             Ok(serde_json::to_value(
-                listed.iter().map(TicketView::listed).collect::<Vec<_>>(),
+                listed
+                    .iter()
+                    .map(|l| TicketView::listed(l, super::now()))
+                    .collect::<Vec<_>>(),
             )?)
         })
         .await?;
@@ -103,7 +106,7 @@ async fn list(
 fn ticket_json(desk: &mut Desk, id: i64) -> anyhow::Result<(Value, i64)> {
     let thread = desk.thread(id, true)?;
     Ok((
-        serde_json::to_value(TicketView::thread(&thread))?,
+        serde_json::to_value(TicketView::thread(&thread, super::now()))?,
         thread.ticket.version,
     ))
 }

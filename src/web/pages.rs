@@ -802,6 +802,7 @@ async fn merge_question(
         Err(e) => return back(&state, &staff.address, id, Err(e)),
     };
     let zone = state.config().site.timezone.clone();
+    let now = super::now();
     let asked = state
         .desk(move |d| {
             let both = d
@@ -809,8 +810,8 @@ async fn merge_question(
                 .and_then(|from| Ok((from, d.messages(into)?)));
             Ok(both.map(|((from, a), (to, b))| {
                 (
-                    minijinja::Value::from_serialize(MergeSide::of(&from, a.len(), &zone)),
-                    minijinja::Value::from_serialize(MergeSide::of(&to, b.len(), &zone)),
+                    minijinja::Value::from_serialize(MergeSide::of(&from, a.len(), &zone, now)),
+                    minijinja::Value::from_serialize(MergeSide::of(&to, b.len(), &zone, now)),
                     from.version,
                 )
             }))
