@@ -102,7 +102,7 @@ fn report(flushed: &crate::desk::Flushed, config: &Config) {
 /// A mail or hook by its number and what it is: "mail 3 (reply to john@…,
 /// ticket #1)", "hook 4 (webhook of rule chat (hooks.example.com), ticket
 /// #1)".
-fn named(m: &MailRecord, config: &Config) -> String {
+pub fn named(m: &MailRecord, config: &Config) -> String {
     let word = if m.kind == MailKind::Hook {
         "hook"
     } else {

@@ -129,19 +129,9 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
         // A rule's hooks wait in the outbox beside the mail (SPEC §8).
         let hooks = stuck.iter().filter(|m| m.kind == MailKind::Hook).count();
         eprintln!(
-            "pipedesk: warning: {} queued for over an hour; the oldest, {} {} ({}{}), since {}: {}",
+            "pipedesk: warning: {} queued for over an hour; the oldest, {}, since {}: {}",
             crate::commands::flush::mails_and_hooks(stuck.len() - hooks, hooks),
-            if oldest.kind == MailKind::Hook {
-                "hook"
-            } else {
-                "mail"
-            },
-            oldest.id,
-            crate::term::one_line(&crate::view::mail_what(oldest, config)),
-            oldest
-                .ticket
-                .map(|t| format!(", ticket #{t}"))
-                .unwrap_or_default(),
+            crate::commands::flush::named(oldest, config),
             crate::term::human_date(oldest.created, &config.site.timezone),
             oldest
                 .last_error
