@@ -782,6 +782,16 @@ impl Config {
             .find(|q| q.eq_ignore_ascii_case(name))
     }
 
+    /// Every queue a ticket may be put in (by `queue`, the thread page's
+    /// form, `import --queue`): all but `spam`, which only `pipedesk spam`
+    /// puts a ticket in; in the order people see them.
+    pub fn ticket_queues(&self) -> Vec<&str> {
+        self.queue_names()
+            .into_iter()
+            .filter(|q| *q != SPAM_QUEUE)
+            .collect()
+    }
+
     /// Every member of staff, admins first, then members, then the
     /// queues' members, each once (an admin also listed as a member is one
     /// person).

@@ -157,7 +157,14 @@ pub struct TicketView<'a> {
 }
 
 impl<'a> TicketView<'a> {
+    /// At the clock's time: for the desk's rule events, which name no
+    /// `now` of their own. The front ends pass theirs (`at`).
     pub fn of(t: &'a Ticket) -> TicketView<'a> {
+        TicketView::at(t, chrono::Utc::now())
+    }
+
+    /// As it stands at `now` (the SLA's `breached`, `SlaView`).
+    pub fn at(t: &'a Ticket, now: Time) -> TicketView<'a> {
         TicketView {
             id: t.id,
             queue: &t.queue,
@@ -171,26 +178,26 @@ impl<'a> TicketView<'a> {
             created: t.created,
             updated: t.updated,
             version: t.version,
-            sla: t.sla.as_ref().map(|s| SlaView::of(s, chrono::Utc::now())),
+            sla: t.sla.as_ref().map(|s| SlaView::of(s, now)),
             merged: &t.merged,
             messages: None,
             history: None,
         }
     }
 
-    /// `list --json`'s element.
-    pub fn listed(l: &'a Listed) -> TicketView<'a> {
+    /// `list --json`'s element, at `now`.
+    pub fn listed(l: &'a Listed, now: Time) -> TicketView<'a> {
         TicketView {
             messages: Some(l.messages),
-            ..TicketView::of(&l.ticket)
+            ..TicketView::at(&l.ticket, now)
         }
     }
 
-    /// `show --json`: the ticket with its whole history.
-    pub fn thread(t: &'a Thread) -> TicketView<'a> {
+    /// `show --json`: the ticket with its whole history, at `now`.
+    pub fn thread(t: &'a Thread, now: Time) -> TicketView<'a> {
         TicketView {
             history: Some(t.history.iter().map(EntryView::of).collect()),
-            ..TicketView::of(&t.ticket)
+            ..TicketView::at(&t.ticket, now)
         }
     }
 }
@@ -367,6 +374,49 @@ impl<'a> HitView<'a> {
             snippet: h.snippet.replace([MARK_START, MARK_END], ""),
         }
     }
+}
+
+/// `attachments --json`'s element: an attachment of a ticket, and where
+/// `--save` put it.
+#[derive(Debug, Serialize)]
+pub struct AttachmentView {
+    /// 1, 2, … across the ticket, in message order (the desk numbers).
+    pub index: usize,
+    /// The stored message it came in.
+    pub message: i64,
+    pub author: String,
+    #[serde(serialize_with = "serialize_time")]
+    pub date: Time,
+    pub filename: String,
+    pub content_type: String,
+    pub size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<std::path::PathBuf>,
+}
+
+/// What an import did: `import --json`, and its summary line.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ImportSummary {
+    /// Messages read from the mailbox.
+    pub messages: u64,
+    /// Tickets opened.
+    pub created: u64,
+    /// Messages added to an existing ticket (correspondence, comments).
+    pub added: u64,
+    /// Bounces (stored as comments, or kept without a ticket).
+    pub bounces: u64,
+    /// Already stored: by an earlier import or by delivery.
+    pub duplicates: u64,
+    /// Empty, too large, refused by routing, or not a message at all (text
+    /// before an mbox's first `From ` line); each is named on stderr.
+    pub skipped: u64,
+    pub seconds: f64,
+}
+
+/// `GET /api/tickets/N/canned/NAME`: a canned answer filled in.
+#[derive(Debug, Serialize)]
+pub struct CannedTextView {
+    pub text: String,
 }
 
 /// A card of the board and of the event stream (SPEC §6).
@@ -561,6 +611,9 @@ pub struct ThreadPage<'a> {
     pub history: Vec<PageEntry<'a>>,
     /// Its SLA's clocks in words, or None.
     pub clocks: Option<SlaShown<'a>>,
+    /// It is in the queue `spam` (the desk's `in_spam`): the page offers
+    /// "Not spam" rather than "Spam".
+    pub spam: bool,
 }
 
 /// One history entry on the thread page.
@@ -595,11 +648,13 @@ pub struct PageAttachment {
 
 impl<'a> ThreadPage<'a> {
     /// `first` numbers each message's first attachment
-    /// (`desk::first_attachments`); `config` names the people.
+    /// (`desk::first_attachments`); `config` names the people; the clocks
+    /// as they stand at `now`.
     pub fn of(
         t: &'a Thread,
         first: &std::collections::HashMap<i64, usize>,
         config: &'a Config,
+        now: Time,
     ) -> ThreadPage<'a> {
         let history = t
             .history
@@ -631,14 +686,11 @@ impl<'a> ThreadPage<'a> {
             })
             .collect();
         ThreadPage {
-            ticket: TicketView::of(&t.ticket),
+            ticket: TicketView::at(&t.ticket, now),
             opened: human_date(t.ticket.created, &config.site.timezone),
             history,
-            clocks: t
-                .ticket
-                .sla
-                .as_ref()
-                .map(|s| SlaShown::of(s, config, chrono::Utc::now())),
+            clocks: t.ticket.sla.as_ref().map(|s| SlaShown::of(s, config, now)),
+            spam: crate::desk::in_spam(&t.ticket),
         }
     }
 }
@@ -688,10 +740,13 @@ pub struct FieldsView<'a> {
 }
 
 impl<'a> FieldsView<'a> {
-    pub fn of(t: &'a Ticket, queues: Vec<&'a str>, zone: &'a Zone, now: Time) -> FieldsView<'a> {
+    /// The queues offered are those a ticket may be put in
+    /// (`Config::ticket_queues`); times in `site.timezone`; overdue at `now`.
+    pub fn of(t: &'a Ticket, config: &'a Config, now: Time) -> FieldsView<'a> {
+        let zone = &config.site.timezone;
         FieldsView {
             queue: &t.queue,
-            queues,
+            queues: config.ticket_queues(),
             priority: Priority::of(t.priority).as_str(),
             priorities: Priority::ALL.map(Priority::as_str),
             due: t.due.map(|d| human_date(d, zone)),
@@ -803,6 +858,21 @@ impl<'a> MailLine<'a> {
                 .filter(|_| m.state != MailState::Sent),
             retry: failed.then(|| human_date(m.next_attempt, zone)),
             hook: None,
+        }
+    }
+
+    /// As the thread page shows it: staff by name (`Config::shown`), a
+    /// rule's hook in words (`hook_what`), times in `site.timezone`.
+    pub fn shown(m: &'a MailRecord, config: &Config) -> MailLine<'a> {
+        MailLine {
+            to: m
+                .recipients
+                .iter()
+                .map(|r| config.shown(r))
+                .collect::<Vec<_>>()
+                .join(", "),
+            hook: hook_what(m, config),
+            ..MailLine::of(m, &config.site.timezone)
         }
     }
 }
@@ -979,9 +1049,10 @@ pub struct ListRow<'a> {
 }
 
 impl<'a> ListRow<'a> {
-    pub fn of(l: &'a Listed, zone: &Zone) -> ListRow<'a> {
+    /// As it stands at `now` (`breached`, as `SlaView` says it).
+    pub fn of(l: &'a Listed, zone: &Zone, now: Time) -> ListRow<'a> {
         ListRow {
-            ticket: TicketView::listed(l),
+            ticket: TicketView::listed(l, now),
             changed: human_date(l.ticket.updated, zone),
             deadline: l.ticket.sla.as_ref().and_then(|s| {
                 let (c, at) = s.next_deadline()?;
@@ -992,11 +1063,11 @@ impl<'a> ListRow<'a> {
                     human_date(at, zone)
                 ))
             }),
-            breached: l.ticket.sla.as_ref().is_some_and(|s| {
-                let now = chrono::Utc::now();
-                !s.breached.is_empty()
-                    || (!s.is_paused() && s.next_deadline().is_some_and(|(_, at)| now > at))
-            }),
+            breached: l
+                .ticket
+                .sla
+                .as_ref()
+                .is_some_and(|s| !SlaView::of(s, now).breached.is_empty()),
         }
     }
 }
@@ -1032,12 +1103,12 @@ pub struct MergeSide<'a> {
 }
 
 impl<'a> MergeSide<'a> {
-    /// Ticket `t`, which holds `messages` messages.
-    pub fn of(t: &'a Ticket, messages: usize, zone: &Zone) -> MergeSide<'a> {
+    /// Ticket `t`, which holds `messages` messages, at `now`.
+    pub fn of(t: &'a Ticket, messages: usize, zone: &Zone, now: Time) -> MergeSide<'a> {
         MergeSide {
             ticket: TicketView {
                 messages: Some(messages as i64),
-                ..TicketView::of(t)
+                ..TicketView::at(t, now)
             },
             opened: human_date(t.created, zone),
         }

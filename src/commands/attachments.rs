@@ -11,28 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
-use serde::Serialize;
 
 use crate::cli::AttachmentsArgs;
 use crate::config::Config;
-use crate::model::{serialize_time, Time};
 use crate::term::{human_date, one_line, size};
-
-#[derive(Serialize)]
-struct Listed {
-    /// 1, 2, … across the ticket, in message order (the desk numbers).
-    index: usize,
-    /// The stored message it came in.
-    message: i64,
-    author: String,
-    #[serde(serialize_with = "serialize_time")]
-    date: Time,
-    filename: String,
-    content_type: String,
-    size: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    saved: Option<PathBuf>,
-}
+use crate::view::AttachmentView;
 
 pub fn run(config: &Arc<Config>, args: AttachmentsArgs) -> Result<()> {
     let (ticket, found) = crate::commands::desk(config)?.attachments(args.id)?;
@@ -53,7 +36,7 @@ pub fn run(config: &Arc<Config>, args: AttachmentsArgs) -> Result<()> {
             )?),
             None => None,
         };
-        listed.push(Listed {
+        listed.push(AttachmentView {
             index: f.index,
             message: f.message,
             author: f.author,

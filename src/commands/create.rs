@@ -8,13 +8,13 @@ use anyhow::Result;
 
 use crate::cli::CreateArgs;
 use crate::commands::draft::{self, Draft, Text};
-use crate::commands::{acting, desk, warn_unsent};
+use crate::commands::{act, desk, warn_unsent};
 use crate::config::Config;
-use crate::desk::{Act, Opening};
+use crate::desk::Opening;
 use crate::view::TicketView;
 
 pub fn run(config: &Arc<Config>, args: CreateArgs) -> Result<()> {
-    let who = acting(config, args.author.as_deref())?;
+    let act = act(config, args.author.as_deref())?;
     let mut desk = desk(config)?;
     let files = draft::files(&args.attach)?;
     let text = draft::read(|| {
@@ -36,12 +36,12 @@ pub fn run(config: &Arc<Config>, args: CreateArgs) -> Result<()> {
         files: &files,
         mail: !args.no_mail,
     };
-    let changed = desk.create(&opening, &Act::new(who, crate::commands::now()))?;
+    let changed = desk.create(&opening, &act)?;
     warn_unsent(&changed.unsent);
     let id = changed.ticket.id;
     if args.json {
         let thread = desk.thread(id, true)?;
-        return crate::term::json(&TicketView::thread(&thread));
+        return crate::term::json(&TicketView::thread(&thread, crate::commands::now()));
     }
     eprintln!(
         "created #{id} for {}: {} queued",

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::desk::{Desk, Incoming, Outcome};
 use crate::exit::Fail;
 use crate::intake::{self, Envelope, Refusal};
-use crate::store::{self, Open};
+use crate::store::Open;
 use crate::view::DeliveredView;
 
 pub fn run(config_path: Option<&Path>, args: DeliverArgs) -> Result<()> {
@@ -104,12 +104,7 @@ fn dry_run(
     now: crate::model::Time,
     json: bool,
 ) -> Result<()> {
-    let missing = !store::exists(&config)?;
-    let mut desk = if missing {
-        Desk::with_store(config, store::in_memory()?)
-    } else {
-        Desk::open(config, Open::Existing)?
-    };
+    let mut desk = crate::commands::rehearsal_desk(config)?;
     let outcome: Outcome = desk.rehearse(msg, now)?;
     if json {
         return crate::term::json(&DeliveredView::of(&outcome));

@@ -8,15 +8,11 @@ use anyhow::Result;
 
 use crate::address::Address;
 use crate::cli::{DueArgs, EditArgs, PriorityArgs, QueueArgs};
-use crate::commands::{acting, desk};
+use crate::commands::{act, desk};
 use crate::config::Config;
-use crate::desk::{Act, Changed};
+use crate::desk::Changed;
 use crate::model::Priority;
 use crate::term::{human_date, one_line};
-
-fn act(config: &Config, author: Option<&str>) -> Result<Act> {
-    Ok(Act::new(acting(config, author)?, crate::commands::now()))
-}
 
 pub fn queue(config: &Arc<Config>, args: QueueArgs) -> Result<()> {
     let act = act(config, args.author.as_deref())?;

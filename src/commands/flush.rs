@@ -18,7 +18,7 @@ use crate::view::{mail_what, FlushedView};
 
 pub fn run(config: &Arc<Config>, args: FlushArgs) -> Result<()> {
     let due = if args.due { Due::Due } else { Due::All };
-    let flushed = crate::commands::desk(config)?.flush(due, chrono::Utc::now())?;
+    let flushed = crate::commands::desk(config)?.flush(due, crate::commands::now())?;
     if args.json {
         crate::term::json(&FlushedView::of(&flushed))?;
     } else if !(flushed.sent.is_empty() && flushed.failed.is_empty() && flushed.waiting.is_empty())
@@ -91,7 +91,7 @@ fn report(flushed: &crate::desk::Flushed, config: &Config) {
             "{} still queued:\n",
             mails_and_hooks(flushed.waiting.len() - waiting_hooks, waiting_hooks)
         );
-        let now = chrono::Utc::now();
+        let now = crate::commands::now();
         for m in &flushed.waiting {
             out += &format!("  {}\n", waiting(m, now, config));
         }
@@ -102,7 +102,7 @@ fn report(flushed: &crate::desk::Flushed, config: &Config) {
 /// A mail or hook by its number and what it is: "mail 3 (reply to john@…,
 /// ticket #1)", "hook 4 (webhook of rule chat (hooks.example.com), ticket
 /// #1)".
-fn named(m: &MailRecord, config: &Config) -> String {
+pub fn named(m: &MailRecord, config: &Config) -> String {
     let word = if m.kind == MailKind::Hook {
         "hook"
     } else {

@@ -21,7 +21,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressBarIter, ProgressStyle};
-use serde::Serialize;
 
 use crate::address::{self, Recipient};
 use crate::cli::ImportArgs;
@@ -30,9 +29,10 @@ use crate::desk::{Batch, Desk};
 use crate::inbound::Facts;
 use crate::intake::{self, Envelope, Refusal};
 use crate::mailbox::{self, Mbox};
-use crate::model::{Action, Status, Time};
+use crate::model::{Action, Time};
 use crate::store::Open;
 use crate::term::{count, one_line};
+use crate::view::ImportSummary as Summary;
 
 /// Messages per transaction: large enough that commits do not dominate,
 /// small enough (about half a second of work) that a concurrent `deliver`
@@ -41,28 +41,9 @@ use crate::term::{count, one_line};
 const BATCH: usize = 1000;
 const BATCH_BYTES: usize = 64 << 20;
 
-/// What an import did, for the summary line and `--json`.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Summary {
-    /// Messages read from the mailbox.
-    pub messages: u64,
-    /// Tickets opened.
-    pub created: u64,
-    /// Messages added to an existing ticket (correspondence, comments).
-    pub added: u64,
-    /// Bounces (stored as comments, or kept without a ticket).
-    pub bounces: u64,
-    /// Already stored: by an earlier import or by delivery.
-    pub duplicates: u64,
-    /// Empty, too large, refused by routing, or not a message at all (text
-    /// before an mbox's first `From ` line); each is named on stderr.
-    pub skipped: u64,
-    pub seconds: f64,
-}
-
 pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
     let started = Instant::now();
-    let now = chrono::Utc::now();
+    let now = crate::commands::now();
     // Every path is checked before the database is touched.
     let sources = args
         .paths
@@ -70,24 +51,17 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
         .map(|p| Source::open(p))
         .collect::<Result<Vec<_>>>()?;
     // The queue is chosen by the address it opens tickets at, as mail to
-    // that queue's address would be: a queue without one (`spam`) cannot be.
+    // that queue's address would be; which queues a ticket may be put in
+    // (not `spam`) is the desk's check, as for `pipedesk queue`.
     let queue_address = match &args.queue {
         None => None,
-        Some(q) => Some(config.queue_address(q).ok_or_else(|| {
-            crate::desk::Error::BadInput(format!(
-                "unknown queue {q:?} for --queue (known: {})",
-                config.queue_names()[..config.queue_names().len() - 1].join(", ")
-            ))
-        })?),
+        Some(q) => config.queue_address(&crate::desk::destination(config, q)?),
     };
-    let status = match &args.status {
-        None => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            crate::desk::Error::BadInput(format!(
-                "unknown status {s:?} for --status (known: new, open, stalled, resolved)"
-            ))
-        })?),
-    };
+    let status = args
+        .status
+        .as_deref()
+        .map(crate::commands::status)
+        .transpose()?;
     let mut desk = Desk::open(config.clone(), Open::Create)?;
     desk.bulk_mode()?;
     let old_name = args.old_name.as_deref().unwrap_or(&config.site.name);
@@ -109,7 +83,7 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
             // The batch may run again from the start (a store that retries
             // a transaction after a conflict): it starts from the state
             // before it each time, and warnings wait for the commit.
-            let (after, skips) = desk.batch(chrono::Utc::now(), |b| {
+            let (after, skips) = desk.batch(crate::commands::now(), |b| {
                 let mut st = before_batch.clone();
                 let mut skips = Vec::new();
                 for item in &items {
@@ -137,7 +111,7 @@ pub fn run(config: &Arc<Config>, args: ImportArgs) -> Result<()> {
     // The status last, once every message is in: a later message of an old
     // thread would otherwise reopen a ticket imported resolved.
     if let Some(status) = status {
-        desk.batch(chrono::Utc::now(), |b| {
+        desk.batch(crate::commands::now(), |b| {
             for (&id, &at) in &state.opened {
                 b.settle(id, status, "import", at)?;
             }

@@ -123,25 +123,15 @@ pub fn check(config: &Arc<Config>) -> Result<()> {
         return crate::term::out(&format!("database: {db}: not created yet\n"));
     }
     let mut desk = crate::commands::desk(config)?;
-    let now = chrono::Utc::now();
+    let now = crate::commands::now();
     let stuck = desk.queued_before(now - chrono::Duration::hours(1))?;
     if let Some(oldest) = stuck.first() {
         // A rule's hooks wait in the outbox beside the mail (SPEC §8).
         let hooks = stuck.iter().filter(|m| m.kind == MailKind::Hook).count();
         eprintln!(
-            "pipedesk: warning: {} queued for over an hour; the oldest, {} {} ({}{}), since {}: {}",
+            "pipedesk: warning: {} queued for over an hour; the oldest, {}, since {}: {}",
             crate::commands::flush::mails_and_hooks(stuck.len() - hooks, hooks),
-            if oldest.kind == MailKind::Hook {
-                "hook"
-            } else {
-                "mail"
-            },
-            oldest.id,
-            crate::term::one_line(&crate::view::mail_what(oldest, config)),
-            oldest
-                .ticket
-                .map(|t| format!(", ticket #{t}"))
-                .unwrap_or_default(),
+            crate::commands::flush::named(oldest, config),
             crate::term::human_date(oldest.created, &config.site.timezone),
             oldest
                 .last_error

@@ -39,7 +39,7 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
         queue: args.queue,
         owner: args.owner,
         requestor: args.requestor,
-        limit: args.limit,
+        limit: args.limit.or(crate::desk::Surface::Command.list_limit()),
         sort: args
             .sort
             .as_deref()
@@ -50,15 +50,16 @@ pub fn run(config: &Arc<Config>, args: ListArgs) -> Result<()> {
     };
     // The JSON shape (SPEC §5) carries the watchers; the table does not.
     let tickets = desk.list(&filter, args.json)?;
+    let now = crate::commands::now();
     if args.json {
-        let views: Vec<TicketView<'_>> = tickets.iter().map(TicketView::listed).collect();
+        let views: Vec<TicketView<'_>> =
+            tickets.iter().map(|l| TicketView::listed(l, now)).collect();
         return crate::term::json(&views);
     }
     if tickets.is_empty() {
         eprintln!("no tickets");
         return Ok(());
     }
-    let now = crate::commands::now();
     let cut = |s: &str, w: usize| console::truncate_str(&one_line(s), w, "…").into_owned();
     let rows: Vec<[String; 7]> = tickets
         .iter()

@@ -5,14 +5,12 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::cli::MergeArgs;
-use crate::commands::{acting, desk};
+use crate::commands::{act, desk};
 use crate::config::Config;
-use crate::desk::Act;
 
 pub fn run(config: &Arc<Config>, args: MergeArgs) -> Result<()> {
-    let who = acting(config, args.author.as_deref())?;
-    let changed =
-        desk(config)?.merge(args.from, args.into, &Act::new(who, crate::commands::now()))?;
+    let act = act(config, args.author.as_deref())?;
+    let changed = desk(config)?.merge(args.from, args.into, &act)?;
     let t = &changed.ticket;
     eprintln!(
         "ticket #{} merged into #{}: mail to #{} lands on #{} from now on",

@@ -100,6 +100,18 @@ pub fn desk(config: &Arc<Config>) -> Result<Desk> {
     Desk::open(config.clone(), Open::Existing)
 }
 
+/// The desk a rehearsal runs on (`deliver --dry-run`, `rules test`),
+/// whose transaction is rolled back: this desk's database where it has
+/// one, else an empty one in memory, so that trying a message never
+/// leaves a database file behind.
+pub fn rehearsal_desk(config: Arc<Config>) -> Result<Desk> {
+    if crate::store::exists(&config)? {
+        Desk::open(config, Open::Existing)
+    } else {
+        Ok(Desk::with_store(config, crate::store::in_memory()?))
+    }
+}
+
 /// The member of staff acting: `--as`, else the first admin. Whether they
 /// are on staff is the desk's rule.
 pub fn acting(config: &Config, given: Option<&str>) -> Result<Address> {
@@ -114,16 +126,22 @@ pub fn acting(config: &Config, given: Option<&str>) -> Result<Address> {
     }
 }
 
-/// `--status` words, each one of the four; another word is the person's
-/// mistake, named with the four it could be.
+/// The change a command makes: by `acting`'s member of staff, at `now()`.
+pub fn act(config: &Config, given: Option<&str>) -> Result<crate::desk::Act> {
+    Ok(crate::desk::Act::new(acting(config, given)?, now()))
+}
+
+/// A `--status` word, one of the four; another word is the person's
+/// mistake, named with the four it could be (`model::UnknownStatus`).
+pub fn status(word: &str) -> Result<Status> {
+    word.parse().map_err(|e: crate::model::UnknownStatus| {
+        crate::desk::Error::BadInput(e.to_string()).into()
+    })
+}
+
+/// `--status` words, each one of the four (`status`).
 pub fn statuses(words: &[String]) -> Result<Vec<Status>> {
-    words
-        .iter()
-        .map(|s| s.parse())
-        .collect::<Result<_, _>>()
-        .map_err(|e: crate::model::UnknownStatus| {
-            crate::desk::Error::BadInput(e.to_string()).into()
-        })
+    words.iter().map(|w| status(w)).collect()
 }
 
 /// Mail a committed change could not send at once, or a rule's hook that

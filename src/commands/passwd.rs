@@ -34,7 +34,7 @@ pub fn passwd(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
         line.trim_end_matches(['\r', '\n']).to_string()
     };
     let address = Address::new(&args.address);
-    let ended = desk.set_password(&address, &password, chrono::Utc::now())?;
+    let ended = desk.set_password(&address, &password, crate::commands::now())?;
     eprintln!(
         "password set for {address}; {} ended",
         count(ended, "session", "sessions")
@@ -54,6 +54,6 @@ pub fn revoke(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
 }
 
 pub fn token(config: &Arc<Config>, args: AddressArgs) -> Result<()> {
-    let token = desk(config)?.new_token(&Address::new(&args.address), chrono::Utc::now())?;
+    let token = desk(config)?.new_token(&Address::new(&args.address), crate::commands::now())?;
     crate::term::out(&format!("{token}\n"))
 }

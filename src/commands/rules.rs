@@ -9,11 +9,9 @@ use anyhow::Result;
 use crate::cli::{RulesArgs, RulesCommand, RulesExplainArgs, RulesTestArgs, TickArgs};
 use crate::config::Config;
 use crate::desk::rules::Fired;
-use crate::desk::Desk;
 use crate::exit::Fail;
 use crate::intake;
 use crate::model::Time;
-use crate::store::{self, Open};
 
 pub fn run(config: &Arc<Config>, args: RulesArgs) -> Result<()> {
     match args.what {
@@ -40,11 +38,7 @@ fn test(config: &Arc<Config>, args: RulesTestArgs) -> Result<()> {
     let recipient = message.recipient(&envelope, config).map_err(fail)?;
     let msg = message.incoming(recipient, message.envelope_sender(&envelope));
     // On this desk's tickets where it has a database; else on an empty one.
-    let mut desk = if store::exists(config)? {
-        Desk::open(config.clone(), Open::Existing)?
-    } else {
-        Desk::with_store(config.clone(), store::in_memory()?)
-    };
+    let mut desk = crate::commands::rehearsal_desk(config.clone())?;
     let outcome = desk.rehearse(&msg, now)?;
     if args.json {
         return crate::term::json(&crate::view::FiredView::of(&outcome.fired, false));

@@ -17,7 +17,7 @@ pub fn run(config: &Arc<Config>, args: ShowArgs) -> Result<()> {
     let mut desk = crate::commands::desk(config)?;
     let thread = desk.thread(args.id, true)?;
     if args.json {
-        return crate::term::json(&TicketView::thread(&thread));
+        return crate::term::json(&TicketView::thread(&thread, crate::commands::now()));
     }
     let paint = Paint::stdout();
     let mut text = render(

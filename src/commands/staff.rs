@@ -9,9 +9,9 @@ use anyhow::Result;
 
 use crate::address::Address;
 use crate::cli::{AssignArgs, CloseArgs, SpamArgs, StatusArgs, TakeArgs};
-use crate::commands::{acting, desk, warn_unsent};
+use crate::commands::{act, desk, warn_unsent};
 use crate::config::Config;
-use crate::desk::{Act, Changed};
+use crate::desk::Changed;
 
 /// Says what the change left, on stderr (stdout stays for `--json`-minded
 /// scripts of other commands); the owner by name, as `list` shows them.
@@ -32,15 +32,13 @@ fn report(config: &Config, done: &str, changed: &Changed) -> Result<()> {
 }
 
 pub fn close(config: &Arc<Config>, args: CloseArgs) -> Result<()> {
-    let who = acting(config, args.ticket.author.as_deref())?;
-    let act = Act::new(who, crate::commands::now());
+    let act = act(config, args.ticket.author.as_deref())?;
     let changed = desk(config)?.close(args.ticket.id, args.quiet, &act)?;
     report(config, "resolved", &changed)
 }
 
 pub fn spam(config: &Arc<Config>, args: SpamArgs) -> Result<()> {
-    let who = acting(config, args.ticket.author.as_deref())?;
-    let act = Act::new(who, crate::commands::now());
+    let act = act(config, args.ticket.author.as_deref())?;
     let changed = desk(config)?.spam(args.ticket.id, args.undo, &act)?;
     let done = if args.undo {
         "marked as not spam"
@@ -51,29 +49,22 @@ pub fn spam(config: &Arc<Config>, args: SpamArgs) -> Result<()> {
 }
 
 pub fn reopen(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
-    let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.reopen(args.id, &Act::new(who, crate::commands::now()))?;
+    let changed = desk(config)?.reopen(args.id, &act(config, args.author.as_deref())?)?;
     report(config, "reopened", &changed)
 }
 
 pub fn stall(config: &Arc<Config>, args: StatusArgs) -> Result<()> {
-    let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.stall(args.id, &Act::new(who, crate::commands::now()))?;
+    let changed = desk(config)?.stall(args.id, &act(config, args.author.as_deref())?)?;
     report(config, "stalled", &changed)
 }
 
 pub fn take(config: &Arc<Config>, args: TakeArgs) -> Result<()> {
-    let who = acting(config, Some(&args.author))?;
-    let changed = desk(config)?.take(args.id, &Act::new(who, crate::commands::now()))?;
+    let changed = desk(config)?.take(args.id, &act(config, Some(&args.author))?)?;
     report(config, "taken", &changed)
 }
 
 pub fn assign(config: &Arc<Config>, args: AssignArgs) -> Result<()> {
-    let who = acting(config, args.author.as_deref())?;
-    let changed = desk(config)?.assign(
-        args.id,
-        Some(&Address::new(&args.owner)),
-        &Act::new(who, crate::commands::now()),
-    )?;
+    let act = act(config, args.author.as_deref())?;
+    let changed = desk(config)?.assign(args.id, Some(&Address::new(&args.owner)), &act)?;
     report(config, "assigned", &changed)
 }

@@ -13,7 +13,7 @@ use crate::term::{count, one_line};
 use crate::view::StatsView;
 
 pub fn run(config: &Arc<Config>, args: StatsArgs) -> Result<()> {
-    let stats = crate::commands::desk(config)?.stats(chrono::Utc::now())?;
+    let stats = crate::commands::desk(config)?.stats(crate::commands::now())?;
     let view = StatsView::of(&stats);
     if args.json {
         return crate::term::json(&view);

@@ -194,8 +194,9 @@ pub(super) fn change_due(
 }
 
 /// The configured queue `name` names (compared without regard to case),
-/// or the error that lists them.
-fn destination(config: &Config, name: &str) -> Result<String> {
+/// or the error that lists them: the one check of `queue`, the thread
+/// page's form and `import --queue`.
+pub fn destination(config: &Config, name: &str) -> Result<String> {
     let name = name.trim();
     if name.eq_ignore_ascii_case(SPAM_QUEUE) {
         return Err(Error::BadInput(format!(
@@ -205,18 +206,11 @@ fn destination(config: &Config, name: &str) -> Result<String> {
     }
     match config.queue_named(name) {
         Some(q) => Ok(q.to_string()),
-        None => {
-            let known: Vec<&str> = config
-                .queue_names()
-                .into_iter()
-                .filter(|q| *q != SPAM_QUEUE)
-                .collect();
-            Err(Error::BadInput(format!(
-                "unknown queue {name:?} (the queues are {})",
-                known.join(", ")
-            ))
-            .into())
-        }
+        None => Err(Error::BadInput(format!(
+            "unknown queue {name:?} (the queues are {})",
+            config.ticket_queues().join(", ")
+        ))
+        .into()),
     }
 }
 

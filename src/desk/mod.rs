@@ -33,6 +33,8 @@ pub use answer::{Answer, Opening};
 pub use change::{Act, Changed};
 pub use deliver::{Batch, Incoming, Outcome, Rehearsal};
 pub use error::Error;
+pub use fields::destination;
+pub(crate) use mailer::in_spam;
 pub use read::{
     first_attachments, search_limit, ticket_number, Replay, Stats, Surface, Thread,
     TicketAttachment, FEED_WINDOW, RESOLVED_ON_THE_BOARD,

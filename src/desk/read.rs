@@ -43,6 +43,16 @@ impl Surface {
             Surface::Page => (100, Some(100)),
         }
     }
+
+    /// How many tickets a list answers when not asked for a number (None:
+    /// all of them): the ticket list page holds 500 rows; a script and a
+    /// terminal get every ticket the filter matches.
+    pub const fn list_limit(self) -> Option<usize> {
+        match self {
+            Surface::Command | Surface::Api => None,
+            Surface::Page => Some(500),
+        }
+    }
 }
 
 /// The number of hits a search on `surface` answers, `requested` or not:

@@ -14,12 +14,12 @@ use serde_json::Value;
 use super::auth::Staff;
 use super::error::ApiError;
 use super::events;
-use super::extract::{IfMatch, Json, Submission};
+use super::extract::{filled, IfMatch, Json, Submission};
 use super::Shared;
 use crate::address::Address;
 use crate::desk::{search_limit, Act, Answer, Desk, Error, Opening, Surface};
 use crate::model::{Filter, Sort, Status};
-use crate::view::{BoardView, CardView, HitView, TicketView};
+use crate::view::{BoardView, CannedTextView, CardView, HitView, TicketView};
 
 /// The API's routes, nested under `/api`.
 pub fn router() -> Router<Shared> {
@@ -63,18 +63,14 @@ pub struct ListQuery {
 
 /// `status=open` or `status=new,open`.
 fn statuses(s: Option<&str>) -> Result<Vec<Status>, ApiError> {
-    Status::parse_list(s).map_err(|e| ApiError::BadRequest(e.to_string()))
+    Ok(Status::parse_list(s)?)
 }
 
 /// `sort=updated|created|priority|due` (SPEC §5 `list --sort`).
 fn sort_of(s: Option<String>) -> Result<Option<Sort>, ApiError> {
-    nonempty(s)
+    filled(s)
         .map(|s| s.parse().map_err(ApiError::BadRequest))
         .transpose()
-}
-
-fn nonempty(s: Option<String>) -> Option<String> {
-    s.filter(|v| !v.trim().is_empty())
 }
 
 /// `GET /api/tickets` = `list --json`.
@@ -85,17 +81,21 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let filter = Filter {
         statuses: statuses(q.status.as_deref())?,
-        queue: nonempty(q.queue),
-        owner: nonempty(q.owner),
-        requestor: nonempty(q.requestor),
+        queue: filled(q.queue),
+        owner: filled(q.owner),
+        requestor: filled(q.requestor),
         sort: sort_of(q.sort)?,
+        limit: Surface::Api.list_limit(),
         ..Filter::default()
     };
     let json = state
         .desk(move |desk| {
             let listed = desk.list(&filter, true)?;
             Ok(serde_json::to_value(
-                listed.iter().map(TicketView::listed).collect::<Vec<_>>(),
+                listed
+                    .iter()
+                    .map(|l| TicketView::listed(l, super::now()))
+                    .collect::<Vec<_>>(),
             )?)
         })
         .await?;
@@ -106,7 +106,7 @@ async fn list(
 fn ticket_json(desk: &mut Desk, id: i64) -> anyhow::Result<(Value, i64)> {
     let thread = desk.thread(id, true)?;
     Ok((
-        serde_json::to_value(TicketView::thread(&thread))?,
+        serde_json::to_value(TicketView::thread(&thread, super::now()))?,
         thread.ticket.version,
     ))
 }
@@ -148,9 +148,8 @@ async fn search(
             .split_whitespace()
             .map(String::from)
             .collect();
-    if words.is_empty() {
-        return Err(ApiError::BadRequest("give words to search for: ?q=".into()));
-    }
+    // No words (or none that hold anything to search for) is the desk's
+    // refusal, in its words, as for the command and the page.
     let statuses = statuses(q.status.as_deref())?;
     let json = state
         .desk(move |desk| {
@@ -174,7 +173,7 @@ async fn board(
     _: Staff,
     Query(q): Query<BoardQuery>,
 ) -> Result<Response, ApiError> {
-    let queue = nonempty(q.queue);
+    let queue = filled(q.queue);
     let body = state
         .desk(move |desk| {
             let (seq, cards) = desk.board(queue.as_deref())?;
@@ -200,7 +199,7 @@ pub(super) async fn change(
 ) -> Result<Response, ApiError> {
     let answer = state
         .desk(move |desk| {
-            let act = Act::web(staff.address.clone(), chrono::Utc::now(), version);
+            let act = Act::web(staff.address.clone(), super::now(), version);
             match f(desk, &act) {
                 Ok(shown) => Ok((StatusCode::OK, ticket_json(desk, shown)?)),
                 Err(e)
@@ -246,15 +245,9 @@ struct MoveBody {
     owner: Option<String>,
 }
 
-fn status_of(word: &str) -> Result<Status, ApiError> {
-    word.parse()
-        .map_err(|e: crate::model::UnknownStatus| ApiError::BadRequest(e.to_string()))
-}
-
-fn owner_of(owner: Option<String>) -> Option<Address> {
-    owner
-        .filter(|o| !o.trim().is_empty())
-        .map(|o| Address::new(&o))
+/// An owner as given: none for null or blank.
+pub(super) fn owner_of(owner: Option<String>) -> Option<Address> {
+    filled(owner).map(|o| Address::new(&o))
 }
 
 /// `POST /api/tickets/N/status {"status": S}`.
@@ -265,7 +258,7 @@ async fn status(
     version: IfMatch,
     Json(b): Json<StatusBody>,
 ) -> Result<Response, ApiError> {
-    let to = status_of(&b.status)?;
+    let to: Status = b.status.parse()?;
     change(state, id, staff, version, move |desk, act| {
         let changed = if to == Status::Resolved {
             desk.close(id, b.quiet, act)?
@@ -316,7 +309,7 @@ async fn move_to(
     version: IfMatch,
     Json(b): Json<MoveBody>,
 ) -> Result<Response, ApiError> {
-    let to = status_of(&b.status)?;
+    let to: Status = b.status.parse()?;
     let owner = owner_of(b.owner);
     change(state, id, staff, version, move |desk, act| {
         Ok(desk.move_to(id, to, owner.as_ref(), act)?.ticket.id)
@@ -334,12 +327,7 @@ async fn write(
     sent: Submission,
     comment: bool,
 ) -> Result<Response, ApiError> {
-    let body = sent.text("body")?.unwrap_or_default();
-    let status = sent
-        .text("status")?
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| status_of(&s))
-        .transpose()?;
+    let (body, status) = sent.answer()?;
     change(state, id, staff, version, move |desk, act| {
         let answer = Answer {
             body: &body,
@@ -400,8 +388,7 @@ async fn create(
                 files: &sent.files,
                 mail,
             };
-            let changed =
-                desk.create(&opening, &Act::web(staff.address, chrono::Utc::now(), None))?;
+            let changed = desk.create(&opening, &Act::web(staff.address, super::now(), None))?;
             ticket_json(desk, changed.ticket.id)
         })
         .await?;
@@ -424,7 +411,7 @@ async fn canned_for(
     let text = state
         .desk(move |desk| desk.canned_for(id, &name, &staff.address))
         .await?;
-    Ok(axum::Json(serde_json::json!({ "text": text })).into_response())
+    Ok(axum::Json(CannedTextView { text }).into_response())
 }
 
 /// `POST /api/tickets/N/merge {"into": M}`: answers ticket M.

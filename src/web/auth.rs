@@ -60,7 +60,7 @@ impl Staff {
         };
         let (kind, secret) = credential;
         let who = state
-            .desk(move |desk| desk.signed_in(kind, &secret, chrono::Utc::now()))
+            .desk(move |desk| desk.signed_in(kind, &secret, super::now()))
             .await?;
         if let Some(address) = &who {
             super::ops::heard(parts, address);

@@ -21,7 +21,7 @@ pub async fn tick_every_minute(state: Shared) {
         if config.rules().is_empty() && !config.has_slas() {
             continue;
         }
-        match state.desk(|d| d.tick(chrono::Utc::now(), false)).await {
+        match state.desk(|d| d.tick(super::now(), false)).await {
             Ok(t) => {
                 for f in &t.fired {
                     eprintln!(

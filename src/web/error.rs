@@ -54,6 +54,14 @@ impl ApiError {
     }
 }
 
+/// A status word that is none of the four: a bad request, in the one
+/// message of `UnknownStatus`.
+impl From<crate::model::UnknownStatus> for ApiError {
+    fn from(e: crate::model::UnknownStatus) -> ApiError {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> ApiError {
         match Error::find(&e) {

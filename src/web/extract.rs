@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use super::Shared;
-use crate::model::Upload;
+use crate::model::{Status, Upload};
 
 /// The ticket version a change is conditional on (SPEC §6): `If-Match: 12`,
 /// `"12"` or a weak `W/"12"`; None without the header or with `*`.
@@ -60,6 +60,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .map(Json)
             .map_err(|e| ApiError::BadRequest(format!("the JSON body: {e}")))
     }
+}
+
+/// A field as given: None when it is missing or holds only blanks (an
+/// empty form field, an empty query parameter), which asks for nothing.
+pub fn filled(s: Option<String>) -> Option<String> {
+    s.filter(|v| !v.trim().is_empty())
 }
 
 /// What a person sends with a change that may carry files (SPEC §6: the
@@ -116,6 +122,17 @@ impl Submission {
                 "{name:?} must be true or false, not {other:?}"
             ))),
         }
+    }
+
+    /// A reply's or comment's `body` and the `status` it leaves the
+    /// ticket in (SPEC §6), as the API and the thread page's forms send
+    /// them; an empty status is none.
+    pub fn answer(&self) -> Result<(String, Option<Status>), ApiError> {
+        let body = self.text("body")?.unwrap_or_default();
+        let status = filled(self.text("status")?)
+            .map(|s| s.parse::<Status>())
+            .transpose()?;
+        Ok((body, status))
     }
 
     async fn multipart(request: Request, state: &Shared) -> Result<Submission, ApiError> {

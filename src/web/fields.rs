@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::api::change;
 use super::auth::{SignedIn, Staff};
 use super::error::ApiError;
-use super::extract::{IfMatch, Json};
+use super::extract::{filled, IfMatch, Json};
 use super::pages::{act, Page};
 use super::Shared;
 use crate::address::Address;
@@ -179,8 +179,7 @@ enum WatcherChange {
 }
 
 fn watcher_change(add: Option<String>, remove: Option<String>) -> Result<WatcherChange, String> {
-    let given = |s: Option<String>| s.filter(|a| !a.trim().is_empty());
-    match (given(add), given(remove)) {
+    match (filled(add), filled(remove)) {
         (Some(a), None) => Ok(WatcherChange::Add(Address::new(&a))),
         (None, Some(r)) => Ok(WatcherChange::Remove(Address::new(&r))),
         _ => Err("give one of \"add\": ADDR or \"remove\": ADDR".into()),
@@ -258,8 +257,7 @@ async fn page_edit(
     Form(f): Form<EditForm>,
 ) -> Page {
     // The form sends both fields; an empty one changes nothing.
-    let given = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
-    let (subject, requestor) = (given(f.subject), given(f.requestor));
+    let (subject, requestor) = (filled(f.subject), filled(f.requestor));
     act(state, staff, id, f.version, move |d, a| {
         let requestor = requestor.as_deref().map(Address::new);
         d.edit(id, subject.as_deref(), requestor.as_ref(), a)

@@ -206,6 +206,12 @@ async fn shutdown() {
     }
 }
 
+/// The time a request acts at, passed into the desk: the front ends' one
+/// clock (`commands::now`, which honours `PIPEDESK_TEST_NOW` alike).
+fn now() -> crate::model::Time {
+    crate::commands::now()
+}
+
 /// Where the JSON API lives.
 const API: &str = "/api";
 

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::auth::{self, SignedIn, Staff};
 use super::error::ApiError;
-use super::extract::Submission;
+use super::extract::{filled, Submission};
 use super::Shared;
 use crate::address::Address;
 use crate::desk::{
@@ -214,13 +214,7 @@ async fn login(
     }
     let address = form.address.clone();
     let signed = state
-        .desk(move |d| {
-            d.sign_in(
-                &Address::new(&form.address),
-                &form.password,
-                chrono::Utc::now(),
-            )
-        })
+        .desk(move |d| d.sign_in(&Address::new(&form.address), &form.password, super::now()))
         .await
         .map_err(failed)?;
     match signed {
@@ -283,7 +277,7 @@ async fn board(
             site => state.config().site.name, who => staff.address, page => "board",
             statuses_json => serde_json::to_string(&statuses).unwrap_or_default(),
             lanes_json => serde_json::to_string(&lanes).unwrap_or_default(),
-            resolved_shown => RESOLVED_ON_THE_BOARD,
+            resolved_shown => RESOLVED_ON_THE_BOARD, spam => crate::config::SPAM_QUEUE,
             queues => queues(&state),
             queue => q.queue.filter(|s| !s.is_empty()),
             wall => q.wall.is_some(),
@@ -347,7 +341,7 @@ async fn list(
     SignedIn(staff): SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Page {
-    let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+    let nonempty = |s: &Option<String>| filled(s.clone());
     let words: Vec<String> =
         q.q.as_deref()
             .unwrap_or("")
@@ -357,6 +351,7 @@ async fn list(
     let number = ticket_number(q.q.as_deref().unwrap_or(""));
     let sort = nonempty(&q.sort).map(|s| s.parse::<Sort>()).transpose();
     let zone = state.config().site.timezone.clone();
+    let now = super::now();
     let found = match (
         nonempty(&q.status).map(|s| s.parse::<Status>()).transpose(),
         sort,
@@ -375,7 +370,7 @@ async fn list(
                 queue: nonempty(&q.queue),
                 owner: nonempty(&q.owner),
                 requestor: nonempty(&q.requestor),
-                limit: Some(500),
+                limit: Surface::Page.list_limit(),
                 sort,
                 ..Filter::default()
             };
@@ -397,7 +392,7 @@ async fn list(
                         };
                         let tickets = listed
                             .iter()
-                            .map(|l| ListRow::of(l, &zone))
+                            .map(|l| ListRow::of(l, &zone, now))
                             .map(minijinja::Value::from_serialize)
                             .collect();
                         return Ok(Found {
@@ -473,35 +468,17 @@ async fn thread(
             let thread = d.thread(id, true)?;
             let (_, messages) = d.messages(id)?;
             let first = first_attachments(&messages);
-            let zone = &config.site.timezone;
-            let shown = minijinja::Value::from_serialize(ThreadPage::of(&thread, &first, &config));
+            let now = super::now();
+            let shown =
+                minijinja::Value::from_serialize(ThreadPage::of(&thread, &first, &config, now));
             let moves = minijinja::Value::from_serialize(MoveView::from(thread.ticket.status));
-            // Staff by name, as everywhere on the page.
             let mail: Vec<MailLine<'_>> = thread
                 .mail
                 .iter()
-                .map(|m| MailLine {
-                    to: m
-                        .recipients
-                        .iter()
-                        .map(|r| config.shown(r))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    hook: crate::view::hook_what(m, &config),
-                    ..MailLine::of(m, zone)
-                })
+                .map(|m| MailLine::shown(m, &config))
                 .collect();
-            let queues = config
-                .queue_names()
-                .into_iter()
-                .filter(|q| *q != crate::config::SPAM_QUEUE)
-                .collect();
-            let fields = minijinja::Value::from_serialize(FieldsView::of(
-                &thread.ticket,
-                queues,
-                zone,
-                chrono::Utc::now(),
-            ));
+            let fields =
+                minijinja::Value::from_serialize(FieldsView::of(&thread.ticket, &config, now));
             Ok((
                 shown,
                 moves,
@@ -600,7 +577,7 @@ pub(super) async fn act(
     let who = staff.address.clone();
     let result = state
         .desk(move |d| {
-            let act = Act::web(staff.address.clone(), chrono::Utc::now(), version);
+            let act = Act::web(staff.address.clone(), super::now(), version);
             Ok(f(d, &act))
         })
         .await
@@ -617,25 +594,12 @@ async fn write(
     sent: Result<Submission, ApiError>,
     comment: bool,
 ) -> Page {
-    let sent = match sent {
-        Ok(s) => s,
-        Err(e) => {
-            let refused = Err(Error::BadInput(e.message()).into());
-            return back(&state, &staff.address, id, refused);
-        }
-    };
-    let fields = (|| -> Result<_, ApiError> {
-        let body = sent.text("body")?.unwrap_or_default();
-        let status = sent
-            .text("status")?
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.parse::<Status>())
-            .transpose()
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        Ok((body, status))
-    })();
-    let (body, status) = match fields {
-        Ok(f) => f,
+    let read = sent.and_then(|sent| {
+        let (body, status) = sent.answer()?;
+        Ok((sent, body, status))
+    });
+    let (sent, body, status) = match read {
+        Ok(r) => r,
         Err(e) => {
             let refused = Err(Error::BadInput(e.message()).into());
             return back(&state, &staff.address, id, refused);
@@ -743,7 +707,7 @@ async fn create(
                 files: &files,
                 mail: form.mail,
             };
-            let made = d.create(&opening, &Act::web(who, chrono::Utc::now(), None));
+            let made = d.create(&opening, &Act::web(who, super::now(), None));
             Ok((form, made))
         })
         .await
@@ -763,9 +727,10 @@ async fn status(
     Path(id): Path<i64>,
     Form(f): Form<StatusForm>,
 ) -> Page {
-    let Ok(to) = f.status.parse::<Status>() else {
-        return Err(no_page(StatusCode::BAD_REQUEST, "unknown status\n"));
-    };
+    let to = f
+        .status
+        .parse::<Status>()
+        .map_err(|e| failed(Error::BadInput(e.to_string()).into()))?;
     act(state, staff, id, f.version, move |d, a| {
         d.set_status(id, to, a).map(drop)
     })
@@ -803,10 +768,9 @@ async fn owner(
     Path(id): Path<i64>,
     Form(f): Form<OwnerForm>,
 ) -> Page {
-    let owner = Some(f.owner).filter(|o| !o.trim().is_empty());
+    let owner = super::api::owner_of(Some(f.owner));
     act(state, staff, id, f.version, move |d, a| {
-        d.assign(id, owner.map(|o| Address::new(&o)).as_ref(), a)
-            .map(drop)
+        d.assign(id, owner.as_ref(), a).map(drop)
     })
     .await
 }
@@ -814,6 +778,15 @@ async fn owner(
 #[derive(Debug, Deserialize)]
 pub struct MergeQuery {
     into: String,
+}
+
+/// The ticket a merge form names, `N` or `#N`; anything else is the
+/// person's mistake, said on the thread.
+fn merged_into(into: &str) -> anyhow::Result<i64> {
+    into.trim()
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| Error::BadInput(format!("{into:?} is not a ticket number")).into())
 }
 
 /// The question before a merge (SPEC §6): both tickets side by side, and
@@ -824,15 +797,12 @@ async fn merge_question(
     Path(id): Path<i64>,
     Query(q): Query<MergeQuery>,
 ) -> Page {
-    let Ok(into) = q.into.trim().trim_start_matches('#').parse::<i64>() else {
-        return back(
-            &state,
-            &staff.address,
-            id,
-            Err(Error::BadInput(format!("{:?} is not a ticket number", q.into)).into()),
-        );
+    let into = match merged_into(&q.into) {
+        Ok(n) => n,
+        Err(e) => return back(&state, &staff.address, id, Err(e)),
     };
     let zone = state.config().site.timezone.clone();
+    let now = super::now();
     let asked = state
         .desk(move |d| {
             let both = d
@@ -840,8 +810,8 @@ async fn merge_question(
                 .and_then(|from| Ok((from, d.messages(into)?)));
             Ok(both.map(|((from, a), (to, b))| {
                 (
-                    minijinja::Value::from_serialize(MergeSide::of(&from, a.len(), &zone)),
-                    minijinja::Value::from_serialize(MergeSide::of(&to, b.len(), &zone)),
+                    minijinja::Value::from_serialize(MergeSide::of(&from, a.len(), &zone, now)),
+                    minijinja::Value::from_serialize(MergeSide::of(&to, b.len(), &zone, now)),
                     from.version,
                 )
             }))
@@ -868,18 +838,14 @@ async fn merge(
     Path(id): Path<i64>,
     Form(f): Form<MergeForm>,
 ) -> Page {
-    let Ok(into) = f.into.trim().trim_start_matches('#').parse::<i64>() else {
-        return back(
-            &state,
-            &staff.address,
-            id,
-            Err(Error::BadInput(format!("{:?} is not a ticket number", f.into)).into()),
-        );
+    let into = match merged_into(&f.into) {
+        Ok(n) => n,
+        Err(e) => return back(&state, &staff.address, id, Err(e)),
     };
     let who = staff.address.clone();
     let result = state
         .desk(move |d| {
-            let act = Act::web(staff.address.clone(), chrono::Utc::now(), f.version);
+            let act = Act::web(staff.address.clone(), super::now(), f.version);
             Ok(d.merge(id, into, &act).map(|c| c.ticket.id))
         })
         .await

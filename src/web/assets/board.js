@@ -14,6 +14,8 @@
   const message = document.getElementById("message");
   // How many resolved cards the board holds: the server's number.
   const RESOLVED_SHOWN = Number(board.dataset.resolved);
+  // The queue the board of all queues leaves out: the server's name.
+  const SPAM = board.dataset.spam;
   // The server's priority words by number, normal left out (not shown),
   // and the zone due dates are shown in (site.timezone).
   const priorities = JSON.parse(board.dataset.priorities || "{}");
@@ -200,7 +202,7 @@
   /// board of all queues leaves `spam` out, as /api/board does, SPEC §6,
   /// so a ticket marked as spam leaves it live).
   function home(card) {
-    const elsewhere = queue ? card.queue !== queue : card.queue === "spam";
+    const elsewhere = queue ? card.queue !== queue : card.queue === SPAM;
     if (card.merged_into || elsewhere) return null;
     return cellOf(card.status, card.owner) || cellOf(card.status, "");
   }
