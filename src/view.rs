@@ -157,12 +157,6 @@ pub struct TicketView<'a> {
 }
 
 impl<'a> TicketView<'a> {
-    /// At the clock's time: for the desk's rule events, which name no
-    /// `now` of their own. The front ends pass theirs (`at`).
-    pub fn of(t: &'a Ticket) -> TicketView<'a> {
-        TicketView::at(t, chrono::Utc::now())
-    }
-
     /// As it stands at `now` (the SLA's `breached`, `SlaView`).
     pub fn at(t: &'a Ticket, now: Time) -> TicketView<'a> {
         TicketView {
@@ -1146,7 +1140,7 @@ mod tests {
     #[test]
     fn a_ticket_object_has_the_documented_fields() {
         let t = Ticket::example(3);
-        let v = serde_json::to_value(TicketView::of(&t)).unwrap();
+        let v = serde_json::to_value(TicketView::at(&t, t.created)).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
@@ -1174,13 +1168,13 @@ mod tests {
             due: parse_stamp("2026-12-24T16:00:00Z"),
             ..Ticket::example(3)
         };
-        let v = serde_json::to_value(TicketView::of(&due)).unwrap();
+        let v = serde_json::to_value(TicketView::at(&due, due.created)).unwrap();
         assert_eq!(v["due"], "2026-12-24T16:00:00Z");
         let merged = Ticket {
             merged: vec![5],
             ..Ticket::example(3)
         };
-        let v = serde_json::to_value(TicketView::of(&merged)).unwrap();
+        let v = serde_json::to_value(TicketView::at(&merged, merged.created)).unwrap();
         assert_eq!(v["merged"], serde_json::json!([5]));
     }
 

@@ -473,7 +473,7 @@ fn template_text(
         rule: &rule.name,
         event: f.event.as_str(),
         clock: f.clock,
-        ticket: crate::view::TicketView::of(t),
+        ticket: crate::view::TicketView::at(t, f.now),
     };
     env.render_str(&text, &fill)
         .with_context(|| format!("rule {:?}: rendering {}", rule.name, path.display()))
@@ -556,7 +556,7 @@ fn hook(
         rule: &rule.name,
         delivery: &delivery,
         at: f.now,
-        ticket: crate::view::TicketView::of(&ticket),
+        ticket: crate::view::TicketView::at(&ticket, f.now),
         entry: entry.as_ref().map(crate::view::EntryView::of),
         clock: f.clock,
     };
