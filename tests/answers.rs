@@ -377,7 +377,7 @@ fn create_refuses_what_it_cannot_use_and_opens_nothing() {
         (
             &["--queue", "sales"],
             b"Hi.\n",
-            "unknown queue \"sales\" (known: general, web, spam)",
+            "unknown queue \"sales\" (general, web or spam)",
         ),
         (&[], b"  \n", "empty text"),
         (
@@ -727,7 +727,7 @@ fn the_api_opens_a_ticket_for_someone() {
         r.json()["error"]
             .as_str()
             .unwrap()
-            .contains("known: general, web, spam"),
+            .contains("(general, web or spam)"),
         "{}",
         r.body
     );

@@ -294,10 +294,6 @@ fn queue_named(config: &Config, name: Option<&str>) -> Result<String> {
     };
     match config.queue_named(name) {
         Some(q) => Ok(q.to_string()),
-        None => Err(Error::BadInput(format!(
-            "unknown queue {name:?} (known: {})",
-            config.queue_names().join(", ")
-        ))
-        .into()),
+        None => Err(Error::unknown_queue(name, &config.queue_names()).into()),
     }
 }

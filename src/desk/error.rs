@@ -32,9 +32,41 @@ pub enum Error {
 }
 
 impl Error {
+    /// A queue name the config does not know, with those it does (`a`,
+    /// `a or b`, `a, b or c`): the one message of every front end, as
+    /// `model::UnknownStatus` is for a status.
+    pub fn unknown_queue(name: &str, known: &[&str]) -> Error {
+        Error::BadInput(format!("unknown queue {name:?} ({})", one_of(known)))
+    }
+
     /// The desk's refusal somewhere in `e`'s chain, below any context
     /// added on the way up.
     pub fn find(e: &anyhow::Error) -> Option<&Error> {
         e.chain().find_map(|c| c.downcast_ref::<Error>())
+    }
+}
+
+/// `words` as a person reads a choice: `a`, `a or b`, `a, b or c`.
+fn one_of(words: &[&str]) -> String {
+    match words.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_choice_reads_as_a_sentence() {
+        assert_eq!(one_of(&["general"]), "general");
+        assert_eq!(one_of(&["general", "spam"]), "general or spam");
+        assert_eq!(one_of(&["general", "web", "spam"]), "general, web or spam");
+        assert_eq!(
+            Error::unknown_queue("wbe", &["general", "web"]).to_string(),
+            "unknown queue \"wbe\" (general or web)"
+        );
     }
 }

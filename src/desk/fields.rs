@@ -206,11 +206,7 @@ pub fn destination(config: &Config, name: &str) -> Result<String> {
     }
     match config.queue_named(name) {
         Some(q) => Ok(q.to_string()),
-        None => Err(Error::BadInput(format!(
-            "unknown queue {name:?} (the queues are {})",
-            config.ticket_queues().join(", ")
-        ))
-        .into()),
+        None => Err(Error::unknown_queue(name, &config.ticket_queues()).into()),
     }
 }
 
@@ -244,10 +240,7 @@ mod tests {
         assert_eq!(destination(&config, " billing ").unwrap(), "Billing");
         assert_eq!(destination(&config, "general").unwrap(), "general");
         let e = destination(&config, "bilin").unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "unknown queue \"bilin\" (the queues are general, Billing)"
-        );
+        assert_eq!(e, "unknown queue \"bilin\" (general or Billing)");
         let e = destination(&config, "SPAM").unwrap_err().to_string();
         assert!(e.contains("pipedesk spam"), "{e}");
     }

@@ -161,11 +161,7 @@ impl Desk {
         let filter = without_spam(filter.clone()).normalised();
         if let Some(queue) = &filter.queue {
             if self.config.queue_named(queue).is_none() {
-                return Err(Error::BadInput(format!(
-                    "unknown queue {queue:?} ({})",
-                    one_of(&self.config.queue_names())
-                ))
-                .into());
+                return Err(Error::unknown_queue(queue, &self.config.queue_names()).into());
             }
         }
         self.store.read(|tx| tx.list(&filter, with_watchers))
@@ -424,15 +420,6 @@ fn people_in(words: &[String]) -> (Vec<Address>, Vec<String>) {
     (people, rest)
 }
 
-/// `words` as a person reads a choice: `a`, `a or b`, `a, b or c`.
-fn one_of(words: &[&str]) -> String {
-    match words.split_last() {
-        None => String::new(),
-        Some((last, [])) => (*last).to_string(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-    }
-}
-
 /// `filter`, leaving out the queue `spam` unless it names a queue: the
 /// default list and the board never show it (SPEC §5 `list`, §6).
 fn without_spam(filter: Filter) -> Filter {
@@ -482,12 +469,5 @@ mod tests {
         let (people, rest) = people_in(&words(&["printer", "@example", "a@"]));
         assert!(people.is_empty());
         assert_eq!(rest, ["printer", "@example", "a@"]);
-    }
-
-    #[test]
-    fn a_choice_reads_as_a_sentence() {
-        assert_eq!(one_of(&["general"]), "general");
-        assert_eq!(one_of(&["general", "spam"]), "general or spam");
-        assert_eq!(one_of(&["general", "web", "spam"]), "general, web or spam");
     }
 }
