@@ -53,7 +53,7 @@ pub(super) fn search(
     statuses: &[Status],
     limit: usize,
 ) -> Result<Vec<Hit>> {
-    // Everyone's tickets: `theirs!` holds of every ticket for no people.
+    // Everyone's tickets: no people asks nothing of whose they are.
     matching(tx, &[], words, statuses, limit)
 }
 
@@ -88,9 +88,9 @@ fn matching(
                       FROM best JOIN tickets t ON t.id = best.ticket_id
                       WHERE t.merged_into IS NULL
                         AND (cardinality($4::text[]) = 0 OR t.status = ANY($4))
-                        AND ",
+                        AND (cardinality($1::text[]) = 0 OR ",
             theirs!(),
-            " ORDER BY best.score DESC, best.id DESC
+            ") ORDER BY best.score DESC, best.id DESC
                       LIMIT $5
                   )
              SELECT top.ticket, top.subject, top.status,
